@@ -1,0 +1,17 @@
+"""quadgym: a multi-quadcopter simulator and small paper environments for Gymnasium.
+
+Importing the package registers every environment id with Gymnasium::
+
+    import gymnasium as gym
+    import quadgym  # noqa: F401
+
+    env = gym.make("QuadHover-v0")
+"""
+
+from quadgym import registry
+from quadgym.registry import list_algos, list_envs, make_algo
+
+registry.register_envs()
+
+__version__ = "0.1.0"
+__all__ = ["list_algos", "list_envs", "make_algo", "registry", "__version__"]

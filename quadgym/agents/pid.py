@@ -1,0 +1,64 @@
+"""The cascaded PID as an algorithm plugin: it does not learn, it flies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from quadgym.agents.base import Algorithm, atomic_write_bytes
+from quadgym.control.pid import CascadedPID
+from quadgym.envs.quad.dynamics import State, rot_to_quat
+
+
+class PIDAgent(Algorithm):
+    """Cascaded PID acting on QuadHover-v0 observations.
+
+    With ``action_type="rpm"`` it rebuilds the drone's state from the
+    observation (position relative to the target, rotation matrix, velocity,
+    body rates), runs the cascaded PID towards the target and returns the
+    normalised motor commands. With ``action_type="pid"`` the env already
+    tracks a set-point, and the agent asks for the target itself (action 0).
+    """
+
+    name = "pid"
+    supported_envs = ("QuadHover-v0",)
+
+    def __init__(self, env: str | gym.Env, **config: Any) -> None:
+        super().__init__(env, **config)
+        self.task = self.env.unwrapped.task
+        self.num_drones = self.env.unwrapped.num_drones
+        self.controller = CascadedPID(self.task.model, self.num_drones)
+
+    def learn(self, budget: int, callback: Callable[[dict], Any] | None = None) -> list[dict]:
+        """Nothing to learn: returns an empty history."""
+        return []
+
+    def reset(self) -> None:
+        self.controller.reset()
+
+    def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        obs = np.asarray(observation, dtype=np.float64).reshape(self.num_drones, -1)
+        if self.task.action_type == "pid":
+            action = np.zeros((self.num_drones, 3))
+        else:
+            rot = obs[:, 3:12].reshape(-1, 3, 3)
+            state = State(-obs[:, 0:3], rot_to_quat(rot), obs[:, 12:15], obs[:, 15:18])
+            rpm = self.controller.compute(
+                state, np.zeros((self.num_drones, 3)), 1.0 / self.task.control_hz
+            )
+            action = np.clip((rpm / self.task.model.hover_rpm - 1.0) / self.task.rpm_scale, -1, 1)
+        action = action.astype(np.float32)
+        return action[0] if self.num_drones == 1 else action
+
+    def save(self, path: str | Path) -> None:
+        atomic_write_bytes(path, json.dumps({"algo": self.name}).encode())
+
+    def load(self, path: str | Path) -> None:
+        data = json.loads(Path(path).read_text())
+        if data.get("algo") != self.name:
+            raise ValueError(f"{path} is a checkpoint of {data.get('algo')!r}, not of 'pid'")

@@ -1,0 +1,233 @@
+"""QuadHover-v0: a Gymnasium environment over a PyBullet world and the hover task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from quadgym.envs.quad.models import get_model
+from quadgym.envs.quad.tasks import HoverTask, check_actions, check_rates
+from quadgym.envs.quad.world import World, parse_physics
+
+
+class QuadHoverEnv(gym.Env):
+    """
+    ## Description
+
+    One Crazyflie (or ``num_drones`` of them, controlled as one joint agent)
+    starts at rest on the ground and must reach and hold a target point, by
+    default 1 m above its nominal start. The physics is a PyBullet world with
+    the motor, rigid-body and aerodynamic models of Panerati et al. 2021,
+    "Learning to Fly" (modes ``pyb``, ``dyn``, ``pyb_gnd``, ``pyb_drag``,
+    ``pyb_dw``, ``pyb_gnd_drag_dw``); physics runs at ``physics_hz`` and the
+    agent acts at ``control_hz``, each action held for the substeps between.
+
+    ## Action Space
+
+    ``Box(-1, 1, (4,), float32)`` for ``action_type="rpm"`` and
+    ``Box(-1, 1, (3,), float32)`` for ``"pid"``; with ``num_drones > 1`` the
+    shape gains a leading ``num_drones`` axis. Finite values outside [-1, 1]
+    are clipped; NaN/inf or a wrong shape raise ``ValueError``.
+
+    | action_type | Num | Action                          | Meaning of -1 / 0 / +1                  |
+    |-------------|-----|---------------------------------|-----------------------------------------|
+    | ``rpm``     | 0-3 | speed of motor i                | 0.5 / 1.0 / 1.5 × hover RPM             |
+    | ``pid``     | 0-2 | set-point x, y, z (PID tracked) | target − 1 m / target / target + 1 m    |
+
+    Motors are numbered as in the URDF (cf2x: front-right (+x, −y) first,
+    then clockwise seen from above: rear-right, rear-left, front-left).
+
+    ## Observation Space
+
+    ``Box(float32)`` of shape ``(18 + act_dim,)`` (or ``(num_drones, 18 + act_dim)``):
+
+    | Num     | Observation                         | Min      | Max     | Unit  |
+    |---------|-------------------------------------|----------|---------|-------|
+    | 0-2     | target − position (world x, y, z)   | -e       | e       | m     |
+    | 3-11    | rotation matrix body→world, rows    | -1       | 1       |       |
+    | 12-14   | linear velocity (world)             | -10      | 10      | m/s   |
+    | 15-17   | angular velocity (body)             | -30      | 30      | rad/s |
+    | 18-...  | previous action                     | -1       | 1       |       |
+
+    ``e`` is the box half-width plus the start-to-target distance plus 0.5 m
+    (3.5 m by default). Velocities saturate at the bounds.
+
+    ## Rewards
+
+    ``max(0, 1 − ‖target − position‖ / 2 m)`` per step, in [0, 1] (the mean over
+    drones when there are several). No crash penalty: ending early forfeits
+    the reward of the remaining steps.
+
+    ## Starting State
+
+    At rest, level, on the ground (centre at half the collision height) at
+    ``start`` (default the origin), plus uniform noise: ±``start_xy_noise`` m
+    in x and y (0.1), ±``start_yaw_noise`` rad of yaw (0.3), and, for starts in
+    the air, ±``start_tilt_noise`` rad of roll and pitch and ±``start_vel_noise``
+    m/s of velocity (both 0).
+
+    ## Episode End
+
+    1. Termination: a drone tilts more than ``max_tilt`` (1.2 rad) from upright.
+    2. Termination: a drone leaves the box: more than 2 m from the target in x
+       or y, or more than 2 m above it.
+    3. Termination: a drone touches the ground after descending faster than
+       1 m/s (a crash; a slower landing is fine).
+    4. Truncation: ``episode_seconds`` (8 s, i.e. 240 steps at 30 Hz) elapse.
+
+    ## Arguments
+
+    ```python
+    >>> import gymnasium as gym, quadgym
+    >>> env = gym.make("QuadHover-v0", drone_model="cf2x", physics="pyb_gnd_drag_dw",
+    ...                action_type="pid", physics_hz=240, control_hz=30)
+    ```
+
+    | Parameter          | Default      | Description                                         |
+    |--------------------|--------------|-----------------------------------------------------|
+    | ``drone_model``    | ``"cf2x"``   | ``cf2x``, ``cf2p`` or ``race``                      |
+    | ``num_drones``     | 1            | drones in the world, one joint agent                |
+    | ``physics``        | ``"pyb"``    | physics mode (see Description)                      |
+    | ``physics_hz``     | 240          | physics rate, Hz                                    |
+    | ``control_hz``     | 30           | control rate, Hz; must divide ``physics_hz``         |
+    | ``action_type``    | ``"rpm"``    | ``rpm`` or ``pid``                                  |
+    | ``start``          | origin       | (3,) or (num_drones, 3) nominal start xy (z ignored: on the ground unless ``start_height``) |
+    | ``start_height``   | 0            | height of the start above the resting height, m     |
+    | ``target``         | start + 1 m z| (3,) or (num_drones, 3) target point, m              |
+    | ``episode_seconds``| 8            | episode length, s                                   |
+    | ``render_mode``    | None         | ``rgb_array`` (an orbiting camera) or ``human`` (PyBullet GUI) |
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 30}
+
+    def __init__(
+        self,
+        drone_model: str = "cf2x",
+        num_drones: int = 1,
+        physics: str = "pyb",
+        physics_hz: int = 240,
+        control_hz: int = 30,
+        action_type: str = "rpm",
+        start: Any = None,
+        start_height: float = 0.0,
+        target: Any = None,
+        start_xy_noise: float = 0.1,
+        start_yaw_noise: float = 0.3,
+        start_tilt_noise: float = 0.0,
+        start_vel_noise: float = 0.0,
+        episode_seconds: float = 8.0,
+        max_tilt: float = 1.2,
+        box: float = 2.0,
+        render_mode: str | None = None,
+    ) -> None:
+        model = get_model(drone_model)
+        parse_physics(physics)
+        self.substeps = check_rates(physics_hz, control_hz)
+        if not isinstance(num_drones, int | np.integer) or num_drones < 1:
+            raise ValueError(f"num_drones must be an integer >= 1, got {num_drones!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode {render_mode!r} is not supported; allowed: None, 'rgb_array', 'human'"
+            )
+        if episode_seconds <= 0:
+            raise ValueError(f"episode_seconds must be > 0, got {episode_seconds!r}")
+        self.num_drones = int(num_drones)
+        self.render_mode = render_mode
+        self.metadata = {**self.metadata, "render_fps": control_hz}
+        self.task = HoverTask(model, action_type, control_hz, box=box, max_tilt=max_tilt)
+        self.world = World(model, self.num_drones, physics, physics_hz, gui=render_mode == "human")
+        n = self.num_drones
+        self.start = self._points(start, np.c_[np.arange(n) * 0.5, np.zeros((n, 2))], "start")
+        self.start[:, 2] = self.world.rest_height + float(start_height)
+        self.target = self._points(target, self.start + [0.0, 0.0, 1.0], "target")
+        self.noise = (start_xy_noise, start_yaw_noise, start_tilt_noise, start_vel_noise)
+        self.max_steps = int(round(episode_seconds * control_hz))
+        self._max_error = self.task.max_error(self.start, self.target)
+        act, obs = self.task.action_space(), self.task.observation_space(self._max_error)
+        if n == 1:
+            self.action_space, self.observation_space = act, obs
+            self._act_shape = act.shape
+        else:
+            self.action_space = gym.spaces.Box(-1.0, 1.0, (n,) + act.shape, np.float32)
+            self.observation_space = gym.spaces.Box(
+                np.broadcast_to(obs.low, (n,) + obs.shape),
+                np.broadcast_to(obs.high, (n,) + obs.shape),
+                dtype=np.float32,
+            )
+            self._act_shape = self.action_space.shape
+        self.controller = self.task.make_controller(n)
+        self._last_action = np.zeros((n, self.task.act_dim))
+        self._state = None
+        self._steps = 0
+
+    def _points(self, value: Any, default: np.ndarray, name: str) -> np.ndarray:
+        if value is None:
+            return default.astype(float)
+        pts = np.array(value, dtype=float)
+        if pts.shape == (3,):
+            pts = np.broadcast_to(pts, (self.num_drones, 3)).copy()
+        if pts.shape != (self.num_drones, 3) or not np.all(np.isfinite(pts)):
+            raise ValueError(
+                f"{name} must be a finite (3,) point or a ({self.num_drones}, 3) array, "
+                f"got shape {pts.shape}"
+            )
+        return pts
+
+    # ---------------------------------------------------------------- gym API
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        state = self.task.sample_start(self.np_random, self.start, *self.noise)
+        self.world.reset(state)
+        if self.controller is not None:
+            self.controller.reset()
+        self._last_action[:] = 0.0
+        self._state = state
+        self._steps = 0
+        return self._obs(), self._info(np.zeros(self.num_drones, dtype=bool))
+
+    def step(self, action):
+        if self._state is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        a = check_actions(action, self._act_shape).reshape(self.num_drones, -1)
+        rpm = self.task.rpm(a, self._state, self.target, self.controller)
+        prev_vz = self._state.vel[:, 2].copy()
+        self.world.step(rpm, self.substeps)
+        self._state = self.world.get_state()
+        self._last_action = np.clip(a, -1.0, 1.0)
+        self._steps += 1
+        crashed = self.task.crashed(self._state, self.target, prev_vz, self.world.rest_height)
+        reward = float(self.task.reward(self._state, self.target).mean())
+        terminated = bool(crashed.any())
+        truncated = self._steps >= self.max_steps
+        info = self._info(crashed)
+        info["rpm"] = rpm
+        if self.render_mode == "human":
+            self.world.sync_bullet()
+        return self._obs(), reward, terminated, truncated, info
+
+    def _obs(self) -> np.ndarray:
+        obs = self.task.observe(self._state, self.target, self._last_action, self._max_error)
+        return obs[0] if self.num_drones == 1 else obs
+
+    def _info(self, crashed: np.ndarray) -> dict:
+        err = np.linalg.norm(self.target - self._state.pos, axis=1)
+        return {
+            "position_error": err[0] if self.num_drones == 1 else err,
+            "crashed": crashed[0] if self.num_drones == 1 else crashed,
+            "time": self._steps / self.task.control_hz,
+        }
+
+    def render(self):
+        if self.render_mode == "rgb_array":
+            centre = self.target.mean(axis=0)
+            return self.world.render(target=tuple(centre * [1, 1, 0.6]))
+        return None
+
+    def close(self) -> None:
+        self.world.close()

@@ -1,0 +1,219 @@
+"""Tasks: what a drone is asked to do, independent of how it is simulated.
+
+A task builds the per-drone observation and action spaces, turns actions into
+motor speeds, and computes observation, reward and termination, all on arrays
+with a leading batch axis (one row per drone). The same task object serves the
+three faces of an environment: the single-agent ``gymnasium.Env``, the
+PettingZoo ``ParallelEnv`` (one agent per drone) and the batched vector env.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from gymnasium import spaces
+
+from quadgym.control.pid import CascadedPID
+from quadgym.envs.quad.dynamics import State, euler_to_quat, quat_to_rot
+from quadgym.envs.quad.models import DroneModel
+
+#: Action types every drone task understands.
+ACTION_TYPES = ("rpm", "pid")
+
+
+def check_action_type(action_type: str) -> str:
+    if action_type not in ACTION_TYPES:
+        raise ValueError(
+            f"unknown action_type {action_type!r}; allowed: {', '.join(map(repr, ACTION_TYPES))}"
+        )
+    return action_type
+
+
+def check_rates(physics_hz: int, control_hz: int) -> int:
+    """Physics substeps per control step; both rates must be positive integers and the
+    control rate must divide the physics rate."""
+    for name, value in (("physics_hz", physics_hz), ("control_hz", control_hz)):
+        if not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a positive integer (Hz), got {value!r}")
+    if physics_hz % control_hz:
+        raise ValueError(
+            f"control_hz={control_hz} does not divide physics_hz={physics_hz}; choose a control "
+            f"rate among the divisors of {physics_hz}, e.g. "
+            f"{[d for d in (10, 24, 30, 40, 48, 60, 80, 120, 240) if physics_hz % d == 0]}"
+        )
+    return physics_hz // control_hz
+
+
+def check_actions(action: np.ndarray, shape: tuple[int, ...], what: str = "action") -> np.ndarray:
+    """``action`` as a float array of exactly ``shape``, finite.
+
+    Raises:
+        ValueError: for a wrong shape or a NaN/inf entry; the message names both.
+    """
+    a = np.asarray(action, dtype=np.float64)
+    if a.shape != shape:
+        raise ValueError(f"{what} has shape {a.shape}; expected {shape}")
+    if not np.all(np.isfinite(a)):
+        bad = np.argwhere(~np.isfinite(a))
+        raise ValueError(
+            f"{what} holds non-finite values (NaN or inf) at index {bad[0].tolist()}; "
+            "actions must be finite numbers in [-1, 1]"
+        )
+    return a
+
+
+@dataclass
+class HoverTask:
+    """Reach and hold a target point.
+
+    Args:
+        model: the airframe.
+        action_type: ``"rpm"``: per-motor speeds, a ∈ [-1, 1]⁴ maps to
+            ω = ω_hover·(1 + rpm_scale·a), so 0 is hover and ±1 spans
+            [ω_hover·(1 − rpm_scale), ω_hover·(1 + rpm_scale)] (the default 0.5
+            reaches exactly the maximum RPM of a thrust-to-weight 2.25 frame).
+            ``"pid"``: a position set-point, target + pid_range·a (m), a ∈
+            [-1, 1]³, tracked by the cascaded PID.
+        control_hz: control rate (the PID's period), Hz.
+        box: half-width of the flight box around the target (m); leaving it
+            ends the episode.
+        max_tilt: tilt of body z from vertical beyond which the drone has
+            crashed, rad.
+        impact_speed: downward speed (m/s) at which touching the ground is a
+            crash rather than a landing.
+        rpm_scale, pid_range: see ``action_type``.
+        max_speed_obs, max_rate_obs: bounds of the velocity (m/s) and body-rate
+            (rad/s) entries of the observation; values beyond saturate there.
+    """
+
+    model: DroneModel
+    action_type: str = "rpm"
+    control_hz: int = 30
+    box: float = 2.0
+    max_tilt: float = 1.2
+    impact_speed: float = 1.0
+    rpm_scale: float = 0.5
+    pid_range: float = 1.0
+    max_speed_obs: float = 10.0
+    max_rate_obs: float = 30.0
+
+    def __post_init__(self) -> None:
+        check_action_type(self.action_type)
+        self.act_dim = 4 if self.action_type == "rpm" else 3
+        self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim
+        self._cos_max_tilt = float(np.cos(self.max_tilt))
+
+    # ----------------------------------------------------------------- spaces
+    def action_space(self) -> spaces.Box:
+        """One drone's action space."""
+        return spaces.Box(-1.0, 1.0, shape=(self.act_dim,), dtype=np.float32)
+
+    def observation_space(self, max_error: float) -> spaces.Box:
+        """One drone's observation space; ``max_error`` bounds the position error (m)."""
+        high = self._obs_high(max_error)
+        return spaces.Box(-high, high, dtype=np.float32)
+
+    def _obs_high(self, max_error: float) -> np.ndarray:
+        return np.concatenate(
+            [
+                np.full(3, max_error),
+                np.ones(9),
+                np.full(3, self.max_speed_obs),
+                np.full(3, self.max_rate_obs),
+                np.ones(self.act_dim),
+            ]
+        ).astype(np.float32)
+
+    def max_error(self, start: np.ndarray, target: np.ndarray) -> float:
+        """Largest position error an episode from ``start`` to ``target`` can show
+        before it ends by leaving the box, m."""
+        return float(np.abs(np.asarray(target) - np.asarray(start)).max() + self.box + 0.5)
+
+    # ---------------------------------------------------------------- actions
+    def make_controller(self, num_drones: int) -> CascadedPID | None:
+        """The inner controller this action type needs (None for ``rpm``)."""
+        return CascadedPID(self.model, num_drones) if self.action_type == "pid" else None
+
+    def rpm(
+        self,
+        action: np.ndarray,
+        state: State,
+        target: np.ndarray,
+        controller: CascadedPID | None,
+    ) -> np.ndarray:
+        """Motor speeds (n, 4), RPM, for finite actions (n, act_dim) (clipped to [-1, 1])."""
+        a = np.clip(action, -1.0, 1.0)
+        if self.action_type == "rpm":
+            return self.model.hover_rpm * (1.0 + self.rpm_scale * a)
+        return controller.compute(state, target + self.pid_range * a, 1.0 / self.control_hz)
+
+    # ----------------------------------------------------------- observations
+    def observe(
+        self, state: State, target: np.ndarray, last_action: np.ndarray, max_error: float
+    ) -> np.ndarray:
+        """(n, obs_dim) float32: [target − position (3), rotation matrix body→world
+        row-major (9), world velocity (3), body rates (3), previous action (act_dim)],
+        each saturated at the space's bounds."""
+        rot = quat_to_rot(state.quat).reshape(-1, 9)
+        obs = np.concatenate(
+            [
+                np.clip(target - state.pos, -max_error, max_error),
+                rot,
+                np.clip(state.vel, -self.max_speed_obs, self.max_speed_obs),
+                np.clip(state.ang_vel, -self.max_rate_obs, self.max_rate_obs),
+                np.clip(last_action, -1.0, 1.0),
+            ],
+            axis=1,
+        )
+        return obs.astype(np.float32)
+
+    # --------------------------------------------------------- reward and end
+    def reward(self, state: State, target: np.ndarray) -> np.ndarray:
+        """(n,) reward in [0, 1]: 1 − distance/2 m, floored at 0.
+
+        Linear in the distance so that the gradient does not vanish far from the
+        target (a take-off starts 1 m away); positive, so that ending the
+        episode early by crashing always costs the reward not collected.
+        """
+        dist = np.linalg.norm(target - state.pos, axis=1)
+        return np.maximum(0.0, 1.0 - 0.5 * dist)
+
+    def crashed(
+        self, state: State, target: np.ndarray, prev_vz: np.ndarray, rest_height: float
+    ) -> np.ndarray:
+        """(n,) bool: tilted beyond ``max_tilt``, out of the box, or hit the ground.
+
+        Hitting the ground means touching it (centre within 5 mm of its resting
+        height) after descending faster than ``impact_speed`` at the previous
+        control step; a slow landing is not a crash.
+        """
+        rot_zz = 1.0 - 2.0 * (state.quat[:, 0] ** 2 + state.quat[:, 1] ** 2)
+        tilted = rot_zz < self._cos_max_tilt
+        err = state.pos - target
+        outside = (np.abs(err[:, :2]) > self.box).any(axis=1) | (err[:, 2] > self.box)
+        impact = (state.pos[:, 2] < rest_height + 0.005) & (prev_vz < -self.impact_speed)
+        return tilted | outside | impact
+
+    # ------------------------------------------------------------ start state
+    def sample_start(
+        self,
+        rng: np.random.Generator,
+        nominal: np.ndarray,
+        xy_noise: float,
+        yaw_noise: float,
+        tilt_noise: float,
+        vel_noise: float,
+    ) -> State:
+        """Start states around ``nominal`` (n, 3) positions: uniform xy offsets (m),
+        yaw (rad), roll/pitch (rad) and velocity (m/s) perturbations up to the
+        given magnitudes."""
+        n = nominal.shape[0]
+        state = State.at_rest(nominal)
+        state.pos[:, :2] += rng.uniform(-xy_noise, xy_noise, size=(n, 2))
+        rpy = np.zeros((n, 3))
+        rpy[:, :2] = rng.uniform(-tilt_noise, tilt_noise, size=(n, 2))
+        rpy[:, 2] = rng.uniform(-yaw_noise, yaw_noise, size=n)
+        state.quat = euler_to_quat(rpy)
+        state.vel += rng.uniform(-vel_noise, vel_noise, size=(n, 3))
+        return state

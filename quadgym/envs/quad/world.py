@@ -1,0 +1,324 @@
+"""A PyBullet world of ``n`` drones: one client per world, bodies loaded once.
+
+:class:`World` owns a PyBullet physics client (``DIRECT`` unless a GUI is
+asked for) and every call it makes names that client, so several worlds live
+side by side in one process without touching each other. Bodies are loaded
+once; a reset only sets poses and velocities.
+
+Two integrators sit behind one interface, chosen by the physics mode:
+
+* ``pyb*``: Bullet integrates and collides. Motor thrust and torques and the
+  enabled aerodynamic effects are applied as external forces every substep.
+* ``dyn*``: :mod:`quadgym.envs.quad.dynamics` integrates (with the ground as a
+  contact rule); poses are written back to Bullet when something (a camera,
+  a contact query) needs them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import sys
+from typing import NamedTuple
+
+import numpy as np
+import pybullet as p
+
+from quadgym.envs.quad import aero, dynamics
+from quadgym.envs.quad.dynamics import State
+from quadgym.envs.quad.models import GRAVITY, DroneModel
+
+_EFFECTS = ("gnd", "drag", "dw")
+
+
+class Physics(NamedTuple):
+    """A physics mode: which integrator and which aerodynamic effects."""
+
+    integrator: str  # "pyb" or "dyn"
+    ground_effect: bool
+    drag: bool
+    downwash: bool
+
+    @property
+    def has_aero(self) -> bool:
+        return self.ground_effect or self.drag or self.downwash
+
+
+def physics_modes() -> list[str]:
+    """Every accepted physics mode name: ``pyb`` or ``dyn``, then any of ``_gnd``,
+    ``_drag``, ``_dw`` in that order. The paper's six are ``pyb``, ``dyn``,
+    ``pyb_gnd``, ``pyb_drag``, ``pyb_dw`` and ``pyb_gnd_drag_dw``."""
+    names = []
+    for integrator in ("pyb", "dyn"):
+        for r in range(len(_EFFECTS) + 1):
+            for combo in itertools.combinations(_EFFECTS, r):
+                names.append("_".join((integrator,) + combo))
+    return names
+
+
+def parse_physics(name: str) -> Physics:
+    """The :class:`Physics` of a mode name.
+
+    Raises:
+        ValueError: for a name not in :func:`physics_modes`.
+    """
+    if not isinstance(name, str) or name not in physics_modes():
+        raise ValueError(
+            f"unknown physics mode {name!r}; allowed: 'pyb' or 'dyn' followed by any of "
+            "'_gnd', '_drag', '_dw' in that order, e.g. 'pyb', 'dyn', 'pyb_gnd', 'pyb_drag', "
+            "'pyb_dw', 'pyb_gnd_drag_dw'"
+        )
+    parts = name.split("_")
+    return Physics(parts[0], "gnd" in parts, "drag" in parts, "dw" in parts)
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence C-level stdout (Bullet prints while it merges URDF links)."""
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # captured stdout without a descriptor
+        yield
+        return
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def aero_wrench(
+    physics: Physics, model: DroneModel, state: State, rot: np.ndarray, rpm: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Total aerodynamic force and torque, both in the body frame, (n, 3) each.
+
+    Ground effect acts at each propeller (so it also makes a torque when the
+    propellers are at different heights); drag at the centre of mass; downwash
+    is a world-frame force rotated into the body frame.
+    """
+    n = len(state)
+    force = np.zeros((n, 3))
+    torque = np.zeros((n, 3))
+    if physics.ground_effect:
+        g = aero.ground_effect(
+            rpm, aero.propeller_heights(state.pos, rot, model), rot[:, 2, 2] > 0.0, model
+        )
+        force[:, 2] += g.sum(axis=1)
+        torque[:, 0] += g @ model.motor_pos[:, 1]
+        torque[:, 1] -= g @ model.motor_pos[:, 0]
+    if physics.drag:
+        force += aero.drag(rpm, state.vel, rot, model)
+    if physics.downwash and n > 1:
+        force += np.einsum("nji,nj->ni", rot, aero.downwash(state.pos, model))
+    return force, torque
+
+
+class World:
+    """``num_drones`` drones of one model in one PyBullet world.
+
+    Args:
+        model: the airframe.
+        num_drones: how many drones (at least 1).
+        physics: the physics mode, see :func:`physics_modes`.
+        physics_hz: physics rate, Hz.
+        gui: open a PyBullet GUI window instead of a headless client.
+    """
+
+    def __init__(
+        self,
+        model: DroneModel,
+        num_drones: int,
+        physics: str = "pyb",
+        physics_hz: int = 240,
+        gui: bool = False,
+    ) -> None:
+        if not isinstance(num_drones, int | np.integer) or num_drones < 1:
+            raise ValueError(f"num_drones must be an integer >= 1, got {num_drones!r}")
+        if not isinstance(physics_hz, int | np.integer) or physics_hz < 1:
+            raise ValueError(f"physics_hz must be a positive integer, got {physics_hz!r}")
+        self.model = model
+        self.num_drones = int(num_drones)
+        self.physics = parse_physics(physics)
+        self.dt = 1.0 / physics_hz
+        self.rest_height = model.collision_height / 2.0
+        self._wrench_matrix = dynamics.wrench_matrix(model)
+        if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+            # Bullet's GUI would abort the whole process without a display.
+            raise RuntimeError(
+                "gui=True (render_mode='human') needs a display, and DISPLAY is not set; "
+                "use render_mode='rgb_array' for headless images"
+            )
+        self.client = p.connect(p.GUI if gui else p.DIRECT)
+        if self.client < 0:
+            raise RuntimeError("PyBullet could not open a physics client")
+        cid = self.client
+        p.setGravity(0, 0, -GRAVITY, physicsClientId=cid)
+        p.setTimeStep(self.dt, physicsClientId=cid)
+        ground = p.createCollisionShape(p.GEOM_PLANE, physicsClientId=cid)
+        ground_vis = p.createVisualShape(
+            p.GEOM_BOX,
+            halfExtents=[20, 20, 0.005],
+            rgbaColor=[0.85, 0.85, 0.8, 1],
+            visualFramePosition=[0, 0, -0.005],
+            physicsClientId=cid,
+        )
+        self.ground_id = p.createMultiBody(0, ground, ground_vis, physicsClientId=cid)
+        flags = p.URDF_USE_INERTIA_FROM_FILE | p.URDF_MERGE_FIXED_LINKS
+        self.body_ids: list[int] = []
+        with _quiet_stdout():
+            for i in range(self.num_drones):
+                body = p.loadURDF(
+                    str(model.urdf_path), [i, 0, 1], flags=flags, physicsClientId=cid
+                )
+                # Bullet damps every body by default; a drone in still air is not damped.
+                p.changeDynamics(body, -1, linearDamping=0.0, angularDamping=0.0,
+                                 physicsClientId=cid)
+                self.body_ids.append(body)
+        self._state = State.at_rest(np.zeros((self.num_drones, 3)))
+        self._bullet_stale = False  # dyn: Bullet's poses lag behind self._state
+        self._closed = False
+
+    # ------------------------------------------------------------------ state
+    def reset(self, state: State) -> None:
+        """Put every drone in ``state`` (poses and velocities), nothing reloaded."""
+        self._state = state.copy()
+        self._forget_contacts()
+        self._write_to_bullet()
+
+    def _forget_contacts(self) -> None:
+        """Drop Bullet's cached contact manifolds, which warm-start the next contact
+        solve and would make an episode depend on the one before it. Moving every
+        body out of reach and running collision detection once removes them."""
+        cid = self.client
+        for i, body in enumerate(self.body_ids):
+            p.resetBasePositionAndOrientation(
+                body, [1e4 + 10.0 * i, 1e4, 1e4], [0, 0, 0, 1], physicsClientId=cid
+            )
+        p.performCollisionDetection(physicsClientId=cid)
+
+    def get_state(self) -> State:
+        """The drones' current state (a copy the caller may keep)."""
+        if self.physics.integrator == "dyn":
+            return self._state.copy()
+        return self._read_from_bullet()
+
+    def _read_from_bullet(self) -> State:
+        cid = self.client
+        n = self.num_drones
+        pos, quat, vel, ang = np.empty((n, 3)), np.empty((n, 4)), np.empty((n, 3)), np.empty((n, 3))
+        for i, body in enumerate(self.body_ids):
+            pos[i], quat[i] = p.getBasePositionAndOrientation(body, physicsClientId=cid)
+            vel[i], ang[i] = p.getBaseVelocity(body, physicsClientId=cid)
+        rot = dynamics.quat_to_rot(quat)
+        # Bullet reports angular velocity in the world frame; ours is in the body frame.
+        return State(pos, quat, vel, np.einsum("nji,nj->ni", rot, ang))
+
+    def _write_to_bullet(self) -> None:
+        cid = self.client
+        s = self._state
+        ang_world = np.einsum("nij,nj->ni", dynamics.quat_to_rot(s.quat), s.ang_vel)
+        for i, body in enumerate(self.body_ids):
+            p.resetBasePositionAndOrientation(
+                body, s.pos[i].tolist(), s.quat[i].tolist(), physicsClientId=cid
+            )
+            p.resetBaseVelocity(body, s.vel[i].tolist(), ang_world[i].tolist(), physicsClientId=cid)
+        self._bullet_stale = False
+
+    def sync_bullet(self) -> None:
+        """Make Bullet's poses current (``dyn`` modes write them lazily)."""
+        if self._bullet_stale:
+            self._write_to_bullet()
+
+    # ---------------------------------------------------------------- physics
+    def step(self, rpm: np.ndarray, substeps: int = 1) -> None:
+        """Hold motor speeds ``rpm`` (n, 4), RPM, for ``substeps`` physics steps."""
+        if self.physics.integrator == "dyn":
+            self._step_dyn(rpm, substeps)
+        else:
+            self._step_pyb(rpm, substeps)
+
+    def _step_dyn(self, rpm: np.ndarray, substeps: int) -> None:
+        wrench = (rpm * rpm) @ self._wrench_matrix
+        s = self._state
+        for _ in range(substeps):
+            force_w = torque_b = None
+            if self.physics.has_aero:
+                rot = dynamics.quat_to_rot(s.quat)
+                force_b, torque_b = aero_wrench(self.physics, self.model, s, rot, rpm)
+                force_w = np.einsum("nij,nj->ni", rot, force_b)
+            dynamics.step(s, wrench, self.model, self.dt, force_w, torque_b)
+            dynamics.ground_contact(s, self.rest_height)
+        self._bullet_stale = True
+
+    def _step_pyb(self, rpm: np.ndarray, substeps: int) -> None:
+        cid = self.client
+        wrench = (rpm * rpm) @ self._wrench_matrix
+        base_force = [(0.0, 0.0, t) for t in wrench[:, 0].tolist()]
+        base_torque = [tuple(t) for t in wrench[:, 1:].tolist()]
+        bodies = self.body_ids
+        apply_force, apply_torque = p.applyExternalForce, p.applyExternalTorque
+        origin, frame = (0.0, 0.0, 0.0), p.LINK_FRAME
+        for _ in range(substeps):
+            forces, torques = base_force, base_torque
+            if self.physics.has_aero:
+                s = self._read_from_bullet()
+                force_b, torque_b = aero_wrench(
+                    self.physics, self.model, s, dynamics.quat_to_rot(s.quat), rpm
+                )
+                force_b[:, 2] += wrench[:, 0]
+                forces = force_b.tolist()
+                torques = (torque_b + wrench[:, 1:]).tolist()
+            for body, f, t in zip(bodies, forces, torques, strict=True):
+                apply_force(body, -1, f, origin, frame, physicsClientId=cid)
+                apply_torque(body, -1, t, frame, physicsClientId=cid)
+            p.stepSimulation(physicsClientId=cid)
+
+    def contacts(self) -> list[tuple[int, int]]:
+        """Pairs (i, j), i < j, of drones touching each other, and (i, -1) for the ground."""
+        self.sync_bullet()
+        cid = self.client
+        if self.physics.integrator == "dyn":
+            p.performCollisionDetection(physicsClientId=cid)
+        index = {b: i for i, b in enumerate(self.body_ids)}
+        pairs = set()
+        for c in p.getContactPoints(physicsClientId=cid):
+            a, b = index.get(c[1], -1), index.get(c[2], -1)
+            if a == -1 and b == -1:
+                continue
+            pairs.add((max(a, b), -1) if -1 in (a, b) else (min(a, b), max(a, b)))
+        return sorted(pairs)
+
+    # -------------------------------------------------------------- rendering
+    def render(
+        self,
+        width: int = 320,
+        height: int = 240,
+        target: tuple[float, float, float] = (0.0, 0.0, 0.5),
+        distance: float = 2.5,
+        yaw: float = 30.0,
+        pitch: float = -25.0,
+        fov: float = 60.0,
+    ) -> np.ndarray:
+        """An RGB image (height, width, 3) uint8 from an orbiting camera, headless."""
+        self.sync_bullet()
+        cid = self.client
+        view = p.computeViewMatrixFromYawPitchRoll(
+            target, distance, yaw, pitch, 0.0, 2, physicsClientId=cid
+        )
+        proj = p.computeProjectionMatrixFOV(fov, width / height, 0.05, 100.0, physicsClientId=cid)
+        _, _, rgba, _, _ = p.getCameraImage(
+            width, height, view, proj, renderer=p.ER_TINY_RENDERER, physicsClientId=cid
+        )
+        return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3].copy()
+
+    def close(self) -> None:
+        """Disconnect this world's client; calling it again does nothing."""
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(p.error):
+                p.disconnect(physicsClientId=self.client)

@@ -1,0 +1,75 @@
+"""The one table of names: environment ids, PettingZoo environments, algorithm plugins.
+
+``register_envs()`` runs at ``import quadgym`` and registers every environment
+id with Gymnasium. Algorithm plugins are found through the ``quadgym.algos``
+entry-point group, so another installed package can add one without editing
+this repository; quadgym's own are declared in ``setup.cfg``.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import Any
+
+import gymnasium as gym
+
+#: Gymnasium ids quadgym provides, with their entry points and keyword defaults.
+ENV_SPECS: dict[str, dict[str, Any]] = {
+    "QuadHover-v0": {
+        "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
+    },
+}
+
+ALGO_GROUP = "quadgym.algos"
+
+
+def register_envs() -> None:
+    """Register every quadgym id with Gymnasium (idempotent)."""
+    for env_id, spec in ENV_SPECS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, **spec)
+
+
+def list_envs() -> list[str]:
+    """The Gymnasium ids quadgym registers."""
+    return list(ENV_SPECS)
+
+
+def _algo_entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ALGO_GROUP)}
+
+
+def list_algos() -> list[str]:
+    """Names of every installed algorithm plugin (quadgym's and other packages')."""
+    return sorted(_algo_entry_points())
+
+
+def get_algo_class(name: str) -> type:
+    """The plugin class registered under ``name``.
+
+    Raises:
+        ValueError: for an unknown name; the message lists the known ones.
+    """
+    eps = _algo_entry_points()
+    if name not in eps:
+        raise ValueError(f"unknown algorithm {name!r}; installed: {', '.join(sorted(eps))}")
+    return eps[name].load()
+
+
+def make_algo(name: str, env: Any, **config: Any):
+    """Build the plugin ``name`` for ``env`` (an env id or a ``gymnasium.Env``).
+
+    Raises:
+        ValueError: unknown algorithm or env, or a pair the plugin does not support
+            (the message lists what it supports).
+    """
+    cls = get_algo_class(name)
+    env_id = env if isinstance(env, str) else getattr(getattr(env, "spec", None), "id", None)
+    if isinstance(env, str) and env not in gym.registry:
+        raise ValueError(f"unknown environment {env!r}; quadgym provides: {', '.join(list_envs())}")
+    if not cls.supports(env_id):
+        raise ValueError(
+            f"algorithm {name!r} does not support environment {env_id!r}; it supports: "
+            f"{', '.join(cls.supported_envs)}"
+        )
+    return cls(env, **config)
