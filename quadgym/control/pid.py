@@ -19,9 +19,11 @@ Crazyflie's against a longer arm) they do not suit: pass tuned gains for it.
 Unlike the original, the mixer keeps the collective inside the PWM range the
 torque commands leave free (thrust saturates before attitude authority does).
 
-The D term of the attitude loop acts on the body rates measured by the
-gyroscope (the published controller differentiates Euler angles, which
-wraps at ±π and needs a history; near hover the two coincide).
+The D term of the attitude loop acts, as in the published controller, on the
+Euler-angle rates estimated by differencing the attitude over one control
+period (wrapped to ±π). That average over the period matters: fed the
+instantaneous gyro rates instead, the discrete loop chatters at its torque
+limit at 30-48 Hz.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from quadgym.envs.quad.dynamics import State, quat_to_rot
+from quadgym.envs.quad.dynamics import State, quat_to_euler, quat_to_rot
 from quadgym.envs.quad.models import DroneModel
 
 #: Airframes the published gains were tuned for.
@@ -103,9 +105,12 @@ class CascadedPID:
         if mask is None:
             self.int_pos = np.zeros((self.num_drones, 3))
             self.int_att = np.zeros((self.num_drones, 3))
+            self.last_rpy = np.zeros((self.num_drones, 3))
+            self._fresh = np.ones(self.num_drones, dtype=bool)
         else:
             self.int_pos[mask] = 0.0
             self.int_att[mask] = 0.0
+            self._fresh[mask] = True
 
     def compute(
         self,
@@ -147,9 +152,13 @@ class CascadedPID:
         e_mat = np.einsum("nji,njk->nik", rot_des, rot) - np.einsum("nji,njk->nik", rot, rot_des)
         rot_e = np.stack([e_mat[:, 2, 1], e_mat[:, 0, 2], e_mat[:, 1, 0]], axis=1)
         self.int_att = np.clip(self.int_att - rot_e * dt, -self._i_att_lim, self._i_att_lim)
-        torque_pwm = (
-            -self._p_att * rot_e - self._d_att * state.ang_vel + self._i_att * self.int_att
-        )
+        rpy = quat_to_euler(state.quat)
+        # the first call after a reset has no history: take zero rate
+        self.last_rpy = np.where(self._fresh[:, None], rpy, self.last_rpy)
+        self._fresh[:] = False
+        rpy_rate = (np.mod(rpy - self.last_rpy + np.pi, 2 * np.pi) - np.pi) / dt
+        self.last_rpy = rpy
+        torque_pwm = -self._p_att * rot_e - self._d_att * rpy_rate + self._i_att * self.int_att
         torque_pwm = np.clip(torque_pwm, -g.max_torque_pwm, g.max_torque_pwm)
         # 3. mixer. The collective is kept inside the range the torque commands leave
         # free, so that saturation costs thrust, never attitude authority.

@@ -230,16 +230,22 @@ def rot_to_quat(rot: np.ndarray) -> np.ndarray:
         if i == 3:
             s = np.sqrt(1.0 + tr[sel]) * 2
             q[sel] = np.stack(
-                [(r[:, 2, 1] - r[:, 1, 2]) / s, (r[:, 0, 2] - r[:, 2, 0]) / s,
-                 (r[:, 1, 0] - r[:, 0, 1]) / s, 0.25 * s], axis=1)
+                [
+                    (r[:, 2, 1] - r[:, 1, 2]) / s,
+                    (r[:, 0, 2] - r[:, 2, 0]) / s,
+                    (r[:, 1, 0] - r[:, 0, 1]) / s,
+                    0.25 * s,
+                ],
+                axis=1,
+            )
         else:
-            j, l = (i + 1) % 3, (i + 2) % 3
-            s = np.sqrt(1.0 + r[:, i, i] - r[:, j, j] - r[:, l, l]) * 2
+            j, k2 = (i + 1) % 3, (i + 2) % 3
+            s = np.sqrt(1.0 + r[:, i, i] - r[:, j, j] - r[:, k2, k2]) * 2
             qi = np.empty((r.shape[0], 4))
             qi[:, i] = 0.25 * s
             qi[:, j] = (r[:, j, i] + r[:, i, j]) / s
-            qi[:, l] = (r[:, l, i] + r[:, i, l]) / s
-            qi[:, 3] = (r[:, l, j] - r[:, j, l]) / s
+            qi[:, k2] = (r[:, k2, i] + r[:, i, k2]) / s
+            qi[:, 3] = (r[:, k2, j] - r[:, j, k2]) / s
             q[sel] = qi
     q *= np.where(q[:, 3:4] < 0, -1.0, 1.0)
     return q / np.linalg.norm(q, axis=1, keepdims=True)

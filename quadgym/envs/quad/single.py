@@ -31,10 +31,13 @@ class QuadHoverEnv(gym.Env):
     shape gains a leading ``num_drones`` axis. Finite values outside [-1, 1]
     are clipped; NaN/inf or a wrong shape raise ``ValueError``.
 
-    | action_type | Num | Action                          | Meaning of -1 / 0 / +1                  |
-    |-------------|-----|---------------------------------|-----------------------------------------|
-    | ``rpm``     | 0-3 | speed of motor i                | 0.5 / 1.0 / 1.5 × hover RPM             |
-    | ``pid``     | 0-2 | set-point x, y, z (PID tracked) | target − 1 m / target / target + 1 m    |
+    | action_type | Num | Action                          | -1 / 0 / +1                      |
+    |-------------|-----|---------------------------------|----------------------------------|
+    | ``rpm``     | 0-3 | speed of motor i                | 0.5 / 1.0 / 1.5 × hover RPM      |
+    | ``pid``     | 0-2 | set-point x, y, z (PID tracked) | target −1 m / target / +1 m      |
+
+    With ``pid`` the cascaded PID runs at the physics rate, the agent's
+    set-point held between control steps.
 
     Motors are numbered as in the URDF (cf2x: front-right (+x, −y) first,
     then clockwise seen from above: rear-right, rear-left, front-left).
@@ -93,11 +96,12 @@ class QuadHoverEnv(gym.Env):
     | ``physics_hz``     | 240          | physics rate, Hz                                    |
     | ``control_hz``     | 30           | control rate, Hz; must divide ``physics_hz``         |
     | ``action_type``    | ``"rpm"``    | ``rpm`` or ``pid``                                  |
-    | ``start``          | origin       | (3,) or (num_drones, 3) nominal start xy (z ignored: on the ground unless ``start_height``) |
+    | ``start``          | origin       | (3,) or (num_drones, 3) nominal start; z is replaced by |
+    |                    |              | the resting height plus ``start_height``              |
     | ``start_height``   | 0            | height of the start above the resting height, m     |
     | ``target``         | start + 1 m z| (3,) or (num_drones, 3) target point, m              |
     | ``episode_seconds``| 8            | episode length, s                                   |
-    | ``render_mode``    | None         | ``rgb_array`` (an orbiting camera) or ``human`` (PyBullet GUI) |
+    | ``render_mode``    | None         | ``rgb_array`` (orbiting camera) or ``human`` (GUI)  |
 
     ## Version History
 
@@ -195,10 +199,12 @@ class QuadHoverEnv(gym.Env):
         if self._state is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         a = check_actions(action, self._act_shape).reshape(self.num_drones, -1)
-        rpm = self.task.rpm(a, self._state, self.target, self.controller)
         prev_vz = self._state.vel[:, 2].copy()
-        self.world.step(rpm, self.substeps)
-        self._state = self.world.get_state()
+        updates, hold = self.task.inner_loop(self.substeps)
+        for _ in range(updates):
+            rpm = self.task.rpm(a, self._state, self.target, self.controller, hold * self.world.dt)
+            self.world.step(rpm, hold)
+            self._state = self.world.get_state()
         self._last_action = np.clip(a, -1.0, 1.0)
         self._steps += 1
         crashed = self.task.crashed(self._state, self.target, prev_vz, self.world.rest_height)

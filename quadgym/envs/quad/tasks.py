@@ -135,18 +135,30 @@ class HoverTask:
         """The inner controller this action type needs (None for ``rpm``)."""
         return CascadedPID(self.model, num_drones) if self.action_type == "pid" else None
 
+    def inner_loop(self, substeps: int) -> tuple[int, int]:
+        """How a control step splits: (motor-command updates, physics substeps each).
+
+        Motor speeds from ``rpm`` actions are held for the whole control step;
+        the PID of ``pid`` actions runs at the physics rate, as a flight
+        controller runs much faster than the agent that gives it set-points
+        (the published gains chatter at their torque limit below ~100 Hz).
+        """
+        return (substeps, 1) if self.action_type == "pid" else (1, substeps)
+
     def rpm(
         self,
         action: np.ndarray,
         state: State,
         target: np.ndarray,
         controller: CascadedPID | None,
+        dt: float,
     ) -> np.ndarray:
-        """Motor speeds (n, 4), RPM, for finite actions (n, act_dim) (clipped to [-1, 1])."""
+        """Motor speeds (n, 4), RPM, for finite actions (n, act_dim) (clipped to [-1, 1]);
+        ``dt`` is the time until the next motor-command update, s."""
         a = np.clip(action, -1.0, 1.0)
         if self.action_type == "rpm":
             return self.model.hover_rpm * (1.0 + self.rpm_scale * a)
-        return controller.compute(state, target + self.pid_range * a, 1.0 / self.control_hz)
+        return controller.compute(state, target + self.pid_range * a, dt)
 
     # ----------------------------------------------------------- observations
     def observe(

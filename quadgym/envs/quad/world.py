@@ -75,20 +75,15 @@ def parse_physics(name: str) -> Physics:
 
 @contextlib.contextmanager
 def _quiet_stdout():
-    """Silence C-level stdout (Bullet prints while it merges URDF links)."""
+    """Silence file descriptor 1 (Bullet prints from C while it merges URDF links)."""
     sys.stdout.flush()
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # captured stdout without a descriptor
-        yield
-        return
-    saved = os.dup(fd)
+    saved = os.dup(1)
     try:
         with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), fd)
+            os.dup2(devnull.fileno(), 1)
             yield
     finally:
-        os.dup2(saved, fd)
+        os.dup2(saved, 1)
         os.close(saved)
 
 
@@ -172,12 +167,11 @@ class World:
         self.body_ids: list[int] = []
         with _quiet_stdout():
             for i in range(self.num_drones):
-                body = p.loadURDF(
-                    str(model.urdf_path), [i, 0, 1], flags=flags, physicsClientId=cid
-                )
+                body = p.loadURDF(str(model.urdf_path), [i, 0, 1], flags=flags, physicsClientId=cid)
                 # Bullet damps every body by default; a drone in still air is not damped.
-                p.changeDynamics(body, -1, linearDamping=0.0, angularDamping=0.0,
-                                 physicsClientId=cid)
+                p.changeDynamics(
+                    body, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=cid
+                )
                 self.body_ids.append(body)
         self._state = State.at_rest(np.zeros((self.num_drones, 3)))
         self._bullet_stale = False  # dyn: Bullet's poses lag behind self._state

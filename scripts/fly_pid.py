@@ -1,0 +1,247 @@
+"""Fly N drones with the cascaded PID: take off, then circle at different heights.
+
+    python scripts/fly_pid.py --drones 4 --physics pyb_gnd_drag_dw --output-dir results/fly
+
+Writes ``flight.npz`` and ``flight.csv`` (time, per drone position, attitude,
+set-point and motor RPM), ``flight.png`` (positions, attitudes, motor speeds)
+and, with ``--video PATH``, an MP4 from a headless camera. Prints the tracking
+error of each drone and the real-time factor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from quadgym.control.pid import CascadedPID
+from quadgym.envs.quad.dynamics import State, quat_to_euler
+from quadgym.envs.quad.models import MODEL_NAMES, get_model
+from quadgym.envs.quad.tasks import check_rates
+from quadgym.envs.quad.world import World, physics_modes
+
+
+@dataclass
+class Args:
+    drones: int = 4
+    model: str = "cf2x"
+    physics: str = "pyb"
+    duration: float = 12.0
+    physics_hz: int = 240
+    control_hz: int = 240
+    formation: str = "circle"
+    radius: float = 0.3
+    period: float = 6.0
+    takeoff: float = 2.0
+    gui: bool = False
+    video: str | None = None
+    output_dir: str = "results/fly_pid"
+
+
+def parse_args(argv: list[str] | None = None) -> Args:
+    d = Args()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--drones", type=int, default=d.drones, help="number of drones")
+    ap.add_argument("--model", choices=MODEL_NAMES[:2], default=d.model, help="drone model")
+    ap.add_argument("--physics", choices=physics_modes(), default=d.physics, help="physics mode")
+    ap.add_argument("--duration", type=float, default=d.duration, help="flight time, s")
+    ap.add_argument("--physics-hz", type=int, default=d.physics_hz, help="physics rate, Hz")
+    ap.add_argument(
+        "--control-hz",
+        type=int,
+        default=d.control_hz,
+        help="PID rate, Hz (the published gains chatter below ~100 Hz)",
+    )
+    ap.add_argument(
+        "--formation", choices=("circle", "row"), default=d.formation, help="where the drones start"
+    )
+    ap.add_argument("--radius", type=float, default=d.radius, help="radius of each circle, m")
+    ap.add_argument("--period", type=float, default=d.period, help="period of each circle, s")
+    ap.add_argument("--takeoff", type=float, default=d.takeoff, help="take-off time, s")
+    ap.add_argument("--gui", action="store_true", help="open the PyBullet GUI")
+    ap.add_argument("--video", default=None, help="write an MP4 of the flight to this path")
+    ap.add_argument("--output-dir", default=d.output_dir, help="where log and plot go")
+    a = ap.parse_args(argv)
+    if a.drones < 1:
+        ap.error(f"--drones must be at least 1, got {a.drones}")
+    if a.duration <= 0:
+        ap.error(f"--duration must be positive, got {a.duration}")
+    try:
+        check_rates(a.physics_hz, a.control_hz)
+    except ValueError as exc:
+        ap.error(str(exc))
+    return Args(**vars(a))
+
+
+def start_positions(n: int, formation: str, rest_height: float) -> np.ndarray:
+    """Start points on the ground: a circle of radius 0.5 m per 4 drones, or a row 0.5 m apart."""
+    if formation == "row":
+        xy = np.c_[np.arange(n) * 0.5 - 0.25 * (n - 1), np.zeros(n)]
+    else:
+        r = 0.5 * max(1.0, n / 4)
+        ang = 2 * np.pi * np.arange(n) / n
+        xy = np.c_[r * np.cos(ang), r * np.sin(ang)]
+    return np.c_[xy, np.full(n, rest_height)]
+
+
+def set_points(t: float, start: np.ndarray, args: Args) -> np.ndarray:
+    """(n, 3) set-points at time t: a linear climb to each drone's height (0.5 m, +0.15 m
+    per drone), then a circle of ``radius`` around its start point."""
+    n = start.shape[0]
+    height = 0.5 + 0.15 * np.arange(n)
+    sp = start.copy()
+    if t < args.takeoff:
+        sp[:, 2] = start[:, 2] + (height - start[:, 2]) * t / args.takeoff
+        return sp
+    phase = 2 * np.pi * (t - args.takeoff) / args.period + np.arange(n) * np.pi / 2
+    sp[:, 0] += args.radius * (np.cos(phase) - np.cos(np.arange(n) * np.pi / 2))
+    sp[:, 1] += args.radius * (np.sin(phase) - np.sin(np.arange(n) * np.pi / 2))
+    sp[:, 2] = height
+    return sp
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = get_model(args.model)
+    world = World(model, args.drones, args.physics, args.physics_hz, gui=args.gui)
+    start = start_positions(args.drones, args.formation, world.rest_height)
+    world.reset(State.at_rest(start))
+    pid = CascadedPID(model, args.drones)
+    substeps = args.physics_hz // args.control_hz
+    steps = int(round(args.duration * args.control_hz))
+    dt = 1.0 / args.control_hz
+    video_every = max(1, args.control_hz // 24)
+    frames = []
+    log = {k: [] for k in ("t", "pos", "rpy", "vel", "set_point", "rpm")}
+    wall = time.perf_counter()
+    for k in range(steps):
+        t = k * dt
+        state = world.get_state()
+        sp = set_points(t, start, args)
+        sp_vel = (set_points(t + 1e-3, start, args) - sp) / 1e-3  # velocity feed-forward
+        rpm = pid.compute(state, sp, dt, target_vel=sp_vel)
+        for key, value in (
+            ("t", t),
+            ("pos", state.pos),
+            ("rpy", quat_to_euler(state.quat)),
+            ("vel", state.vel),
+            ("set_point", sp),
+            ("rpm", rpm),
+        ):
+            log[key].append(value)
+        world.step(rpm, substeps)
+        if args.video and k % video_every == 0:
+            frames.append(world.render(640, 480, target=(0.0, 0.0, 0.5), distance=3.0))
+        if args.gui:
+            time.sleep(max(0.0, dt - (time.perf_counter() - wall) / (k + 1)))
+    elapsed = time.perf_counter() - wall
+    world.close()
+    data = {k: np.asarray(v) for k, v in log.items()}
+    np.savez(out / "flight.npz", **data, model=args.model, physics=args.physics)
+    write_csv(out / "flight.csv", data)
+    plot(out / "flight.png", data, args)
+    if args.video:
+        write_video(args.video, frames, 24)
+    tracking = np.linalg.norm(data["pos"] - data["set_point"], axis=2)
+    after = data["t"] >= args.takeoff
+    print(
+        f"{args.drones} x {args.model}, physics {args.physics}, {args.duration:.1f} s flown "
+        f"in {elapsed:.2f} s wall: real-time factor {args.duration / elapsed:.1f}x"
+    )
+    for i in range(args.drones):
+        rms = np.sqrt(np.mean(tracking[after, i] ** 2)) if after.any() else float("nan")
+        print(
+            f"  drone {i}: RMS tracking error after take-off {100 * rms:.1f} cm, "
+            f"final {100 * tracking[-1, i]:.1f} cm"
+        )
+    print(
+        f"log: {out / 'flight.npz'}, {out / 'flight.csv'}; plot: {out / 'flight.png'}"
+        + (f"; video: {args.video}" if args.video else "")
+    )
+    return 0
+
+
+def write_csv(path: Path, data: dict[str, np.ndarray]) -> None:
+    """One row per control step; columns t, then per drone x, y, z, roll, pitch, yaw,
+    set-point x, y, z and the four motor speeds."""
+    n = data["pos"].shape[1]
+    cols = [
+        "x",
+        "y",
+        "z",
+        "roll",
+        "pitch",
+        "yaw",
+        "sp_x",
+        "sp_y",
+        "sp_z",
+        "rpm0",
+        "rpm1",
+        "rpm2",
+        "rpm3",
+    ]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["t"] + [f"d{i}_{c}" for i in range(n) for c in cols])
+        for k, t in enumerate(data["t"]):
+            row = [f"{t:.4f}"]
+            for i in range(n):
+                vals = np.r_[
+                    data["pos"][k, i], data["rpy"][k, i], data["set_point"][k, i], data["rpm"][k, i]
+                ]
+                row += [f"{v:.6g}" for v in vals]
+            w.writerow(row)
+
+
+def plot(path: Path, data: dict[str, np.ndarray], args: Args) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t, n = data["t"], data["pos"].shape[1]
+    fig, axes = plt.subplots(3, 3, figsize=(14, 9), sharex=True)
+    for i in range(n):
+        c = f"C{i}"
+        for j, name in enumerate("xyz"):
+            axes[0, j].plot(t, data["pos"][:, i, j], c, label=f"drone {i}")
+            axes[0, j].plot(t, data["set_point"][:, i, j], c, ls="--", lw=0.8)
+            axes[0, j].set_ylabel(f"{name} (m)")
+            axes[1, j].plot(t, np.degrees(data["rpy"][:, i, j]), c)
+            axes[1, j].set_ylabel(["roll", "pitch", "yaw"][j] + " (deg)")
+        axes[2, 0].plot(t, data["rpm"][:, i].mean(axis=1), c)
+        axes[2, 1].plot(t, data["rpm"][:, i].max(axis=1) - data["rpm"][:, i].min(axis=1), c)
+        axes[2, 2].plot(t, np.linalg.norm(data["pos"][:, i] - data["set_point"][:, i], axis=1), c)
+    axes[2, 0].set_ylabel("mean motor speed (RPM)")
+    axes[2, 1].set_ylabel("motor speed spread (RPM)")
+    axes[2, 2].set_ylabel("tracking error (m)")
+    for ax in axes[2]:
+        ax.set_xlabel("time (s)")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(
+        f"{n} x {args.model}, physics {args.physics}, PID at {args.control_hz} Hz "
+        "(dashed: set-points)"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_video(path: str, frames: list[np.ndarray], fps: int) -> None:
+    import imageio.v2 as imageio
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1) as w:
+        for frame in frames:
+            w.append_data(frame)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
