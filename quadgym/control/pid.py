@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from quadgym.envs.quad.dynamics import State, quat_to_euler, quat_to_rot
+from quadgym.envs.quad.dynamics import State, cross, quat_to_euler, quat_to_rot
 from quadgym.envs.quad.models import DroneModel
 
 #: Airframes the published gains were tuned for.
@@ -144,9 +144,9 @@ class CascadedPID:
         z_des = thrust_vec / np.maximum(np.linalg.norm(thrust_vec, axis=1, keepdims=True), 1e-9)
         yaw = np.broadcast_to(np.asarray(target_yaw, dtype=float), (n,))
         x_c = np.stack([np.cos(yaw), np.sin(yaw), np.zeros(n)], axis=1)
-        y_des = np.cross(z_des, x_c)
+        y_des = cross(z_des, x_c)
         y_des /= np.maximum(np.linalg.norm(y_des, axis=1, keepdims=True), 1e-9)
-        x_des = np.cross(y_des, z_des)
+        x_des = cross(y_des, z_des)
         rot_des = np.stack([x_des, y_des, z_des], axis=2)
         # 2. attitude loop: e_R = vee(R_desᵀR − RᵀR_des) (twice the small-angle error)
         e_mat = np.einsum("nji,njk->nik", rot_des, rot) - np.einsum("nji,njk->nik", rot, rot_des)

@@ -59,23 +59,39 @@ class State:
         return self.pos.shape[0]
 
 
+def _quadratic_rotation_map() -> np.ndarray:
+    """(16, 9) matrix C with R.ravel() = (q ⊗ q).ravel() @ C for a unit quaternion q.
+
+    Each entry of a rotation matrix is a quadratic form in (x, y, z, w), e.g.
+    R00 = w² + x² − y² − z², R01 = 2(xy − wz); written as one matrix product
+    it costs a single call instead of a dozen small array operations.
+    """
+    x, y, z, w = range(4)
+    terms = {
+        0: [(w, w, 1), (x, x, 1), (y, y, -1), (z, z, -1)],
+        1: [(x, y, 2), (w, z, -2)],
+        2: [(x, z, 2), (w, y, 2)],
+        3: [(x, y, 2), (w, z, 2)],
+        4: [(w, w, 1), (x, x, -1), (y, y, 1), (z, z, -1)],
+        5: [(y, z, 2), (w, x, -2)],
+        6: [(x, z, 2), (w, y, -2)],
+        7: [(y, z, 2), (w, x, 2)],
+        8: [(w, w, 1), (x, x, -1), (y, y, -1), (z, z, 1)],
+    }
+    c = np.zeros((16, 9))
+    for entry, products in terms.items():
+        for a, b, k in products:
+            c[4 * a + b, entry] += k
+    return c
+
+
+_ROT_MAP = _quadratic_rotation_map()
+
+
 def quat_to_rot(q: np.ndarray) -> np.ndarray:
     """Rotation matrices (n, 3, 3) of unit quaternions (n, 4) in (x, y, z, w) order."""
-    x, y, z, w = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    xx, yy, zz = x * x, y * y, z * z
-    xy, xz, yz = x * y, x * z, y * z
-    wx, wy, wz = w * x, w * y, w * z
-    r = np.empty(q.shape[:1] + (3, 3), dtype=q.dtype)
-    r[:, 0, 0] = 1 - 2 * (yy + zz)
-    r[:, 0, 1] = 2 * (xy - wz)
-    r[:, 0, 2] = 2 * (xz + wy)
-    r[:, 1, 0] = 2 * (xy + wz)
-    r[:, 1, 1] = 1 - 2 * (xx + zz)
-    r[:, 1, 2] = 2 * (yz - wx)
-    r[:, 2, 0] = 2 * (xz - wy)
-    r[:, 2, 1] = 2 * (yz + wx)
-    r[:, 2, 2] = 1 - 2 * (xx + yy)
-    return r
+    qq = (q[:, :, None] * q[:, None, :]).reshape(-1, 16)
+    return (qq @ _ROT_MAP.astype(q.dtype, copy=False)).reshape(-1, 3, 3)
 
 
 def quat_to_euler(q: np.ndarray) -> np.ndarray:
@@ -109,19 +125,37 @@ def euler_to_quat(rpy: np.ndarray) -> np.ndarray:
     )
 
 
+def _hamilton_map() -> np.ndarray:
+    """(16, 4) matrix H with (a ⊗ b) = (a_i·b_j).ravel() @ H, the Hamilton product of
+    (x, y, z, w) quaternions as one bilinear map."""
+    x, y, z, w = range(4)
+    terms = {
+        x: [(w, x, 1), (x, w, 1), (y, z, 1), (z, y, -1)],
+        y: [(w, y, 1), (x, z, -1), (y, w, 1), (z, x, 1)],
+        z: [(w, z, 1), (x, y, 1), (y, x, -1), (z, w, 1)],
+        w: [(w, w, 1), (x, x, -1), (y, y, -1), (z, z, -1)],
+    }
+    h = np.zeros((16, 4))
+    for out, products in terms.items():
+        for i, j, k in products:
+            h[4 * i + j, out] = k
+    return h
+
+
+_HAMILTON = _hamilton_map()
+
+
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamilton products a ⊗ b of (n, 4) quaternions in (x, y, z, w) order."""
-    ax, ay, az, aw = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
-    bx, by, bz, bw = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
-    return np.stack(
-        [
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-            aw * bw - ax * bx - ay * by - az * bz,
-        ],
-        axis=-1,
-    )
+    return (a[:, :, None] * b[:, None, :]).reshape(-1, 16) @ _HAMILTON.astype(a.dtype, copy=False)
+
+
+_NEXT, _PREV = [1, 2, 0], [2, 0, 1]
+
+
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cross products of (n, 3) arrays (``np.cross`` costs ~10x more on small n)."""
+    return a[:, _NEXT] * b[:, _PREV] - a[:, _PREV] * b[:, _NEXT]
 
 
 def wrench_matrix(model: DroneModel) -> np.ndarray:
@@ -172,7 +206,7 @@ def step(
     inertia = model.inertia
     w = state.ang_vel
     # Euler's equations with the gyroscopic term: J·ω̇ = τ − ω × (J·ω).
-    ang_acc = (torque - np.cross(w, w * inertia)) / inertia
+    ang_acc = (torque - cross(w, w * inertia)) / inertia
     state.vel += acc * dt
     state.ang_vel += ang_acc * dt
     state.pos += state.vel * dt
@@ -190,7 +224,7 @@ def integrate_quat(quat: np.ndarray, ang_vel_body: np.ndarray, dt: float) -> np.
     dq[:, :3] = ang_vel_body * scale[:, None]
     dq[:, 3] = np.cos(half)
     q = quat_mul(quat, dq)
-    return q / np.linalg.norm(q, axis=1, keepdims=True)
+    return q / np.sqrt(np.einsum("ni,ni->n", q, q))[:, None]
 
 
 def ground_contact(state: State, rest_height: float) -> np.ndarray:

@@ -205,10 +205,10 @@ class QuadHoverEnv(gym.Env):
             rpm = self.task.rpm(a, self._state, self.target, self.controller, hold * self.world.dt)
             self.world.step(rpm, hold)
             self._state = self.world.get_state()
-        self._last_action = np.clip(a, -1.0, 1.0)
+        self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
         crashed = self.task.crashed(self._state, self.target, prev_vz, self.world.rest_height)
-        reward = float(self.task.reward(self._state, self.target).mean())
+        reward = float(self.task.reward(self._state, self.target).sum()) / self.num_drones
         terminated = bool(crashed.any())
         truncated = self._steps >= self.max_steps
         info = self._info(crashed)
@@ -222,7 +222,8 @@ class QuadHoverEnv(gym.Env):
         return obs[0] if self.num_drones == 1 else obs
 
     def _info(self, crashed: np.ndarray) -> dict:
-        err = np.linalg.norm(self.target - self._state.pos, axis=1)
+        diff = self.target - self._state.pos
+        err = np.sqrt(np.einsum("ni,ni->n", diff, diff))
         return {
             "position_error": err[0] if self.num_drones == 1 else err,
             "crashed": crashed[0] if self.num_drones == 1 else crashed,

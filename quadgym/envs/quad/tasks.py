@@ -103,6 +103,7 @@ class HoverTask:
         self.act_dim = 4 if self.action_type == "rpm" else 3
         self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim
         self._cos_max_tilt = float(np.cos(self.max_tilt))
+        self._high_cache: tuple[float | None, np.ndarray | None] = (None, None)
 
     # ----------------------------------------------------------------- spaces
     def action_space(self) -> spaces.Box:
@@ -115,7 +116,9 @@ class HoverTask:
         return spaces.Box(-high, high, dtype=np.float32)
 
     def _obs_high(self, max_error: float) -> np.ndarray:
-        return np.concatenate(
+        if self._high_cache[0] == max_error:
+            return self._high_cache[1]
+        high = np.concatenate(
             [
                 np.full(3, max_error),
                 np.ones(9),
@@ -124,6 +127,8 @@ class HoverTask:
                 np.ones(self.act_dim),
             ]
         ).astype(np.float32)
+        self._high_cache = (max_error, high)
+        return high
 
     def max_error(self, start: np.ndarray, target: np.ndarray) -> float:
         """Largest position error an episode from ``start`` to ``target`` can show
@@ -155,7 +160,7 @@ class HoverTask:
     ) -> np.ndarray:
         """Motor speeds (n, 4), RPM, for finite actions (n, act_dim) (clipped to [-1, 1]);
         ``dt`` is the time until the next motor-command update, s."""
-        a = np.clip(action, -1.0, 1.0)
+        a = np.minimum(np.maximum(action, -1.0), 1.0)
         if self.action_type == "rpm":
             return self.model.hover_rpm * (1.0 + self.rpm_scale * a)
         return controller.compute(state, target + self.pid_range * a, dt)
@@ -168,17 +173,9 @@ class HoverTask:
         row-major (9), world velocity (3), body rates (3), previous action (act_dim)],
         each saturated at the space's bounds."""
         rot = quat_to_rot(state.quat).reshape(-1, 9)
-        obs = np.concatenate(
-            [
-                np.clip(target - state.pos, -max_error, max_error),
-                rot,
-                np.clip(state.vel, -self.max_speed_obs, self.max_speed_obs),
-                np.clip(state.ang_vel, -self.max_rate_obs, self.max_rate_obs),
-                np.clip(last_action, -1.0, 1.0),
-            ],
-            axis=1,
-        )
-        return obs.astype(np.float32)
+        obs = np.concatenate([target - state.pos, rot, state.vel, state.ang_vel, last_action], 1)
+        high = self._obs_high(max_error)
+        return np.minimum(np.maximum(obs, -high), high).astype(np.float32)
 
     # --------------------------------------------------------- reward and end
     def reward(self, state: State, target: np.ndarray) -> np.ndarray:
@@ -188,7 +185,8 @@ class HoverTask:
         target (a take-off starts 1 m away); positive, so that ending the
         episode early by crashing always costs the reward not collected.
         """
-        dist = np.linalg.norm(target - state.pos, axis=1)
+        err = target - state.pos
+        dist = np.sqrt(np.einsum("ni,ni->n", err, err))
         return np.maximum(0.0, 1.0 - 0.5 * dist)
 
     def crashed(
