@@ -173,6 +173,12 @@ class World:
                     body, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=cid
                 )
                 self.body_ids.append(body)
+        # Downwash needs a second drone; without one an aero mode costs nothing extra.
+        self._aero = (
+            self.physics.ground_effect
+            or self.physics.drag
+            or (self.physics.downwash and self.num_drones > 1)
+        )
         self._state = State.at_rest(np.zeros((self.num_drones, 3)))
         self._bullet_stale = False  # dyn: Bullet's poses lag behind self._state
         self._closed = False
@@ -241,7 +247,7 @@ class World:
         s = self._state
         for _ in range(substeps):
             force_w = torque_b = None
-            if self.physics.has_aero:
+            if self._aero:
                 rot = dynamics.quat_to_rot(s.quat)
                 force_b, torque_b = aero_wrench(self.physics, self.model, s, rot, rpm)
                 force_w = np.einsum("nij,nj->ni", rot, force_b)
@@ -259,7 +265,7 @@ class World:
         origin, frame = (0.0, 0.0, 0.0), p.LINK_FRAME
         for _ in range(substeps):
             forces, torques = base_force, base_torque
-            if self.physics.has_aero:
+            if self._aero:
                 s = self._read_from_bullet()
                 force_b, torque_b = aero_wrench(
                     self.physics, self.model, s, dynamics.quat_to_rot(s.quat), rpm
