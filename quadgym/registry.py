@@ -18,6 +18,8 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
     "QuadHover-v0": {
         "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
     },
+    "CoPGBandit-v0": {"entry_point": "quadgym.envs.bandit:CoPGBanditEnv"},
+    "CoPGSequence-v0": {"entry_point": "quadgym.envs.bandit:CoPGSequenceEnv"},
 }
 
 ALGO_GROUP = "quadgym.algos"

@@ -1,0 +1,319 @@
+"""The Contrastive Policy Gradient toys: a K-armed bandit and a short-sequence task.
+
+Flet-Berliac et al. 2024, "Contrastive Policy Gradient: Aligning LLMs on
+sequence-level scores in a supervised-friendly fashion" (arXiv 2406.19185).
+With the regularised reward R^π_β(y) = R(y) − β·ln(π(y)/π_ref(y)), the
+optimal policy is π*(y) ∝ π_ref(y)·exp(R(y)/β), and the objective
+J(π) = E_π[R] − β·KL(π‖π_ref).
+
+Both environments have a finite, enumerable set of outcomes (arms, or all
+V^L token sequences), so every quantity an experiment needs is computed
+exactly: :meth:`ScoredOutcomes.optimal_policy`, ``objective``, ``regret``; and
+they build the off-policy datasets of pairs the offline algorithms learn from
+(:meth:`ScoredOutcomes.sample_pairs`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+
+def check_beta(beta: float) -> float:
+    if not np.isfinite(beta) or beta <= 0:
+        raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
+    return float(beta)
+
+
+def check_distribution(p: Any, size: int, name: str, support: np.ndarray | None = None):
+    """``p`` as a probability vector of length ``size``.
+
+    Raises:
+        ValueError: wrong length, negative entries, or a sum other than 1.
+    Warns:
+        UserWarning: when ``p`` lacks support where ``support`` (π_ref) has it,
+            which breaks the assumption under which CoPG's maximiser is π*.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    if p.shape != (size,):
+        raise ValueError(f"{name} must have {size} entries, got shape {p.shape}")
+    if np.any(~np.isfinite(p)) or np.any(p < 0):
+        raise ValueError(f"{name} must be finite and non-negative, got {p.tolist()}")
+    if abs(p.sum() - 1.0) > 1e-6:
+        raise ValueError(f"{name} must sum to 1, sums to {p.sum():.6g}")
+    if support is not None and np.any((p == 0) & (support > 0)):
+        missing = np.flatnonzero((p == 0) & (support > 0)).tolist()
+        warnings.warn(
+            f"{name} gives zero probability to outcomes {missing[:10]} that pi_ref supports; "
+            "the off-policy optimum then need not be pi*",
+            UserWarning,
+            stacklevel=3,
+        )
+    return p
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+class ScoredOutcomes:
+    """Exact quantities over a finite set of outcomes with rewards and a reference policy.
+
+    Subclasses set ``rewards`` (N,), ``ref_policy`` (N,) and ``beta``.
+    """
+
+    rewards: np.ndarray
+    ref_policy: np.ndarray
+    beta: float
+
+    @property
+    def num_outcomes(self) -> int:
+        return self.rewards.shape[0]
+
+    def optimal_policy(self, beta: float | None = None) -> np.ndarray:
+        """π*(y) ∝ π_ref(y)·exp(R(y)/β)."""
+        beta = check_beta(self.beta if beta is None else beta)
+        return softmax(np.log(self.ref_policy) + self.rewards / beta)
+
+    def objective(self, policy: Any, beta: float | None = None) -> float:
+        """J(π) = E_π[R] − β·KL(π‖π_ref), exactly."""
+        beta = check_beta(self.beta if beta is None else beta)
+        pi = check_distribution(policy, self.num_outcomes, "policy")
+        nz = pi > 0
+        kl = float(np.sum(pi[nz] * (np.log(pi[nz]) - np.log(self.ref_policy[nz]))))
+        return float(pi @ self.rewards) - beta * kl
+
+    def regret(self, policy: Any, beta: float | None = None) -> float:
+        """J(π*) − J(π) ≥ 0, which equals β·KL(π‖π*)."""
+        return self.objective(self.optimal_policy(beta), beta) - self.objective(policy, beta)
+
+    def sample_pairs(
+        self, mu1: Any, mu2: Any, n: int, seed: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """An off-policy dataset of ``n`` pairs, y ~ mu1 and y' ~ mu2, independently.
+
+        Returns arrays of length n: ``y``, ``y2`` (outcome indices), ``r``, ``r2``
+        (their rewards) and ``first_preferred`` (a Bradley–Terry label drawn
+        with P(y ≻ y') = σ(R(y) − R(y'))), plus ``prompt`` (all zero: one prompt).
+
+        Raises:
+            ValueError: behaviour distributions that are not distributions, n < 1.
+        """
+        mu1 = check_distribution(mu1, self.num_outcomes, "mu1", self.ref_policy)
+        mu2 = check_distribution(mu2, self.num_outcomes, "mu2", self.ref_policy)
+        if not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n must be a positive number of pairs, got {n!r}")
+        rng = np.random.default_rng(seed)
+        y = rng.choice(self.num_outcomes, size=n, p=mu1)
+        y2 = rng.choice(self.num_outcomes, size=n, p=mu2)
+        r, r2 = self.rewards[y], self.rewards[y2]
+        p_first = 1.0 / (1.0 + np.exp(-(r - r2)))
+        return {
+            "prompt": np.zeros(n, dtype=np.int64),
+            "y": y,
+            "y2": y2,
+            "r": r,
+            "r2": r2,
+            "first_preferred": rng.random(n) < p_first,
+        }
+
+
+class CoPGBanditEnv(ScoredOutcomes, gym.Env):
+    """
+    ## Description
+
+    The K-armed bandit of the Contrastive Policy Gradient paper (Figure 1):
+    one step per episode, the action is an arm, the reward is R[arm]. The
+    experiments train policies offline from pairs the env samples, and
+    measure them exactly with ``optimal_policy``, ``objective`` and ``regret``.
+
+    ## Action Space
+
+    ``Discrete(K)``: the arm.
+
+    ## Observation Space
+
+    ``Box(0, 1, (1,), float32)``, always 0: there is a single prompt.
+
+    ## Rewards
+
+    R[arm]; defaults R = (2.5, 2, 1).
+
+    ## Starting State and Episode End
+
+    Every episode is one step: it terminates after the first action.
+
+    ## Arguments
+
+    | Parameter    | Default          | Description                               |
+    |--------------|------------------|-------------------------------------------|
+    | ``rewards``  | (2.5, 2, 1)      | R per arm; K is its length                |
+    | ``beta``     | 0.5              | KL regularisation strength, > 0           |
+    | ``ref_policy``| uniform         | π_ref, a distribution with full support   |
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, rewards: Any = (2.5, 2.0, 1.0), beta: float = 0.5, ref_policy: Any = None):
+        self.rewards = np.asarray(rewards, dtype=np.float64)
+        if self.rewards.ndim != 1 or self.rewards.size < 2 or not np.all(np.isfinite(self.rewards)):
+            raise ValueError(f"rewards must be a finite vector of K >= 2 arms, got {rewards!r}")
+        k = self.rewards.size
+        self.beta = check_beta(beta)
+        ref = np.full(k, 1.0 / k) if ref_policy is None else ref_policy
+        self.ref_policy = check_distribution(ref, k, "ref_policy")
+        if np.any(self.ref_policy == 0):
+            raise ValueError("ref_policy must give every arm positive probability")
+        self.action_space = spaces.Discrete(k)
+        self.observation_space = spaces.Box(0.0, 1.0, (1,), np.float32)
+        #: outcome table: outcome i is arm i
+        self.outcomes = np.arange(k)[:, None]
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        return np.zeros(1, dtype=np.float32), {}
+
+    def step(self, action):
+        if not self.action_space.contains(action):
+            raise ValueError(f"action {action!r} is not an arm in 0..{self.action_space.n - 1}")
+        return np.zeros(1, dtype=np.float32), float(self.rewards[int(action)]), True, False, {}
+
+
+class CoPGSequenceEnv(ScoredOutcomes, gym.Env):
+    """
+    ## Description
+
+    A sequence-level task in the spirit of CoPG's real use: the agent emits
+    ``length`` tokens from a vocabulary of ``vocab``; only the finished
+    sequence is scored, by a hidden set of "unit tests" (constraints drawn
+    from ``task_seed``): each is either "token t at position i" or "token a
+    appears before token b" or "token t appears at least twice". The score
+    is the number of tests passed times ``reward_scale``. With the small
+    defaults (V = 4, L = 4: 256 sequences) π*, J and the regret stay exactly
+    computable by enumeration.
+
+    ## Action Space
+
+    ``Discrete(vocab)``: the next token.
+
+    ## Observation Space
+
+    ``MultiDiscrete([vocab + 1] * length)``: the tokens so far, padded with
+    ``vocab``.
+
+    ## Rewards
+
+    0 until the last token; then passed tests × ``reward_scale``.
+
+    ## Episode End
+
+    Termination after ``length`` tokens.
+
+    ## Arguments
+
+    | Parameter       | Default | Description                           |
+    |-----------------|---------|---------------------------------------|
+    | ``vocab``       | 4       | V                                     |
+    | ``length``      | 4       | L                                     |
+    | ``num_tests``   | 4       | hidden constraints                    |
+    | ``reward_scale``| 1.0     | reward per passed test                |
+    | ``beta``        | 0.5     | KL regularisation strength, > 0       |
+    | ``task_seed``   | 0       | draws the hidden tests                |
+
+    π_ref is uniform over tokens at every step (so uniform over sequences).
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        vocab: int = 4,
+        length: int = 4,
+        num_tests: int = 4,
+        reward_scale: float = 1.0,
+        beta: float = 0.5,
+        task_seed: int = 0,
+    ):
+        if vocab < 2 or length < 1 or vocab**length > 65536:
+            raise ValueError(
+                f"need vocab >= 2, length >= 1 and vocab**length <= 65536 to enumerate, "
+                f"got vocab={vocab}, length={length}"
+            )
+        if num_tests < 1:
+            raise ValueError(f"num_tests must be >= 1, got {num_tests}")
+        self.vocab, self.length = int(vocab), int(length)
+        self.beta = check_beta(beta)
+        rng = np.random.default_rng(task_seed)
+        self.tests = []
+        for _ in range(num_tests):
+            kind = rng.integers(3) if length > 1 else 0
+            if kind == 0:
+                self.tests.append(("at", int(rng.integers(length)), int(rng.integers(vocab))))
+            elif kind == 1:
+                a, b = rng.choice(vocab, size=2, replace=False)
+                self.tests.append(("before", int(a), int(b)))
+            else:
+                self.tests.append(("twice", int(rng.integers(vocab)), 0))
+        self.reward_scale = float(reward_scale)
+        self.outcomes = np.array(list(itertools.product(range(vocab), repeat=length)))
+        self.rewards = self.reward_scale * np.array([self.passed(s) for s in self.outcomes], float)
+        self.ref_policy = np.full(len(self.outcomes), 1.0 / len(self.outcomes))
+        self.action_space = spaces.Discrete(vocab)
+        self.observation_space = spaces.MultiDiscrete([vocab + 1] * length)
+        self._tokens: list[int] = []
+
+    def passed(self, seq: Any) -> int:
+        """How many hidden tests the token sequence passes."""
+        seq = [int(t) for t in seq]
+        if len(seq) != self.length or any(not 0 <= t < self.vocab for t in seq):
+            raise ValueError(f"a sequence is {self.length} tokens in 0..{self.vocab - 1}: {seq}")
+        count = 0
+        for kind, a, b in self.tests:
+            if kind == "at":
+                count += seq[a] == b
+            elif kind == "before":
+                count += a in seq and b in seq and seq.index(a) < len(seq) - 1 - seq[::-1].index(b)
+            else:
+                count += seq.count(a) >= 2
+        return count
+
+    def outcome_index(self, seq: Any) -> int:
+        """Index of a token sequence in ``outcomes`` (base-V number)."""
+        idx = 0
+        for t in seq:
+            idx = idx * self.vocab + int(t)
+        return idx
+
+    def _obs(self) -> np.ndarray:
+        obs = np.full(self.length, self.vocab, dtype=np.int64)
+        obs[: len(self._tokens)] = self._tokens
+        return obs
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._tokens = []
+        return self._obs(), {}
+
+    def step(self, action):
+        if not self.action_space.contains(action):
+            raise ValueError(f"action {action!r} is not a token in 0..{self.vocab - 1}")
+        if len(self._tokens) >= self.length:
+            raise gym.error.ResetNeeded("the sequence is finished; call reset()")
+        self._tokens.append(int(action))
+        done = len(self._tokens) == self.length
+        reward = self.reward_scale * self.passed(self._tokens) if done else 0.0
+        return self._obs(), float(reward), done, False, {}

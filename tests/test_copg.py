@@ -1,0 +1,218 @@
+"""Contrastive Policy Gradient: the gradient identities, and who converges where."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import quadgym
+from quadgym.agents.contrastive import copg_objective, ipo_fixed_point, ipo_loss
+from quadgym.envs.bandit import CoPGBanditEnv
+
+BETA = 0.5
+R = torch.tensor([2.5, 2.0, 1.0], dtype=torch.float64)
+REF = torch.log(torch.full((3,), 1 / 3, dtype=torch.float64))
+
+
+def logits_param(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(3, dtype=torch.float64, generator=g).requires_grad_()
+
+
+def copg_grad(logits, y, y2, rewards=R):
+    lp = torch.log_softmax(logits, 0)
+    obj = copg_objective(lp[y], lp[y2], REF[y], REF[y2], rewards[y], rewards[y2], BETA)
+    (g,) = torch.autograd.grad(obj, logits)
+    return g
+
+
+def closed_form(logits, y, y2, rewards=R):
+    with torch.no_grad():
+        pi = torch.softmax(logits, 0)
+        lp = torch.log(pi)
+        rb = rewards - BETA * (lp - REF)
+        e = torch.eye(3, dtype=torch.float64)
+        return (rb[y] - rb[y2]) * (e[y] - pi) + (rb[y2] - rb[y]) * (e[y2] - pi)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_autograd_equals_the_closed_form_gradient(seed):
+    logits = logits_param(seed)
+    for y in range(3):
+        for y2 in range(3):
+            torch.testing.assert_close(copg_grad(logits, y, y2), closed_form(logits, y, y2))
+
+
+def test_on_policy_expectation_is_twice_the_policy_gradient():
+    logits = logits_param(1)
+    pi = torch.softmax(logits, 0)
+    lp = torch.log_softmax(logits, 0)
+    j = (pi * R).sum() - BETA * (pi * (lp - REF)).sum()
+    (grad_j,) = torch.autograd.grad(j, logits)
+    # Monte Carlo over on-policy pairs, with the closed form per pair (checked above)
+    rng = np.random.default_rng(0)
+    p = pi.detach().numpy()
+    ys, y2s = rng.choice(3, 200_000, p=p), rng.choice(3, 200_000, p=p)
+    counts = np.zeros((3, 3))
+    np.add.at(counts, (ys, y2s), 1)
+    mc = sum(counts[a, b] * closed_form(logits, a, b) for a in range(3) for b in range(3)) / len(ys)
+    exact = sum(p[a] * p[b] * closed_form(logits, a, b) for a in range(3) for b in range(3))
+    torch.testing.assert_close(exact, 2 * grad_j)
+    assert torch.abs(mc - 2 * grad_j).max() < 0.02
+
+
+def test_plus_minus_quarter_rewards_reduce_to_ipo():
+    """R(y_w) = −R(y_l) = 1/4: CoPG's ascent direction is IPO's descent direction times β/2."""
+    logits = logits_param(2)
+    rewards = torch.zeros(3, dtype=torch.float64)
+    rewards[0], rewards[2] = 0.25, -0.25
+    g_copg = copg_grad(logits, 0, 2, rewards)
+    lp = torch.log_softmax(logits, 0)
+    (g_ipo,) = torch.autograd.grad(ipo_loss(lp[0] - REF[0], lp[2] - REF[2], BETA), logits)
+    torch.testing.assert_close(g_copg, -BETA / 2 * g_ipo)
+
+
+def test_a_constant_added_to_all_rewards_changes_nothing():
+    logits = logits_param(3)
+    for y, y2 in [(0, 1), (2, 0), (1, 1)]:
+        torch.testing.assert_close(copg_grad(logits, y, y2), copg_grad(logits, y, y2, R + 7.0))
+
+
+def train(name, seed, epochs=100, env="CoPGBandit-v0", **kw):
+    torch.set_num_threads(1)
+    algo = quadgym.make_algo(name, env, seed=seed, **kw)
+    return algo, algo.learn(epochs)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_copg_reaches_the_optimum_off_policy(seed):
+    _, hist = train("copg", seed)
+    assert hist[-1]["kl_to_optimal"] < 1e-8
+    assert hist[-1]["regret"] < 1e-8
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ipo_converges_to_its_closed_form_biased_fixed_point(seed):
+    algo, hist = train("ipo", seed)
+    fixed = ipo_fixed_point(algo.data, BETA, algo.task.ref_policy)
+    np.testing.assert_allclose(hist[-1]["policy"], fixed, atol=2e-3)
+    assert algo.task.regret(fixed) > 0.1  # biased: far from π*
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_naive_policy_gradients_stay_biased(seed):
+    env = CoPGBanditEnv()
+    ref_regret = env.regret(env.ref_policy)
+    _, none = train("pg", seed)
+    assert none[-1]["regret"] > ref_regret  # worse than doing nothing
+    _, value = train("pg", seed, baseline="value")
+    # it dips near π* and drifts away: judged at the end, not at its best
+    assert value[-1]["regret"] > 0.01
+    assert value[-1]["regret"] > 5 * min(h["regret"] for h in value)
+
+
+def test_rloo_on_policy_reaches_the_optimum():
+    _, hist = train("rloo", 0)
+    assert hist[-1]["kl_to_optimal"] < 1e-6
+
+
+def sequence_regrets(seed):
+    out = {}
+    for key, name, kw in [
+        ("copg", "copg", {}),
+        ("ipo", "ipo", {}),
+        ("pg", "pg", {}),
+        ("pg_value", "pg", {"baseline": "value"}),
+    ]:
+        _, hist = train(name, seed, epochs=100, env="CoPGSequence-v0", lr=0.003, **kw)
+        out[key] = hist[-1]["regret"]
+    return out
+
+
+def check_sequence_ordering(r):
+    assert r["copg"] < 0.01
+    for other in ("ipo", "pg", "pg_value"):
+        assert r[other] > 10 * r["copg"], (other, r)
+
+
+def test_sequence_env_same_ordering_one_seed():
+    check_sequence_ordering(sequence_regrets(0))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sequence_env_same_ordering_more_seeds(seed):
+    check_sequence_ordering(sequence_regrets(seed))
+
+
+@pytest.mark.parametrize("env_id", ["CoPGBandit-v0", "CoPGSequence-v0"])
+def test_envs_pass_the_checkers(env_id):
+    gym_check_env(gym.make(env_id).unwrapped)
+    sb3_check_env(gym.make(env_id), warn=False)
+
+
+def test_sequence_env_scores_its_hidden_tests():
+    env = gym.make("CoPGSequence-v0").unwrapped
+    assert env.rewards.shape == (256,) and env.rewards.max() <= 4
+    best = env.outcomes[np.argmax(env.rewards)]
+    env.reset(seed=0)
+    for t in best:
+        _, r, term, _, _ = env.step(int(t))
+    assert term and r == env.rewards.max()
+    assert env.outcome_index(best) == np.argmax(env.rewards)
+
+
+def test_exact_quantities():
+    env = CoPGBanditEnv()
+    opt = env.optimal_policy()
+    np.testing.assert_allclose(opt, np.exp([5, 4, 2]) / np.exp([5, 4, 2]).sum())
+    assert env.regret(opt) == pytest.approx(0.0, abs=1e-12)
+    pi = np.array([0.2, 0.3, 0.5])
+    kl = np.sum(pi * np.log(pi / opt))
+    assert env.regret(pi) == pytest.approx(BETA * kl)
+
+
+def test_bad_input():
+    env = CoPGBanditEnv()
+    with pytest.raises(ValueError, match="mu1 must sum to 1"):
+        env.sample_pairs([0.5, 0.2, 0.2], [0.2, 0.3, 0.5], 10)
+    with pytest.raises(ValueError, match="mu2 must have 3 entries"):
+        env.sample_pairs([0.5, 0.3, 0.2], [0.5, 0.5], 10)
+    with pytest.warns(UserWarning, match="zero probability to outcomes \\[2\\]"):
+        env.sample_pairs([0.5, 0.5, 0.0], [0.2, 0.3, 0.5], 10)
+    with pytest.raises(ValueError, match="n must be a positive number of pairs"):
+        env.sample_pairs([0.5, 0.3, 0.2], [0.2, 0.3, 0.5], 0)
+    with pytest.raises(ValueError, match="beta must be a finite number > 0"):
+        CoPGBanditEnv(beta=0)
+    with pytest.raises(ValueError, match="beta must be a finite number > 0"):
+        quadgym.make_algo("copg", "CoPGBandit-v0", beta=-1)
+    empty = {k: np.array([]) for k in ("prompt", "y", "y2", "r", "r2", "first_preferred")}
+    with pytest.raises(ValueError, match="dataset is empty"):
+        quadgym.make_algo("copg", "CoPGBandit-v0", data=empty)
+    with pytest.raises(ValueError, match="baseline must be 'none' or 'value'"):
+        quadgym.make_algo("pg", "CoPGBandit-v0", baseline="critic")
+    with pytest.raises(ValueError, match="does not support environment 'QuadHover-v0'"):
+        quadgym.make_algo("copg", "QuadHover-v0")
+    env.reset()
+    with pytest.raises(ValueError, match="not an arm"):
+        env.step(5)
+
+
+@pytest.mark.parametrize("env_id", ["CoPGBandit-v0", "CoPGSequence-v0"])
+def test_save_load_round_trip(env_id, tmp_path):
+    algo, _ = train("copg", 0, epochs=3, env=env_id)
+    obs, _ = algo.env.reset(seed=0)
+    before = algo.act(obs)
+    algo.save(tmp_path / "ckpt.pt")
+    other = quadgym.make_algo("copg", env_id, seed=5)
+    other.load(tmp_path / "ckpt.pt")
+    assert other.act(obs) == before
+    np.testing.assert_allclose(other.distribution(), algo.distribution())
+    wrong = quadgym.make_algo("ipo", env_id)
+    with pytest.raises(ValueError, match="checkpoint of 'copg'"):
+        wrong.load(tmp_path / "ckpt.pt")
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        other.load(tmp_path / "bad.pt")
