@@ -20,6 +20,7 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
     },
     "CoPGBandit-v0": {"entry_point": "quadgym.envs.bandit:CoPGBanditEnv"},
     "CoPGSequence-v0": {"entry_point": "quadgym.envs.bandit:CoPGSequenceEnv"},
+    "PreferenceToy-v0": {"entry_point": "quadgym.envs.preference:PreferenceToyEnv"},
 }
 
 ALGO_GROUP = "quadgym.algos"

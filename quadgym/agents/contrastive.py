@@ -93,6 +93,47 @@ class AutoregressivePolicy(nn.Module):
         return lp if prompts is None else lp.expand(len(prompts), -1)
 
 
+class PromptMLPPolicy(nn.Module):
+    """Logits over responses from a one-hot prompt through a shared hidden layer.
+
+    Parameters are shared across prompts, which is what lets a DPO update on
+    one response move the others: a tabular per-prompt softmax cannot show the
+    chosen likelihood falling, since DPO's gradient then raises π⁺ monotonically.
+    """
+
+    def __init__(
+        self, num_prompts: int, num_responses: int, hidden: int = 16, rank: int = 2, seed: int = 0
+    ):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.register_buffer("prompts_one_hot", torch.eye(num_prompts, dtype=torch.float64))
+        self.net = nn.Sequential(
+            nn.Linear(num_prompts, hidden),
+            nn.Tanh(),
+            nn.Linear(hidden, rank),
+            nn.Linear(rank, num_responses),
+        ).to(torch.float64)
+        with torch.no_grad():
+            for param in self.net.parameters():
+                param.copy_(torch.randn(param.shape, generator=g, dtype=torch.float64) * 0.5)
+
+    def log_probs(self, prompts: torch.Tensor | None = None) -> torch.Tensor:
+        lp = torch.log_softmax(self.net(self.prompts_one_hot), dim=-1)
+        return lp if prompts is None else lp[prompts]
+
+    def fit(self, target: np.ndarray, steps: int = 3000, lr: float = 0.01) -> float:
+        """Supervised fit to the distributions ``target`` (P, R) by minimising
+        KL(target‖π); returns the final mean KL."""
+        t = torch.as_tensor(target, dtype=torch.float64)
+        opt = torch.optim.Adam(self.parameters(), lr=lr)
+        for _ in range(steps):
+            kl = (t * (torch.log(t) - self.log_probs())).sum(-1).mean()
+            opt.zero_grad()
+            kl.backward()
+            opt.step()
+        return kl.item()
+
+
 # ------------------------------------------------------------------------------ losses
 
 
@@ -111,6 +152,16 @@ def ipo_loss(rho_w, rho_l, beta):
 def dpo_loss(rho_w, rho_l, beta):
     """DPO's logistic loss per labelled pair."""
     return -nn.functional.logsigmoid(beta * (rho_w - rho_l))
+
+
+def dpo_flex_loss(rho_w, rho_l, beta_plus, beta_minus):
+    """DPO with separate β for the chosen (β⁺) and rejected (β⁻) terms."""
+    return -nn.functional.logsigmoid(beta_plus * rho_w - beta_minus * rho_l)
+
+
+def slic_loss(lp_w, lp_l, delta):
+    """SLiC's calibration hinge max(0, δ − ln π(y_w) + ln π(y_l))."""
+    return torch.relu(delta - lp_w + lp_l)
 
 
 def ipo_fixed_point(data: dict, beta: float, ref_policy: np.ndarray) -> np.ndarray:
@@ -143,22 +194,32 @@ class ContrastiveAlgorithm(Algorithm):
     """Shared machinery: dataset, policy, Adam loop, exact evaluation, checkpoints.
 
     Config (keyword arguments):
-        beta: regularisation strength (default: the env's).
-        lr: Adam learning rate (default 0.01).
-        batch_size: pairs per update (512, the paper's).
-        n_pairs: dataset size (10⁴, the paper's).
-        mu1, mu2: behaviour distributions of y and y' (defaults: the paper's
-            (0.1, 0.2, 0.7) and (0.05, 0.05, 0.9) on the 3-armed bandit; on other
-            envs, two fixed random distributions with full support).
+        beta: regularisation strength (default: the env's, 0.1 on PreferenceToy-v0).
+        lr: Adam learning rate (default 0.01; 1e-3 on PreferenceToy-v0).
+        batch_size: pairs per update (512, the paper's; 64 on PreferenceToy-v0).
+        hidden, rank: PreferenceToy-v0's policy, a prompt MLP with ``hidden`` tanh
+            units, a ``rank``-dimensional bottleneck and a response embedding
+            (defaults 16 and 2: responses share a low-dimensional embedding, as
+            similar texts share features in a language model).
+        n_pairs: dataset size on the CoPG envs (10⁴, the paper's).
+        mu1, mu2: behaviour distributions of y and y' on the CoPG envs (defaults:
+            the paper's (0.1, 0.2, 0.7) and (0.05, 0.05, 0.9) on the 3-armed bandit;
+            otherwise two fixed random distributions with full support).
+        chosen, rejected: ``"on"`` or ``"off"``, the sources of the
+            PreferenceToy-v0 dataset (default on, on); ``pairs_per_prompt`` (64).
         seed: seeds the dataset, the initialisation and the batch order.
         schedule: ``"constant"`` or ``"cosine"`` (the learning rate decays to 0 over
             the epochs of each ``learn`` call, so the iterates settle on the fixed
-            point instead of jittering around it; default).
-        data: a dataset from ``env.sample_pairs`` to use instead of sampling one.
+            point instead of jittering around it; default on the CoPG envs,
+            ``constant`` on PreferenceToy-v0 whose dynamics are the point).
+        data: a dataset from the env to use instead of building one.
 
     ``learn(budget)`` runs ``budget`` epochs (passes over the dataset) and
-    returns one record per epoch: ``epoch``, ``loss``, ``regret`` and
-    ``kl_to_optimal`` (KL(π‖π*)), ``policy`` (the exact distribution).
+    returns one record per epoch: ``epoch``, ``loss``, and on the CoPG envs
+    ``regret``, ``kl_to_optimal`` (KL(π‖π*)) and ``policy`` (the exact
+    distribution); on PreferenceToy-v0 ``chosen``, ``rejected``, ``unseen``
+    (probability mass on each set, mean over prompts) and ``grad_chosen``,
+    ``grad_rejected`` (mean |∂loss/∂π| of the chosen and rejected responses).
     """
 
     supported_envs: ClassVar[tuple[str, ...]] = ("CoPGBandit-v0", "CoPGSequence-v0")
@@ -167,27 +228,48 @@ class ContrastiveAlgorithm(Algorithm):
         super().__init__(env, **config)
         self.task = self.env.unwrapped
         c = self.config
-        self.beta = check_beta(c.get("beta", self.task.beta))
-        self.lr = float(c.get("lr", 0.01))
-        self.batch_size = int(c.get("batch_size", 512))
+        self.prompted = hasattr(self.task, "response_sets")
+        self.beta = check_beta(c.get("beta", 0.1 if self.prompted else self.task.beta))
+        self.lr = float(c.get("lr", 1e-3 if self.prompted else 0.01))
+        self.batch_size = int(c.get("batch_size", 64 if self.prompted else 512))
         self.seed = int(c.get("seed", 0))
-        self.schedule = c.get("schedule", "cosine")
+        self.schedule = c.get("schedule", "constant" if self.prompted else "cosine")
         if self.schedule not in ("constant", "cosine"):
             raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
         if self.lr <= 0 or self.batch_size < 1:
             raise ValueError(f"need lr > 0 and batch_size >= 1, got {self.lr}, {self.batch_size}")
         torch.manual_seed(self.seed)
         self.gen = torch.Generator().manual_seed(self.seed)
-        self.data = c.get("data") or self.task.sample_pairs(
-            *self._behaviour(), int(c.get("n_pairs", 10_000)), seed=self.seed
-        )
+        self.data = c.get("data") or self._build_data()
         if len(self.data["y"]) == 0:
             raise ValueError("the dataset is empty; an offline algorithm needs at least one pair")
         self.policy = self._make_policy()
+        # π_ref: the env's on the CoPG envs; on the prompted toy the fitted initial model
+        with torch.no_grad():
+            if self.prompted:
+                self.ref = self.policy.log_probs().detach().clone()
+                self.sets = self.task.response_sets(self.data)
+            else:
+                self.ref = torch.log(torch.as_tensor(self.task.ref_policy, dtype=torch.float64))
+                self.ref = self.ref[None]
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.lr)
-        self.ref = torch.log(torch.as_tensor(self.task.ref_policy, dtype=torch.float64))
-        self.rewards = torch.as_tensor(self.task.rewards, dtype=torch.float64)
+        self.rewards = torch.as_tensor(
+            self.task.rewards if not self.prompted else self.task.scores, dtype=torch.float64
+        ).reshape(self.ref.shape)
         self.epochs_done = 0
+
+    def _build_data(self) -> dict:
+        c = self.config
+        if self.prompted:
+            return self.task.preference_dataset(
+                c.get("chosen", "on"),
+                c.get("rejected", "on"),
+                int(c.get("pairs_per_prompt", 64)),
+                seed=self.seed,
+            )
+        return self.task.sample_pairs(
+            *self._behaviour(), int(c.get("n_pairs", 10_000)), seed=self.seed
+        )
 
     def _behaviour(self) -> tuple[np.ndarray, np.ndarray]:
         c, n = self.config, self.task.num_outcomes
@@ -199,20 +281,28 @@ class ContrastiveAlgorithm(Algorithm):
         return rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
 
     def _make_policy(self) -> nn.Module:
+        if self.prompted:
+            policy = PromptMLPPolicy(
+                self.task.num_prompts,
+                self.task.num_responses,
+                hidden=int(self.config.get("hidden", 16)),
+                rank=int(self.config.get("rank", 2)),
+                seed=self.seed,
+            )
+            policy.fit(self.task.ref_policy)
+            return policy
         if hasattr(self.task, "vocab"):
             return AutoregressivePolicy(self.task.outcomes, self.task.vocab)
         return TabularPolicy(self.task.ref_policy)
 
     # -------------------------------------------------------------- learning
     def batch_loss(self, idx: torch.Tensor, lp_all: torch.Tensor) -> torch.Tensor:
-        """Mean loss of the pairs ``idx`` given log π of every outcome (N,)."""
+        """Per-pair losses of the pairs ``idx`` given log π of every outcome (P, N)."""
         raise NotImplementedError
 
     def learn(self, budget: int, callback: Callable[[dict], Any] | None = None) -> list[dict]:
         n = len(self.data["y"])
-        self._tensors = {
-            k: torch.as_tensor(np.asarray(v)) for k, v in self.data.items() if k != "prompt"
-        }
+        self._tensors = {k: torch.as_tensor(np.asarray(v)) for k, v in self.data.items()}
         history = []
         budget = int(budget)
         for epoch in range(budget):
@@ -223,8 +313,7 @@ class ContrastiveAlgorithm(Algorithm):
             order = torch.randperm(n, generator=self.gen)
             for start in range(0, n, self.batch_size):
                 idx = order[start : start + self.batch_size]
-                lp_all = self.policy.log_probs()[0]
-                loss = self.batch_loss(idx, lp_all)
+                loss = self.batch_loss(idx, self.policy.log_probs()).mean()
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
@@ -237,13 +326,22 @@ class ContrastiveAlgorithm(Algorithm):
         return history
 
     def distribution(self) -> np.ndarray:
-        """The policy's exact distribution over outcomes."""
+        """The policy's exact distribution over outcomes, (N,) (or (P, N) with prompts)."""
         with torch.no_grad():
-            p = torch.exp(self.policy.log_probs()[0]).numpy()
-        return p / p.sum()
+            p = torch.exp(self.policy.log_probs()).numpy()
+        p = p / p.sum(axis=-1, keepdims=True)
+        return p if self.prompted else p[0]
 
     def evaluate(self) -> dict:
         pi = self.distribution()
+        if self.prompted:
+            return {
+                **{
+                    name: float(pi[self.sets == k].sum() / self.task.num_prompts)
+                    for k, name in ((1, "chosen"), (2, "rejected"), (0, "unseen"))
+                },
+                **self.gradient_magnitudes(),
+            }
         opt = self.task.optimal_policy(self.beta)
         return {
             "regret": self.task.regret(pi, self.beta),
@@ -251,9 +349,33 @@ class ContrastiveAlgorithm(Algorithm):
             "policy": pi.tolist(),
         }
 
+    def gradient_magnitudes(self) -> dict:
+        """Mean |∂loss/∂π(y)| over the dataset for chosen and rejected responses,
+        treating the two probabilities of each pair as free variables."""
+        with torch.no_grad():
+            lp = self.policy.log_probs()
+        d = (
+            self._tensors
+            if hasattr(self, "_tensors")
+            else {k: torch.as_tensor(np.asarray(v)) for k, v in self.data.items()}
+        )
+        x, y, y2 = d["prompt"], d["y"], d["y2"]
+        p_w = torch.exp(lp[x, y]).requires_grad_()
+        p_l = torch.exp(lp[x, y2]).requires_grad_()
+        loss = self.pair_loss(torch.log(p_w), torch.log(p_l), self.ref[x, y], self.ref[x, y2])
+        g_w, g_l = torch.autograd.grad(loss.sum(), (p_w, p_l))
+        return {"grad_chosen": g_w.abs().mean().item(), "grad_rejected": g_l.abs().mean().item()}
+
+    def pair_loss(self, lp_w, lp_l, ref_w, ref_l) -> torch.Tensor:
+        """Per-pair loss from the log-probabilities of chosen and rejected responses
+        (preference losses only)."""
+        raise NotImplementedError
+
     # --------------------------------------------------------------- acting
-    def act(self, observation: np.ndarray, deterministic: bool = True):
-        if isinstance(self.policy, TabularPolicy):
+    def act(self, observation: Any, deterministic: bool = True):
+        if self.prompted:
+            p = self.distribution()[int(observation)]
+        elif isinstance(self.policy, TabularPolicy):
             p = self.distribution()
         else:
             with torch.no_grad():
@@ -270,6 +392,7 @@ class ContrastiveAlgorithm(Algorithm):
                 "algo": self.name,
                 "env": getattr(self.env.spec, "id", None),
                 "policy": self.policy.state_dict(),
+                "ref": self.ref,
                 "optimizer": self.optimizer.state_dict(),
                 "epochs_done": self.epochs_done,
                 "generator": self.gen.get_state(),
@@ -293,6 +416,7 @@ class ContrastiveAlgorithm(Algorithm):
                 f"not of {self.name!r} on {env_id!r}"
             )
         self.policy.load_state_dict(ckpt["policy"])
+        self.ref = ckpt["ref"]
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.epochs_done = ckpt["epochs_done"]
         self.gen.set_state(ckpt["generator"])
@@ -300,15 +424,36 @@ class ContrastiveAlgorithm(Algorithm):
     # --------------------------------------------------------------- helpers
     def _pair(self, idx: torch.Tensor, lp_all: torch.Tensor):
         d = self._tensors
-        y, y2 = d["y"][idx], d["y2"][idx]
-        return lp_all[y], lp_all[y2], self.ref[y], self.ref[y2], d["r"][idx], d["r2"][idx]
+        x, y, y2 = d["prompt"][idx], d["y"][idx], d["y2"][idx]
+        return (
+            lp_all[x, y],
+            lp_all[x, y2],
+            self.ref[x, y],
+            self.ref[x, y2],
+            d["r"][idx],
+            d["r2"][idx],
+        )
 
     def _labelled(self, idx: torch.Tensor, lp_all: torch.Tensor):
+        """(ln π, ln π_ref) of winners and losers under the dataset's labels."""
         d = self._tensors
-        first = d["first_preferred"][idx]
+        x, first = d["prompt"][idx], d["first_preferred"][idx]
         w = torch.where(first, d["y"][idx], d["y2"][idx])
         lo = torch.where(first, d["y2"][idx], d["y"][idx])
-        return lp_all[w] - self.ref[w], lp_all[lo] - self.ref[lo]
+        return lp_all[x, w], lp_all[x, lo], self.ref[x, w], self.ref[x, lo]
+
+
+class PreferenceLoss(ContrastiveAlgorithm):
+    """A loss on labelled (winner, loser) pairs; subclasses define :meth:`pair_loss`."""
+
+    supported_envs: ClassVar[tuple[str, ...]] = (
+        "CoPGBandit-v0",
+        "CoPGSequence-v0",
+        "PreferenceToy-v0",
+    )
+
+    def batch_loss(self, idx, lp_all):
+        return self.pair_loss(*self._labelled(idx, lp_all))
 
 
 class CoPG(ContrastiveAlgorithm):
@@ -317,25 +462,69 @@ class CoPG(ContrastiveAlgorithm):
     name = "copg"
 
     def batch_loss(self, idx, lp_all):
-        return -copg_objective(*self._pair(idx, lp_all), self.beta).mean()
+        return -copg_objective(*self._pair(idx, lp_all), self.beta)
 
 
-class IPO(ContrastiveAlgorithm):
+class IPO(PreferenceLoss):
     """Identity Preference Optimisation on Bradley–Terry labels."""
 
     name = "ipo"
 
-    def batch_loss(self, idx, lp_all):
-        return ipo_loss(*self._labelled(idx, lp_all), self.beta).mean()
+    def pair_loss(self, lp_w, lp_l, ref_w, ref_l):
+        return ipo_loss(lp_w - ref_w, lp_l - ref_l, self.beta)
 
 
-class DPO(ContrastiveAlgorithm):
+class DPO(PreferenceLoss):
     """Direct Preference Optimisation on Bradley–Terry labels."""
 
     name = "dpo"
 
-    def batch_loss(self, idx, lp_all):
-        return dpo_loss(*self._labelled(idx, lp_all), self.beta).mean()
+    def pair_loss(self, lp_w, lp_l, ref_w, ref_l):
+        return dpo_loss(lp_w - ref_w, lp_l - ref_l, self.beta)
+
+
+class DPOFlex(PreferenceLoss):
+    """DPO with β⁺ (config ``beta_plus``, default ``beta``) on the chosen term and β⁻
+    (``beta_minus``, default ``beta``) on the rejected term."""
+
+    name = "dpo_flex"
+
+    def __init__(self, env: str | gym.Env, **config: Any) -> None:
+        super().__init__(env, **config)
+        self.beta_plus = check_beta(config.get("beta_plus", self.beta))
+        self.beta_minus = check_beta(config.get("beta_minus", self.beta))
+
+    def pair_loss(self, lp_w, lp_l, ref_w, ref_l):
+        return dpo_flex_loss(lp_w - ref_w, lp_l - ref_l, self.beta_plus, self.beta_minus)
+
+
+class DPOSFT(PreferenceLoss):
+    """DPO plus ``sft_weight`` (λ, default 1) times the negative log-likelihood of the
+    chosen response."""
+
+    name = "dpo_sft"
+
+    def __init__(self, env: str | gym.Env, **config: Any) -> None:
+        super().__init__(env, **config)
+        self.sft_weight = float(config.get("sft_weight", 1.0))
+        if not np.isfinite(self.sft_weight) or self.sft_weight < 0:
+            raise ValueError(f"sft_weight must be a finite number >= 0, got {self.sft_weight!r}")
+
+    def pair_loss(self, lp_w, lp_l, ref_w, ref_l):
+        return dpo_loss(lp_w - ref_w, lp_l - ref_l, self.beta) - self.sft_weight * lp_w
+
+
+class SLiC(PreferenceLoss):
+    """SLiC's hinge on the log-likelihood margin, ``delta`` (default 1.0); no reference."""
+
+    name = "slic"
+
+    def __init__(self, env: str | gym.Env, **config: Any) -> None:
+        super().__init__(env, **config)
+        self.delta = float(config.get("delta", 1.0))
+
+    def pair_loss(self, lp_w, lp_l, ref_w, ref_l):
+        return slic_loss(lp_w, lp_l, self.delta)
 
 
 class PolicyGradient(ContrastiveAlgorithm):
@@ -358,9 +547,9 @@ class PolicyGradient(ContrastiveAlgorithm):
             adv = r - self.beta * (lp - ref)
             adv2 = r2 - self.beta * (lp2 - ref2)
             if self.baseline == "value":
-                value = (torch.exp(lp_all) * self.rewards).sum()
+                value = (torch.exp(lp_all[0]) * self.rewards[0]).sum()
                 adv, adv2 = adv - value, adv2 - value
-        return -(adv * lp + adv2 * lp2).mean()
+        return -(adv * lp + adv2 * lp2)
 
 
 class RLOO(ContrastiveAlgorithm):
@@ -371,8 +560,9 @@ class RLOO(ContrastiveAlgorithm):
 
     def batch_loss(self, idx, lp_all):
         k = 2 * len(idx)
+        lp, ref, rewards = lp_all[0], self.ref[0], self.rewards[0]
         with torch.no_grad():
-            y = torch.multinomial(torch.exp(lp_all), k, replacement=True, generator=self.gen)
-            reward = self.rewards[y] - self.beta * (lp_all[y] - self.ref[y])
+            y = torch.multinomial(torch.exp(lp), k, replacement=True, generator=self.gen)
+            reward = rewards[y] - self.beta * (lp[y] - ref[y])
             adv = reward - (reward.sum() - reward) / (k - 1)
-        return -(adv * lp_all[y]).mean()
+        return -(adv * lp[y])
