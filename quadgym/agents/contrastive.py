@@ -209,8 +209,9 @@ class ContrastiveAlgorithm(Algorithm):
             PreferenceToy-v0 dataset (default on, on); ``pairs_per_prompt`` (64).
         seed: seeds the dataset, the initialisation and the batch order.
         schedule: ``"constant"`` or ``"cosine"`` (the learning rate decays to 0 over
-            the epochs of each ``learn`` call, so the iterates settle on the fixed
-            point instead of jittering around it; default on the CoPG envs,
+            ``horizon`` epochs, by default those of each ``learn`` call, so the
+            iterates settle on the fixed point instead of jittering around it;
+            default on the CoPG envs,
             ``constant`` on PreferenceToy-v0 whose dynamics are the point).
         data: a dataset from the env to use instead of building one.
 
@@ -305,10 +306,12 @@ class ContrastiveAlgorithm(Algorithm):
         self._tensors = {k: torch.as_tensor(np.asarray(v)) for k, v in self.data.items()}
         history = []
         budget = int(budget)
-        for epoch in range(budget):
+        horizon = int(self.config.get("horizon") or self.epochs_done + budget)
+        for _ in range(budget):
             if self.schedule == "cosine":
+                frac = min(self.epochs_done / horizon, 1.0)
                 for group in self.optimizer.param_groups:
-                    group["lr"] = self.lr * 0.5 * (1 + np.cos(np.pi * epoch / budget))
+                    group["lr"] = self.lr * 0.5 * (1 + np.cos(np.pi * frac))
             losses = []
             order = torch.randperm(n, generator=self.gen)
             for start in range(0, n, self.batch_size):

@@ -69,7 +69,9 @@ class QuadHoverEnv(gym.Env):
     ``start`` (default the origin), plus uniform noise: ±``start_xy_noise`` m
     in x and y (0.1), ±``start_yaw_noise`` rad of yaw (0.3), and, for starts in
     the air, ±``start_tilt_noise`` rad of roll and pitch and ±``start_vel_noise``
-    m/s of velocity (both 0).
+    m/s of velocity (both 0), and an extra height drawn from
+    [0, ``start_height_noise``] m (0). Starts in the air make learning to hover
+    far easier than starts on the ground only.
 
     ## Episode End
 
@@ -125,6 +127,7 @@ class QuadHoverEnv(gym.Env):
         start_yaw_noise: float = 0.3,
         start_tilt_noise: float = 0.0,
         start_vel_noise: float = 0.0,
+        start_height_noise: float = 0.0,
         episode_seconds: float = 8.0,
         max_tilt: float = 1.2,
         box: float = 2.0,
@@ -150,7 +153,13 @@ class QuadHoverEnv(gym.Env):
         self.start = self._points(start, np.c_[np.arange(n) * 0.5, np.zeros((n, 2))], "start")
         self.start[:, 2] = self.world.rest_height + float(start_height)
         self.target = self._points(target, self.start + [0.0, 0.0, 1.0], "target")
-        self.noise = (start_xy_noise, start_yaw_noise, start_tilt_noise, start_vel_noise)
+        self.noise = (
+            start_xy_noise,
+            start_yaw_noise,
+            start_tilt_noise,
+            start_vel_noise,
+            start_height_noise,
+        )
         self.max_steps = int(round(episode_seconds * control_hz))
         self._max_error = self.task.max_error(self.start, self.target)
         act, obs = self.task.action_space(), self.task.observation_space(self._max_error)

@@ -214,13 +214,16 @@ class HoverTask:
         yaw_noise: float,
         tilt_noise: float,
         vel_noise: float,
+        height_noise: float = 0.0,
     ) -> State:
         """Start states around ``nominal`` (n, 3) positions: uniform xy offsets (m),
         yaw (rad), roll/pitch (rad) and velocity (m/s) perturbations up to the
-        given magnitudes."""
+        given magnitudes, and an extra height in [0, height_noise] (m)."""
         n = nominal.shape[0]
         state = State.at_rest(nominal)
         state.pos[:, :2] += rng.uniform(-xy_noise, xy_noise, size=(n, 2))
+        if height_noise > 0:
+            state.pos[:, 2] += rng.uniform(0.0, height_noise, size=n)
         rpy = np.zeros((n, 3))
         rpy[:, :2] = rng.uniform(-tilt_noise, tilt_noise, size=(n, 2))
         rpy[:, 2] = rng.uniform(-yaw_noise, yaw_noise, size=n)

@@ -1,0 +1,112 @@
+"""Evaluate a run written by scripts/train.py.
+
+    python scripts/evaluate.py --run runs/QuadHover-v0-ppo-s0 --episodes 20 [--video hover.mp4]
+
+Loads the run's configuration and last checkpoint, plays ``--episodes``
+episodes with deterministic actions (seeds 1000, 1001, ...), prints the mean
+return and, for drone envs, the success rate (final position error under
+``--tolerance`` m and no crash) and the final position errors, and writes
+``evaluation.png`` (return per episode; for drone envs the distance to the
+target over time) and ``evaluation.json`` into the run directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import quadgym  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--run", required=True, help="run directory of scripts/train.py")
+    ap.add_argument("--episodes", type=int, default=20)
+    ap.add_argument("--tolerance", type=float, default=0.10, help="success radius, m")
+    ap.add_argument("--video", help="write an MP4 of the first episode (drone envs)")
+    ap.add_argument("--env-kwargs", default="{}", help="JSON kwargs for the evaluation env")
+    args = ap.parse_args(argv)
+    run = Path(args.run)
+    if not (run / "state.json").is_file() or not (run / "checkpoint.bin").is_file():
+        ap.error(f"{run} has no state.json and checkpoint.bin; is it a run directory?")
+    state = json.loads((run / "state.json").read_text())
+    algo = quadgym.make_algo(state["algo"], state["env"], **state["config"])
+    algo.load(run / "checkpoint.bin")
+    kwargs = json.loads(args.env_kwargs)
+    if args.video:
+        kwargs["render_mode"] = "rgb_array"
+    env = gym.make(state["env"], **kwargs)
+    returns, errors, crashed, traces, frames = [], [], [], [], []
+    for ep in range(args.episodes):
+        obs, info = env.reset(seed=1000 + ep)
+        algo.reset()
+        total, trace = 0.0, []
+        while True:
+            obs, reward, term, trunc, info = env.step(algo.act(obs, deterministic=True))
+            total += reward
+            if "position_error" in info:
+                trace.append(float(np.max(info["position_error"])))
+            if args.video and ep == 0:
+                frames.append(env.render())
+            if term or trunc:
+                break
+        returns.append(total)
+        traces.append(trace)
+        if trace:
+            errors.append(trace[-1])
+            crashed.append(bool(np.any(info.get("crashed", False))))
+    result = {"episodes": args.episodes, "mean_return": float(np.mean(returns)), "returns": returns}
+    print(
+        f"{state['algo']} on {state['env']}: mean return {np.mean(returns):.3f} "
+        f"over {args.episodes} episodes"
+    )
+    if errors:
+        success = [(e < args.tolerance) and not c for e, c in zip(errors, crashed, strict=True)]
+        result.update(
+            final_position_error=errors,
+            crashed=crashed,
+            success_rate=float(np.mean(success)),
+            tolerance=args.tolerance,
+        )
+        print(
+            f"success rate {np.mean(success):.2f} (final error < {args.tolerance} m, no crash); "
+            f"final error mean {np.mean(errors):.3f} m, max {np.max(errors):.3f} m; "
+            f"crashes {sum(crashed)}"
+        )
+    (run / "evaluation.json").write_text(json.dumps(result, indent=1))
+    fig, axes = plt.subplots(1, 2 if errors else 1, figsize=(11 if errors else 6, 4))
+    axes = np.atleast_1d(axes)
+    axes[0].bar(range(len(returns)), returns)
+    axes[0].set_xlabel("episode")
+    axes[0].set_ylabel("return")
+    if errors:
+        for trace in traces:
+            axes[1].plot(np.arange(len(trace)) / env.unwrapped.task.control_hz, trace, lw=0.8)
+        axes[1].axhline(args.tolerance, color="k", ls=":")
+        axes[1].set_yscale("log")
+        axes[1].set_xlabel("time (s)")
+        axes[1].set_ylabel("distance to target (m)")
+    fig.suptitle(f"{state['algo']} on {state['env']}")
+    fig.tight_layout()
+    fig.savefig(run / "evaluation.png", dpi=90)
+    if args.video and frames:
+        import imageio.v2 as imageio
+
+        imageio.mimwrite(
+            args.video, frames, fps=env.metadata.get("render_fps", 30), macro_block_size=1
+        )
+    print(f"wrote {run / 'evaluation.json'} and {run / 'evaluation.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
