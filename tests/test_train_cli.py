@@ -185,10 +185,42 @@ def mean_return(algo, episodes=5):
 
 @pytest.mark.slow
 def test_short_ppo_run_improves_hover_return():
-    """Measured (seed 0): mean return 120 before (sits on the ground), ~200 after 100k steps."""
+    """Measured on seeds 0, 1, 2: mean return 24 / 28 / 38 before (the untrained policy
+    flips within a second or two) and 196 / 182 / 195 after 100k steps (it flies)."""
     algo = quadgym.make_algo("ppo", "QuadHover-v0", seed=0)
     before = mean_return(algo)
     algo.learn(100_000)
     after = mean_return(algo)
-    assert after > before + 40, (before, after)
+    assert after > before + 100, (before, after)
     assert np.isfinite(after)
+
+
+def test_sb3_run_resumes_where_it_stopped(tmp_path):
+    """SB3 continues from the saved model and normalisation statistics (its random
+    stream is not restored, so the continuation is not bit-identical)."""
+    out = tmp_path / "run"
+    cfg = ["--config", "n_envs=2", "n_steps=64", "batch_size=64", "n_epochs=1"]
+    first = train(
+        "--env",
+        "QuadHover-v0",
+        "--algo",
+        "ppo",
+        "--steps",
+        1024,
+        "--checkpoint-every",
+        256,
+        "--stop-after",
+        512,
+        "--out",
+        out,
+        *cfg,
+    )
+    assert first.returncode == 0, first.stderr
+    second = train("--resume", out)
+    assert second.returncode == 0, second.stderr
+    assert json.loads((out / "state.json").read_text())["done"] == 1024
+    steps = [int(r["step"]) for r in rows(out / "metrics.csv")]
+    assert steps == sorted(steps) and steps[-1] >= 1000
+    algo = quadgym.make_algo("ppo", "QuadHover-v0", n_envs=2, n_steps=64, batch_size=64)
+    algo.load(out / "checkpoint.bin")
+    assert algo.model.num_timesteps >= 1024

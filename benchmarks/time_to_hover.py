@@ -1,0 +1,98 @@
+"""Time to a hover policy that flies: PPO on QuadHover-v0 with the plugin defaults.
+
+    .venv/bin/python benchmarks/time_to_hover.py [--steps 600000] [--every 50000] [--seeds 0]
+
+Trains the ``ppo`` plugin (``rpm`` actions: per-motor speeds, the low-level
+action type) and, every ``--every`` environment steps, evaluates the
+deterministic policy on 20 episodes of the default QuadHover-v0 (PyBullet,
+take-off from the ground with randomised xy and yaw), the criterion of the
+plugin issue: final position error under 0.10 m in every episode and no
+crash. Wall-clock counts training only (evaluation time is excluded).
+Prints a table per seed and writes ``results/time_to_hover.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import quadgym
+
+
+def evaluate(algo, episodes: int = 20) -> tuple[float, float, int]:
+    env = gym.make("QuadHover-v0")
+    errors, crashes = [], 0
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=1000 + ep)
+        while True:
+            obs, _, term, trunc, info = env.step(algo.act(obs))
+            if term or trunc:
+                break
+        errors.append(info["position_error"])
+        crashes += bool(term)
+    return float(np.mean(errors)), float(np.max(errors)), crashes
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--steps", type=int, default=600_000)
+    ap.add_argument("--every", type=int, default=50_000)
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "time_to_hover.json"))
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    runs = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        algo = quadgym.make_algo("ppo", "QuadHover-v0", seed=seed)
+        wall, done, solved, rows = 0.0, 0, None, []
+        header = f"{'steps':>9}{'train s':>9}{'mean err m':>12}{'max err m':>11}{'crashes':>9}"
+        print(f"seed {seed}\n{header}")
+        while done < args.steps:
+            t = time.perf_counter()
+            algo.learn(args.every)
+            wall += time.perf_counter() - t
+            done += args.every
+            mean_err, max_err, crashes = evaluate(algo)
+            rows.append(
+                {
+                    "steps": done,
+                    "train_seconds": round(wall, 1),
+                    "mean_error": mean_err,
+                    "max_error": max_err,
+                    "crashes": crashes,
+                }
+            )
+            print(f"{done:>9}{wall:>9.1f}{mean_err:>12.3f}{max_err:>11.3f}{crashes:>9}")
+            if solved is None and max_err < 0.10 and crashes == 0:
+                solved = rows[-1]
+        runs.append({"seed": seed, "solved_at": solved, "curve": rows})
+        if solved:
+            print(
+                f"seed {seed}: criterion met at {solved['steps']} steps, "
+                f"{solved['train_seconds'] / 60:.1f} min of training"
+            )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "command": "python benchmarks/time_to_hover.py "
+        + " ".join(f"--{k} {v}" for k, v in vars(args).items() if k != "out"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "date": time.strftime("%Y-%m-%d"),
+        "algo": "ppo (plugin defaults)",
+        "action_type": "rpm",
+        "criterion": "20 episodes, final error < 0.10 m, no crash",
+    }
+    out.write_text(json.dumps({"meta": meta, "runs": runs}, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
