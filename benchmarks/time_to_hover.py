@@ -46,12 +46,19 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=600_000)
     ap.add_argument("--every", type=int, default=50_000)
     ap.add_argument("--seeds", default="0")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "time_to_hover.json"))
+    ap.add_argument(
+        "--num-envs",
+        type=int,
+        default=0,
+        help="train on this many lanes of the batched NumPy backend (0: 8 PyBullet envs)",
+    )
+    ap.add_argument("--out", default="")
     args = ap.parse_args()
     torch.set_num_threads(1)
     runs = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        algo = quadgym.make_algo("ppo", "QuadHover-v0", seed=seed)
+        extra = {"num_envs": args.num_envs} if args.num_envs else {}
+        algo = quadgym.make_algo("ppo", "QuadHover-v0", seed=seed, **extra)
         wall, done, solved, rows = 0.0, 0, None, []
         header = f"{'steps':>9}{'train s':>9}{'mean err m':>12}{'max err m':>11}{'crashes':>9}"
         print(f"seed {seed}\n{header}")
@@ -79,7 +86,8 @@ def main() -> None:
                 f"seed {seed}: criterion met at {solved['steps']} steps, "
                 f"{solved['train_seconds'] / 60:.1f} min of training"
             )
-    out = Path(args.out)
+    name = f"time_to_hover_vec{args.num_envs}.json" if args.num_envs else "time_to_hover.json"
+    out = Path(args.out or Path(__file__).parent / "results" / name)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "command": "python benchmarks/time_to_hover.py "

@@ -17,6 +17,7 @@ import gymnasium as gym
 ENV_SPECS: dict[str, dict[str, Any]] = {
     "QuadHover-v0": {
         "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
+        "vector_entry_point": "quadgym.envs.quad.vector:QuadHoverVectorEnv",
     },
     "CoPGBandit-v0": {"entry_point": "quadgym.envs.bandit:CoPGBanditEnv"},
     "CoPGSequence-v0": {"entry_point": "quadgym.envs.bandit:CoPGSequenceEnv"},

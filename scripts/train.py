@@ -87,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--algo", help=f"algorithm plugin: {', '.join(quadgym.list_algos())}")
     ap.add_argument("--steps", type=int, help="total budget in the plugin's unit")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--num-envs",
+        type=int,
+        default=0,
+        help="train on this many lanes of the env's batched backend (gym.make_vec)",
+    )
     ap.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE")
     ap.add_argument("--out", help="run directory (default runs/<env>-<algo>-s<seed>)")
     ap.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
@@ -124,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("--env, --algo and --steps are required (or --resume DIR)")
         try:
             config = {"seed": args.seed, **parse_config(args.config)}
+            if args.num_envs:
+                config["num_envs"] = args.num_envs
         except ValueError as exc:
             ap.error(str(exc))
         env_id, algo_name, total = args.env, args.algo, args.steps

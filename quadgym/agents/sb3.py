@@ -1,8 +1,10 @@
 """Stable-Baselines3 algorithms as quadgym plugins: thin adapters over PPO, SAC and TD3.
 
 Every SB3 keyword passes through the config (``learning_rate``, ``n_steps``,
-``policy_kwargs``...). Three extra keys: ``n_envs`` (parallel copies of the
-env in a ``DummyVecEnv``, default 8 for PPO and 1 otherwise), ``normalize``
+``policy_kwargs``...). Extra keys: ``n_envs`` (parallel copies of the
+env in a ``DummyVecEnv``, default 8 for PPO and 1 otherwise), ``num_envs``
+(instead: that many lanes of the env's batched backend, ``gym.make_vec``'s
+``vector_entry_point``, behind :class:`BatchedVecEnv`), ``normalize``
 (wrap in ``VecNormalize`` for observations and rewards, default True) and
 ``env_kwargs`` (passed to ``gym.make`` for the training envs; on QuadHover-v0
 the default spreads the starts, see ``HOVER_TRAIN_ENV``). ``learn``'s budget is in environment
@@ -24,7 +26,7 @@ import numpy as np
 from stable_baselines3 import PPO, SAC, TD3
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 
 from quadgym.agents.base import Algorithm, atomic_write_bytes
 
@@ -83,6 +85,67 @@ class _History(BaseCallback):
             self.sink(rec)
 
 
+class BatchedVecEnv(VecEnv):
+    """Stable-Baselines3's ``VecEnv`` face of a batched Gymnasium ``VectorEnv``.
+
+    The vector env runs in ``same_step`` autoreset mode, which is SB3's
+    convention: a finished lane's final observation goes into its info as
+    ``terminal_observation`` and the returned observation is the reset one.
+    No per-lane Python loop runs except over the lanes that just finished.
+    """
+
+    def __init__(self, venv: Any):
+        from gymnasium.vector import AutoresetMode
+
+        if venv.autoreset_mode != AutoresetMode.SAME_STEP:
+            raise ValueError("BatchedVecEnv needs a vector env in 'same_step' autoreset mode")
+        self.venv = venv
+        super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
+        self._actions = None
+        self._seed = None
+
+    def reset(self):
+        obs, _ = self.venv.reset(seed=self._seed)
+        self._seed = None
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self):
+        obs, reward, term, trunc, infos = self.venv.step(self._actions)
+        dones = term | trunc
+        out = [{} for _ in range(self.num_envs)]
+        for i in np.flatnonzero(dones):
+            out[i]["terminal_observation"] = infos["final_obs"][i]
+            out[i]["TimeLimit.truncated"] = bool(trunc[i] and not term[i])
+        return obs, reward.astype(np.float32), dones, out
+
+    def seed(self, seed: int | None = None):
+        self._seed = seed
+        return [seed]
+
+    def close(self) -> None:
+        self.venv.close()
+
+    def get_attr(self, attr_name, indices=None):
+        return [getattr(self.venv, attr_name)] * len(self._indices(indices))
+
+    def set_attr(self, attr_name, value, indices=None) -> None:
+        setattr(self.venv, attr_name, value)
+
+    def env_method(self, method_name, *args, indices=None, **kwargs):
+        return [getattr(self.venv, method_name)(*args, **kwargs)] * len(self._indices(indices))
+
+    def env_is_wrapped(self, wrapper_class, indices=None):
+        return [False] * len(self._indices(indices))
+
+    def _indices(self, indices):
+        if indices is None:
+            return range(self.num_envs)
+        return [indices] if isinstance(indices, int) else indices
+
+
 class SB3Algorithm(Algorithm):
     """Base of the SB3 adapters; subclasses name the SB3 class."""
 
@@ -100,9 +163,25 @@ class SB3Algorithm(Algorithm):
         env_kwargs = c.pop("env_kwargs", HOVER_TRAIN_ENV if env_id == "QuadHover-v0" else {})
         if n_envs < 1:
             raise ValueError(f"n_envs must be >= 1, got {n_envs}")
-        venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+        num_envs = c.pop("num_envs", None)
+        if num_envs is not None:  # the batched NumPy backend behind gym.make_vec
+            batched = gym.make_vec(
+                env_id,
+                num_envs=int(num_envs),
+                vectorization_mode=("vector_entry_point"),
+                autoreset_mode="same_step",
+                **env_kwargs,
+            )
+            venv = VecMonitor(BatchedVecEnv(batched))
+            venv.seed(seed)
+        else:
+            venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
         self.venv = VecNormalize(venv, gamma=c.get("gamma", 0.99)) if normalize else venv
-        kwargs = {**self.defaults(env_id), **c}
+        defaults = self.defaults(env_id)
+        if num_envs is not None and "n_steps" in defaults:
+            # keep ~2048 samples per rollout whatever the number of lanes
+            defaults["n_steps"] = max(16, 2048 // int(num_envs))
+        kwargs = {**defaults, **c}
         self.model = self.sb3_class("MlpPolicy", self.venv, seed=seed, verbose=0, **kwargs)
         self.env_id = env_id
 

@@ -209,11 +209,15 @@ class QuadHoverEnv(gym.Env):
             raise gym.error.ResetNeeded("call reset() before step()")
         a = check_actions(action, self._act_shape).reshape(self.num_drones, -1)
         prev_vz = self._state.vel[:, 2].copy()
-        updates, hold = self.task.inner_loop(self.substeps)
-        for _ in range(updates):
-            rpm = self.task.rpm(a, self._state, self.target, self.controller, hold * self.world.dt)
-            self.world.step(rpm, hold)
-            self._state = self.world.get_state()
+        self._state, rpm = self.task.control_step(
+            a,
+            self._state,
+            self.target,
+            self.controller,
+            self.substeps,
+            self.world.dt,
+            self._integrate,
+        )
         self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
         crashed = self.task.crashed(self._state, self.target, prev_vz, self.world.rest_height)
@@ -225,6 +229,10 @@ class QuadHoverEnv(gym.Env):
         if self.render_mode == "human":
             self.world.sync_bullet()
         return self._obs(), reward, terminated, truncated, info
+
+    def _integrate(self, rpm: np.ndarray, substeps: int):
+        self.world.step(rpm, substeps)
+        return self.world.get_state()
 
     def _obs(self) -> np.ndarray:
         obs = self.task.observe(self._state, self.target, self._last_action, self._max_error)

@@ -9,6 +9,7 @@ PettingZoo ``ParallelEnv`` (one agent per drone) and the batched vector env.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,6 +150,27 @@ class HoverTask:
         (the published gains chatter at their torque limit below ~100 Hz).
         """
         return (substeps, 1) if self.action_type == "pid" else (1, substeps)
+
+    def control_step(
+        self,
+        action: np.ndarray,
+        state: State,
+        target: np.ndarray,
+        controller: CascadedPID | None,
+        substeps: int,
+        dt: float,
+        integrate: Callable[[np.ndarray, int], State],
+    ) -> tuple[State, np.ndarray]:
+        """Apply finite actions (n, act_dim) for one control step of ``substeps``
+        physics steps of ``dt`` s; ``integrate(rpm, k)`` advances the physics k
+        steps and returns the new state. Returns the state and the last motor speeds.
+        The one loop every face of the environment runs."""
+        updates, hold = self.inner_loop(substeps)
+        rpm = None
+        for _ in range(updates):
+            rpm = self.rpm(action, state, target, controller, hold * dt)
+            state = integrate(rpm, hold)
+        return state, rpm
 
     def rpm(
         self,

@@ -17,60 +17,22 @@ Two integrators sit behind one interface, chosen by the physics mode:
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import sys
-from typing import NamedTuple
 
 import numpy as np
 import pybullet as p
 
-from quadgym.envs.quad import aero, dynamics
+from quadgym.envs.quad import dynamics
 from quadgym.envs.quad.dynamics import State
 from quadgym.envs.quad.models import GRAVITY, DroneModel
-
-_EFFECTS = ("gnd", "drag", "dw")
-
-
-class Physics(NamedTuple):
-    """A physics mode: which integrator and which aerodynamic effects."""
-
-    integrator: str  # "pyb" or "dyn"
-    ground_effect: bool
-    drag: bool
-    downwash: bool
-
-    @property
-    def has_aero(self) -> bool:
-        return self.ground_effect or self.drag or self.downwash
-
-
-def physics_modes() -> list[str]:
-    """Every accepted physics mode name: ``pyb`` or ``dyn``, then any of ``_gnd``,
-    ``_drag``, ``_dw`` in that order. The paper's six are ``pyb``, ``dyn``,
-    ``pyb_gnd``, ``pyb_drag``, ``pyb_dw`` and ``pyb_gnd_drag_dw``."""
-    names = []
-    for integrator in ("pyb", "dyn"):
-        for r in range(len(_EFFECTS) + 1):
-            for combo in itertools.combinations(_EFFECTS, r):
-                names.append("_".join((integrator,) + combo))
-    return names
-
-
-def parse_physics(name: str) -> Physics:
-    """The :class:`Physics` of a mode name.
-
-    Raises:
-        ValueError: for a name not in :func:`physics_modes`.
-    """
-    if not isinstance(name, str) or name not in physics_modes():
-        raise ValueError(
-            f"unknown physics mode {name!r}; allowed: 'pyb' or 'dyn' followed by any of "
-            "'_gnd', '_drag', '_dw' in that order, e.g. 'pyb', 'dyn', 'pyb_gnd', 'pyb_drag', "
-            "'pyb_dw', 'pyb_gnd_drag_dw'"
-        )
-    parts = name.split("_")
-    return Physics(parts[0], "gnd" in parts, "drag" in parts, "dw" in parts)
+from quadgym.envs.quad.physics import (  # noqa: F401 - re-exported
+    Physics,
+    advance,
+    aero_wrench,
+    parse_physics,
+    physics_modes,
+)
 
 
 @contextlib.contextmanager
@@ -85,32 +47,6 @@ def _quiet_stdout():
     finally:
         os.dup2(saved, 1)
         os.close(saved)
-
-
-def aero_wrench(
-    physics: Physics, model: DroneModel, state: State, rot: np.ndarray, rpm: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Total aerodynamic force and torque, both in the body frame, (n, 3) each.
-
-    Ground effect acts at each propeller (so it also makes a torque when the
-    propellers are at different heights); drag at the centre of mass; downwash
-    is a world-frame force rotated into the body frame.
-    """
-    n = len(state)
-    force = np.zeros((n, 3))
-    torque = np.zeros((n, 3))
-    if physics.ground_effect:
-        g = aero.ground_effect(
-            rpm, aero.propeller_heights(state.pos, rot, model), rot[:, 2, 2] > 0.0, model
-        )
-        force[:, 2] += g.sum(axis=1)
-        torque[:, 0] += g @ model.motor_pos[:, 1]
-        torque[:, 1] -= g @ model.motor_pos[:, 0]
-    if physics.drag:
-        force += aero.drag(rpm, state.vel, rot, model)
-    if physics.downwash and n > 1:
-        force += np.einsum("nji,nj->ni", rot, aero.downwash(state.pos, model))
-    return force, torque
 
 
 class World:
@@ -243,16 +179,16 @@ class World:
             self._step_pyb(rpm, substeps)
 
     def _step_dyn(self, rpm: np.ndarray, substeps: int) -> None:
-        wrench = (rpm * rpm) @ self._wrench_matrix
-        s = self._state
-        for _ in range(substeps):
-            force_w = torque_b = None
-            if self._aero:
-                rot = dynamics.quat_to_rot(s.quat)
-                force_b, torque_b = aero_wrench(self.physics, self.model, s, rot, rpm)
-                force_w = np.einsum("nij,nj->ni", rot, force_b)
-            dynamics.step(s, wrench, self.model, self.dt, force_w, torque_b)
-            dynamics.ground_contact(s, self.rest_height)
+        advance(
+            self._state,
+            rpm,
+            self.model,
+            self.physics if self._aero else None,
+            self.dt,
+            substeps,
+            self.rest_height,
+            self._wrench_matrix,
+        )
         self._bullet_stale = True
 
     def _step_pyb(self, rpm: np.ndarray, substeps: int) -> None:

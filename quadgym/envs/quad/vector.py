@@ -1,0 +1,266 @@
+"""QuadHoverVectorEnv: thousands of independent hover worlds in batched NumPy.
+
+The same physics (:func:`quadgym.envs.quad.physics.advance`), the same task
+object (:class:`quadgym.envs.quad.tasks.HoverTask`) and the same control step
+as QuadHover-v0 in ``dyn`` modes, with a leading axis of ``num_envs`` lanes and
+no per-lane Python loop. Registered as the ``vector_entry_point`` of
+QuadHover-v0::
+
+    envs = gym.make_vec("QuadHover-v0", num_envs=4096)  # this class
+    envs = gym.make_vec("QuadHover-v0", num_envs=8, vectorization_mode="sync")  # PyBullet copies
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from quadgym.envs.quad import dynamics
+from quadgym.envs.quad.dynamics import State
+from quadgym.envs.quad.models import get_model
+from quadgym.envs.quad.physics import advance, parse_physics
+from quadgym.envs.quad.tasks import HoverTask, check_rates
+
+
+def _autoreset_mode(mode: str | AutoresetMode) -> AutoresetMode:
+    """An ``AutoresetMode`` from itself, its value (``"NextStep"``) or snake case
+    (``"next_step"``, ``"same_step"``, ``"disabled"``)."""
+    if isinstance(mode, AutoresetMode):
+        return mode
+    for m in AutoresetMode:
+        if mode in (m.value, m.name.lower()):
+            return m
+    raise ValueError(
+        f"unknown autoreset_mode {mode!r}; allowed: 'next_step', 'same_step', 'disabled'"
+    )
+
+
+class QuadHoverVectorEnv(VectorEnv):
+    """
+    ## Description
+
+    ``num_envs`` independent copies of QuadHover-v0 (one cf2x each), advanced
+    together. Physics modes ``dyn`` and ``dyn_gnd``, ``dyn_drag``,
+    ``dyn_gnd_drag``: the NumPy integrator with the ground as a contact rule
+    (inelastic, the drone stops; a landing slower than 1 m/s is fine, faster
+    is a crash, as is a tilt beyond ``max_tilt``). Downwash needs drones
+    sharing a world and ``pyb`` modes need Bullet: both raise ``ValueError``.
+
+    Spaces, reward, start state and episode end are those of QuadHover-v0
+    (see its card); ``single_observation_space`` and ``single_action_space``
+    are one lane's.
+
+    ## Autoreset
+
+    ``autoreset_mode="next_step"`` (Gymnasium's default): the step after a lane
+    terminates or truncates, that lane resets, ignores its action, and reports
+    reward 0 and no termination. ``"same_step"``: the lane resets within the
+    step that ends its episode; the final observation is in
+    ``infos["final_obs"]`` (object array, ``infos["_final_obs"]`` marks the
+    lanes) and the reset observation is returned. ``"disabled"``: lanes never
+    reset by themselves (call ``reset``).
+
+    ## Arguments
+
+    As QuadHover-v0 (``drone_model``, ``physics``, ``physics_hz``,
+    ``control_hz``, ``action_type``, ``start``, ``start_height``, ``target``,
+    start noise, ``episode_seconds``, ``max_tilt``, ``box``) plus ``num_envs``
+    and ``autoreset_mode``. ``reset(options={"state": State})`` sets every
+    lane's state explicitly (n rows).
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        drone_model: str = "cf2x",
+        physics: str = "dyn",
+        physics_hz: int = 240,
+        control_hz: int = 30,
+        action_type: str = "rpm",
+        start: Any = None,
+        start_height: float = 0.0,
+        target: Any = None,
+        start_xy_noise: float = 0.1,
+        start_yaw_noise: float = 0.3,
+        start_tilt_noise: float = 0.0,
+        start_vel_noise: float = 0.0,
+        start_height_noise: float = 0.0,
+        episode_seconds: float = 8.0,
+        max_tilt: float = 1.2,
+        box: float = 2.0,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        render_mode: str | None = None,
+        num_drones: int = 1,
+    ) -> None:
+        if not isinstance(num_envs, int | np.integer) or num_envs < 1:
+            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        if num_drones != 1:
+            raise ValueError(
+                f"the vector backend runs one drone per world, got num_drones={num_drones}; "
+                "use the PyBullet env (vectorization_mode='sync') for several drones per world"
+            )
+        if render_mode is not None:
+            raise ValueError(
+                f"render_mode={render_mode!r} needs PyBullet's cameras; the vector backend has "
+                "no renderer (use vectorization_mode='sync' or the single env)"
+            )
+        phys = parse_physics(physics)
+        if phys.integrator != "dyn" or phys.downwash:
+            raise ValueError(
+                f"physics {physics!r} is not available in the vector backend: it integrates "
+                "with NumPy ('dyn', optionally with '_gnd' and '_drag'); Bullet collisions "
+                "('pyb*') and downwash between drones of one world need the PyBullet env"
+            )
+        self.num_envs = int(num_envs)
+        self.autoreset_mode = _autoreset_mode(autoreset_mode)
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
+        self.substeps = check_rates(physics_hz, control_hz)
+        self.dt = 1.0 / physics_hz
+        self.model = model = get_model(drone_model)
+        self.physics = phys if phys.has_aero else None
+        self.task = HoverTask(model, action_type, control_hz, box=box, max_tilt=max_tilt)
+        self.rest_height = model.collision_height / 2.0
+        n = self.num_envs
+        nominal = np.zeros(3) if start is None else np.asarray(start, dtype=float)
+        if nominal.shape != (3,) or not np.all(np.isfinite(nominal)):
+            raise ValueError(f"start must be a finite (3,) point, got {start!r}")
+        nominal = nominal.copy()
+        nominal[2] = self.rest_height + float(start_height)
+        goal = nominal + [0.0, 0.0, 1.0] if target is None else np.asarray(target, dtype=float)
+        if goal.shape != (3,) or not np.all(np.isfinite(goal)):
+            raise ValueError(f"target must be a finite (3,) point, got {target!r}")
+        self.start = np.broadcast_to(nominal, (n, 3)).copy()
+        self.target = np.broadcast_to(goal, (n, 3)).copy()
+        self.noise = (
+            start_xy_noise,
+            start_yaw_noise,
+            start_tilt_noise,
+            start_vel_noise,
+            start_height_noise,
+        )
+        self.max_steps = int(round(episode_seconds * control_hz))
+        self._max_error = self.task.max_error(nominal, goal)
+        self.single_action_space = self.task.action_space()
+        self.single_observation_space = self.task.observation_space(self._max_error)
+        self.action_space = batch_space(self.single_action_space, n)
+        self.observation_space = batch_space(self.single_observation_space, n)
+        self.controller = self.task.make_controller(n)
+        self._wrench = dynamics.wrench_matrix(model)
+        self._state: State | None = None
+        self._last_action = np.zeros((n, self.task.act_dim))
+        self._steps = np.zeros(n, dtype=np.int64)
+        self._needs_reset = np.zeros(n, dtype=bool)
+
+    # ------------------------------------------------------------------ reset
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if options and "state" in options:
+            state = options["state"]
+            if len(state) != self.num_envs:
+                raise ValueError(
+                    f"options['state'] has {len(state)} rows; expected {self.num_envs}"
+                )
+            self._state = state.copy()
+        else:
+            self._state = self.task.sample_start(self.np_random, self.start, *self.noise)
+        if self.controller is not None:
+            self.controller.reset()
+        self._last_action[:] = 0.0
+        self._steps[:] = 0
+        self._needs_reset[:] = False
+        return self._obs(), {}
+
+    def _reset_lanes(self, lanes: np.ndarray) -> None:
+        fresh = self.task.sample_start(self.np_random, self.start[lanes], *self.noise)
+        s = self._state
+        s.pos[lanes], s.quat[lanes], s.vel[lanes], s.ang_vel[lanes] = (
+            fresh.pos,
+            fresh.quat,
+            fresh.vel,
+            fresh.ang_vel,
+        )
+        self._last_action[lanes] = 0.0
+        self._steps[lanes] = 0
+        if self.controller is not None:
+            self.controller.reset(lanes)
+
+    # ------------------------------------------------------------------- step
+    def step(self, actions):
+        if self._state is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        a = np.asarray(actions, dtype=np.float64)
+        shape = (self.num_envs, self.task.act_dim)
+        if a.shape != shape:
+            raise ValueError(f"actions have shape {a.shape}; expected {shape}")
+        bad = ~np.isfinite(a).all(axis=1)
+        if bad.any():
+            lanes = np.flatnonzero(bad)
+            raise ValueError(
+                f"actions hold NaN or inf in lane(s) {lanes[:10].tolist()}"
+                f"{' ...' if lanes.size > 10 else ''}; actions must be finite"
+            )
+        prev_vz = self._state.vel[:, 2].copy()
+        self._state, _ = self.task.control_step(
+            a, self._state, self.target, self.controller, self.substeps, self.dt, self._integrate
+        )
+        self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
+        self._steps += 1
+        s = self._state
+        terminated = self.task.crashed(s, self.target, prev_vz, self.rest_height)
+        truncated = self._steps >= self.max_steps
+        reward = self.task.reward(s, self.target)
+        infos: dict[str, Any] = {}
+        if self.autoreset_mode == AutoresetMode.DISABLED:
+            obs = self._obs()
+        elif self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            lanes = np.flatnonzero(self._needs_reset)
+            if lanes.size:
+                self._reset_lanes(lanes)
+                reward[lanes] = 0.0
+                terminated[lanes] = False
+                truncated[lanes] = False
+            self._needs_reset = terminated | truncated
+            obs = self._obs()
+        else:  # SAME_STEP
+            done = terminated | truncated
+            obs = self._obs()
+            if done.any():
+                lanes = np.flatnonzero(done)
+                final = np.full(self.num_envs, None, dtype=object)
+                final[lanes] = list(obs[lanes])
+                infos["final_obs"], infos["_final_obs"] = final, done
+                self._reset_lanes(lanes)
+                obs[lanes] = self._obs()[lanes]
+        return obs, reward, terminated, truncated, infos
+
+    def _integrate(self, rpm: np.ndarray, substeps: int) -> State:
+        return advance(
+            self._state,
+            rpm,
+            self.model,
+            self.physics,
+            self.dt,
+            substeps,
+            self.rest_height,
+            self._wrench,
+        )
+
+    def _obs(self) -> np.ndarray:
+        return self.task.observe(self._state, self.target, self._last_action, self._max_error)
+
+    def get_state(self) -> State:
+        """A copy of every lane's state."""
+        return self._state.copy()
+
+    def close_extras(self, **kwargs: Any) -> None:
+        self._state = None
