@@ -157,3 +157,11 @@ def test_ppo_trains_on_the_batched_backend():
     )
     hist = algo.learn(2048)
     assert algo.model.num_timesteps >= 2048 and isinstance(hist, list)
+
+
+def test_async_mode_gives_pybullet_copies():
+    envs = gym.make_vec("QuadHover-v0", num_envs=2, vectorization_mode="async")
+    obs, _ = envs.reset(seed=0)
+    obs, rew, *_ = envs.step(np.zeros((2, 4), dtype=np.float32))
+    assert obs.shape == (2, 22) and rew.shape == (2,)
+    envs.close()
