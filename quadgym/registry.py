@@ -8,6 +8,7 @@ this repository; quadgym's own are declared in ``setup.cfg``.
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -24,6 +25,9 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
     "PreferenceToy-v0": {"entry_point": "quadgym.envs.preference:PreferenceToyEnv"},
 }
 
+#: PettingZoo environments: name -> module following the env()/parallel_env() convention.
+PARALLEL_ENVS = {"quad_swarm_v0": "quadgym.envs.quad_swarm_v0"}
+
 ALGO_GROUP = "quadgym.algos"
 
 
@@ -37,6 +41,24 @@ def register_envs() -> None:
 def list_envs() -> list[str]:
     """The Gymnasium ids quadgym registers."""
     return list(ENV_SPECS)
+
+
+def list_parallel_envs() -> list[str]:
+    """Names of quadgym's PettingZoo environments."""
+    return list(PARALLEL_ENVS)
+
+
+def make_parallel_env(name: str, **kwargs: Any):
+    """The PettingZoo ``ParallelEnv`` called ``name``.
+
+    Raises:
+        ValueError: for an unknown name; the message lists the known ones.
+    """
+    if name not in PARALLEL_ENVS:
+        raise ValueError(
+            f"unknown parallel environment {name!r}; quadgym provides: {', '.join(PARALLEL_ENVS)}"
+        )
+    return importlib.import_module(PARALLEL_ENVS[name]).parallel_env(**kwargs)
 
 
 def _algo_entry_points() -> dict[str, Any]:
