@@ -91,8 +91,11 @@ def make_algo(name: str, env: Any, **config: Any):
     """
     cls = get_algo_class(name)
     env_id = env if isinstance(env, str) else getattr(getattr(env, "spec", None), "id", None)
-    if isinstance(env, str) and env not in gym.registry:
-        raise ValueError(f"unknown environment {env!r}; quadgym provides: {', '.join(list_envs())}")
+    if isinstance(env, str) and env not in gym.registry and env not in PARALLEL_ENVS:
+        raise ValueError(
+            f"unknown environment {env!r}; quadgym provides: "
+            f"{', '.join(list_envs() + list_parallel_envs())}"
+        )
     if not cls.supports(env_id):
         raise ValueError(
             f"algorithm {name!r} does not support environment {env_id!r}; it supports: "

@@ -155,35 +155,45 @@ class SB3Algorithm(Algorithm):
 
     def __init__(self, env: str | gym.Env, **config: Any) -> None:
         env_id = env if isinstance(env, str) else env.spec.id
-        super().__init__(gym.make(env_id), **config)
+        super().__init__(self.make_eval_env(env_id), **config)
         c = dict(config)
         seed = int(c.pop("seed", 0))
-        n_envs = int(c.pop("n_envs", self.default_n_envs))
         normalize = bool(c.pop("normalize", True))
+        venv, defaults = self.make_training_venv(env_id, seed, c)
+        self.venv = VecNormalize(venv, gamma=c.get("gamma", 0.99)) if normalize else venv
+        kwargs = {**defaults, **c}
+        self.model = self.sb3_class("MlpPolicy", self.venv, seed=seed, verbose=0, **kwargs)
+        self.env_id = env_id
+
+    def make_eval_env(self, env_id: str):
+        """The env a user evaluates on (``self.env``)."""
+        return gym.make(env_id)
+
+    def make_training_venv(self, env_id: str, seed: int, c: dict) -> tuple[VecEnv, dict]:
+        """The SB3 ``VecEnv`` to train on and the SB3 keyword defaults; pops the
+        adapter's own keys from ``c``."""
+        n_envs = int(c.pop("n_envs", self.default_n_envs))
         env_kwargs = c.pop("env_kwargs", HOVER_TRAIN_ENV if env_id == "QuadHover-v0" else {})
         if n_envs < 1:
             raise ValueError(f"n_envs must be >= 1, got {n_envs}")
         num_envs = c.pop("num_envs", None)
+        defaults = self.defaults(env_id)
         if num_envs is not None:  # the batched NumPy backend behind gym.make_vec
             batched = gym.make_vec(
                 env_id,
                 num_envs=int(num_envs),
-                vectorization_mode=("vector_entry_point"),
+                vectorization_mode="vector_entry_point",
                 autoreset_mode="same_step",
                 **env_kwargs,
             )
             venv = VecMonitor(BatchedVecEnv(batched))
             venv.seed(seed)
+            if "n_steps" in defaults:
+                # keep ~2048 samples per rollout whatever the number of lanes
+                defaults["n_steps"] = max(16, 2048 // int(num_envs))
         else:
             venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
-        self.venv = VecNormalize(venv, gamma=c.get("gamma", 0.99)) if normalize else venv
-        defaults = self.defaults(env_id)
-        if num_envs is not None and "n_steps" in defaults:
-            # keep ~2048 samples per rollout whatever the number of lanes
-            defaults["n_steps"] = max(16, 2048 // int(num_envs))
-        kwargs = {**defaults, **c}
-        self.model = self.sb3_class("MlpPolicy", self.venv, seed=seed, verbose=0, **kwargs)
-        self.env_id = env_id
+        return venv, defaults
 
     def defaults(self, env_id: str) -> dict:
         return {}

@@ -53,7 +53,9 @@ class SwarmEnv(ParallelEnv):
     ``num_drones`` drones in one PyBullet world, one PettingZoo agent each
     (``drone_0``, ...). Each drone must reach and hold its own point of a
     formation (``line``, ``circle``, ``grid`` or an (N, 3) array) without
-    colliding. Drones start at rest on the ground below their targets.
+    colliding. Drones start at rest on the ground below their targets (±
+    ``start_xy_noise`` m), ``start_height`` m above it, or, with ``start_height_noise`` (and
+    ``start_tilt_noise``, ``start_vel_noise``), anywhere up to that height.
 
     ## Observation (per agent)
 
@@ -107,6 +109,10 @@ class SwarmEnv(ParallelEnv):
         episode_seconds: float = 8.0,
         collision_distance: float = 0.1,
         start_xy_noise: float = 0.05,
+        start_height: float = 0.0,
+        start_height_noise: float = 0.0,
+        start_tilt_noise: float = 0.0,
+        start_vel_noise: float = 0.0,
         render_mode: str | None = None,
     ) -> None:
         if not isinstance(num_drones, int | np.integer) or num_drones < 1:
@@ -127,9 +133,9 @@ class SwarmEnv(ParallelEnv):
         self.world = World(model, n, physics, physics_hz)
         self.target = formation_points(formation, n, spacing, altitude)
         self.start = self.target.copy()
-        self.start[:, 2] = self.world.rest_height
+        self.start[:, 2] = self.world.rest_height + float(start_height)
         self.collision_distance = float(collision_distance)
-        self.noise = (start_xy_noise, 0.0, 0.0, 0.0, 0.0)
+        self.noise = (start_xy_noise, 0.0, start_tilt_noise, start_vel_noise, start_height_noise)
         self.max_steps = int(round(episode_seconds * control_hz))
         self._max_error = self.task.max_error(self.start, self.target)
         self.possible_agents = [f"drone_{i}" for i in range(n)]

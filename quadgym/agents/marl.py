@@ -1,0 +1,158 @@
+"""Multi-agent training with one policy shared by every drone: ``ppo_shared``.
+
+The agents of ``n_swarms`` copies of a PettingZoo swarm env become the slots of
+one Stable-Baselines3 ``VecEnv`` (:class:`SwarmVecEnv`), and SB3's PPO trains a
+single policy on all of them (parameter sharing: each drone acts on its own
+observation). An episode ends for every drone of a swarm when any of them
+crashes or collides: the drones that did not end their episode themselves are
+marked truncated, so their value is bootstrapped rather than zeroed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import VecEnv, VecMonitor
+
+from quadgym.agents.sb3 import HOVER_PPO_DEFAULTS, SB3Algorithm
+
+#: Training-env defaults for the swarm, as for QuadHover-v0: starts spread through the air.
+SWARM_TRAIN_ENV = {
+    "start_height_noise": 1.5,
+    "start_xy_noise": 0.1,
+    "start_tilt_noise": 0.3,
+    "start_vel_noise": 0.5,
+}
+
+
+class SwarmVecEnv(VecEnv):
+    """SB3 ``VecEnv`` whose slots are the agents of several parallel swarm envs."""
+
+    def __init__(self, envs: list, seed: int = 0):
+        self.envs = envs
+        self.agents = envs[0].possible_agents
+        self.n_agents = len(self.agents)
+        first = self.agents[0]
+        super().__init__(
+            len(envs) * self.n_agents,
+            envs[0].observation_space(first),
+            envs[0].action_space(first),
+        )
+        self._seed = seed
+        self._actions = None
+
+    def _slots(self, obs: dict) -> np.ndarray:
+        return np.stack([obs[a] for a in self.agents])
+
+    def reset(self) -> np.ndarray:
+        out = []
+        for i, env in enumerate(self.envs):
+            obs, _ = env.reset(seed=None if self._seed is None else self._seed + i)
+            out.append(self._slots(obs))
+        self._seed = None
+        return np.concatenate(out)
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self):
+        n = self.n_agents
+        obs_out, rew_out, done_out, infos = [], [], [], []
+        for i, env in enumerate(self.envs):
+            acts = {a: self._actions[i * n + j] for j, a in enumerate(self.agents)}
+            obs, rew, term, trunc, _ = env.step(acts)
+            over = any(term.values()) or any(trunc.values()) or not env.agents
+            slot_obs = self._slots(obs)
+            rew_out.append([rew[a] for a in self.agents])
+            done_out.append([over] * n)
+            if over:
+                infos += [
+                    {"terminal_observation": slot_obs[j], "TimeLimit.truncated": not term[a]}
+                    for j, a in enumerate(self.agents)
+                ]
+                slot_obs = self._slots(env.reset()[0])
+            else:
+                infos += [{} for _ in range(n)]
+            obs_out.append(slot_obs)
+        return (
+            np.concatenate(obs_out),
+            np.asarray(rew_out, np.float32).ravel(),
+            np.asarray(done_out).ravel(),
+            infos,
+        )
+
+    def seed(self, seed: int | None = None):
+        self._seed = seed
+        return [seed]
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+    def get_attr(self, attr_name, indices=None):
+        return [getattr(self.envs[0], attr_name)] * self.num_envs
+
+    def set_attr(self, attr_name, value, indices=None) -> None:
+        for env in self.envs:
+            setattr(env, attr_name, value)
+
+    def env_method(self, method_name, *args, indices=None, **kwargs):
+        return [getattr(self.envs[0], method_name)(*args, **kwargs)] * self.num_envs
+
+    def env_is_wrapped(self, wrapper_class, indices=None):
+        return [False] * self.num_envs
+
+
+class PPOShared(SB3Algorithm):
+    """PPO with one policy shared by all drones of ``quad_swarm_v0``.
+
+    Config: ``num_drones`` (4), ``n_swarms`` (parallel swarms, 4), ``env_kwargs``
+    (swarm keywords for training; defaults :data:`SWARM_TRAIN_ENV`),
+    ``eval_env_kwargs`` (for ``self.env``), any PPO keyword. ``learn``'s budget
+    is in agent-steps (one drone, one control step). ``act`` takes and returns
+    dicts keyed by agent.
+    """
+
+    name = "ppo_shared"
+    sb3_class = PPO
+    supported_envs: ClassVar[tuple[str, ...]] = ("quad_swarm_v0",)
+
+    def make_eval_env(self, env_id: str):
+        from quadgym.registry import make_parallel_env
+
+        c = self.config_in_construction
+        return make_parallel_env(
+            env_id, num_drones=int(c.get("num_drones", 4)), **c.get("eval_env_kwargs", {})
+        )
+
+    def __init__(self, env: str, **config: Any) -> None:
+        self.config_in_construction = config
+        super().__init__(env, **config)
+        del self.config_in_construction
+
+    def make_training_venv(self, env_id: str, seed: int, c: dict):
+        from quadgym.registry import make_parallel_env
+
+        num_drones = int(c.pop("num_drones", 4))
+        n_swarms = int(c.pop("n_swarms", 4))
+        c.pop("eval_env_kwargs", None)
+        env_kwargs = {**SWARM_TRAIN_ENV, **c.pop("env_kwargs", {})}
+        if n_swarms < 1:
+            raise ValueError(f"n_swarms must be >= 1, got {n_swarms}")
+        envs = [
+            make_parallel_env(env_id, num_drones=num_drones, **env_kwargs) for _ in range(n_swarms)
+        ]
+        venv = VecMonitor(SwarmVecEnv(envs, seed=seed))
+        defaults = dict(HOVER_PPO_DEFAULTS)
+        defaults["n_steps"] = max(16, 2048 // venv.num_envs)
+        return venv, defaults
+
+    def act(self, observation: Any, deterministic: bool = True) -> Any:
+        if isinstance(observation, dict):
+            agents = list(observation)
+            obs = np.stack([observation[a] for a in agents])
+            actions, _ = self.model.predict(self._normalize(obs), deterministic=deterministic)
+            return dict(zip(agents, actions, strict=True))
+        return super().act(observation, deterministic)
