@@ -168,3 +168,21 @@ def test_ppo_shared_save_load_and_replay_script(tmp_path):
     assert (out / "replay.png").stat().st_size > 5000
     assert (tmp_path / "swarm.mp4").stat().st_size > 1000
     assert len(json.loads((out / "replay.json").read_text())["final_distance"]) == 1
+
+
+def test_action_for_a_done_agent_is_refused():
+    env = quad_swarm_v0.parallel_env(num_drones=3, formation="line", spacing=1.0, start_height=1.0)
+    env.reset(seed=0)
+    flip = np.array([1, 1, -1, -1], dtype=np.float32)
+    for _ in range(60):
+        acts = {a: np.zeros(4, dtype=np.float32) for a in env.agents}
+        if "drone_0" in acts:
+            acts["drone_0"] = flip
+        _, _, term, _, _ = env.step(acts)
+        if term.get("drone_0"):
+            break
+    assert "drone_0" not in env.agents and "drone_1" in env.agents
+    with pytest.raises(
+        ValueError, match=r"action\(s\) for agent\(s\) \['drone_0'\] that are not live"
+    ):
+        env.step({**{a: np.zeros(4, dtype=np.float32) for a in env.agents}, "drone_0": flip})
