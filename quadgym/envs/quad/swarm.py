@@ -186,8 +186,19 @@ class SwarmEnv(ParallelEnv):
         if extra:
             raise ValueError(f"action(s) for agent(s) {extra} that are not live (done or unknown)")
         a = np.zeros((self.num_drones, self.task.act_dim))
-        for agent, act in actions.items():
-            a[self._index[agent]] = check_actions(act, self._act_space.shape, f"action of {agent}")
+        rows = [self._index[agent] for agent in actions]
+        try:  # fast path: one array, checked at once
+            stacked = np.asarray(list(actions.values()), dtype=np.float64)
+            ok = stacked.shape == (len(rows), self.task.act_dim) and bool(
+                np.isfinite(stacked).all()
+            )
+        except (ValueError, TypeError):
+            ok = False
+        if ok:
+            a[rows] = stacked
+        if not ok:  # find the offending agent for the message
+            for agent, act in actions.items():
+                check_actions(act, self._act_space.shape, f"action of {agent}")
         prev_vz = self._state.vel[:, 2].copy()
         dead = ~self._alive
         self._state, _ = self.task.control_step(
@@ -207,16 +218,20 @@ class SwarmEnv(ParallelEnv):
         obs = self._observe()
         out_obs, rew, term, trunc, infos = {}, {}, {}, {}, {}
         truncated = self._steps >= self.max_steps
+        diff = self.target - self._state.pos
+        error = np.sqrt(np.einsum("ni,ni->n", diff, diff)).tolist()
+        ended = (crashed | collided).tolist()
+        crashed_l, collided_l, reward_l = crashed.tolist(), collided.tolist(), reward.tolist()
         for agent in self.agents:
             i = self._index[agent]
             out_obs[agent] = obs[i]
-            rew[agent] = float(reward[i])
-            term[agent] = bool(crashed[i] or collided[i])
-            trunc[agent] = bool(truncated and not term[agent])
+            rew[agent] = reward_l[i]
+            term[agent] = ended[i]
+            trunc[agent] = truncated and not ended[i]
             infos[agent] = {
-                "crashed": bool(crashed[i]),
-                "collided": bool(collided[i]),
-                "position_error": float(np.linalg.norm(self.target[i] - self._state.pos[i])),
+                "crashed": crashed_l[i],
+                "collided": collided_l[i],
+                "position_error": error[i],
             }
             if term[agent] or trunc[agent]:
                 self._alive[i] = False
@@ -244,7 +259,7 @@ class SwarmEnv(ParallelEnv):
         n = self.num_drones
         rel_p = self._state.pos[None] - self._state.pos[:, None]  # [i, j] = p_j − p_i
         rel_v = self._state.vel[None] - self._state.vel[:, None]
-        dist = np.linalg.norm(rel_p, axis=-1)
+        dist = np.einsum("ijk,ijk->ij", rel_p, rel_p)  # squared: only the order matters
         dist[:, ~self._alive] = np.inf
         np.fill_diagonal(dist, np.inf)
         order = np.argsort(dist, axis=1)[:, : self.k]
