@@ -30,7 +30,7 @@ import quadgym  # noqa: F401
 from quadgym.envs.quad import dynamics
 from quadgym.envs.quad.models import get_model
 from quadgym.envs.quad.physics import advance
-from quadgym.envs.quad.tasks import HoverTask
+from quadgym.envs.quad.tasks import HoverTask, StartNoise
 
 LANES = [1, 64, 1024, 4096]
 
@@ -59,7 +59,9 @@ def main() -> None:
     )
     for n in LANES:
         rng = np.random.default_rng(0)
-        state = HoverTask(model).sample_start(rng, np.tile([0, 0, 1.0], (n, 1)), 0.1, 0.3, 0.1, 0.1)
+        state = HoverTask(model).sample_start(
+            rng, np.tile([0, 0, 1.0], (n, 1)), StartNoise(0.1, 0.3, 0.1, 0.1)
+        )
         rpm = model.hover_rpm * (1 + 0.01 * rng.standard_normal((n, 4)))
         phys = (
             timed(

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from quadgym.envs.quad.models import get_model
-from quadgym.envs.quad.tasks import HoverTask, check_actions, check_rates
+from quadgym.envs.quad.tasks import HoverTask, StartNoise, check_actions, check_rates
 from quadgym.envs.quad.world import World, parse_physics
 
 
@@ -142,8 +142,6 @@ class QuadHoverEnv(gym.Env):
             raise ValueError(
                 f"render_mode {render_mode!r} is not supported; allowed: None, 'rgb_array', 'human'"
             )
-        if episode_seconds <= 0:
-            raise ValueError(f"episode_seconds must be > 0, got {episode_seconds!r}")
         self.num_drones = int(num_drones)
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "render_fps": control_hz}
@@ -153,14 +151,10 @@ class QuadHoverEnv(gym.Env):
         self.start = self._points(start, np.c_[np.arange(n) * 0.5, np.zeros((n, 2))], "start")
         self.start[:, 2] = self.world.rest_height + float(start_height)
         self.target = self._points(target, self.start + [0.0, 0.0, 1.0], "target")
-        self.noise = (
-            start_xy_noise,
-            start_yaw_noise,
-            start_tilt_noise,
-            start_vel_noise,
-            start_height_noise,
+        self.noise = StartNoise(
+            start_xy_noise, start_yaw_noise, start_tilt_noise, start_vel_noise, start_height_noise
         )
-        self.max_steps = int(round(episode_seconds * control_hz))
+        self.max_steps = self.task.episode_steps(episode_seconds)
         self._max_error = self.task.max_error(self.start, self.target)
         act, obs = self.task.action_space(), self.task.observation_space(self._max_error)
         if n == 1:
@@ -195,7 +189,7 @@ class QuadHoverEnv(gym.Env):
     # ---------------------------------------------------------------- gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        state = self.task.sample_start(self.np_random, self.start, *self.noise)
+        state = self.task.sample_start(self.np_random, self.start, self.noise)
         self.world.reset(state)
         if self.controller is not None:
             self.controller.reset()

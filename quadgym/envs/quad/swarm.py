@@ -11,7 +11,7 @@ from pettingzoo.utils import parallel_to_aec, wrappers
 
 from quadgym.envs.quad.dynamics import State
 from quadgym.envs.quad.models import get_model
-from quadgym.envs.quad.tasks import HoverTask, check_actions, check_rates
+from quadgym.envs.quad.tasks import HoverTask, StartNoise, check_actions, check_rates
 from quadgym.envs.quad.world import World, parse_physics
 
 FORMATIONS = ("line", "circle", "grid")
@@ -135,8 +135,10 @@ class SwarmEnv(ParallelEnv):
         self.start = self.target.copy()
         self.start[:, 2] = self.world.rest_height + float(start_height)
         self.collision_distance = float(collision_distance)
-        self.noise = (start_xy_noise, 0.0, start_tilt_noise, start_vel_noise, start_height_noise)
-        self.max_steps = int(round(episode_seconds * control_hz))
+        self.noise = StartNoise(
+            start_xy_noise, 0.0, start_tilt_noise, start_vel_noise, start_height_noise
+        )
+        self.max_steps = self.task.episode_steps(episode_seconds)
         self._max_error = self.task.max_error(self.start, self.target)
         self.possible_agents = [f"drone_{i}" for i in range(n)]
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
@@ -164,7 +166,7 @@ class SwarmEnv(ParallelEnv):
             if seed is not None or not hasattr(self, "_rng")
             else self._rng
         )
-        state = self.task.sample_start(self._rng, self.start, *self.noise)
+        state = self.task.sample_start(self._rng, self.start, self.noise)
         self.world.reset(state)
         self._state = state
         if self.controller is not None:

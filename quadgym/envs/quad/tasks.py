@@ -64,6 +64,19 @@ def check_actions(action: np.ndarray, shape: tuple[int, ...], what: str = "actio
     return a
 
 
+@dataclass(frozen=True)
+class StartNoise:
+    """Perturbations of a start state, each drawn uniformly: ±``xy`` m in x and y,
+    ±``yaw`` rad of yaw, ±``tilt`` rad of roll and pitch, ±``vel`` m/s per velocity
+    axis, and an extra height in [0, ``height``] m."""
+
+    xy: float = 0.1
+    yaw: float = 0.3
+    tilt: float = 0.0
+    vel: float = 0.0
+    height: float = 0.0
+
+
 @dataclass
 class HoverTask:
     """Reach and hold a target point.
@@ -228,27 +241,24 @@ class HoverTask:
         return tilted | outside | impact
 
     # ------------------------------------------------------------ start state
+    def episode_steps(self, seconds: float) -> int:
+        """Control steps in an episode of ``seconds`` s."""
+        if seconds <= 0:
+            raise ValueError(f"episode_seconds must be > 0, got {seconds!r}")
+        return int(round(seconds * self.control_hz))
+
     def sample_start(
-        self,
-        rng: np.random.Generator,
-        nominal: np.ndarray,
-        xy_noise: float,
-        yaw_noise: float,
-        tilt_noise: float,
-        vel_noise: float,
-        height_noise: float = 0.0,
+        self, rng: np.random.Generator, nominal: np.ndarray, noise: StartNoise
     ) -> State:
-        """Start states around ``nominal`` (n, 3) positions: uniform xy offsets (m),
-        yaw (rad), roll/pitch (rad) and velocity (m/s) perturbations up to the
-        given magnitudes, and an extra height in [0, height_noise] (m)."""
+        """Start states around ``nominal`` (n, 3) positions, perturbed by ``noise``."""
         n = nominal.shape[0]
         state = State.at_rest(nominal)
-        state.pos[:, :2] += rng.uniform(-xy_noise, xy_noise, size=(n, 2))
-        if height_noise > 0:
-            state.pos[:, 2] += rng.uniform(0.0, height_noise, size=n)
+        state.pos[:, :2] += rng.uniform(-noise.xy, noise.xy, size=(n, 2))
+        if noise.height > 0:
+            state.pos[:, 2] += rng.uniform(0.0, noise.height, size=n)
         rpy = np.zeros((n, 3))
-        rpy[:, :2] = rng.uniform(-tilt_noise, tilt_noise, size=(n, 2))
-        rpy[:, 2] = rng.uniform(-yaw_noise, yaw_noise, size=n)
+        rpy[:, :2] = rng.uniform(-noise.tilt, noise.tilt, size=(n, 2))
+        rpy[:, 2] = rng.uniform(-noise.yaw, noise.yaw, size=n)
         state.quat = euler_to_quat(rpy)
-        state.vel += rng.uniform(-vel_noise, vel_noise, size=(n, 3))
+        state.vel += rng.uniform(-noise.vel, noise.vel, size=(n, 3))
         return state

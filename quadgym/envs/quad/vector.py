@@ -23,7 +23,7 @@ from quadgym.envs.quad import dynamics
 from quadgym.envs.quad.dynamics import State
 from quadgym.envs.quad.models import get_model
 from quadgym.envs.quad.physics import advance, parse_physics
-from quadgym.envs.quad.tasks import HoverTask, check_rates
+from quadgym.envs.quad.tasks import HoverTask, StartNoise, check_rates
 
 
 def _autoreset_mode(mode: str | AutoresetMode) -> AutoresetMode:
@@ -141,14 +141,10 @@ class QuadHoverVectorEnv(VectorEnv):
             raise ValueError(f"target must be a finite (3,) point, got {target!r}")
         self.start = np.broadcast_to(nominal, (n, 3)).copy()
         self.target = np.broadcast_to(goal, (n, 3)).copy()
-        self.noise = (
-            start_xy_noise,
-            start_yaw_noise,
-            start_tilt_noise,
-            start_vel_noise,
-            start_height_noise,
+        self.noise = StartNoise(
+            start_xy_noise, start_yaw_noise, start_tilt_noise, start_vel_noise, start_height_noise
         )
-        self.max_steps = int(round(episode_seconds * control_hz))
+        self.max_steps = self.task.episode_steps(episode_seconds)
         self._max_error = self.task.max_error(nominal, goal)
         self.single_action_space = self.task.action_space()
         self.single_observation_space = self.task.observation_space(self._max_error)
@@ -172,7 +168,7 @@ class QuadHoverVectorEnv(VectorEnv):
                 )
             self._state = state.copy()
         else:
-            self._state = self.task.sample_start(self.np_random, self.start, *self.noise)
+            self._state = self.task.sample_start(self.np_random, self.start, self.noise)
         if self.controller is not None:
             self.controller.reset()
         self._last_action[:] = 0.0
@@ -181,7 +177,7 @@ class QuadHoverVectorEnv(VectorEnv):
         return self._obs(), {}
 
     def _reset_lanes(self, lanes: np.ndarray) -> None:
-        fresh = self.task.sample_start(self.np_random, self.start[lanes], *self.noise)
+        fresh = self.task.sample_start(self.np_random, self.start[lanes], self.noise)
         s = self._state
         s.pos[lanes], s.quat[lanes], s.vel[lanes], s.ang_vel[lanes] = (
             fresh.pos,
