@@ -23,6 +23,7 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
     "CoPGBandit-v0": {"entry_point": "quadgym.envs.bandit:CoPGBanditEnv"},
     "CoPGSequence-v0": {"entry_point": "quadgym.envs.bandit:CoPGSequenceEnv"},
     "PreferenceToy-v0": {"entry_point": "quadgym.envs.preference:PreferenceToyEnv"},
+    "HardShift-v0": {"entry_point": "quadgym.envs.hard.env:HardShiftEnv"},
 }
 
 #: PettingZoo environments: name -> module following the env()/parallel_env() convention.

@@ -1,0 +1,293 @@
+"""``HardShift-v0``: knowledge distillation in which the augmentor is the agent.
+
+Nix, Burg, Sinz 2023, "HARD: Hard Augmentations for Robust Distillation"
+(arXiv 2305.14890). A shift-invariant teacher (circular CNN, global max) is
+distilled into an MLP student on signals whose pattern only ever starts in
+a window of positions. Plain KD matches the teacher there and nowhere else;
+an augmentor that finds inputs on which the two disagree (here: shifts that
+move the pattern out of the window) and distils on them transfers the
+teacher's invariance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from quadgym.envs.hard.data import ShiftData, make_dataset, roll_rows
+from quadgym.envs.hard.models import (
+    MLPStudent,
+    accuracy,
+    kd_kl,
+    shift_interpolate,
+    train_teacher,
+)
+
+ACTION_TYPES = ("shift", "continuous", "additive")
+
+
+class HardShiftEnv(gym.Env):
+    """
+    ## Description
+
+    The environment holds a data set of 1-D circular signals (:mod:`quadgym.envs.hard.data`),
+    a teacher trained at construction from ``task_seed`` (exactly shift
+    invariant, ≥ 99% accurate on the toy at every position), and a student
+    MLP re-initialised at every reset. Each step the agent receives a batch
+    of clean training signals and answers with an augmentation of each; the
+    environment scores how much teacher and student disagree on the
+    augmented batch, then makes one distillation update of the student on
+    clean plus augmented signals. An episode is one distillation run of
+    ``budget`` updates.
+
+    ## Action Space
+
+    | ``action_type`` | Space                               | Meaning                          |
+    |-----------------|-------------------------------------|----------------------------------|
+    | ``shift``       | ``MultiDiscrete([L] * B)``          | circular shift of each signal    |
+    | ``continuous``  | ``Box(0, L, (B,), float32)``        | real shift, linear interpolation |
+    | ``additive``    | ``Box(-inf, inf, (B, L), float32)`` | a perturbation added to a signal |
+
+    ## Observation Space
+
+    ``Box(-inf, inf, (B, L), float32)``: ``batch_size`` clean training signals
+    drawn uniformly (with replacement) from the training set.
+
+    ## Rewards
+
+    The mean over the batch of KL(teacher ‖ student) on the augmented signals
+    at temperature ``temperature`` (times T²), measured before the update:
+    the augmentor is paid for finding what the student has not yet learnt.
+    ``info["kl"]`` has the per-signal values.
+
+    ## Starting State
+
+    A fresh student (its initial weights drawn from the reset seed) and an
+    optimizer without history.
+
+    ## Episode End
+
+    Truncated after ``budget`` updates; never terminated. The last ``info``
+    reports the student's accuracy on the evaluation set: ``acc_in_distribution``
+    (pattern starts in the training window), ``acc_shifted`` (starts outside
+    it, never seen in training) and ``acc_all``; ``teacher`` holds the same
+    figures for the teacher.
+
+    ## Info
+
+    Every step: ``kl`` (B,), ``positions`` (B,) where each augmented pattern now
+    starts (rounded; unchanged for additive actions), ``in_window`` (B,),
+    ``updates``.
+
+    ## Arguments
+
+    | Parameter       | Default   | Description                                          |
+    |-----------------|-----------|------------------------------------------------------|
+    | ``dataset``     | ``toy``   | ``toy`` or ``mnist1d``                               |
+    | ``action_type`` | ``shift`` | see the action table                                 |
+    | ``batch_size``  | 32        | B, signals per step                                  |
+    | ``budget``      | 600       | student updates per episode                          |
+    | ``lr``          | 1e-3      | the student's Adam step size                         |
+    | ``temperature`` | 4.0       | T of the distillation KL                             |
+    | ``window``      | 8         | training positions are 0 .. window − 1               |
+    | ``task_seed``   | 0         | draws the data set and trains the teacher            |
+    | ``data_kwargs`` | ``None``  | more data set arguments (see below)                  |
+
+    ``data_kwargs`` for ``toy``: ``num_classes`` (4), ``length`` (32),
+    ``template_width`` (6), ``noise`` (0.1), ``num_train`` (512),
+    ``eval_per_position`` (4); for ``mnist1d``: ``num_samples`` (5000).
+
+    Model handles for differentiable augmentors: :attr:`teacher`,
+    :attr:`student`, :meth:`augment_tensor` and :meth:`disagreement`.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        dataset: str = "toy",
+        action_type: str = "shift",
+        batch_size: int = 32,
+        budget: int = 600,
+        lr: float = 1e-3,
+        temperature: float = 4.0,
+        window: int = 8,
+        task_seed: int = 0,
+        data_kwargs: dict[str, Any] | None = None,
+    ):
+        if action_type not in ACTION_TYPES:
+            raise ValueError(
+                f"unknown action_type {action_type!r}; choose one of {', '.join(ACTION_TYPES)}"
+            )
+        for name, value in (("batch_size", batch_size), ("budget", budget)):
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name, value in (("lr", lr), ("temperature", temperature)):
+            if not np.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        kwargs = dict(data_kwargs or {})
+        self.data: ShiftData = make_dataset(dataset, task_seed, window=window, **kwargs)
+        key = (dataset, window, tuple(sorted(kwargs.items())))
+        self.teacher, self.teacher_accuracy = train_teacher(self.data, key, task_seed)
+        self.dataset, self.action_type = dataset, action_type
+        self.batch_size, self.budget = int(batch_size), int(budget)
+        self.lr, self.temperature = float(lr), float(temperature)
+        length = self.data.length
+        self.observation_space = spaces.Box(-np.inf, np.inf, (self.batch_size, length), np.float32)
+        if action_type == "shift":
+            self.action_space = spaces.MultiDiscrete(np.full(self.batch_size, length))
+        elif action_type == "continuous":
+            self.action_space = spaces.Box(0.0, float(length), (self.batch_size,), np.float32)
+        else:
+            self.action_space = spaces.Box(-np.inf, np.inf, (self.batch_size, length), np.float32)
+        self._x_train = torch.as_tensor(self.data.x_train)
+        self._x_eval = torch.as_tensor(self.data.x_eval)
+        self._y_eval = torch.as_tensor(self.data.y_eval)
+        self._seen_eval = torch.as_tensor(self.data.in_window(self.data.pos_eval))
+        self.student: MLPStudent | None = None
+        self._optimizer: torch.optim.Optimizer | None = None
+        self._batch: np.ndarray | None = None
+        self.updates = 0
+
+    # ------------------------------------------------------------ model handles
+    def augment_tensor(self, x: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """The augmented signals for clean ``x`` (B, L) and ``action`` as a tensor;
+        differentiable in ``action`` for the continuous and additive types."""
+        if self.action_type == "additive":
+            return x + action
+        return shift_interpolate(x, action.to(x.dtype))
+
+    def disagreement(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-signal KL(teacher ‖ student) (B,) on ``x``, with gradients."""
+        return kd_kl(self.teacher(x), self.student(x), self.temperature)
+
+    def evaluate(self) -> dict[str, float]:
+        """The student's accuracy on the evaluation set, split by position."""
+        self._need_reset()
+        correct = accuracy(self.student, self._x_eval, self._y_eval).float()
+        return {
+            "acc_in_distribution": float(correct[self._seen_eval].mean()),
+            "acc_shifted": float(correct[~self._seen_eval].mean()),
+            "acc_all": float(correct.mean()),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a distillation run in progress depends on (student, optimizer,
+        generator, current batch), for checkpoints that resume bit-identically."""
+        self._need_reset()
+        return {
+            "student": {k: v.clone() for k, v in self.student.state_dict().items()},
+            "optimizer": self._optimizer.state_dict(),
+            "np_random": self.np_random.bit_generator.state,
+            "batch": self._batch.copy(),
+            "updates": self.updates,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        if self.student is None:
+            self.reset()
+        self.student.load_state_dict(state["student"])
+        self._optimizer.load_state_dict(state["optimizer"])
+        self.np_random.bit_generator.state = state["np_random"]
+        self._batch = np.asarray(state["batch"]).copy()
+        self.updates = int(state["updates"])
+
+    @property
+    def batch_positions(self) -> np.ndarray:
+        """Pattern start positions (B,) of the current observation."""
+        self._need_reset()
+        return self.data.pos_train[self._batch]
+
+    # -------------------------------------------------------------- gym API
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        with torch.random.fork_rng():
+            torch.manual_seed(int(self.np_random.integers(2**31)))
+            self.student = MLPStudent(self.data.length, self.data.num_classes)
+        self._optimizer = torch.optim.Adam(self.student.parameters(), lr=self.lr)
+        self.updates = 0
+        self._draw_batch()
+        return self._obs(), {"updates": 0}
+
+    def step(self, action: Any):
+        self._need_reset()
+        if self.updates >= self.budget:
+            raise RuntimeError("the episode is over (budget spent); call reset()")
+        action = self._check_action(action)
+        clean = self._x_train[self._batch]
+        augmented = self._augment(clean, action)
+        with torch.no_grad():
+            kl = self.disagreement(augmented)
+        x = torch.cat([clean, augmented])
+        loss = self.disagreement(x).mean()
+        self._optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self._optimizer.step()
+        self.updates += 1
+        positions = self._augmented_positions(action)
+        info: dict[str, Any] = {
+            "kl": kl.numpy().astype(np.float64),
+            "positions": positions,
+            "in_window": self.data.in_window(positions),
+            "updates": self.updates,
+        }
+        truncated = self.updates >= self.budget
+        if truncated:
+            info.update(self.evaluate(), teacher=dict(self.teacher_accuracy))
+        self._draw_batch()
+        return self._obs(), float(kl.mean()), False, truncated, info
+
+    # -------------------------------------------------------------- helpers
+    def _draw_batch(self) -> None:
+        self._batch = self.np_random.integers(len(self.data.y_train), size=self.batch_size)
+
+    def _obs(self) -> np.ndarray:
+        return self.data.x_train[self._batch].copy()
+
+    def _need_reset(self) -> None:
+        if self.student is None:
+            raise RuntimeError("call reset() before step()")
+
+    def _check_action(self, action: Any) -> np.ndarray:
+        """``action`` as an array of the action space, or a ValueError naming what is wrong."""
+        a = np.asarray(action)
+        shape = self.action_space.shape
+        if a.shape != shape:
+            raise ValueError(f"action must have shape {shape} ({self.action_type}), got {a.shape}")
+        if a.dtype.kind not in "iufb":
+            raise ValueError(f"action must be numeric, got dtype {a.dtype}")
+        if not np.all(np.isfinite(a)):
+            bad = np.argwhere(~np.isfinite(a))[0].tolist()
+            raise ValueError(f"action has a non-finite entry {a[tuple(bad)]} at index {bad}")
+        length = self.data.length
+        if self.action_type == "shift":
+            if a.dtype.kind == "f" and np.any(a != np.round(a)):
+                raise ValueError("shift actions must be integers; use action_type='continuous'")
+            if np.any((a < 0) | (a >= length)):
+                bad = a[(a < 0) | (a >= length)][0]
+                raise ValueError(f"shift {bad} is outside the signal: allowed 0 .. {length - 1}")
+            return a.astype(np.int64)
+        if self.action_type == "continuous" and np.any((a < 0) | (a > length)):
+            bad = a[(a < 0) | (a > length)][0]
+            raise ValueError(f"shift {bad} is outside the signal: allowed [0, {length}]")
+        return a.astype(np.float32)
+
+    def _augment(self, clean: torch.Tensor, action: np.ndarray) -> torch.Tensor:
+        if self.action_type == "shift":
+            return torch.as_tensor(roll_rows(clean.numpy(), action))
+        return self.augment_tensor(clean, torch.as_tensor(action))
+
+    def _augmented_positions(self, action: np.ndarray) -> np.ndarray:
+        start = self.data.pos_train[self._batch]
+        if self.action_type == "additive":
+            return start.copy()
+        return np.mod(start + np.round(action).astype(np.int64), self.data.length)

@@ -1,0 +1,125 @@
+"""Teacher, student and the shift operations of the HARD toy (PyTorch).
+
+The teacher is a convolutional network with circular padding and a global
+max over positions: circular convolution commutes with circular shifts and
+the max forgets where a feature was, so the teacher's output is *exactly*
+invariant to circular shifts of its input (up to float rounding). The
+student is an MLP on the raw signal, which has no such bias and learns only
+the positions its training data shows.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from quadgym.envs.hard.data import ShiftData
+
+
+class CircularCNN(nn.Module):
+    """Two circular convolutions, ReLU, a global max over positions, a linear head."""
+
+    def __init__(self, num_classes: int, channels: int = 32, kernel: int = 7):
+        super().__init__()
+        pad = kernel // 2
+        self.features = nn.Sequential(
+            nn.Conv1d(1, channels, kernel, padding=pad, padding_mode="circular"),
+            nn.ReLU(),
+            nn.Conv1d(channels, channels, kernel, padding=pad, padding_mode="circular"),
+            nn.ReLU(),
+        )
+        self.head = nn.Linear(channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, C) for signals ``x`` (B, L)."""
+        return self.head(self.features(x[:, None, :]).amax(dim=-1))
+
+
+class MLPStudent(nn.Module):
+    """A two-hidden-layer MLP on the signal: no notion of position."""
+
+    def __init__(self, length: int, num_classes: int, hidden: int = 128):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(length, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, C) for signals ``x`` (B, L)."""
+        return self.net(x)
+
+
+def shift_interpolate(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """Circularly shift each row of ``x`` (B, L) right by the real ``shifts`` (B,).
+
+    Linear interpolation between the two neighbouring integer shifts, so the
+    result is differentiable in ``shifts`` (and equals ``torch.roll`` at
+    integers): out[i] = (1 − f)·x[i − k] + f·x[i − k − 1], k = ⌊s⌋, f = s − k.
+    """
+    length = x.shape[1]
+    k = torch.floor(shifts)
+    f = (shifts - k)[:, None]
+    idx = (torch.arange(length, device=x.device)[None, :] - k.long()[:, None]) % length
+    return (1 - f) * x.gather(1, idx) + f * x.gather(1, (idx - 1) % length)
+
+
+def kd_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor, temperature: float):
+    """Per-sample KL(teacher ‖ student) (B,) of the temperature-softened distributions,
+    scaled by T² (Hinton et al. 2015) so gradients keep their size across T."""
+    t = F.log_softmax(teacher_logits / temperature, dim=-1)
+    s = F.log_softmax(student_logits / temperature, dim=-1)
+    return (t.exp() * (t - s)).sum(dim=-1) * temperature**2
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-sample correctness (bool, (B,)) of ``model`` on ``x``."""
+    with torch.no_grad():
+        return model(x).argmax(dim=-1) == y
+
+
+_TEACHERS: dict[tuple, tuple[dict, dict]] = {}
+
+
+def train_teacher(
+    data: ShiftData, key: tuple, seed: int, steps: int = 600, batch: int = 128, lr: float = 3e-3
+) -> tuple[CircularCNN, dict]:
+    """The teacher for ``data``, trained with Adam on the training window only.
+
+    Its invariance gives it every shifted position for free. Trained once per
+    process for a given ``key`` (the data set's identity) and ``seed``, then
+    rebuilt from the cached weights. Returns the model (in eval mode, frozen)
+    and its accuracies ``{"in_distribution", "shifted"}`` on the evaluation set.
+    """
+    cache_key = (key, seed, steps, batch, lr)
+    with torch.random.fork_rng():  # seeded init that leaves the global generator alone
+        torch.manual_seed(seed)
+        teacher = CircularCNN(data.num_classes)
+    if cache_key not in _TEACHERS:
+        gen = torch.Generator().manual_seed(seed)
+        opt = torch.optim.Adam(teacher.parameters(), lr=lr)
+        x, y = torch.as_tensor(data.x_train), torch.as_tensor(data.y_train)
+        for _ in range(steps):
+            idx = torch.randint(len(y), (batch,), generator=gen)
+            loss = F.cross_entropy(teacher(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        teacher.eval()
+        correct = accuracy(teacher, torch.as_tensor(data.x_eval), torch.as_tensor(data.y_eval))
+        seen = torch.as_tensor(data.in_window(data.pos_eval))
+        scores = {
+            "in_distribution": float(correct[seen].float().mean()),
+            "shifted": float(correct[~seen].float().mean()),
+        }
+        _TEACHERS[cache_key] = ({k: v.clone() for k, v in teacher.state_dict().items()}, scores)
+    state, scores = _TEACHERS[cache_key]
+    teacher.load_state_dict(state)
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher, dict(scores)
