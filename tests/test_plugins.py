@@ -43,6 +43,11 @@ def test_every_builtin_is_listed():
         "ppo",
         "sac",
         "td3",
+        "kd",
+        "kd_noise",
+        "kd_random_shift",
+        "hard",
+        "hard_grad",
     }
     assert expected <= set(quadgym.list_algos())
     assert len(supported_pairs()) >= 20
@@ -53,7 +58,7 @@ def test_make_learn_act_save_load_act(env_id, name, tmp_path):
     algo = quadgym.make_algo(name, env_id, seed=0, **TINY.get(name, {}))
     history = algo.learn(BUDGET.get(name, 2))
     assert isinstance(history, list)
-    env = gym.make(env_id)
+    env = gym.make(algo.env.spec or env_id)  # with the plugin's own env arguments
     obs, _ = env.reset(seed=0)
     before = algo.act(obs, deterministic=True)
     assert env.action_space.contains(

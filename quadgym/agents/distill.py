@@ -1,0 +1,348 @@
+"""Augmentors for ``HardShift-v0``: plain KD, hand-designed augmentations and HARD.
+
+The environment distils its teacher into its student one update per step;
+these plugins choose the augmentation of every training signal in the
+batch (Nix, Burg, Sinz 2023, "HARD", arXiv 2305.14890).
+
+* ``kd``: no augmentation (every shift 0): the student sees the training window only.
+* ``kd_noise``: additive Gaussian noise of standard deviation ``noise_std``.
+* ``kd_random_shift``: a uniform random circular shift, the augmentation one would
+  design knowing that the teacher is shift invariant.
+* ``hard``: a learned augmentor, a categorical policy over integer shifts given the
+  signal (an MLP), trained by REINFORCE on the per-signal disagreement the
+  environment pays (``info["kl"]``), with the batch mean as baseline and an
+  entropy bonus that keeps it from collapsing onto one shift.
+* ``hard_grad``: a differentiable augmentor, an MLP of the signal and a noise
+  vector that outputs a real shift (through an angle, so 0 and L meet), applied
+  by linear interpolation and trained by gradient *ascent* on the
+  teacher–student KL through the environment's model handles.
+
+``learn(budget)`` runs ``budget`` environment steps (student updates),
+starting a new distillation run (episode) whenever one ends, and returns one
+record per step; ``self.final`` keeps the last run's closing accuracies.
+Checkpoints hold the augmentor *and* the environment's run in progress
+(student, optimizer, generator), so a resumed run continues bit-identically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from quadgym.agents.base import Algorithm, atomic_write_bytes
+
+ACCURACIES = ("acc_in_distribution", "acc_shifted", "acc_all")
+
+
+class AugmentorAlgorithm(Algorithm):
+    """Shared loop of the HardShift-v0 plugins.
+
+    Args:
+        env: ``"HardShift-v0"`` (built with this plugin's ``action_type``) or an
+            instance whose action type matches.
+        seed: seeds the environment's runs and the augmentor.
+        env_kwargs: keyword arguments for ``gym.make`` (``dataset``, ``budget``, ...).
+    """
+
+    supported_envs: ClassVar[tuple[str, ...]] = ("HardShift-v0",)
+    action_type: ClassVar[str] = "shift"
+
+    def __init__(
+        self,
+        env: str | gym.Env = "HardShift-v0",
+        seed: int = 0,
+        env_kwargs: dict[str, Any] | None = None,
+        **config: Any,
+    ) -> None:
+        if isinstance(env, str):
+            env = gym.make(env, action_type=self.action_type, **(env_kwargs or {}))
+        super().__init__(env, seed=seed, env_kwargs=env_kwargs, **config)
+        self.task = self.env.unwrapped
+        if getattr(self.task, "action_type", None) != self.action_type:
+            raise ValueError(
+                f"{self.name!r} needs a HardShift env with action_type={self.action_type!r}, "
+                f"got {getattr(self.task, 'action_type', None)!r}"
+            )
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.gen = torch.Generator().manual_seed(self.seed)
+        self.episodes = 0
+        self.steps_done = 0
+        self.final: dict[str, Any] = {}
+        #: how often an augmented pattern started at each position, over all steps
+        self.position_counts = np.zeros(self.task.data.length, dtype=np.int64)
+        self._obs: np.ndarray | None = None
+
+    # --------------------------------------------------------------- the loop
+    def learn(self, budget: int, callback: Callable[[dict], Any] | None = None) -> list[dict]:
+        history = []
+        for _ in range(int(budget)):
+            if self._obs is None:
+                self._obs, _ = self.env.reset(seed=self.seed * 1000 + self.episodes)
+            obs = self._obs
+            action = self.augment(obs)
+            self._obs, reward, _, truncated, info = self.env.step(action)
+            np.add.at(self.position_counts, info["positions"], 1)
+            record = {
+                "update": self.steps_done,
+                "episode": self.episodes,
+                "reward": reward,
+                "out_of_window": float(1.0 - np.mean(info["in_window"])),
+                **self.update(obs, action, info),
+                # the closing accuracies of a run; NaN on the steps before its end
+                **{k: info.get(k, float("nan")) for k in ACCURACIES},
+            }
+            self.steps_done += 1
+            if truncated:
+                self.final = {**{k: info[k] for k in ACCURACIES}, "teacher": info["teacher"]}
+                self.episodes += 1
+                self._obs = None
+            history.append(record)
+            if callback is not None:
+                callback(record)
+        return history
+
+    def augment(self, obs: np.ndarray) -> np.ndarray:
+        """The (sampled) augmentation of the batch ``obs`` used for training."""
+        return self.act(obs, deterministic=False)
+
+    def update(self, obs: np.ndarray, action: np.ndarray, info: dict) -> dict:
+        """Learn from one step; returns metrics. Fixed augmentations learn nothing."""
+        return {}
+
+    def _draw_rng(self, obs: np.ndarray, deterministic: bool) -> np.random.Generator:
+        """The training generator, or one fixed by the seed and the observation."""
+        if not deterministic:
+            return self.rng
+        return np.random.default_rng([self.seed, zlib.crc32(np.ascontiguousarray(obs).tobytes())])
+
+    # ------------------------------------------------------------ checkpoints
+    def modules(self) -> dict[str, Any]:
+        """Named objects with ``state_dict``/``load_state_dict`` (nets, optimizers)."""
+        return {}
+
+    def save(self, path: str | Path) -> None:
+        buf = io.BytesIO()
+        torch.save(
+            {
+                "algo": self.name,
+                "env": getattr(self.env.spec, "id", None),
+                "modules": {k: m.state_dict() for k, m in self.modules().items()},
+                "rng": self.rng.bit_generator.state,
+                "generator": self.gen.get_state(),
+                "counters": (self.episodes, self.steps_done),
+                "position_counts": self.position_counts,
+                "run": None if self._obs is None else self.task.state_dict(),
+                "obs": self._obs,
+                "final": self.final,
+                "config": json.dumps(self.config, default=str),
+            },
+            buf,
+        )
+        atomic_write_bytes(path, buf.getvalue())
+
+    def load(self, path: str | Path) -> None:
+        try:
+            ckpt = torch.load(path, weights_only=False)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+            raise ValueError(f"{path} is not a readable checkpoint: {exc}") from None
+        env_id = getattr(self.env.spec, "id", None)
+        if ckpt.get("algo") != self.name or ckpt.get("env") != env_id:
+            raise ValueError(
+                f"{path} is a checkpoint of {ckpt.get('algo')!r} on {ckpt.get('env')!r}, "
+                f"not of {self.name!r} on {env_id!r}"
+            )
+        for key, module in self.modules().items():
+            module.load_state_dict(ckpt["modules"][key])
+        self.seed = int(json.loads(ckpt["config"]).get("seed", self.seed))
+        self.rng.bit_generator.state = ckpt["rng"]
+        self.gen.set_state(ckpt["generator"])
+        self.episodes, self.steps_done = ckpt["counters"]
+        self.final = ckpt["final"]
+        self.position_counts = np.asarray(ckpt["position_counts"]).copy()
+        self._obs = ckpt["obs"]
+        if ckpt["run"] is not None:
+            self.env.reset()  # through the wrappers, which then allow step()
+            self.task.load_state_dict(ckpt["run"])
+
+
+class KD(AugmentorAlgorithm):
+    """Plain knowledge distillation: every shift is 0."""
+
+    name = "kd"
+
+    def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        return np.zeros(self.task.batch_size, dtype=np.int64)
+
+
+class KDRandomShift(AugmentorAlgorithm):
+    """Uniform random circular shifts (the augmentation that knows the answer)."""
+
+    name = "kd_random_shift"
+
+    def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        rng = self._draw_rng(observation, deterministic)
+        return rng.integers(self.task.data.length, size=self.task.batch_size)
+
+
+class KDNoise(AugmentorAlgorithm):
+    """Additive Gaussian input noise of standard deviation ``noise_std`` (default 0.5)."""
+
+    name = "kd_noise"
+    action_type = "additive"
+
+    def __init__(self, env: str | gym.Env = "HardShift-v0", noise_std: float = 0.5, **config):
+        if not np.isfinite(noise_std) or noise_std < 0:
+            raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+        super().__init__(env, noise_std=noise_std, **config)
+        self.noise_std = float(noise_std)
+
+    def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        rng = self._draw_rng(observation, deterministic)
+        shape = self.task.action_space.shape
+        return (self.noise_std * rng.normal(size=shape)).astype(np.float32)
+
+
+class ShiftPolicy(nn.Module):
+    """Logits (B, L) over integer shifts of each signal (B, L)."""
+
+    def __init__(self, length: int, hidden: int = 64):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(length, hidden), nn.ReLU(), nn.Linear(hidden, length))
+        nn.init.zeros_(self.net[-1].weight)  # start uniform over shifts
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class HARD(AugmentorAlgorithm):
+    """A learned shift policy trained by REINFORCE on the teacher–student disagreement.
+
+    Args:
+        lr: Adam step size of the policy.
+        ent_coef: weight of the entropy bonus (nats).
+        hidden: hidden width of the policy MLP.
+    """
+
+    name = "hard"
+
+    def __init__(
+        self,
+        env: str | gym.Env = "HardShift-v0",
+        lr: float = 3e-3,
+        ent_coef: float = 0.01,
+        hidden: int = 64,
+        **config: Any,
+    ):
+        super().__init__(env, lr=lr, ent_coef=ent_coef, hidden=hidden, **config)
+        with torch.random.fork_rng():
+            torch.manual_seed(self.seed)
+            self.policy = ShiftPolicy(self.task.data.length, hidden)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=lr)
+        self.ent_coef = float(ent_coef)
+
+    def modules(self) -> dict[str, Any]:
+        return {"policy": self.policy, "optimizer": self.optimizer}
+
+    def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        with torch.no_grad():
+            logits = self.policy(torch.as_tensor(observation, dtype=torch.float32))
+        if deterministic:
+            return logits.argmax(dim=-1).numpy()
+        probs = torch.softmax(logits, dim=-1)
+        return torch.multinomial(probs, 1, generator=self.gen)[:, 0].numpy()
+
+    def update(self, obs: np.ndarray, action: np.ndarray, info: dict) -> dict:
+        logits = self.policy(torch.as_tensor(obs, dtype=torch.float32))
+        logp = torch.log_softmax(logits, dim=-1)
+        chosen = logp.gather(1, torch.as_tensor(action)[:, None])[:, 0]
+        kl = torch.as_tensor(info["kl"], dtype=torch.float32)
+        advantage = (kl - kl.mean()) / (kl.std() + 1e-8)
+        entropy = -(logp.exp() * logp).sum(dim=-1).mean()
+        loss = -(advantage * chosen).mean() - self.ent_coef * entropy
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return {"policy_entropy": float(entropy.detach())}
+
+
+class ShiftGenerator(nn.Module):
+    """A real shift in [0, L) per signal from the signal and a noise vector.
+
+    The MLP outputs a 2-vector whose angle is the shift as a fraction of a turn,
+    so the map is smooth across the wrap from L back to 0.
+    """
+
+    def __init__(self, length: int, noise_dim: int = 16, hidden: int = 64):
+        super().__init__()
+        self.length, self.noise_dim = length, noise_dim
+        self.net = nn.Sequential(
+            nn.Linear(length + noise_dim, hidden), nn.Tanh(), nn.Linear(hidden, 2)
+        )
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        uv = self.net(torch.cat([x, z], dim=-1))
+        turn = torch.atan2(uv[:, 1], uv[:, 0]) / (2 * torch.pi)
+        return torch.remainder(turn, 1.0) * self.length
+
+
+class HARDGrad(AugmentorAlgorithm):
+    """A differentiable shift augmentor trained by gradient ascent on the KL.
+
+    Args:
+        lr: Adam step size of the augmentor.
+        noise_dim: size of the noise vector that makes the augmentor stochastic.
+        hidden: hidden width of its MLP.
+    """
+
+    name = "hard_grad"
+    action_type = "continuous"
+
+    def __init__(
+        self,
+        env: str | gym.Env = "HardShift-v0",
+        lr: float = 1e-2,
+        noise_dim: int = 16,
+        hidden: int = 64,
+        **config: Any,
+    ):
+        super().__init__(env, lr=lr, noise_dim=noise_dim, hidden=hidden, **config)
+        with torch.random.fork_rng():
+            torch.manual_seed(self.seed)
+            self.augmentor = ShiftGenerator(self.task.data.length, noise_dim, hidden)
+        self.optimizer = torch.optim.Adam(self.augmentor.parameters(), lr=lr)
+
+    def modules(self) -> dict[str, Any]:
+        return {"augmentor": self.augmentor, "optimizer": self.optimizer}
+
+    def _noise(self, batch: int, deterministic: bool) -> torch.Tensor:
+        if deterministic:
+            return torch.zeros(batch, self.augmentor.noise_dim)
+        return torch.randn(batch, self.augmentor.noise_dim, generator=self.gen)
+
+    def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        x = torch.as_tensor(observation, dtype=torch.float32)
+        with torch.no_grad():
+            s = self.augmentor(x, self._noise(len(x), deterministic))
+        return np.clip(s.numpy(), 0.0, self.task.data.length).astype(np.float32)
+
+    def augment(self, obs: np.ndarray) -> np.ndarray:
+        """Sample shifts, take one ascent step on their disagreement, return those shifts."""
+        x = torch.as_tensor(obs, dtype=torch.float32)
+        z = self._noise(len(x), deterministic=False)
+        shifts = self.augmentor(x, z)
+        kl = self.task.disagreement(self.task.augment_tensor(x, shifts))
+        self.optimizer.zero_grad()
+        (-kl.mean()).backward()
+        self.optimizer.step()
+        return np.clip(shifts.detach().numpy(), 0.0, self.task.data.length).astype(np.float32)
