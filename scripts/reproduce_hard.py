@@ -54,7 +54,7 @@ class Args:
     datasets: str = "toy,mnist1d"
 
 
-def run(plugin: str, dataset: str, args: Args, **config) -> tuple[dict, dict]:
+def run(key: str, plugin: str, dataset: str, args: Args, **config) -> tuple[dict, dict]:
     """Every seed of one plugin on one data set: its results and the teachers'."""
     budget = getattr(args, f"{dataset}_budget")
     out: dict = {"acc_in_distribution": [], "acc_shifted": [], "seconds": [], "positions": 0}
@@ -83,7 +83,7 @@ def run(plugin: str, dataset: str, args: Args, **config) -> tuple[dict, dict]:
         out["positions"] = agent.position_counts + out["positions"]
     out["positions"] = out["positions"].tolist()
     print(
-        f"  {plugin:<20}{dataset:<9}in-distribution {np.mean(out['acc_in_distribution']):.3f}"
+        f"  {key:<20}{dataset:<9}in-distribution {np.mean(out['acc_in_distribution']):.3f}"
         f"  shifted {np.mean(out['acc_shifted']):.3f} (min {np.min(out['acc_shifted']):.3f})"
         f"  {np.mean(out['seconds']):.1f} s/run",
         flush=True,
@@ -159,7 +159,7 @@ def main() -> None:
     for key, plugin, config in runs:
         results[key] = {}
         for ds in datasets:
-            results[key][ds], results["teacher"][ds] = run(plugin, ds, args, **config)
+            results[key][ds], results["teacher"][ds] = run(key, plugin, ds, args, **config)
     (out / "results.json").write_text(json.dumps(results, indent=1))
     plot_positions(results, datasets, args.window, out / "augmentations.png")
     plot_accuracy(results, [k for k, _, _ in runs], datasets, out / "accuracy.png")

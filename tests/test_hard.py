@@ -230,7 +230,7 @@ def test_shift_augmentations_transfer_the_invariance(name, seed):
 
 def test_kd_noise_helps_little():
     algo, _ = train("kd_noise", 0)
-    assert algo.final["acc_shifted"] <= 0.6  # measured 0.29-0.46 over seeds 0-2
+    assert algo.final["acc_shifted"] <= 0.7  # measured 0.32-0.57 over seeds 0-2
 
 
 def test_hard_grad_gradient_points_uphill():
