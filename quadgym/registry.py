@@ -24,6 +24,7 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
     "CoPGSequence-v0": {"entry_point": "quadgym.envs.bandit:CoPGSequenceEnv"},
     "PreferenceToy-v0": {"entry_point": "quadgym.envs.preference:PreferenceToyEnv"},
     "HardShift-v0": {"entry_point": "quadgym.envs.hard.env:HardShiftEnv"},
+    "ToyCoding-v0": {"entry_point": "quadgym.envs.coding:ToyCodingEnv"},
 }
 
 #: PettingZoo environments: name -> module following the env()/parallel_env() convention.

@@ -208,9 +208,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _takes_horizon(name: str) -> bool:
     """Whether the plugin's learning-rate schedule needs the run's total budget."""
-    from quadgym.agents.contrastive import ContrastiveAlgorithm
-
-    return issubclass(quadgym.registry.get_algo_class(name), ContrastiveAlgorithm)
+    return bool(getattr(quadgym.registry.get_algo_class(name), "uses_horizon", False))
 
 
 if __name__ == "__main__":

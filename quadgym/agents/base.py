@@ -25,10 +25,14 @@ class Algorithm(abc.ABC):
     Attributes:
         name: the plugin's registry name.
         supported_envs: env ids the plugin can train on; ``("*",)`` for any.
+        uses_horizon: whether ``scripts/train.py`` should pass the run's total budget
+            as ``horizon`` (for a schedule that a resumed run must continue exactly).
     """
 
     name: ClassVar[str] = ""
     supported_envs: ClassVar[tuple[str, ...]] = ()
+    #: whether the plugin takes a ``horizon`` config (its schedule's total budget)
+    uses_horizon: ClassVar[bool] = False
 
     def __init__(self, env: str | gym.Env, **config: Any) -> None:
         self.env = gym.make(env) if isinstance(env, str) else env

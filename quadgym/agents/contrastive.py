@@ -224,6 +224,7 @@ class ContrastiveAlgorithm(Algorithm):
     """
 
     supported_envs: ClassVar[tuple[str, ...]] = ("CoPGBandit-v0", "CoPGSequence-v0")
+    uses_horizon = True
 
     def __init__(self, env: str | gym.Env, **config: Any) -> None:
         super().__init__(env, **config)

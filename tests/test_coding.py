@@ -1,0 +1,127 @@
+"""ToyCoding-v0: the interpreter, the generator, the env's episode and its refusals."""
+
+import itertools
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from quadgym.envs.coding import EOS, PAD, SEP, CodingTask
+
+TASK = CodingTask()
+
+
+def ops(*names):
+    return [TASK.op_token(TASK.operations.index(n)) for n in names]
+
+
+def test_vocabulary_and_layout():
+    assert TASK.vocab_size == 4 + 32 + 4
+    prompt = TASK.make_prompt(3, 17, 4)
+    assert TASK.decode(prompt) == "<bos> 3 17 4 <sep>"
+    assert TASK.parse_prompt(prompt) == (3, 17, 4)
+    assert TASK.max_length == 5 + 7
+
+
+@pytest.mark.parametrize(
+    "prompt, program, passes, value, error",
+    [
+        ((3, 17, 4), ["*2", "+1", "*2", "+3"], True, 17, ""),  # ((3·2)+1)·2+3
+        ((3, 17, 4), ["+1", "*2", "*2", "+1"], True, 17, ""),
+        ((3, 17, 4), ["*2", "*2", "+1", "+3"], False, 16, "ends at 16, target 17"),
+        ((3, 17, 4), ["*2", "+1", "*2"], False, 14, "wrong length: 3 operations"),
+        ((20, 2, 3), ["*2", "-2", "-2"], False, None, "out of range: 40 after operation 0"),
+        ((1, 0, 3), ["-2", "+1", "+1"], False, None, "out of range: -1 after operation 0"),
+    ],
+)
+def test_execute_runs_the_program_exactly(prompt, program, passes, value, error):
+    result = TASK.execute(TASK.make_prompt(*prompt), [*ops(*program), EOS])
+    assert result[:2] == (passes, value)
+    assert result[2].startswith(error)
+
+
+def test_malformed_programs_fail_with_the_reason():
+    prompt = TASK.make_prompt(3, 17, 4)
+    assert TASK.execute(prompt, [*ops("+1"), TASK.number(5), EOS])[2] == (
+        "malformed: '5' at position 1 is not an operation"
+    )
+    assert TASK.execute(prompt, [*ops("+1"), SEP])[2].startswith("malformed: '<sep>'")
+    assert TASK.execute(prompt, ops("+1", "+1"))[2] == "malformed: no <eos>"
+    assert TASK.execute(prompt, [*ops("+1", "*2", "*2", "+1"), EOS, PAD, PAD])[0]
+
+
+@pytest.mark.parametrize(
+    "prompt, program, message",
+    [
+        ([], [EOS], "the prompt is empty"),
+        (TASK.make_prompt(3, 17, 4), [EOS] * 8, "program has 8 tokens; the limit is 7"),
+        (TASK.make_prompt(3, 17, 4), [TASK.vocab_size], "program token 40 is outside"),
+        (TASK.make_prompt(3, 17, 4), [-1], "program token -1 is outside"),
+        ([1, 4, 5, 6], [EOS], "is not <bos> x t K <sep>"),
+        ([1, 4, 5, 4 + 9, 2], [EOS], "is not <bos> x t K <sep>"),  # K = 9 > max_ops
+    ],
+)
+def test_bad_input_is_refused(prompt, program, message):
+    with pytest.raises(ValueError, match=message):
+        TASK.execute(prompt, program)
+
+
+def test_impossible_task_configs_are_refused():
+    with pytest.raises(ValueError, match="min_ops <= max_ops"):
+        CodingTask(min_ops=5, max_ops=3)
+    with pytest.raises(ValueError, match="unknown operations"):
+        CodingTask(operations=("+1", "**"))
+    with pytest.raises(ValueError, match="K=9 is outside"):
+        TASK.make_prompt(1, 2, 9)
+
+
+def test_generated_pairs_are_correct_and_splits_disjoint():
+    rng = np.random.default_rng(0)
+    seen = {}
+    for split in ("train", "test"):
+        prompts, programs = TASK.sample(rng, 2000, split)
+        assert all(TASK.execute(p, g)[0] for p, g in zip(prompts, programs, strict=True))
+        seen[split] = {tuple(p) for p in prompts}
+    assert not seen["train"] & seen["test"]
+    frac = len(seen["test"]) / (len(seen["test"]) + len(seen["train"]))
+    assert 0.1 < frac < 0.35  # distinct prompts in the held-out split (holdout 0.2 of the hash)
+
+
+def test_random_programs_rarely_pass():
+    """Chance level: a uniformly random sequence of K operations passes ~4% of the time."""
+    prompts, _ = TASK.sample(np.random.default_rng(1), 200, "test")
+    rates = []
+    for p in prompts:
+        k = TASK.parse_prompt(p)[2]
+        progs = itertools.product(range(4), repeat=k)
+        rates.append(np.mean([TASK.execute(p, [*TASK.op_tokens[list(o)], EOS])[0] for o in progs]))
+    assert 0.02 < np.mean(rates) < 0.07
+
+
+def test_episode_with_the_reference_program_passes():
+    env = gym.make("ToyCoding-v0")
+    obs, info = env.reset(seed=3)
+    assert env.observation_space.contains(obs)
+    reference = [int(t) for t in info["reference"] if t != PAD]
+    for i, token in enumerate(reference):
+        obs, reward, terminated, truncated, step_info = env.step(token)
+        assert obs[5 + i] == token and not truncated
+        assert terminated == (i == len(reference) - 1)
+    assert reward == 1.0 and step_info == {"passed": True, "value": step_info["value"], "error": ""}
+    with pytest.raises(RuntimeError, match="finished"):
+        env.step(EOS)
+
+
+def test_a_non_operation_ends_the_episode_as_malformed():
+    env = gym.make("ToyCoding-v0")
+    env.reset(seed=0)
+    _, reward, terminated, _, info = env.step(TASK.number(3))
+    assert terminated and reward == 0.0 and info["error"].startswith("malformed")
+
+
+@pytest.mark.parametrize("action", [40, -1, np.int64(99), 1.5, np.array([3, 4])])
+def test_env_refuses_actions_outside_the_vocabulary(action):
+    env = gym.make("ToyCoding-v0").unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="outside the vocabulary|one integer token"):
+        env.step(action)
