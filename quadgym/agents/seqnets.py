@@ -107,6 +107,14 @@ class FTP(nn.Module):
         self.pseudo_pos = nn.Parameter(torch.zeros(pseudo_len, d_decoder))
         self.dec_tok = nn.Embedding(vocab + 1, d_decoder)  # + a start symbol
         self.dec_pos = nn.Embedding(n_future, d_decoder)
+        # The decoder's first query is a constant start symbol; everything it knows
+        # about the position arrives through cross-attention to the pseudo-sequence.
+        # With unit-variance embeddings (PyTorch's default) the constant dominates
+        # the residual stream and training sat at the marginal-token solution for
+        # over a thousand steps on some seeds; small embeddings (GPT-2's 0.02) let
+        # the memory's signal through from the start (docs/ftp.md).
+        nn.init.normal_(self.dec_tok.weight, std=0.02)
+        nn.init.normal_(self.dec_pos.weight, std=0.02)
         block = nn.TransformerDecoderLayer(
             d_decoder, heads, 4 * d_decoder, dropout=0.0, batch_first=True, norm_first=True
         )
