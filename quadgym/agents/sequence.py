@@ -7,13 +7,16 @@ writing programs for held-out prompts, token by token, and running them
 out in the env, which :meth:`act` does one token at a time). The loss covers
 program tokens (and ``<eos>``) only; the prompt is given.
 
-``learn(budget)`` takes ``budget`` gradient steps on fresh batches.
+``learn(budget)`` takes ``budget`` gradient steps on fresh batches, or, with
+``corpus_size`` n, on batches drawn from one fixed set of n training sequences
+(the data-limited regime, where a model sees each program many times).
 
 Config (both): ``d_model`` 64, ``layers`` 2, ``heads`` 4, ``lr`` 2e-3 (AdamW,
 weight decay 0.01, gradient norm clipped at 1), ``batch_size`` 128, ``seed``,
 ``schedule`` (``"cosine"``: the step size decays to 0 over ``horizon``
 steps, by default those of each ``learn`` call; ``scripts/train.py`` passes
-the run's total so a resumed run follows the same schedule; or ``"constant"``).
+the run's total so a resumed run follows the same schedule; or ``"constant"``),
+``corpus_size`` (None: fresh data every step).
 ``ftp`` adds ``n_future`` N (3), ``pseudo_len`` M (4), ``gamma`` γ (0.5),
 ``d_decoder`` (64), ``decoder_layers`` (1).
 """
@@ -56,6 +59,7 @@ class SequenceModelAlgorithm(Algorithm):
         batch_size: int = 128,
         schedule: str = "cosine",
         horizon: int | None = None,
+        corpus_size: int | None = None,
         **config: Any,
     ) -> None:
         net_config = {"d_model": d_model, "layers": layers, "heads": heads}
@@ -67,6 +71,7 @@ class SequenceModelAlgorithm(Algorithm):
             batch_size=batch_size,
             schedule=schedule,
             horizon=horizon,
+            corpus_size=corpus_size,
             **net_config,
             **config,
         )
@@ -78,6 +83,8 @@ class SequenceModelAlgorithm(Algorithm):
             raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if corpus_size is not None and corpus_size < 1:
+            raise ValueError(f"corpus_size must be >= 1 or None (fresh data), got {corpus_size}")
         self.task = self.env.unwrapped.task
         self.seed, self.batch_size = int(seed), int(batch_size)
         self.lr, self.schedule = float(lr), schedule
@@ -89,6 +96,12 @@ class SequenceModelAlgorithm(Algorithm):
         self.rng = np.random.default_rng(self.seed)
         self.gen = torch.Generator().manual_seed(self.seed)
         self.steps_done = 0
+        self.fixed_corpus = None
+        if corpus_size is not None:
+            # its own stream, so the corpus depends on the seed and its size only
+            self.fixed_corpus = self.task.corpus(
+                np.random.default_rng([self.seed, 1]), int(corpus_size), "train"
+            )
 
     def build(self, vocab: int, max_len: int, **net_config: Any) -> torch.nn.Module:
         raise NotImplementedError
@@ -100,8 +113,14 @@ class SequenceModelAlgorithm(Algorithm):
 
     # -------------------------------------------------------------- training
     def batch(self, n: int, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` sequences (n, T) and the mask of their program tokens."""
-        tokens = torch.as_tensor(self.task.corpus(self.rng, n, split))
+        """``n`` sequences (n, T) and the mask of their program tokens: fresh ones,
+        or draws with replacement from the fixed corpus."""
+        if self.fixed_corpus is not None and split == "train":
+            tokens = torch.as_tensor(
+                self.fixed_corpus[self.rng.integers(len(self.fixed_corpus), size=n)]
+            )
+        else:
+            tokens = torch.as_tensor(self.task.corpus(self.rng, n, split))
         mask = torch.zeros_like(tokens, dtype=torch.bool)
         mask[:, self.task.prompt_length :] = tokens[:, self.task.prompt_length :] != PAD
         return tokens, mask
