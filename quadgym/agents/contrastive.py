@@ -25,8 +25,6 @@ Notation: ρ(y) = ln π(y) − ln π_ref(y); R^π_β(y) = R(y) − β·ρ(y).
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,7 +34,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from quadgym.agents.base import Algorithm, atomic_write_bytes
+from quadgym.agents.base import Algorithm
+from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
 from quadgym.envs.bandit import check_beta
 
 # ----------------------------------------------------------------------------- policies
@@ -390,35 +389,20 @@ class ContrastiveAlgorithm(Algorithm):
 
     # ---------------------------------------------------------- checkpoints
     def save(self, path: str | Path) -> None:
-        buf = io.BytesIO()
-        torch.save(
+        write_checkpoint(
+            self,
+            path,
             {
-                "algo": self.name,
-                "env": getattr(self.env.spec, "id", None),
                 "policy": self.policy.state_dict(),
                 "ref": self.ref,
                 "optimizer": self.optimizer.state_dict(),
                 "epochs_done": self.epochs_done,
                 "generator": self.gen.get_state(),
-                "config": json.dumps(
-                    {k: v for k, v in self.config.items() if k != "data"}, default=str
-                ),
             },
-            buf,
         )
-        atomic_write_bytes(path, buf.getvalue())
 
     def load(self, path: str | Path) -> None:
-        try:
-            ckpt = torch.load(path, weights_only=False)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-            raise ValueError(f"{path} is not a readable checkpoint: {exc}") from None
-        env_id = getattr(self.env.spec, "id", None)
-        if ckpt.get("algo") != self.name or ckpt.get("env") != env_id:
-            raise ValueError(
-                f"{path} is a checkpoint of {ckpt.get('algo')!r} on {ckpt.get('env')!r}, "
-                f"not of {self.name!r} on {env_id!r}"
-            )
+        ckpt = read_checkpoint(self, path)
         self.policy.load_state_dict(ckpt["policy"])
         self.ref = ckpt["ref"]
         self.optimizer.load_state_dict(ckpt["optimizer"])

@@ -26,7 +26,6 @@ Checkpoints hold the augmentor *and* the environment's run in progress
 
 from __future__ import annotations
 
-import io
 import json
 import zlib
 from collections.abc import Callable
@@ -38,7 +37,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from quadgym.agents.base import Algorithm, atomic_write_bytes
+from quadgym.agents.base import Algorithm
+from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
 
 ACCURACIES = ("acc_in_distribution", "acc_shifted", "acc_all")
 
@@ -131,11 +131,10 @@ class AugmentorAlgorithm(Algorithm):
         return {}
 
     def save(self, path: str | Path) -> None:
-        buf = io.BytesIO()
-        torch.save(
+        write_checkpoint(
+            self,
+            path,
             {
-                "algo": self.name,
-                "env": getattr(self.env.spec, "id", None),
                 "modules": {k: m.state_dict() for k, m in self.modules().items()},
                 "rng": self.rng.bit_generator.state,
                 "generator": self.gen.get_state(),
@@ -144,23 +143,11 @@ class AugmentorAlgorithm(Algorithm):
                 "run": None if self._obs is None else self.task.state_dict(),
                 "obs": self._obs,
                 "final": self.final,
-                "config": json.dumps(self.config, default=str),
             },
-            buf,
         )
-        atomic_write_bytes(path, buf.getvalue())
 
     def load(self, path: str | Path) -> None:
-        try:
-            ckpt = torch.load(path, weights_only=False)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-            raise ValueError(f"{path} is not a readable checkpoint: {exc}") from None
-        env_id = getattr(self.env.spec, "id", None)
-        if ckpt.get("algo") != self.name or ckpt.get("env") != env_id:
-            raise ValueError(
-                f"{path} is a checkpoint of {ckpt.get('algo')!r} on {ckpt.get('env')!r}, "
-                f"not of {self.name!r} on {env_id!r}"
-            )
+        ckpt = read_checkpoint(self, path)
         for key, module in self.modules().items():
             module.load_state_dict(ckpt["modules"][key])
         self.seed = int(json.loads(ckpt["config"]).get("seed", self.seed))

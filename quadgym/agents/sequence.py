@@ -23,8 +23,6 @@ the run's total so a resumed run follows the same schedule; or ``"constant"``),
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,7 +31,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from quadgym.agents.base import Algorithm, atomic_write_bytes
+from quadgym.agents.base import Algorithm
+from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
 from quadgym.agents.seqnets import FTP, GPT, count_parameters
 from quadgym.envs.coding import EOS, PAD
 
@@ -218,33 +217,20 @@ class SequenceModelAlgorithm(Algorithm):
 
     # ------------------------------------------------------------ checkpoints
     def save(self, path: str | Path) -> None:
-        buf = io.BytesIO()
-        torch.save(
+        write_checkpoint(
+            self,
+            path,
             {
-                "algo": self.name,
-                "env": getattr(self.env.spec, "id", None),
                 "net": self.net.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "rng": self.rng.bit_generator.state,
                 "generator": self.gen.get_state(),
                 "steps_done": self.steps_done,
-                "config": json.dumps(self.config, default=str),
             },
-            buf,
         )
-        atomic_write_bytes(path, buf.getvalue())
 
     def load(self, path: str | Path) -> None:
-        try:
-            ckpt = torch.load(path, weights_only=False)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-            raise ValueError(f"{path} is not a readable checkpoint: {exc}") from None
-        env_id = getattr(self.env.spec, "id", None)
-        if ckpt.get("algo") != self.name or ckpt.get("env") != env_id:
-            raise ValueError(
-                f"{path} is a checkpoint of {ckpt.get('algo')!r} on {ckpt.get('env')!r}, "
-                f"not of {self.name!r} on {env_id!r}"
-            )
+        ckpt = read_checkpoint(self, path)
         try:
             self.net.load_state_dict(ckpt["net"])
         except RuntimeError as exc:
