@@ -5,6 +5,8 @@ import itertools
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from quadgym.envs.coding import EOS, PAD, SEP, CodingTask
 
@@ -125,3 +127,28 @@ def test_env_refuses_actions_outside_the_vocabulary(action):
     env.reset(seed=0)
     with pytest.raises(ValueError, match="outside the vocabulary|one integer token"):
         env.step(action)
+
+
+@pytest.mark.parametrize("split", ["test", "train"])
+def test_env_passes_the_checkers(split):
+    gym_check_env(gym.make("ToyCoding-v0", split=split).unwrapped)
+    sb3_check_env(gym.make("ToyCoding-v0", split=split), warn=False)
+
+
+def test_same_seed_same_prompts_and_episode():
+    def episode(seed):
+        env = gym.make("ToyCoding-v0")
+        env.action_space.seed(seed)
+        obs, _ = env.reset(seed=seed)
+        trace = [obs]
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            trace.append(obs)
+            done = terminated or truncated
+        return np.array(trace), reward
+
+    a, b, c = episode(5), episode(5), episode(6)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[1] == b[1]
+    assert not np.array_equal(a[0][0], c[0][0])

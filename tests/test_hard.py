@@ -9,6 +9,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
 from quadgym.envs.hard.data import make_dataset, make_toy, roll_rows
@@ -20,6 +22,12 @@ SEEDS = (0, 1, 2)
 
 def make(**kwargs):
     return gym.make("HardShift-v0", **kwargs).unwrapped
+
+
+@pytest.mark.parametrize("action_type", ["shift", "continuous", "additive"])
+def test_env_passes_the_checkers(action_type):
+    gym_check_env(gym.make("HardShift-v0", action_type=action_type, budget=20).unwrapped)
+    sb3_check_env(gym.make("HardShift-v0", action_type=action_type, budget=20), warn=False)
 
 
 # --------------------------------------------------------------------- data

@@ -309,7 +309,7 @@ class ToyCodingEnv(gym.Env):
     * v0: initial version.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self,
