@@ -28,7 +28,7 @@ demo: install
 
 test: install-test
 	$(BIN)/ruff check .
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n auto --dist worksteal
 
 lint: install-test
 	$(BIN)/ruff check .

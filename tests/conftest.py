@@ -17,3 +17,9 @@ def cf2x():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the long (``slow``) tests first, so that with pytest-xdist they overlap the
+    many short ones instead of running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
