@@ -48,6 +48,8 @@ def test_every_builtin_is_listed():
         "kd_random_shift",
         "hard",
         "hard_grad",
+        "gpt",
+        "ftp",
     }
     assert expected <= set(quadgym.list_algos())
     assert len(supported_pairs()) >= 20
