@@ -18,6 +18,9 @@ Four runs per seed, all with AdamW (cosine schedule), batch 128:
 * ``gpt_matched_compute``: ``gpt`` trained for as many steps as take it the
   wall-clock time FTP took (measured on seed 0 of this run).
 
+``--corpus-size n`` trains every run on one fixed set of n training programs
+instead of fresh ones (the data-limited regime; docs/ftp.md).
+
 Writes ``results.json`` (per run key: ``success_rate`` greedy and
 ``success_rate_sampled`` (one per seed), ``params``, ``train_seconds``,
 ``adjacent_cosine`` (mean cosine of neighbouring top-layer vectors over held-out
