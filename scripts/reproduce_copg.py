@@ -22,7 +22,6 @@ Writes ``regret.png`` and ``results.json`` (per method: ``final_regret`` and
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -37,6 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import quadgym  # noqa: E402
+from quadgym.cli import parse_args  # noqa: E402
 
 METHODS = {  # result key -> (plugin, extra config)
     "copg": ("copg", {}),
@@ -118,11 +118,7 @@ def plot(results: dict, path: Path, title: str) -> None:
 
 
 def main() -> None:
-    defaults = Args()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    for field, value in asdict(defaults).items():
-        ap.add_argument(f"--{field.replace('_', '-')}", type=type(value), default=value)
-    args = Args(**vars(ap.parse_args()))
+    args = parse_args(Args, __doc__)
     torch.set_num_threads(1)
     out = Path(args.out)
 

@@ -20,7 +20,6 @@ one per-epoch list per seed; ``setup``) and ``scenarios.png``,
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import quadgym  # noqa: E402
+from quadgym.cli import parse_args  # noqa: E402
 
 
 @dataclass
@@ -83,11 +83,7 @@ def panel(ax, run: dict, title: str) -> None:
 
 
 def main() -> None:
-    defaults = Args()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    for field, value in asdict(defaults).items():
-        ap.add_argument(f"--{field.replace('_', '-')}", type=type(value), default=value)
-    args = Args(**vars(ap.parse_args()))
+    args = parse_args(Args, __doc__)
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

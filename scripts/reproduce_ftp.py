@@ -30,7 +30,6 @@ programs), ``curve`` (success rate at every ``eval_every`` steps, per seed),
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -45,6 +44,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import quadgym  # noqa: E402
+from quadgym.cli import parse_args  # noqa: E402
 
 
 @dataclass
@@ -110,11 +110,7 @@ def matched_layers(args: Args, target: int) -> int:
 
 
 def main() -> None:
-    defaults = Args()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    for field, value in asdict(defaults).items():
-        ap.add_argument(f"--{field.replace('_', '-')}", type=type(value), default=value)
-    args = Args(**vars(ap.parse_args()))
+    args = parse_args(Args, __doc__)
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,6 @@ seeds); ``teacher`` per data set; ``setup``), ``augmentations.png`` and
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -38,6 +37,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import quadgym  # noqa: E402
+from quadgym.cli import parse_args  # noqa: E402
 
 PLUGINS = ("kd", "kd_noise", "kd_random_shift", "hard", "hard_grad")
 DATASETS = ("toy", "mnist1d")
@@ -131,16 +131,17 @@ def plot_accuracy(results: dict, keys: list[str], datasets: list[str], path: Pat
     plt.close(fig)
 
 
-def main() -> None:
-    defaults = Args()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    for field, value in asdict(defaults).items():
-        ap.add_argument(f"--{field.replace('_', '-')}", type=type(value), default=value)
-    args = Args(**vars(ap.parse_args()))
-    datasets = args.datasets.split(",")
-    for ds in datasets:
+def unknown_dataset(args: Args) -> str | None:
+    """The error for a data set outside :data:`DATASETS`, if any."""
+    for ds in args.datasets.split(","):
         if ds not in DATASETS:
-            ap.error(f"unknown data set {ds!r}; choose from {', '.join(DATASETS)}")
+            return f"unknown data set {ds!r}; choose from {', '.join(DATASETS)}"
+    return None
+
+
+def main() -> None:
+    args = parse_args(Args, __doc__, check=unknown_dataset)
+    datasets = args.datasets.split(",")
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,3 +58,21 @@ def test_fly_pid_refuses_bad_rates(tmp_path):
         timeout=60,
     )
     assert proc.returncode == 2 and "does not divide" in proc.stderr
+
+
+def test_parse_args_builds_options_from_the_dataclass():
+    from dataclasses import dataclass
+
+    from quadgym.cli import parse_args
+
+    @dataclass
+    class Args:
+        out: str = "results/x"
+        seeds: int = 3
+        lr: float = 0.1
+
+    args = parse_args(Args, "doc", ["--seeds", "5", "--lr", "2e-3"])
+    assert args == Args(out="results/x", seeds=5, lr=2e-3)
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(Args, "doc", ["--seeds", "1"], check=lambda a: "need 2 seeds" * (a.seeds < 2))
+    assert exit_info.value.code == 2
