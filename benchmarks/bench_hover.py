@@ -3,37 +3,45 @@
     .venv/bin/python benchmarks/bench_hover.py [--steps 3000] [--out benchmarks/results/hover.json]
 
 For every paper physics mode and 1, 4 and 10 drones in one world (one joint
-agent), with 240 Hz physics and 30 Hz control (8 substeps), random ``rpm``
-actions, through ``gym.make`` (its wrappers included):
+agent), with 240 Hz physics and 30 Hz control (8 substeps), ``rpm`` actions,
+through ``gym.make`` (its wrappers included), two workloads:
 
-* ``step/s``: env steps per second counting only ``step()``;
-* ``reset ms``: mean time of one ``reset()``;
-* ``loop/s``: steps per second of an RL loop with uniform random actions in
-  [-1, 1], resetting whenever an episode ends (random full-range actions
-  crash within a second or two, so resets are frequent).
+* ``step/s`` (near hover, step only): env steps per second counting only
+  ``step()``, with uniform actions in [-0.05, 0.05] (within 5 % of hover RPM)
+  and an endless episode, so no episode ends;
+* ``reset ms``: mean time of one ``reset()`` (500 resets, after the above);
+* ``loop/s`` (random actions with resets, full loop): steps per second of an
+  RL loop with uniform random actions in [-1, 1], resetting whenever an
+  episode ends (random full-range actions crash within a second or two, so
+  resets are frequent).
 
-Prints a table and writes the figures as JSON with the machine's description.
+Prints a table and writes the figures as JSON stamped by ``record.stamp``
+(command, date, commit, machine, versions).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+from record import arguments, stamp, write_result
 
 import quadgym  # noqa: F401
 
 MODES = ["pyb", "dyn", "pyb_gnd", "pyb_drag", "pyb_dw", "pyb_gnd_drag_dw"]
 DRONES = [1, 4, 10]
+WORKLOADS = {
+    "steps_per_s": "near hover (uniform actions in [-0.05, 0.05]), step() only, no episode ends",
+    "drone_steps_per_s": "steps_per_s times the number of drones",
+    "reset_ms": "mean time of reset(seed=i) over 500 resets",
+    "loop_steps_per_s": "random actions in [-1, 1] with resets: full loop, step() plus "
+    "reset() whenever an episode ends (loop_episodes of them)",
+}
 
 
-def measure(physics: str, drones: int, steps: int) -> dict:
+def measure(physics: str, drones: int, steps: int) -> dict[str, str | int | float]:
+    """The figures of one physics mode and drone count (see WORKLOADS)."""
     env = gym.make("QuadHover-v0", physics=physics, num_drones=drones, episode_seconds=1e6)
     env.reset(seed=0)
     rng = np.random.default_rng(0)
@@ -73,13 +81,14 @@ def measure(physics: str, drones: int, steps: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = arguments(__doc__, "hover.json")
     ap.add_argument("--steps", type=int, default=3000)
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "hover.json"))
     args = ap.parse_args()
+    meta = stamp(physics_hz=240, control_hz=30)
     rows = []
     print(
-        f"{'physics':<18}{'drones':>7}{'step/s':>10}{'reset ms':>10}{'resets/s':>10}{'loop/s':>9}"
+        f"{'':<25}{'near hover':>10}{'':>20}{'random+resets':>14}\n"
+        f"{'physics':<18}{'drones':>7}{'step/s':>10}{'reset ms':>10}{'resets/s':>10}{'loop/s':>14}"
     )
     for drones in DRONES:
         for physics in MODES:
@@ -87,20 +96,9 @@ def main() -> None:
             rows.append(r)
             print(
                 f"{physics:<18}{drones:>7}{r['steps_per_s']:>10}{r['reset_ms']:>10.3f}"
-                f"{r['resets_per_s']:>10}{r['loop_steps_per_s']:>9}"
+                f"{r['resets_per_s']:>10}{r['loop_steps_per_s']:>14}"
             )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "command": "python benchmarks/bench_hover.py",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "python": platform.python_version(),
-        "physics_hz": 240,
-        "control_hz": 30,
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    out.write_text(json.dumps({"meta": meta, "results": rows}, indent=1) + "\n")
-    print(f"wrote {out}")
+    write_result(args.out, meta, workloads=WORKLOADS, results=rows)
 
 
 if __name__ == "__main__":

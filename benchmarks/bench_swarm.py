@@ -1,35 +1,41 @@
 """Throughput of quad_swarm_v0 (PettingZoo ParallelEnv over one PyBullet world).
 
-    .venv/bin/python benchmarks/bench_swarm.py [--steps 1000]
+    .venv/bin/python benchmarks/bench_swarm.py [--steps 1000] [--out benchmarks/results/swarm.json]
 
 For 4, 16 and 64 drones in ``pyb`` and ``pyb_gnd_drag_dw`` (240 Hz physics,
-30 Hz control, drones starting at their targets 1 m up, ``rpm`` actions
-within ±2 % of hover): env steps/s and agent-steps/s (live agents) counting
-``step()`` and the resets of swarms whose agents have all left (open-loop
-motor commands drift out of the box after ~4 s), and the mean ``reset()`` time.
-Prints a table and writes ``results/swarm.json``.
+30 Hz control, drones starting at their targets 1 m up), one workload, near
+hover with resets (full loop): ``rpm`` actions uniform within ±2 % of hover,
+env steps/s and agent-steps/s (live agents) counting ``step()`` and the
+resets of swarms whose agents have all left (open-loop motor commands drift
+out of the box after ~4 s); and the mean ``reset()`` time. ``--steps`` is the
+step count at 4 drones, scaled by 4 / drones (at least 50).
+Prints a table and writes the figures as JSON stamped by ``record.stamp``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
+from record import arguments, stamp, write_result
 
 from quadgym.registry import make_parallel_env
 
+WORKLOADS = {
+    "env_steps_per_s": "near hover (rpm actions uniform within ±2 % of hover) with resets: "
+    "full loop, step() plus reset() whenever every agent has left",
+    "agent_steps_per_s": "the same loop, counting the live agents of each step",
+    "reset_ms": "mean time of reset(seed=i) over 100 resets",
+}
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = arguments(__doc__, "swarm.json")
     ap.add_argument("--steps", type=int, default=1000)
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "swarm.json"))
     args = ap.parse_args()
+    meta = stamp(physics_hz=240, control_hz=30)
     rows = []
+    print("near hover with resets (full loop)")
     print(f"{'physics':<18}{'drones':>7}{'env steps/s':>13}{'agent-steps/s':>15}{'reset ms':>10}")
     for physics in ("pyb", "pyb_gnd_drag_dw"):
         for n in (4, 16, 64):
@@ -70,15 +76,7 @@ def main() -> None:
                 }
             )
             print(f"{physics:<18}{n:>7}{rate:>13,.0f}{agent_rate:>15,.0f}{reset_ms:>10.3f}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "command": "python benchmarks/bench_swarm.py",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    out.write_text(json.dumps({"meta": meta, "results": rows}, indent=1) + "\n")
-    print(f"wrote {out}")
+    write_result(args.out, meta, workloads=WORKLOADS, results=rows)
 
 
 if __name__ == "__main__":

@@ -1,30 +1,30 @@
 """Throughput of the batched NumPy backend behind gym.make_vec("QuadHover-v0").
 
-    .venv/bin/python benchmarks/bench_vector.py [--seconds 2]
+    .venv/bin/python benchmarks/bench_vector.py [--seconds 2] [--out benchmarks/results/vector.json]
 
-For 1, 64, 1024 and 4096 lanes (float64, one thread):
+For 1, 64, 1024 and 4096 lanes (float64, one thread), two workloads, each
+timed for about ``--seconds``:
 
-* ``physics drone-steps/s``: :func:`quadgym.envs.quad.physics.advance` alone,
-  one drone advanced one 240 Hz physics step (motor wrench, rigid body,
-  quaternion, ground rule), with the ``dyn`` physics;
-* ``env steps/s``: full ``step()`` calls at 30 Hz control (8 substeps each)
-  with random actions in [-1, 1], including observation, reward, crash checks
-  and autoreset (random actions crash often, so resets are frequent).
+* ``physics drone-steps/s`` (near hover, physics only):
+  :func:`quadgym.envs.quad.physics.advance` alone, one drone advanced one
+  240 Hz physics step (motor wrench, rigid body, quaternion, ground rule),
+  with the ``dyn`` physics, at hover RPM with 1 % noise;
+* ``env steps/s`` (random actions with resets, full loop): full ``step()``
+  calls at 30 Hz control (8 substeps each) with random actions in [-1, 1],
+  including observation, reward, crash checks and autoreset (random actions
+  crash often, so resets are frequent).
 
-Prints a table and writes ``results/vector.json``.
+Prints a table and writes the figures as JSON stamped by ``record.stamp``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
+from record import arguments, stamp, write_result
 
 import quadgym  # noqa: F401
 from quadgym.envs.quad import dynamics
@@ -33,9 +33,16 @@ from quadgym.envs.quad.physics import advance
 from quadgym.envs.quad.tasks import HoverTask, StartNoise
 
 LANES = [1, 64, 1024, 4096]
+WORKLOADS = {
+    "physics_drone_steps_per_s": "near hover (hover RPM with 1 % noise), physics.advance() only, "
+    "dyn physics, drone-steps at 240 Hz",
+    "env_steps_per_s": "random actions in [-1, 1] with resets: full step() at 30 Hz with "
+    "observation, reward, crash checks and autoreset, summed over lanes",
+    "env_drone_physics_steps_per_s": "env_steps_per_s times 8 physics substeps",
+}
 
 
-def timed(fn, seconds: float) -> float:
+def timed(fn: Callable[[], object], seconds: float) -> float:
     """Calls of ``fn`` per second over about ``seconds``."""
     fn()
     calls, start = 0, time.perf_counter()
@@ -46,14 +53,16 @@ def timed(fn, seconds: float) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = arguments(__doc__, "vector.json")
     ap.add_argument("--seconds", type=float, default=2.0)
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "vector.json"))
     args = ap.parse_args()
+    meta = stamp(dtype="float64", physics_hz=240, control_hz=30)
     model = get_model("cf2x")
     wmat = dynamics.wrench_matrix(model)
     rest = model.collision_height / 2
     rows = []
+    print(f"{'':>6}{'near hover':>24}{'random actions with resets':>36}")
+    print(f"{'':>6}{'physics only':>24}{'full loop':>36}")
     print(
         f"{'lanes':>6}{'physics drone-steps/s':>24}{'env steps/s':>14}{'drone-steps/s in env':>22}"
     )
@@ -89,18 +98,7 @@ def main() -> None:
             }
         )
         print(f"{n:>6}{phys:>24,.0f}{env_rate:>14,.0f}{env_rate * 8:>22,.0f}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "command": "python benchmarks/bench_vector.py",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "dtype": "float64",
-        "physics_hz": 240,
-        "control_hz": 30,
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    out.write_text(json.dumps({"meta": meta, "results": rows}, indent=1) + "\n")
-    print(f"wrote {out}")
+    write_result(args.out, meta, workloads=WORKLOADS, results=rows)
 
 
 if __name__ == "__main__":

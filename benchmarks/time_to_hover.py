@@ -8,26 +8,32 @@ deterministic policy on 20 episodes of the default QuadHover-v0 (PyBullet,
 take-off from the ground with randomised xy and yaw), the criterion of the
 plugin issue: final position error under 0.10 m in every episode and no
 crash. Wall-clock counts training only (evaluation time is excluded).
-Prints a table per seed and writes ``results/time_to_hover.json``.
+Prints a table per seed and writes the curves as JSON stamped by
+``record.stamp`` (default ``benchmarks/results/time_to_hover.json``, or
+``time_to_hover_vec<N>.json`` with ``--num-envs N``).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import time
-from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
+from record import RESULTS, arguments, stamp, write_result
 
 import quadgym
 
+WORKLOADS = {
+    "train_seconds": "wall-clock of algo.learn() only, cumulative; evaluation excluded",
+    "mean_error, max_error, crashes": "deterministic policy on 20 episodes of the default "
+    "QuadHover-v0 (PyBullet, ground starts, reset seeds 1000-1019): final position error, m",
+}
 
-def evaluate(algo, episodes: int = 20) -> tuple[float, float, int]:
+
+def evaluate(algo: Any, episodes: int = 20) -> tuple[float, float, int]:
+    """Mean and max final position error (m) and crash count of ``algo``'s greedy policy."""
     env = gym.make("QuadHover-v0")
     errors, crashes = [], 0
     for ep in range(episodes):
@@ -42,7 +48,7 @@ def evaluate(algo, episodes: int = 20) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = arguments(__doc__, None)
     ap.add_argument("--steps", type=int, default=600_000)
     ap.add_argument("--every", type=int, default=50_000)
     ap.add_argument("--seeds", default="0")
@@ -52,9 +58,14 @@ def main() -> None:
         default=0,
         help="train on this many lanes of the batched NumPy backend (0: 8 PyBullet envs)",
     )
-    ap.add_argument("--out", default="")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    meta = stamp(
+        algo="ppo (plugin defaults)",
+        action_type="rpm",
+        criterion="20 episodes, final error < 0.10 m, no crash",
+        torch_threads=torch.get_num_threads(),
+    )
     runs = []
     for seed in (int(s) for s in args.seeds.split(",")):
         extra = {"num_envs": args.num_envs} if args.num_envs else {}
@@ -87,19 +98,7 @@ def main() -> None:
                 f"{solved['train_seconds'] / 60:.1f} min of training"
             )
     name = f"time_to_hover_vec{args.num_envs}.json" if args.num_envs else "time_to_hover.json"
-    out = Path(args.out or Path(__file__).parent / "results" / name)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "command": "python benchmarks/time_to_hover.py "
-        + " ".join(f"--{k} {v}" for k, v in vars(args).items() if k != "out"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "date": time.strftime("%Y-%m-%d"),
-        "algo": "ppo (plugin defaults)",
-        "action_type": "rpm",
-        "criterion": "20 episodes, final error < 0.10 m, no crash",
-    }
-    out.write_text(json.dumps({"meta": meta, "runs": runs}, indent=1) + "\n")
-    print(f"wrote {out}")
+    write_result(args.out or RESULTS / name, meta, workloads=WORKLOADS, runs=runs)
 
 
 if __name__ == "__main__":
