@@ -186,3 +186,59 @@ def test_action_for_a_done_agent_is_refused():
         ValueError, match=r"action\(s\) for agent\(s\) \['drone_0'\] that are not live"
     ):
         env.step({**{a: np.zeros(4, dtype=np.float32) for a in env.agents}, "drone_0": flip})
+
+
+def test_state_is_the_world_frame_kinematics_of_every_drone():
+    """state() against Bullet's own numbers: positions, quaternions and world velocities
+    of every drone, then targets and alive flags; the same size after a drone is done."""
+    import pybullet as p
+    from gymnasium.error import ResetNeeded
+
+    env = quad_swarm_v0.parallel_env(num_drones=3, formation="line", spacing=1.0, start_height=1.0)
+    with pytest.raises(ResetNeeded):
+        env.state()
+    env.reset(seed=0)
+    flip = np.array([1, 1, -1, -1], dtype=np.float32)
+    for _ in range(60):
+        acts = {a: np.full(4, 0.05, dtype=np.float32) for a in env.agents}
+        if "drone_0" in acts:
+            acts["drone_0"] = flip
+        env.step(acts)
+        if "drone_0" not in env.agents:
+            break
+    assert "drone_0" not in env.agents and "drone_1" in env.agents
+    state = env.state()
+    assert state.shape == env.state_space.shape == (3 * 17,)
+    assert state.dtype == env.state_space.dtype == np.float32
+    assert env.state_space.contains(state)
+    rows = state.reshape(3, 17)
+    for i, body in enumerate(env.world.body_ids):
+        pos, quat = p.getBasePositionAndOrientation(body, physicsClientId=env.world.client)
+        vel, ang = p.getBaseVelocity(body, physicsClientId=env.world.client)
+        np.testing.assert_allclose(rows[i, 0:3], pos, atol=1e-6)
+        np.testing.assert_allclose(rows[i, 3:7], quat, atol=1e-6)
+        np.testing.assert_allclose(rows[i, 7:10], np.clip(vel, -10, 10), atol=1e-5)
+        # the flipped drone spins faster than the bound, 30 rad/s: saturated there
+        np.testing.assert_allclose(rows[i, 10:13], np.clip(ang, -30, 30), atol=1e-4)
+    np.testing.assert_allclose(rows[:, 13:16], [[-1, 0, 1], [0, 0, 1], [1, 0, 1]], atol=1e-6)
+    np.testing.assert_array_equal(rows[:, 16], [0.0, 1.0, 1.0])
+
+
+def test_state_same_seed_same_state_and_pettingzoo_state_test():
+    from pettingzoo.test import state_test
+
+    def states(seed):
+        env = quad_swarm_v0.parallel_env(num_drones=4)
+        env.reset(seed=seed)
+        out = [env.state()]
+        rng = np.random.default_rng(seed)
+        for _ in range(20):
+            env.step({a: rng.uniform(-0.2, 0.2, 4).astype(np.float32) for a in env.agents})
+            out.append(env.state())
+        return np.array(out)
+
+    np.testing.assert_array_equal(states(3), states(3))
+    assert not np.array_equal(states(3), states(4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state_test(quad_swarm_v0.env(num_drones=4), quad_swarm_v0.parallel_env(num_drones=4))

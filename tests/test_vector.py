@@ -139,7 +139,7 @@ def test_bad_input():
     bad[3, 1] = np.nan
     with pytest.raises(ValueError, match=r"NaN or inf in lane\(s\) \[3\]"):
         envs.step(bad)
-    with pytest.raises(ValueError, match="num_envs must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="num_envs must be >= 1, got 0"):
         QuadHoverVectorEnv(num_envs=0)
     with pytest.raises(ValueError, match="'pyb' is not available in the vector backend"):
         gym.make_vec("QuadHover-v0", num_envs=2, physics="pyb")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
 import numpy as np
+from numpy.typing import ArrayLike
 
-from quadgym.envs.quad.models import get_model
-from quadgym.envs.quad.tasks import HoverTask, StartNoise, check_actions, check_rates
-from quadgym.envs.quad.world import World, parse_physics
+from quadgym.envs.quad.config import QuadConfig
+from quadgym.envs.quad.tasks import check_actions
+from quadgym.envs.quad.world import World
 
 
 class QuadHoverEnv(gym.Env):
@@ -65,8 +64,9 @@ class QuadHoverEnv(gym.Env):
 
     ## Starting State
 
-    At rest, level, on the ground (centre at half the collision height) at
-    ``start`` (default the origin), plus uniform noise: ±``start_xy_noise`` m
+    At rest, level, on the ground (centre at half the collision height,
+    ``start_height`` m higher) at ``start`` (default the origin; several drones
+    in a row along x, 0.5 m apart), plus uniform noise: ±``start_xy_noise`` m
     in x and y (0.1), ±``start_yaw_noise`` rad of yaw (0.3), and, for starts in
     the air, ±``start_tilt_noise`` rad of roll and pitch and ±``start_vel_noise``
     m/s of velocity (both 0), and an extra height drawn from
@@ -76,8 +76,8 @@ class QuadHoverEnv(gym.Env):
     ## Episode End
 
     1. Termination: a drone tilts more than ``max_tilt`` (1.2 rad) from upright.
-    2. Termination: a drone leaves the box: more than 2 m from the target in x
-       or y, or more than 2 m above it.
+    2. Termination: a drone leaves the box: more than ``box`` (2 m) from the
+       target in x or y, or more than ``box`` above it.
     3. Termination: a drone touches the ground after descending faster than
        1 m/s (a crash; a slower landing is fine).
     4. Truncation: ``episode_seconds`` (8 s, i.e. 240 steps at 30 Hz) elapse.
@@ -90,20 +90,43 @@ class QuadHoverEnv(gym.Env):
     ...                action_type="pid", physics_hz=240, control_hz=30)
     ```
 
-    | Parameter          | Default      | Description                                         |
-    |--------------------|--------------|-----------------------------------------------------|
-    | ``drone_model``    | ``"cf2x"``   | ``cf2x``, ``cf2p`` or ``race``                      |
-    | ``num_drones``     | 1            | drones in the world, one joint agent                |
-    | ``physics``        | ``"pyb"``    | physics mode (see Description)                      |
-    | ``physics_hz``     | 240          | physics rate, Hz                                    |
-    | ``control_hz``     | 30           | control rate, Hz; must divide ``physics_hz``         |
-    | ``action_type``    | ``"rpm"``    | ``rpm`` or ``pid``                                  |
-    | ``start``          | origin       | (3,) or (num_drones, 3) nominal start; z is replaced by |
-    |                    |              | the resting height plus ``start_height``              |
-    | ``start_height``   | 0            | height of the start above the resting height, m     |
-    | ``target``         | start + 1 m z| (3,) or (num_drones, 3) target point, m              |
-    | ``episode_seconds``| 8            | episode length, s                                   |
-    | ``render_mode``    | None         | ``rgb_array`` (orbiting camera) or ``human`` (GUI)  |
+    Every argument is checked before anything is built: ``TypeError`` for a
+    wrong type, ``ValueError`` for a value out of range, not finite or unknown,
+    each naming the argument. ``env.unwrapped.config`` holds them all, as a
+    frozen :class:`~quadgym.envs.quad.config.QuadConfig`.
+
+    | Parameter              | Type          | Default | Description                               |
+    |------------------------|---------------|---------|-------------------------------------------|
+    | ``drone_model``        | **str**       | "cf2x"  | ``cf2x``, ``cf2p`` or ``race`` (URDFs)    |
+    | ``num_drones``         | **int**       | 1       | drones in the world, one joint agent      |
+    | ``physics``            | **str**       | "pyb"   | physics mode (see Description)            |
+    | ``physics_hz``         | **int**       | 240     | physics rate, Hz                          |
+    | ``control_hz``         | **int**       | 30      | control rate, Hz; divides ``physics_hz``  |
+    | ``action_type``        | **str**       | "rpm"   | ``rpm`` or ``pid`` (see Action Space)     |
+    | ``start``              | **ArrayLike** | None    | (3,) or (num_drones, 3) nominal start, m; |
+    |                        |               |         | z replaced (see Starting State)           |
+    | ``start_height``       | **float**     | 0.0     | start above the resting height, m         |
+    | ``target``             | **ArrayLike** | None    | (3,) or (num_drones, 3) target, m;        |
+    |                        |               |         | None: 1 m above the start                 |
+    | ``start_xy_noise``     | **float**     | 0.1     | ± start noise in x and y, m               |
+    | ``start_yaw_noise``    | **float**     | 0.3     | ± start noise of yaw, rad; <= π           |
+    | ``start_tilt_noise``   | **float**     | 0.0     | ± start roll and pitch, rad; <= π/2       |
+    | ``start_vel_noise``    | **float**     | 0.0     | ± start noise per velocity axis, m/s      |
+    | ``start_height_noise`` | **float**     | 0.0     | extra start height in [0, this], m        |
+    | ``episode_seconds``    | **float**     | 8.0     | episode length, s (>= 1 control step)     |
+    | ``max_tilt``           | **float**     | 1.2     | crash tilt from upright, rad; in (0, π]   |
+    | ``box``                | **float**     | 2.0     | half-width of the flight box, m; > 0      |
+    | ``render_mode``        | **str**       | None    | ``rgb_array`` (orbiting camera) or        |
+    |                        |               |         | ``human`` (PyBullet GUI, needs a display) |
+
+    Counts are >= 1; noises, heights and lengths >= 0, finite.
+
+    ## Vectorized environment
+
+    ``gym.make_vec("QuadHover-v0", num_envs=N)`` returns the batched NumPy
+    backend (:class:`~quadgym.envs.quad.vector.QuadHoverVectorEnv`, ``dyn``
+    physics, same arguments plus ``num_envs`` and ``autoreset_mode``);
+    ``vectorization_mode="sync"`` or ``"async"`` gives copies of this env.
 
     ## Version History
 
@@ -120,9 +143,9 @@ class QuadHoverEnv(gym.Env):
         physics_hz: int = 240,
         control_hz: int = 30,
         action_type: str = "rpm",
-        start: Any = None,
+        start: ArrayLike | None = None,
         start_height: float = 0.0,
-        target: Any = None,
+        target: ArrayLike | None = None,
         start_xy_noise: float = 0.1,
         start_yaw_noise: float = 0.3,
         start_tilt_noise: float = 0.0,
@@ -133,28 +156,17 @@ class QuadHoverEnv(gym.Env):
         box: float = 2.0,
         render_mode: str | None = None,
     ) -> None:
-        model = get_model(drone_model)
-        parse_physics(physics)
-        self.substeps = check_rates(physics_hz, control_hz)
-        if not isinstance(num_drones, int | np.integer) or num_drones < 1:
-            raise ValueError(f"num_drones must be an integer >= 1, got {num_drones!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode {render_mode!r} is not supported; allowed: None, 'rgb_array', 'human'"
-            )
-        self.num_drones = int(num_drones)
-        self.render_mode = render_mode
-        self.metadata = {**self.metadata, "render_fps": control_hz}
-        self.task = HoverTask(model, action_type, control_hz, box=box, max_tilt=max_tilt)
-        self.world = World(model, self.num_drones, physics, physics_hz, gui=render_mode == "human")
-        n = self.num_drones
-        self.start = self._points(start, np.c_[np.arange(n) * 0.5, np.zeros((n, 2))], "start")
-        self.start[:, 2] = self.world.rest_height + float(start_height)
-        self.target = self._points(target, self.start + [0.0, 0.0, 1.0], "target")
-        self.noise = StartNoise(
-            start_xy_noise, start_yaw_noise, start_tilt_noise, start_vel_noise, start_height_noise
-        )
-        self.max_steps = self.task.episode_steps(episode_seconds)
+        self.config = config = QuadConfig.from_arguments(locals())
+        self.num_drones = n = config.num_drones
+        self.render_mode = config.render_mode
+        self.metadata = {**self.metadata, "render_fps": config.control_hz}
+        self.substeps = config.substeps
+        self.noise = config.start_noise
+        self.task = config.make_task()
+        self.max_steps = self.task.episode_steps(config.episode_seconds)
+        gui = config.render_mode == "human"
+        self.world = World(config.model, n, config.physics, config.physics_hz, gui=gui)
+        self.start, self.target = config.nominal_points(self.world.rest_height)
         self._max_error = self.task.max_error(self.start, self.target)
         act, obs = self.task.action_space(), self.task.observation_space(self._max_error)
         if n == 1:
@@ -172,19 +184,6 @@ class QuadHoverEnv(gym.Env):
         self._last_action = np.zeros((n, self.task.act_dim))
         self._state = None
         self._steps = 0
-
-    def _points(self, value: Any, default: np.ndarray, name: str) -> np.ndarray:
-        if value is None:
-            return default.astype(float)
-        pts = np.array(value, dtype=float)
-        if pts.shape == (3,):
-            pts = np.broadcast_to(pts, (self.num_drones, 3)).copy()
-        if pts.shape != (self.num_drones, 3) or not np.all(np.isfinite(pts)):
-            raise ValueError(
-                f"{name} must be a finite (3,) point or a ({self.num_drones}, 3) array, "
-                f"got shape {pts.shape}"
-            )
-        return pts
 
     # ---------------------------------------------------------------- gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):

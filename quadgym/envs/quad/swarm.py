@@ -1,4 +1,8 @@
-"""quad_swarm_v0: a PettingZoo ParallelEnv, one agent per drone, over the same world and task."""
+"""quad_swarm_v0: a PettingZoo ParallelEnv, one agent per drone, over the same world and task.
+
+The PettingZoo module (``env``, ``raw_env``, ``parallel_env``, ``metadata``) is
+:mod:`quadgym.envs.quad_swarm_v0`; this module holds the environment class.
+"""
 
 from __future__ import annotations
 
@@ -6,85 +10,150 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numpy.typing import ArrayLike
 from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec, wrappers
 
-from quadgym.envs.quad.dynamics import State
-from quadgym.envs.quad.models import get_model
-from quadgym.envs.quad.tasks import HoverTask, StartNoise, check_actions, check_rates
-from quadgym.envs.quad.world import World, parse_physics
+from quadgym.envs.quad.config import QuadConfig, SwarmConfig
+from quadgym.envs.quad.dynamics import State, quat_to_rot
+from quadgym.envs.quad.tasks import FORMATIONS, check_actions, formation_points
+from quadgym.envs.quad.world import World
 
-FORMATIONS = ("line", "circle", "grid")
+__all__ = ["FORMATIONS", "SwarmEnv", "env", "formation_points", "parallel_env", "raw_env"]
 
-
-def formation_points(shape: Any, n: int, spacing: float, altitude: float) -> np.ndarray:
-    """(n, 3) target points: a named shape centred on the origin at ``altitude`` m with
-    neighbours ``spacing`` m apart, or an explicit (n, 3) array.
-
-    Raises:
-        ValueError: an unknown name, or an array that is not finite (n, 3).
-    """
-    if isinstance(shape, str):
-        if shape == "line":
-            xy = np.c_[(np.arange(n) - (n - 1) / 2) * spacing, np.zeros(n)]
-        elif shape == "circle":
-            radius = spacing / (2 * np.sin(np.pi / n)) if n > 1 else 0.0
-            ang = 2 * np.pi * np.arange(n) / n
-            xy = radius * np.c_[np.cos(ang), np.sin(ang)]
-        elif shape == "grid":
-            side = int(np.ceil(np.sqrt(n)))
-            ij = np.c_[np.arange(n) % side, np.arange(n) // side].astype(float)
-            xy = (ij - ij.mean(axis=0)) * spacing
-        else:
-            raise ValueError(
-                f"unknown formation {shape!r}; allowed: {FORMATIONS} or an (N, 3) array"
-            )
-        return np.c_[xy, np.full(n, altitude)]
-    pts = np.asarray(shape, dtype=float)
-    if pts.shape != (n, 3) or not np.all(np.isfinite(pts)):
-        raise ValueError(f"formation array must be finite with shape ({n}, 3), got {pts.shape}")
-    return pts
+#: Numbers per drone in :meth:`SwarmEnv.state`.
+STATE_PER_DRONE = 17
 
 
 class SwarmEnv(ParallelEnv):
     """
     ## Description
 
-    ``num_drones`` drones in one PyBullet world, one PettingZoo agent each
-    (``drone_0``, ...). Each drone must reach and hold its own point of a
-    formation (``line``, ``circle``, ``grid`` or an (N, 3) array) without
-    colliding. Drones start at rest on the ground below their targets (±
-    ``start_xy_noise`` m), ``start_height`` m above it, or, with ``start_height_noise`` (and
-    ``start_tilt_noise``, ``start_vel_noise``), anywhere up to that height.
+    ``num_drones`` Crazyflies in one PyBullet world (the physics of
+    QuadHover-v0), one PettingZoo agent each (``drone_0``, ...). Each drone
+    must reach and hold its own point of a formation (``line``, ``circle``,
+    ``grid`` or an (N, 3) array) without colliding with the others; they
+    interact through collisions and, in ``*_dw`` modes, downwash.
 
-    ## Observation (per agent)
+    ## Action Space (per agent)
 
-    The QuadHover-v0 observation of the drone towards its own target, then,
-    for each of its ``k_neighbors`` nearest neighbours (nearest first),
-    their position and velocity relative to it (6 numbers each; zeros when
-    fewer drones remain). Box, float32, bounded.
+    As QuadHover-v0: ``Box(-1, 1, (4,), float32)`` for ``rpm``,
+    ``Box(-1, 1, (3,), float32)`` for ``pid``. Finite values outside [-1, 1]
+    are clipped; NaN/inf, a wrong shape, a missing live agent or an action for
+    a done agent raise ``ValueError``.
 
-    ## Action (per agent)
+    | action_type | Num | Action                          | -1 / 0 / +1                 |
+    |-------------|-----|---------------------------------|-----------------------------|
+    | ``rpm``     | 0-3 | speed of motor i                | 0.5 / 1.0 / 1.5 × hover RPM |
+    | ``pid``     | 0-2 | set-point x, y, z (PID tracked) | target −1 m / target / +1 m |
 
-    As QuadHover-v0: ``rpm`` (4) or ``pid`` (3).
+    ## Observation Space (per agent)
+
+    ``Box(float32)`` of shape ``(18 + a + 6·k_neighbors,)``: the QuadHover-v0
+    observation of the drone towards its own target, then its
+    ``k_neighbors`` nearest live neighbours, nearest first (zeros where
+    fewer remain), from ``o = 18 + a``:
+
+    | Num        | Observation                             | Min | Max | Unit  |
+    |------------|-----------------------------------------|-----|-----|-------|
+    | 0 - 2      | target − position (world x, y, z)       | -e  | e   | m     |
+    | 3 - 11     | rotation matrix body→world, rows        | -1  | 1   |       |
+    | 12 - 14    | linear velocity (world)                 | -10 | 10  | m/s   |
+    | 15 - 17    | angular velocity (body)                 | -30 | 30  | rad/s |
+    | 18 - 17+a  | previous action (a = act_dim)           | -1  | 1   |       |
+    | o+6j + 0-2 | neighbour j: its position − own (world) | -s  | s   | m     |
+    | o+6j + 3-5 | neighbour j: its velocity − own (world) | -20 | 20  | m/s   |
+
+    ``e`` is the box half-width plus the largest start-to-target distance plus
+    0.5 m; ``s = 2·e + 2·spacing·num_drones``. Values saturate at the bounds.
+
+    ## State
+
+    ``state()`` is the global state for centralised critics, the same size
+    whichever agents are alive: ``Box(float32)`` ``state_space`` of shape
+    ``(17·num_drones,)``, drone i (in ``possible_agents`` order) at ``k = 17·i``,
+    everything in the world frame:
+
+    | Num         | State of drone i (k = 17·i)        | Min | Max | Unit  |
+    |-------------|------------------------------------|-----|-----|-------|
+    | k+0 - k+2   | position (world x, y, z)           | -p  | p   | m     |
+    | k+3 - k+6   | quaternion body→world (x, y, z, w) | -1  | 1   |       |
+    | k+7 - k+9   | linear velocity (world)            | -10 | 10  | m/s   |
+    | k+10 - k+12 | angular velocity (world)           | -30 | 30  | rad/s |
+    | k+13 - k+15 | target (world x, y, z)             | -p  | p   | m     |
+    | k+16        | alive: 1, done: 0                  | 0   | 1   |       |
+
+    ``p`` is the largest target coordinate magnitude plus ``e``. Done drones
+    stay in the world (motors off) and keep being reported, alive 0; values
+    saturate at the bounds.
 
     ## Rewards
 
-    Each agent gets the hover reward of its own drone, 1 − distance/2 m
-    floored at 0: independent of the other drones (except through physics,
-    e.g. downwash in ``pyb_dw`` modes).
+    Each agent gets the hover reward of its own drone, ``max(0, 1 −
+    distance / 2 m)`` per step: independent of the other drones except
+    through physics.
 
-    ## Episode end
+    ## Starting State
 
-    An agent terminates when its drone crashes (tilt, box, ground impact as
-    in QuadHover-v0) or comes within ``collision_distance`` m (centre to centre)
-    of another live drone: both drones of a collision terminate. Terminated
-    agents leave ``env.agents``; their drones' motors stop. All agents are
-    truncated after ``episode_seconds``.
+    At rest, level, on the ground below its target (``start_height`` m above
+    the resting height), plus uniform noise: ±``start_xy_noise`` m in x and y,
+    ±``start_yaw_noise`` rad of yaw, ±``start_tilt_noise`` rad of roll and
+    pitch, ±``start_vel_noise`` m/s per velocity axis and an extra height in
+    [0, ``start_height_noise``] m.
+
+    ## Episode End
+
+    1. Termination of an agent: its drone crashes (tilt beyond ``max_tilt``,
+       leaving its ``box``, ground impact faster than 1 m/s, as QuadHover-v0).
+    2. Termination of both agents of a collision: two live drones closer than
+       ``collision_distance`` m (centre to centre).
+    3. Truncation of every live agent after ``episode_seconds``.
+
+    Done agents leave ``env.agents`` and their motors stop.
+
+    ## Arguments
+
+    ```python
+    >>> from quadgym.envs import quad_swarm_v0
+    >>> env = quad_swarm_v0.parallel_env(num_drones=4, formation="circle", spacing=0.6,
+    ...                                  action_type="pid", physics="pyb_dw")
+    ```
+
+    Checked before anything is built, as QuadHover-v0's (``TypeError`` for a
+    wrong type, ``ValueError`` otherwise, naming the argument). ``env.config``
+    holds the shared ones (a :class:`~quadgym.envs.quad.config.QuadConfig`;
+    ``start`` and ``target`` are None: the formation places them),
+    ``env.swarm_config`` the swarm's own.
+
+    | Parameter              | Type           | Default | Description                          |
+    |------------------------|----------------|---------|--------------------------------------|
+    | ``num_drones``         | **int**        | 4       | drones, one agent each               |
+    | ``formation``          | **str, array** | "grid"  | ``line``, ``circle``, ``grid`` or an |
+    |                        |                |         | (num_drones, 3) array of targets, m  |
+    | ``spacing``            | **float**      | 0.5     | neighbouring targets' distance, m    |
+    | ``altitude``           | **float**      | 1.0     | height of a named formation, m       |
+    | ``k_neighbors``        | **int**        | 2       | neighbours each agent observes       |
+    | ``drone_model``        | **str**        | "cf2x"  | ``cf2x``, ``cf2p`` or ``race``       |
+    | ``physics``            | **str**        | "pyb"   | physics mode, as QuadHover-v0        |
+    | ``physics_hz``         | **int**        | 240     | physics rate, Hz                     |
+    | ``control_hz``         | **int**        | 30      | control rate, Hz; divides the above  |
+    | ``action_type``        | **str**        | "rpm"   | ``rpm`` or ``pid``                   |
+    | ``episode_seconds``    | **float**      | 8.0     | episode length, s                    |
+    | ``collision_distance`` | **float**      | 0.1     | centre distance of a collision, m    |
+    | ``start_xy_noise``     | **float**      | 0.05    | ± start noise in x and y, m          |
+    | ``start_height``       | **float**      | 0.0     | start above the resting height, m    |
+    | ``start_height_noise`` | **float**      | 0.0     | extra start height in [0, this], m   |
+    | ``start_tilt_noise``   | **float**      | 0.0     | ± start roll and pitch, rad; <= π/2  |
+    | ``start_vel_noise``    | **float**      | 0.0     | ± start velocity per axis, m/s       |
+    | ``start_yaw_noise``    | **float**      | 0.0     | ± start noise of yaw, rad; <= π      |
+    | ``max_tilt``           | **float**      | 1.2     | crash tilt from upright, rad         |
+    | ``box``                | **float**      | 2.0     | half-width of each flight box, m     |
+    | ``render_mode``        | **str**        | None    | ``rgb_array`` (orbiting camera)      |
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version; ``state()``, ``start_yaw_noise``, ``max_tilt`` and
+      ``box`` added without changing the defaults' behaviour.
     """
 
     metadata = {
@@ -97,7 +166,7 @@ class SwarmEnv(ParallelEnv):
     def __init__(
         self,
         num_drones: int = 4,
-        formation: Any = "grid",
+        formation: str | ArrayLike = "grid",
         spacing: float = 0.5,
         altitude: float = 1.0,
         k_neighbors: int = 2,
@@ -113,45 +182,71 @@ class SwarmEnv(ParallelEnv):
         start_height_noise: float = 0.0,
         start_tilt_noise: float = 0.0,
         start_vel_noise: float = 0.0,
+        start_yaw_noise: float = 0.0,
+        max_tilt: float = 1.2,
+        box: float = 2.0,
         render_mode: str | None = None,
     ) -> None:
-        if not isinstance(num_drones, int | np.integer) or num_drones < 1:
-            raise ValueError(f"num_drones must be an integer >= 1, got {num_drones!r}")
-        if not isinstance(k_neighbors, int | np.integer) or k_neighbors < 0:
-            raise ValueError(f"k_neighbors must be an integer >= 0, got {k_neighbors!r}")
-        if render_mode not in (None, "rgb_array"):
+        self.config = config = QuadConfig.from_arguments(locals())
+        self.swarm_config = swarm = SwarmConfig.from_arguments(locals())
+        if config.render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(
-                f"render_mode {render_mode!r} not supported; allowed: None, 'rgb_array'"
+                f"render_mode {config.render_mode!r} is not supported by quad_swarm_v0; "
+                "allowed: None, 'rgb_array'"
             )
-        parse_physics(physics)
-        self.substeps = check_rates(physics_hz, control_hz)
-        model = get_model(drone_model)
-        n = self.num_drones = int(num_drones)
-        self.k = int(k_neighbors)
-        self.render_mode = render_mode
-        self.task = HoverTask(model, action_type, control_hz)
-        self.world = World(model, n, physics, physics_hz)
-        self.target = formation_points(formation, n, spacing, altitude)
+        n = self.num_drones = config.num_drones
+        self.target = formation_points(swarm.formation, n, swarm.spacing, swarm.altitude)
+        self.k = swarm.k_neighbors
+        self.collision_distance = swarm.collision_distance
+        self.render_mode = config.render_mode
+        self.task = config.make_task()
+        self.substeps, self.noise = config.substeps, config.start_noise
+        self.max_steps = self.task.episode_steps(config.episode_seconds)
+        self.world = World(config.model, n, config.physics, config.physics_hz)
         self.start = self.target.copy()
-        self.start[:, 2] = self.world.rest_height + float(start_height)
-        self.collision_distance = float(collision_distance)
-        self.noise = StartNoise(
-            start_xy_noise, 0.0, start_tilt_noise, start_vel_noise, start_height_noise
-        )
-        self.max_steps = self.task.episode_steps(episode_seconds)
+        self.start[:, 2] = self.world.rest_height + config.start_height
         self._max_error = self.task.max_error(self.start, self.target)
         self.possible_agents = [f"drone_{i}" for i in range(n)]
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
         own = self.task.observation_space(self._max_error)
-        span = 2 * self._max_error + 2 * spacing * n
+        span = 2 * self._max_error + 2 * swarm.spacing * n
         high = np.concatenate(
             [own.high, np.tile([span] * 3 + [2 * self.task.max_speed_obs] * 3, self.k)]
         ).astype(np.float32)
         self._obs_space = gym.spaces.Box(-high, high, dtype=np.float32)
         self._act_space = self.task.action_space()
+        self.state_space = self._state_space()
         self.controller = self.task.make_controller(n)
         self.agents: list[str] = []
         self._alive = np.zeros(n, dtype=bool)
+        self._state: State | None = None
+
+    def _state_space(self) -> gym.spaces.Box:
+        """The Box of :meth:`state` (see the card's State table)."""
+        p = float(np.abs(self.target).max()) + self._max_error
+        v, w = self.task.max_speed_obs, self.task.max_rate_obs
+        high = np.array([p] * 3 + [1.0] * 4 + [v] * 3 + [w] * 3 + [p] * 3 + [1.0], dtype=np.float32)
+        low = -high
+        low[-1] = 0.0
+        n = self.num_drones
+        return gym.spaces.Box(np.tile(low, n), np.tile(high, n), dtype=np.float32)
+
+    def state(self) -> np.ndarray:
+        """The global state, (17·num_drones,) float32: every drone's world position,
+        quaternion, world velocity (m/s), world angular velocity (rad/s), target (m) and
+        alive flag, whichever agents are alive; see the card's State table.
+
+        Raises:
+            gymnasium.error.ResetNeeded: before the first ``reset()``.
+        """
+        if self._state is None:
+            raise gym.error.ResetNeeded("call reset() before state()")
+        s = self._state
+        ang_world = np.einsum("nij,nj->ni", quat_to_rot(s.quat), s.ang_vel)
+        per_drone = [s.pos, s.quat, s.vel, ang_world, self.target, self._alive[:, None]]
+        flat = np.concatenate(per_drone, axis=1).ravel()
+        space = self.state_space
+        return np.minimum(np.maximum(flat, space.low), space.high).astype(np.float32)
 
     def observation_space(self, agent: str) -> gym.spaces.Box:
         return self._obs_space

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -21,6 +22,38 @@ from quadgym.envs.quad.models import DroneModel
 
 #: Action types every drone task understands.
 ACTION_TYPES = ("rpm", "pid")
+
+#: Named target formations of the multi-drone tasks.
+FORMATIONS = ("line", "circle", "grid")
+
+
+def formation_points(shape: Any, n: int, spacing: float, altitude: float) -> np.ndarray:
+    """(n, 3) target points: a named shape centred on the origin at ``altitude`` m with
+    neighbours ``spacing`` m apart, or an explicit (n, 3) array.
+
+    Raises:
+        ValueError: an unknown name, or an array that is not finite (n, 3).
+    """
+    if isinstance(shape, str):
+        if shape == "line":
+            xy = np.c_[(np.arange(n) - (n - 1) / 2) * spacing, np.zeros(n)]
+        elif shape == "circle":
+            radius = spacing / (2 * np.sin(np.pi / n)) if n > 1 else 0.0
+            ang = 2 * np.pi * np.arange(n) / n
+            xy = radius * np.c_[np.cos(ang), np.sin(ang)]
+        elif shape == "grid":
+            side = int(np.ceil(np.sqrt(n)))
+            ij = np.c_[np.arange(n) % side, np.arange(n) // side].astype(float)
+            xy = (ij - ij.mean(axis=0)) * spacing
+        else:
+            raise ValueError(
+                f"unknown formation {shape!r}; allowed: {FORMATIONS} or an (N, 3) array"
+            )
+        return np.c_[xy, np.full(n, altitude)]
+    pts = np.asarray(shape, dtype=float)
+    if pts.shape != (n, 3) or not np.all(np.isfinite(pts)):
+        raise ValueError(f"formation array must be finite with shape ({n}, 3), got {pts.shape}")
+    return pts
 
 
 def check_action_type(action_type: str) -> str:

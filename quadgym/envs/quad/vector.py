@@ -18,25 +18,39 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
+from numpy.typing import ArrayLike
 
 from quadgym.envs.quad import dynamics
+from quadgym.envs.quad.config import QuadConfig, VectorConfig
 from quadgym.envs.quad.dynamics import State
-from quadgym.envs.quad.models import get_model
-from quadgym.envs.quad.physics import advance, parse_physics
-from quadgym.envs.quad.tasks import HoverTask, StartNoise, check_rates
+from quadgym.envs.quad.physics import Physics, advance
 
 
-def _autoreset_mode(mode: str | AutoresetMode) -> AutoresetMode:
-    """An ``AutoresetMode`` from itself, its value (``"NextStep"``) or snake case
-    (``"next_step"``, ``"same_step"``, ``"disabled"``)."""
-    if isinstance(mode, AutoresetMode):
-        return mode
-    for m in AutoresetMode:
-        if mode in (m.value, m.name.lower()):
-            return m
-    raise ValueError(
-        f"unknown autoreset_mode {mode!r}; allowed: 'next_step', 'same_step', 'disabled'"
-    )
+def _check_backend(config: QuadConfig) -> Physics | None:
+    """The aerodynamic effects to integrate (None: none), after refusing what the
+    batched backend cannot do: several drones per world, rendering, Bullet, downwash.
+
+    Raises:
+        ValueError: naming the argument and the PyBullet env that can do it.
+    """
+    if config.num_drones != 1:
+        raise ValueError(
+            f"the vector backend runs one drone per world, got num_drones={config.num_drones}; "
+            "use the PyBullet env (vectorization_mode='sync') for several drones per world"
+        )
+    if config.render_mode is not None:
+        raise ValueError(
+            f"render_mode={config.render_mode!r} needs PyBullet's cameras; the vector backend "
+            "has no renderer (use vectorization_mode='sync' or the single env)"
+        )
+    phys = config.physics_mode
+    if phys.integrator != "dyn" or phys.downwash:
+        raise ValueError(
+            f"physics {config.physics!r} is not available in the vector backend: it integrates "
+            "with NumPy ('dyn', optionally with '_gnd' and '_drag'); Bullet collisions "
+            "('pyb*') and downwash between drones of one world need the PyBullet env"
+        )
+    return phys if phys.has_aero else None
 
 
 class QuadHoverVectorEnv(VectorEnv):
@@ -66,11 +80,25 @@ class QuadHoverVectorEnv(VectorEnv):
 
     ## Arguments
 
-    As QuadHover-v0 (``drone_model``, ``physics``, ``physics_hz``,
+    Those of QuadHover-v0 (see its card: ``drone_model``, ``physics_hz``,
     ``control_hz``, ``action_type``, ``start``, ``start_height``, ``target``,
-    start noise, ``episode_seconds``, ``max_tilt``, ``box``) plus ``num_envs``
-    and ``autoreset_mode``. ``reset(options={"state": State})`` sets every
-    lane's state explicitly (n rows).
+    the start noises, ``episode_seconds``, ``max_tilt``, ``box``), checked the
+    same way and held in ``envs.config`` (a
+    :class:`~quadgym.envs.quad.config.QuadConfig`), and these, the vector env's
+    own in ``envs.vector_config``:
+
+    | Parameter          | Type    | Default     | Description                         |
+    |--------------------|---------|-------------|-------------------------------------|
+    | ``num_envs``       | **int** | 1           | lanes, one drone each; >= 1         |
+    | ``physics``        | **str** | "dyn"       | ``dyn``, ``dyn_gnd``, ``dyn_drag``, |
+    |                    |         |             | ``dyn_gnd_drag``                    |
+    | ``autoreset_mode`` | **str** | "next_step" | ``next_step``, ``same_step``,       |
+    |                    |         |             | ``disabled`` (or the enum)          |
+    | ``num_drones``     | **int** | 1           | must be 1 (one drone per world)     |
+    | ``render_mode``    | **str** | None        | must be None (no renderer)          |
+
+    ``reset(options={"state": State})`` sets every lane's state explicitly
+    (``num_envs`` rows).
 
     ## Version History
 
@@ -87,9 +115,9 @@ class QuadHoverVectorEnv(VectorEnv):
         physics_hz: int = 240,
         control_hz: int = 30,
         action_type: str = "rpm",
-        start: Any = None,
+        start: ArrayLike | None = None,
         start_height: float = 0.0,
-        target: Any = None,
+        target: ArrayLike | None = None,
         start_xy_noise: float = 0.1,
         start_yaw_noise: float = 0.3,
         start_tilt_noise: float = 0.0,
@@ -102,49 +130,21 @@ class QuadHoverVectorEnv(VectorEnv):
         render_mode: str | None = None,
         num_drones: int = 1,
     ) -> None:
-        if not isinstance(num_envs, int | np.integer) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
-        if num_drones != 1:
-            raise ValueError(
-                f"the vector backend runs one drone per world, got num_drones={num_drones}; "
-                "use the PyBullet env (vectorization_mode='sync') for several drones per world"
-            )
-        if render_mode is not None:
-            raise ValueError(
-                f"render_mode={render_mode!r} needs PyBullet's cameras; the vector backend has "
-                "no renderer (use vectorization_mode='sync' or the single env)"
-            )
-        phys = parse_physics(physics)
-        if phys.integrator != "dyn" or phys.downwash:
-            raise ValueError(
-                f"physics {physics!r} is not available in the vector backend: it integrates "
-                "with NumPy ('dyn', optionally with '_gnd' and '_drag'); Bullet collisions "
-                "('pyb*') and downwash between drones of one world need the PyBullet env"
-            )
-        self.num_envs = int(num_envs)
-        self.autoreset_mode = _autoreset_mode(autoreset_mode)
+        self.config = config = QuadConfig.from_arguments(locals())
+        self.vector_config = vector = VectorConfig.from_arguments(locals())
+        self.physics = _check_backend(config)
+        self.num_envs = n = vector.num_envs
+        self.autoreset_mode = vector.autoreset
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
-        self.substeps = check_rates(physics_hz, control_hz)
-        self.dt = 1.0 / physics_hz
-        self.model = model = get_model(drone_model)
-        self.physics = phys if phys.has_aero else None
-        self.task = HoverTask(model, action_type, control_hz, box=box, max_tilt=max_tilt)
+        self.model = model = config.model
+        self.dt = 1.0 / config.physics_hz
+        self.task = config.make_task()
+        self.substeps, self.noise = config.substeps, config.start_noise
+        self.max_steps = self.task.episode_steps(config.episode_seconds)
         self.rest_height = model.collision_height / 2.0
-        n = self.num_envs
-        nominal = np.zeros(3) if start is None else np.asarray(start, dtype=float)
-        if nominal.shape != (3,) or not np.all(np.isfinite(nominal)):
-            raise ValueError(f"start must be a finite (3,) point, got {start!r}")
-        nominal = nominal.copy()
-        nominal[2] = self.rest_height + float(start_height)
-        goal = nominal + [0.0, 0.0, 1.0] if target is None else np.asarray(target, dtype=float)
-        if goal.shape != (3,) or not np.all(np.isfinite(goal)):
-            raise ValueError(f"target must be a finite (3,) point, got {target!r}")
+        nominal, goal = config.nominal_points(self.rest_height)
         self.start = np.broadcast_to(nominal, (n, 3)).copy()
         self.target = np.broadcast_to(goal, (n, 3)).copy()
-        self.noise = StartNoise(
-            start_xy_noise, start_yaw_noise, start_tilt_noise, start_vel_noise, start_height_noise
-        )
-        self.max_steps = self.task.episode_steps(episode_seconds)
         self._max_error = self.task.max_error(nominal, goal)
         self.single_action_space = self.task.action_space()
         self.single_observation_space = self.task.observation_space(self._max_error)

@@ -1,0 +1,262 @@
+"""The arguments of the three quad faces, as validated, frozen configs.
+
+:class:`QuadConfig` holds every argument that QuadHover-v0 (``single.py``), the
+PettingZoo swarm (``swarm.py``) and the batched vector env (``vector.py``)
+share, each with its type, default and a one-line doc with units; the
+face-specific ones sit in :class:`SwarmConfig` and :class:`VectorConfig`. Each
+face keeps its keyword signature, builds its configs from it first (so nothing,
+least of all a PyBullet client, is made from an invalid argument) and reads
+everything else from them.
+
+They are :class:`quadgym.config.TypedConfig` s, checked like every other config of
+quadgym: the annotation and bounds of each field, its ``check`` for what they
+cannot say (physics modes, points), then :meth:`~QuadConfig.check` for rules
+between fields. Values are stored in normal form (Python scalars, tuples,
+strings), so configs compare equal across faces, hash, and round-trip through
+``to_dict`` / JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Self
+
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+from quadgym.config import TypedConfig, param
+from quadgym.envs.quad.models import MODEL_NAMES, DroneModel, get_model
+from quadgym.envs.quad.physics import Physics, parse_physics
+from quadgym.envs.quad.tasks import (
+    ACTION_TYPES,
+    FORMATIONS,
+    HoverTask,
+    StartNoise,
+    check_rates,
+)
+
+#: One point (x, y, z), m.
+Point = tuple[float, float, float]
+
+RENDER_MODES = ("rgb_array", "human")
+_AUTORESET = {m.name.lower(): m for m in AutoresetMode}
+
+
+def _physics(name: str, value: str) -> str:
+    """A physics mode name, refused with the grammar of the names."""
+    try:
+        parse_physics(value)
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from None
+    return value
+
+
+def _point_rows(name: str, value: Any, *, single: bool) -> Point | tuple[Point, ...]:
+    """Finite points as tuples: an (N, 3) array as N (x, y, z) tuples, or (``single``)
+    one (3,) point as one tuple.
+
+    Raises:
+        TypeError: ``value`` is not numbers.
+        ValueError: another shape, or a NaN/inf coordinate.
+    """
+    allowed = f"a finite {'(3,) point or ' if single else ''}(N, 3) array of points, m"
+    try:
+        pts = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be {allowed}; got {value!r}") from None
+    if not np.all(np.isfinite(pts)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if single and pts.shape == (3,):
+        return tuple(pts.tolist())
+    if pts.ndim == 2 and pts.shape[1] == 3 and len(pts):
+        return tuple(map(tuple, pts.tolist()))
+    raise ValueError(f"{name} must be {allowed}; got shape {pts.shape}")
+
+
+def _points(name: str, value: tuple | None) -> Point | tuple[Point, ...] | None:
+    """None, one point (3,) or points (N, 3); :meth:`QuadConfig.check` matches N to
+    ``num_drones``."""
+    return None if value is None else _point_rows(name, value, single=True)
+
+
+def _formation(name: str, value: str | tuple) -> str | tuple[Point, ...]:
+    """A formation name, or (N, 3) target points."""
+    if not isinstance(value, str):
+        return _point_rows(name, value, single=False)
+    if value not in FORMATIONS:
+        allowed = ", ".join(map(repr, FORMATIONS))
+        raise ValueError(f"unknown {name} {value!r}; allowed: {allowed} or an (N, 3) array")
+    return value
+
+
+def _autoreset(name: str, value: Any) -> str:
+    """An ``AutoresetMode``, its value (``"NextStep"``) or snake case (``"next_step"``),
+    as snake case."""
+    for snake, mode in _AUTORESET.items():
+        if value is mode or (isinstance(value, str) and value in (snake, mode.value)):
+            return snake
+    allowed = ", ".join(map(repr, _AUTORESET))
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be an AutoresetMode or one of {allowed}, got {value!r}")
+    raise ValueError(f"unknown {name} {value!r}; allowed: {allowed}")
+
+
+@dataclass(frozen=True)
+class _FaceConfig(TypedConfig):
+    """A config of some of a face's constructor arguments."""
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> Self:
+        """The config of a face's constructor arguments (its ``locals()``): every field
+        found by name; absent ones keep their defaults, other names are ignored."""
+        return cls(**{f.name: arguments[f.name] for f in fields(cls) if f.name in arguments})
+
+
+@dataclass(frozen=True)
+class QuadConfig(_FaceConfig):
+    """The arguments the quad faces share. Defaults are QuadHover-v0's; a face whose
+    signature has other defaults (the swarm: 4 drones; the vector env: ``dyn``) passes
+    them. ``QuadConfig.describe()`` lists every field with its type, default and doc.
+    """
+
+    drone_model: str = param(
+        "cf2x", "airframe, a URDF in assets/: 'cf2x', 'cf2p' or 'race'", choices=MODEL_NAMES
+    )
+    num_drones: int = param(1, "drones in one world", ge=1)
+    physics: str = param(
+        "pyb",
+        "physics mode: integrator 'pyb' (Bullet) or 'dyn' (NumPy), plus '_gnd', '_drag', '_dw'",
+        check=_physics,
+    )
+    physics_hz: int = param(240, "physics rate, Hz", ge=1)
+    control_hz: int = param(30, "control rate, Hz; must divide physics_hz", ge=1)
+    action_type: str = param(
+        "rpm",
+        "'rpm': motor speeds, 0.5-1.5 × hover; 'pid': position set-points ±1 m, PID-tracked",
+        choices=ACTION_TYPES,
+    )
+    start: tuple | None = param(
+        None,
+        "nominal start, (3,) or (num_drones, 3), m; None: a row along x, 0.5 m apart",
+        check=_points,
+    )
+    start_height: float = param(0.0, "start height above the resting height, m", ge=0.0)
+    target: tuple | None = param(
+        None, "target, (3,) or (num_drones, 3), m; None: 1 m above the start", check=_points
+    )
+    start_xy_noise: float = param(0.1, "± uniform start noise in x and y, m", ge=0.0)
+    start_yaw_noise: float = param(
+        0.3, "± uniform start noise of yaw, rad; <= π", ge=0.0, le=math.pi
+    )
+    start_tilt_noise: float = param(
+        0.0, "± uniform start noise of roll and pitch, rad; <= π/2", ge=0.0, le=math.pi / 2
+    )
+    start_vel_noise: float = param(0.0, "± uniform start noise of each velocity axis, m/s", ge=0.0)
+    start_height_noise: float = param(0.0, "extra start height, uniform in [0, this], m", ge=0.0)
+    episode_seconds: float = param(8.0, "episode length, s; at least one control step", gt=0.0)
+    max_tilt: float = param(
+        1.2, "tilt from upright beyond which a drone has crashed, rad; <= π", gt=0.0, le=math.pi
+    )
+    box: float = param(2.0, "half-width of the flight box around the target, m", gt=0.0)
+    render_mode: str | None = param(
+        None,
+        "None, 'rgb_array' (orbiting camera) or 'human' (PyBullet GUI)",
+        choices=RENDER_MODES,
+    )
+
+    def check(self) -> None:
+        check_rates(self.physics_hz, self.control_hz)
+        for name in ("start", "target"):
+            pts = getattr(self, name)
+            if pts is not None and isinstance(pts[0], tuple) and len(pts) != self.num_drones:
+                raise ValueError(
+                    f"{name} holds {len(pts)} points but num_drones={self.num_drones}; "
+                    "give one (x, y, z) or one per drone"
+                )
+        if round(self.episode_seconds * self.control_hz) < 1:
+            raise ValueError(
+                f"episode_seconds={self.episode_seconds!r} is shorter than one control step "
+                f"(1/control_hz = {1 / self.control_hz:g} s)"
+            )
+
+    # ------------------------------------------------------------- derived
+    @property
+    def model(self) -> DroneModel:
+        """The airframe (parsed once per process)."""
+        return get_model(self.drone_model)
+
+    @property
+    def physics_mode(self) -> Physics:
+        """The integrator and aerodynamic effects ``physics`` names."""
+        return parse_physics(self.physics)
+
+    @property
+    def substeps(self) -> int:
+        """Physics steps per control step."""
+        return self.physics_hz // self.control_hz
+
+    @property
+    def start_noise(self) -> StartNoise:
+        """The start-state perturbations: the one place they are built."""
+        return StartNoise(
+            self.start_xy_noise,
+            self.start_yaw_noise,
+            self.start_tilt_noise,
+            self.start_vel_noise,
+            self.start_height_noise,
+        )
+
+    def make_task(self) -> HoverTask:
+        """The hover task of these arguments."""
+        return HoverTask(
+            self.model, self.action_type, self.control_hz, box=self.box, max_tilt=self.max_tilt
+        )
+
+    def nominal_points(self, rest_height: float) -> tuple[np.ndarray, np.ndarray]:
+        """(num_drones, 3) nominal starts and targets, m: ``start`` (default a row along x,
+        0.5 m apart) at ``rest_height + start_height``, and ``target`` (default 1 m above)."""
+        n = self.num_drones
+        row = np.c_[np.arange(n) * 0.5, np.zeros((n, 2))]
+        start = row if self.start is None else np.broadcast_to(self.start, (n, 3)).copy()
+        start[:, 2] = rest_height + self.start_height
+        if self.target is None:
+            return start, start + [0.0, 0.0, 1.0]
+        return start, np.broadcast_to(self.target, (n, 3)).astype(float)
+
+
+@dataclass(frozen=True)
+class SwarmConfig(_FaceConfig):
+    """The swarm's own arguments (quad_swarm_v0)."""
+
+    formation: str | tuple = param(
+        "grid",
+        "targets: 'line', 'circle', 'grid' or an (N, 3) array of points, m",
+        check=_formation,
+    )
+    spacing: float = param(
+        0.5, "distance between neighbouring targets of a named formation, m", gt=0.0
+    )
+    altitude: float = param(1.0, "height of a named formation's targets, m", ge=0.0)
+    k_neighbors: int = param(2, "nearest neighbours in each agent's observation", ge=0)
+    collision_distance: float = param(
+        0.1, "centre distance below which two live drones collide, m", ge=0.0
+    )
+
+
+@dataclass(frozen=True)
+class VectorConfig(_FaceConfig):
+    """The batched vector env's own arguments."""
+
+    num_envs: int = param(1, "independent lanes, one drone each", ge=1)
+    autoreset_mode: Any = param(
+        "next_step",
+        "'next_step', 'same_step' or 'disabled' (or an AutoresetMode); stored as the first",
+        check=_autoreset,
+    )
+
+    @property
+    def autoreset(self) -> AutoresetMode:
+        """``autoreset_mode`` as Gymnasium's enum."""
+        return _AUTORESET[self.autoreset_mode]
