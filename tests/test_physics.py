@@ -228,3 +228,40 @@ def test_worlds_are_independent(cf2x):
     np.testing.assert_array_equal(both[0], alone_a)
     np.testing.assert_array_equal(both[1], alone_b)
     assert np.abs(alone_a - alone_b).max() > 0.01
+
+
+@pytest.mark.parametrize("model", ["cf2x", "cf2p"])
+@pytest.mark.parametrize("v0", [0.5, 1.0])
+def test_sliding_on_the_ground_stops_after_v2_over_2_mu_g(model, v0):
+    """Motors off, sliding at v0 on the ground: Coulomb friction with mu = 0.5 (the
+    ground's 1.0 times the drone's 0.5, as in gym-pybullet-drones) stops the drone
+    after v0^2 / (2 mu g): 0.102 m from 1 m/s."""
+    w = make_world("pyb", model=model)
+    start = State.at_rest([[0.0, 0.0, w.rest_height]])
+    start.vel[:] = [[v0, 0.0, 0.0]]
+    w.reset(start)
+    w.step(np.zeros((1, 4)), 120)  # 0.5 s, more than the 0.2 s the slide lasts
+    s = w.get_state()
+    assert s.pos[0, 0] == pytest.approx(v0**2 / (2 * 0.5 * GRAVITY), rel=0.04)
+    assert np.abs(s.vel[0]).max() < 1e-3
+    w.close()
+
+
+def test_a_world_that_fails_to_build_releases_its_client(cf2x, monkeypatch):
+    import pybullet
+
+    clients = []
+    connect = pybullet.connect
+
+    def recording_connect(*args, **kwargs):
+        clients.append(connect(*args, **kwargs))
+        return clients[-1]
+
+    def broken_load(*args, **kwargs):
+        raise pybullet.error("cannot load URDF")
+
+    monkeypatch.setattr(pybullet, "connect", recording_connect)
+    monkeypatch.setattr(pybullet, "loadURDF", broken_load)
+    with pytest.raises(pybullet.error, match="cannot load URDF"):
+        World(cf2x, 1, "pyb", 240)
+    assert clients and not pybullet.getConnectionInfo(clients[0])["isConnected"]

@@ -49,6 +49,13 @@ def _quiet_stdout():
         os.close(saved)
 
 
+#: Lateral friction coefficient of the ground. Bullet multiplies it with the drone's
+#: (0.5, Bullet's default: the URDFs set none), so a drone slides on the ground with
+#: mu = 0.5, as in gym-pybullet-drones (its plane.urdf has lateral_friction 1). Left
+#: at Bullet's default of 0.5 the product would be 0.25, a value nobody chose.
+GROUND_FRICTION = 1.0
+
+
 class World:
     """``num_drones`` drones of one model in one PyBullet world.
 
@@ -87,6 +94,24 @@ class World:
         self.client = p.connect(p.GUI if gui else p.DIRECT)
         if self.client < 0:
             raise RuntimeError("PyBullet could not open a physics client")
+        try:
+            self._build_scene()
+        except BaseException:
+            p.disconnect(physicsClientId=self.client)  # release what was made
+            raise
+        # Downwash needs a second drone; without one an aero mode costs nothing extra.
+        self._aero = (
+            self.physics.ground_effect
+            or self.physics.drag
+            or (self.physics.downwash and self.num_drones > 1)
+        )
+        self._state = State.at_rest(np.zeros((self.num_drones, 3)))
+        self._bullet_stale = False  # dyn: Bullet's poses lag behind self._state
+        self._closed = False
+
+    def _build_scene(self) -> None:
+        """Gravity, time step, the ground and the drones, in this world's client."""
+        model = self.model
         cid = self.client
         p.setGravity(0, 0, -GRAVITY, physicsClientId=cid)
         p.setTimeStep(self.dt, physicsClientId=cid)
@@ -99,6 +124,7 @@ class World:
             physicsClientId=cid,
         )
         self.ground_id = p.createMultiBody(0, ground, ground_vis, physicsClientId=cid)
+        p.changeDynamics(self.ground_id, -1, lateralFriction=GROUND_FRICTION, physicsClientId=cid)
         flags = p.URDF_USE_INERTIA_FROM_FILE | p.URDF_MERGE_FIXED_LINKS
         self.body_ids: list[int] = []
         with _quiet_stdout():
@@ -109,15 +135,6 @@ class World:
                     body, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=cid
                 )
                 self.body_ids.append(body)
-        # Downwash needs a second drone; without one an aero mode costs nothing extra.
-        self._aero = (
-            self.physics.ground_effect
-            or self.physics.drag
-            or (self.physics.downwash and self.num_drones > 1)
-        )
-        self._state = State.at_rest(np.zeros((self.num_drones, 3)))
-        self._bullet_stale = False  # dyn: Bullet's poses lag behind self._state
-        self._closed = False
 
     # ------------------------------------------------------------------ state
     def reset(self, state: State) -> None:
