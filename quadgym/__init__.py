@@ -9,9 +9,9 @@ Importing the package registers every environment id with Gymnasium::
 """
 
 from quadgym import registry
-from quadgym.registry import list_algos, list_envs, make_algo
+from quadgym.registry import describe_algo, list_algos, list_envs, make_algo
 
 registry.register_envs()
 
 __version__ = "0.1.0"
-__all__ = ["list_algos", "list_envs", "make_algo", "registry", "__version__"]
+__all__ = ["describe_algo", "list_algos", "list_envs", "make_algo", "registry", "__version__"]

@@ -84,12 +84,27 @@ def get_algo_class(name: str) -> type:
     return eps[name].load()
 
 
+def describe_algo(name: str) -> str:
+    """A plugin's budget unit and typed config as a text table (name, type, default, doc)."""
+    cls = get_algo_class(name)
+    rows = cls.Config.describe()
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{name}: budget in {cls.budget_unit.value}; config:"]
+    lines += [f"  {n:<{width}}  {t} = {d}  {doc}" for n, t, d, doc in rows]
+    return "\n".join(lines)
+
+
 def make_algo(name: str, env: Any, **config: Any):
     """Build the plugin ``name`` for ``env`` (an env id or a ``gymnasium.Env``).
 
+    ``config`` is checked against the plugin's typed ``Config`` before anything is
+    built, and the env against the capabilities the plugin requires.
+
     Raises:
-        ValueError: unknown algorithm or env, or a pair the plugin does not support
-            (the message lists what it supports).
+        ValueError: unknown algorithm or env, a pair the plugin does not support
+            (the message lists what it supports, or the capability the env lacks),
+            an unknown config key (with the closest allowed one) or a value out of range.
+        TypeError: a config value of the wrong type (the message names the field).
     """
     cls = get_algo_class(name)
     env_id = env if isinstance(env, str) else getattr(getattr(env, "spec", None), "id", None)
@@ -103,4 +118,5 @@ def make_algo(name: str, env: Any, **config: Any):
             f"algorithm {name!r} does not support environment {env_id!r}; it supports: "
             f"{', '.join(cls.supported_envs)}"
         )
+    cls.make_config(config)  # refuse a bad config before an env is built
     return cls(env, **config)

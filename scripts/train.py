@@ -4,24 +4,29 @@
     python scripts/train.py --env QuadHover-v0 --algo ppo --steps 1000000 --config n_envs=8
     python scripts/train.py --resume runs/copg --steps 200     # continue to 200 in all
 
-The budget (``--steps``) is in the plugin's unit: environment steps for the
-online plugins (ppo, sac, td3), epochs over the dataset for the offline ones
-(copg, ipo, dpo, ...). Training runs in chunks of ``--checkpoint-every``; after
-each chunk the run directory gets ``checkpoint.bin`` (atomically replaced),
-``state.json`` (progress), rows in ``metrics.csv`` and TensorBoard events in
-``tb/``. Ctrl-C saves a checkpoint and exits cleanly. ``--resume DIR``
-reloads the configuration and the last checkpoint and continues; for the
-offline plugins the result is identical to an uninterrupted run of the same
-seed, for SB3 it continues from the saved model and normalisation statistics
-(SB3 does not save its environments' or rollout buffer's state, so the
-continuation differs from an uninterrupted run in its random stream).
+The budget (``--steps``) is in the plugin's unit (``budget_unit``): environment
+steps for ppo, sac, td3 and the HardShift augmentors, agent-steps for
+ppo_shared, epochs over the dataset for the offline ones (copg, ipo, dpo, ...),
+gradient updates for gpt and ftp. ``--config KEY=VALUE ...`` sets the plugin's
+typed config (``python -c "import quadgym; print(quadgym.describe_algo('copg'))"``
+lists it): an unknown key or a value of the wrong type is refused before
+anything is written.
+
+Training runs in chunks of ``--checkpoint-every``; after each chunk the run
+directory gets ``checkpoint.bin`` (atomically replaced), ``state.json``
+(atomically, progress as the checkpoint holds it), rows in ``metrics.csv`` and
+TensorBoard events in ``tb/``, each row at its absolute position in the budget.
+Ctrl-C saves a checkpoint and exits cleanly. ``--resume DIR`` reloads the
+configuration and the last checkpoint, drops rows logged after it, and continues;
+for the offline plugins the result is identical to an uninterrupted run of the
+same seed; SB3 continues from the saved model and normalisation statistics (SB3
+does not save its environments' or rollout buffer's state, so the continuation
+differs from an uninterrupted run in its random stream).
 """
 
 from __future__ import annotations
 
-import argparse
-import ast
-import csv
+import dataclasses
 import json
 import signal
 import sys
@@ -31,172 +36,155 @@ from typing import Any
 from tqdm import tqdm
 
 import quadgym
+from quadgym.agents.base import POSITION, atomic_write_bytes
+from quadgym.cli import build_parser
+from quadgym.config import TypedConfig, param
+from quadgym.registry import get_algo_class
+from quadgym.runlog import RunLog
 
 
-def parse_config(items: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values are Python literals (numbers, strings, lists, dicts)
-    or bare strings.
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    env: str | None = param(None, "environment id (see quadgym.list_envs())")
+    algo: str | None = param(None, "algorithm plugin (see quadgym.list_algos())")
+    steps: int | None = param(None, "total budget, in the plugin's unit", ge=1)
+    seed: int | None = param(None, "the plugin's seed (0 for a new run)", ge=0)
+    num_envs: int | None = param(
+        None, "train on this many lanes of the env's batched backend (gym.make_vec)", ge=1
+    )
+    config: tuple[str, ...] = param((), "the plugin's config as KEY=VALUE words")
+    out: str | None = param(None, "run directory (default runs/<env>-<algo>-s<seed>)")
+    resume: str | None = param(None, "continue the run in this directory")
+    checkpoint_every: int | None = param(
+        None, "budget per chunk between checkpoints (default: a tenth of --steps)", ge=1
+    )
+    stop_after: int | None = param(
+        None, "train at most this much now, then checkpoint and exit (--resume later)", ge=1
+    )
+    threads: int = param(1, "torch threads (small networks run fastest on one)", ge=1)
 
-    Raises:
-        ValueError: an item without ``=`` or with an empty key.
-    """
-    config: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--config takes key=value, got {item!r}")
-        try:
-            config[key.strip()] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            config[key.strip()] = value
-    return config
+
+def new_run(args: Args) -> tuple[Path, dict[str, Any]]:
+    """The run directory and initial state of a new run; refuses missing or bad arguments."""
+    if not (args.env and args.algo and args.steps):
+        raise ValueError("--env, --algo and --steps are required (or --resume DIR)")
+    cls = get_algo_class(args.algo)
+    config = {"seed": args.seed or 0, **cls.Config.parse_strings(args.config)}
+    if args.num_envs is not None:
+        config["num_envs"] = args.num_envs
+    seed = config["seed"]
+    out = Path(args.out or f"runs/{args.env}-{args.algo}-s{seed}")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a directory")
+    if (out / "state.json").exists():
+        raise ValueError(f"--out {out} already holds a run; use --resume {out} or another --out")
+    state = {
+        "env": args.env,
+        "algo": args.algo,
+        "config": config,
+        "done": 0,
+        "total": args.steps,
+        "checkpoint_every": args.checkpoint_every or max(1, args.steps // 10),
+    }
+    return out, state
 
 
-class RunLog:
-    """metrics.csv and TensorBoard events of one run directory."""
+def resumed_run(args: Args) -> tuple[Path, dict[str, Any]]:
+    """The run directory and saved state of ``--resume``; refuses arguments that would
+    change the run (env, algo, seed, config) instead of ignoring them."""
+    out = Path(args.resume)
+    if not (out / "state.json").is_file():
+        raise ValueError(f"--resume {out}: no state.json there; is it a run directory?")
+    changed = [
+        f"--{name.replace('_', '-')}"
+        for name in ("env", "algo", "seed", "num_envs", "config", "out")
+        if getattr(args, name) not in (None, ())
+    ]
+    if changed:
+        raise ValueError(
+            f"--resume continues the saved run; it takes only --steps, --checkpoint-every, "
+            f"--stop-after and --threads, not {', '.join(changed)}"
+        )
+    state = json.loads((out / "state.json").read_text())
+    state["total"] = args.steps or state["total"]
+    state["checkpoint_every"] = args.checkpoint_every or state.get(
+        "checkpoint_every", max(1, state["total"] // 10)
+    )
+    return out, state
 
-    def __init__(self, out: Path):
-        from torch.utils.tensorboard import SummaryWriter
 
-        self.csv_path = out / "metrics.csv"
-        self.writer = SummaryWriter(str(out / "tb"))
-        self.fields: list[str] | None = None
-        if self.csv_path.exists():
-            with open(self.csv_path) as f:
-                self.fields = next(csv.reader(f), None)
+def build(state: dict[str, Any]) -> Any:
+    """The plugin of ``state``; plugins with a ``horizon`` get the run's total budget."""
+    cls = get_algo_class(state["algo"])
+    config = dict(state["config"])
+    if "horizon" in {f.name for f in dataclasses.fields(cls.Config)}:
+        config["horizon"] = state["total"]
+    return quadgym.make_algo(state["algo"], state["env"], **config)
 
-    def write(self, step: int, record: dict) -> None:
-        row = {"step": step, **{k: v for k, v in record.items() if isinstance(v, int | float)}}
-        if self.fields is None:
-            self.fields = list(row)
-            with open(self.csv_path, "w", newline="") as f:
-                csv.writer(f).writerow(self.fields)
-        with open(self.csv_path, "a", newline="") as f:
-            csv.writer(f).writerow([row.get(k, "") for k in self.fields])
-        for key, value in row.items():
-            if key != "step":
-                self.writer.add_scalar(key, value, step)
 
-    def close(self) -> None:
-        self.writer.close()
+def write_state(out: Path, state: dict[str, Any]) -> None:
+    atomic_write_bytes(out / "state.json", json.dumps(state, indent=1).encode())
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--env", help=f"environment id: {', '.join(quadgym.list_envs())}")
-    ap.add_argument("--algo", help=f"algorithm plugin: {', '.join(quadgym.list_algos())}")
-    ap.add_argument("--steps", type=int, help="total budget in the plugin's unit")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument(
-        "--num-envs",
-        type=int,
-        default=0,
-        help="train on this many lanes of the env's batched backend (gym.make_vec)",
-    )
-    ap.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE")
-    ap.add_argument("--out", help="run directory (default runs/<env>-<algo>-s<seed>)")
-    ap.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
-    ap.add_argument(
-        "--checkpoint-every",
-        type=int,
-        default=0,
-        help="budget per chunk between checkpoints (default: a tenth of --steps)",
-    )
-    ap.add_argument(
-        "--stop-after",
-        type=int,
-        default=0,
-        help="train at most this much in this invocation, then checkpoint and exit "
-        "(continue later with --resume)",
-    )
-    ap.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch threads (1: small networks run fastest on one thread)",
-    )
-    args = ap.parse_args(argv)
+    interrupted = False
 
-    if args.resume:
-        out = Path(args.resume)
-        state_path = out / "state.json"
-        if not state_path.is_file():
-            ap.error(f"--resume {out}: no state.json there; is it a run directory?")
-        state = json.loads(state_path.read_text())
-        env_id, algo_name, config = state["env"], state["algo"], state["config"]
-        total = args.steps or state["total"]
-    else:
-        if not (args.env and args.algo and args.steps):
-            ap.error("--env, --algo and --steps are required (or --resume DIR)")
-        try:
-            config = {"seed": args.seed, **parse_config(args.config)}
-            if args.num_envs:
-                config["num_envs"] = args.num_envs
-        except ValueError as exc:
-            ap.error(str(exc))
-        env_id, algo_name, total = args.env, args.algo, args.steps
-        out = Path(args.out or f"runs/{env_id}-{algo_name}-s{args.seed}")
-        if out.exists() and not out.is_dir():
-            ap.error(f"--out {out} is a file, not a directory")
-        if (out / "state.json").exists():
-            ap.error(f"--out {out} already holds a run; use --resume {out} or another --out")
-        state = {"env": env_id, "algo": algo_name, "config": config, "done": 0, "total": total}
-    if total < 1:
-        ap.error(f"--steps must be positive, got {total}")
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal interrupted
+        interrupted = True
+
+    # from the start, so that Ctrl-C at any moment ends with a consistent checkpoint
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return run(argv, lambda: interrupted)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run(argv: list[str] | None, interrupted: Any) -> int:
+    """Parse, build, then train chunk by chunk until done or ``interrupted()``."""
+    parser = build_parser(Args, __doc__)
+    try:
+        args = Args(**vars(parser.parse_args(argv)))
+        out, state = resumed_run(args) if args.resume else new_run(args)
+        algo = build(state)
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
     import torch
 
-    torch.set_num_threads(max(1, args.threads))
-    try:
-        algo = quadgym.make_algo(
-            algo_name,
-            env_id,
-            **{**config, "horizon": total} if _takes_horizon(algo_name) else config,
-        )
-    except (ValueError, TypeError) as exc:
-        ap.error(str(exc))
+    torch.set_num_threads(args.threads)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint.bin"
     if args.resume and ckpt.exists():
         algo.load(ckpt)
-    state["total"] = total
-    chunk = args.checkpoint_every or max(1, total // 10)
-    log = RunLog(out)
-    bar = tqdm(total=total, initial=state["done"], desc=f"{algo_name} on {env_id}", unit="step")
-    interrupted = False
-    stop_at = state["done"] + args.stop_after if args.stop_after else total
+    elif args.resume and state["done"]:
+        parser.error(f"{out}: state.json says {state['done']} done but checkpoint.bin is missing")
+    state["done"] = algo.progress  # the checkpoint is the truth
+    write_state(out, state)
+    total = state["total"]
+    target = min(total, state["done"] + args.stop_after) if args.stop_after else total
+    log = RunLog(out, position=state["done"])
+    bar = tqdm(total=total, initial=state["done"], desc=f"{state['algo']} on {state['env']}")
 
-    def on_sigint(signum, frame):
-        nonlocal interrupted
-        interrupted = True
+    def record(rec: dict) -> None:
+        log.write(rec)
+        shown = ("mean_return", "loss", "regret", "chosen", "acc_shifted")
+        bar.set_postfix({k: f"{v:.4g}" for k, v in rec.items() if k in shown})
+        bar.update(rec[POSITION] - bar.n)
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        while state["done"] < min(total, stop_at) and not interrupted:
-            n = min(chunk, min(total, stop_at) - state["done"])
-            start = state["done"]
-
-            def record(rec: dict, start: int = start) -> None:
-                # records carry their absolute position: epochs or environment steps
-                log.write(int(rec.get("epoch", rec.get("timesteps", start))), rec)
-                shown = {
-                    k: f"{v:.4g}"
-                    for k, v in rec.items()
-                    if k in ("mean_return", "loss", "regret", "chosen")
-                }
-                bar.set_postfix(shown)
-
-            algo.learn(n, callback=record)
-            state["done"] += n
-            bar.update(n)
+        while algo.progress < target and not interrupted():
+            algo.learn(min(state["checkpoint_every"], target - algo.progress), callback=record)
             algo.save(ckpt)
-            (out / "state.json").write_text(json.dumps(state, indent=1))
+            state["done"] = algo.progress
+            write_state(out, state)
+            bar.update(state["done"] - bar.n)
     finally:
-        signal.signal(signal.SIGINT, previous)
         bar.close()
         log.close()
-    if interrupted:
-        algo.save(ckpt)
-        (out / "state.json").write_text(json.dumps(state, indent=1))
+    if interrupted():
+        if not ckpt.exists():  # stopped before the first chunk ended
+            algo.save(ckpt)
         print(
             f"interrupted: checkpoint saved at {state['done']} of {total}; "
             f"continue with --resume {out}"
@@ -204,11 +192,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     print(f"done: {state['done']} in {out} (checkpoint.bin, metrics.csv, tb/)")
     return 0
-
-
-def _takes_horizon(name: str) -> bool:
-    """Whether the plugin's learning-rate schedule needs the run's total budget."""
-    return bool(getattr(quadgym.registry.get_algo_class(name), "uses_horizon", False))
 
 
 if __name__ == "__main__":

@@ -23,3 +23,19 @@ def pytest_collection_modifyitems(config, items):
     """Run the long (``slow``) tests first, so that with pytest-xdist they overlap the
     many short ones instead of running alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture
+def forbid(monkeypatch):
+    """``forbid((module, "name"), ...)``: the test fails if any of them is called (to show
+    that a refused argument builds nothing: no env, no PyBullet client)."""
+
+    def patch(*targets):
+        for owner, name in targets:
+
+            def refuse(*args, _name=name, **kwargs):
+                raise AssertionError(f"{_name} was called: something was built")
+
+            monkeypatch.setattr(owner, name, refuse)
+
+    return patch

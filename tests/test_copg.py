@@ -191,7 +191,7 @@ def test_bad_input():
     empty = {k: np.array([]) for k in ("prompt", "y", "y2", "r", "r2", "first_preferred")}
     with pytest.raises(ValueError, match="dataset is empty"):
         quadgym.make_algo("copg", "CoPGBandit-v0", data=empty)
-    with pytest.raises(ValueError, match="baseline must be 'none' or 'value'"):
+    with pytest.raises(ValueError, match="baseline must be one of 'none', 'value'"):
         quadgym.make_algo("pg", "CoPGBandit-v0", baseline="critic")
     with pytest.raises(ValueError, match="does not support environment 'QuadHover-v0'"):
         quadgym.make_algo("copg", "QuadHover-v0")

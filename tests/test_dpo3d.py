@@ -125,7 +125,7 @@ def test_bad_input():
     env = gym.make("PreferenceToy-v0").unwrapped
     with pytest.raises(ValueError, match="beta must be a finite number > 0"):
         quadgym.make_algo("dpo", "PreferenceToy-v0", beta=0.0)
-    with pytest.raises(ValueError, match="beta must be a finite number > 0"):
+    with pytest.raises(ValueError, match="beta_minus must be a finite number > 0"):
         quadgym.make_algo("dpo_flex", "PreferenceToy-v0", beta_minus=-0.1)
     empty = {k: np.array([], dtype=np.int64) for k in ("prompt", "y", "y2", "r", "r2")}
     empty["first_preferred"] = np.array([], dtype=bool)

@@ -124,7 +124,7 @@ def test_generate_refuses_empty_or_bad_prompts():
         algo.generate(np.zeros((1, 0), dtype=np.int64))
     with pytest.raises(ValueError, match="outside the vocabulary"):
         algo.generate(np.array([[1, 4, 5, 99, 2]]))
-    with pytest.raises(ValueError, match="unknown config"):
+    with pytest.raises(ValueError, match="unknown key 'n_future'"):
         quadgym.make_algo("gpt", "ToyCoding-v0", n_future=3)
 
 

@@ -126,8 +126,13 @@ def test_out_of_tree_plugin_is_discovered(tmp_path):
         class Hover(Algorithm):
             name = "toy_zero"
             supported_envs = ("QuadHover-v0",)
-            def learn(self, budget, callback=None):
-                return [{"budget": budget}]
+            done = 0
+            @property
+            def progress(self):
+                return self.done
+            def _learn(self, budget, emit):
+                self.done += budget
+                emit({"budget": budget})
             def act(self, observation, deterministic=True):
                 return np.zeros(4, dtype=np.float32)
             def save(self, path):
@@ -155,4 +160,4 @@ def test_out_of_tree_plugin_is_discovered(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "[{'budget': 3}]" in proc.stdout
+    assert "[{'step': 3, 'budget': 3}]" in proc.stdout

@@ -109,15 +109,9 @@ CASES = (
 
 
 @pytest.fixture
-def nothing_built(monkeypatch):
+def nothing_built(forbid):
     """Fail the test if a PyBullet client or a World is made."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("built before the arguments were validated")
-
-    monkeypatch.setattr(pybullet, "connect", refuse)
-    monkeypatch.setattr(single, "World", refuse)
-    monkeypatch.setattr(swarm, "World", refuse)
+    forbid((pybullet, "connect"), (single, "World"), (swarm, "World"))
 
 
 @pytest.mark.parametrize(

@@ -72,11 +72,11 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
         (["--env", "Nope-v0", "--algo", "copg", "--steps", 1], "unknown environment 'Nope-v0'"),
         (
             ["--env", "CoPGBandit-v0", "--algo", "copg", "--steps", 1, "--config", "lr"],
-            "--config takes key=value, got 'lr'",
+            "config items are key=value, got 'lr'",
         ),
         (
             ["--env", "CoPGBandit-v0", "--algo", "copg", "--steps", 1, "--config", "lr=-1"],
-            "need lr > 0",
+            "copg: lr must be > 0, got -1.0",
         ),
         (["--env", "CoPGBandit-v0", "--algo", "ppo", "--steps", 1], "does not support"),
     ],
@@ -131,8 +131,8 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
         env=ENV,
     )
     deadline = time.time() + 120
-    while not (out / "state.json").exists() and time.time() < deadline:
-        time.sleep(0.2)
+    while not (out / "checkpoint.bin").exists() and time.time() < deadline:
+        time.sleep(0.2)  # training is under way: a chunk has ended
     proc.send_signal(signal.SIGINT)
     stdout, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130
@@ -186,12 +186,14 @@ def mean_return(algo, episodes=5):
 @pytest.mark.slow
 def test_short_ppo_run_improves_hover_return():
     """Measured on seeds 0, 1, 2: mean return 24 / 28 / 38 before (the untrained policy
-    flips within a second or two) and 196 / 182 / 195 after 100k steps (it flies)."""
+    flips within a second or two) and 120 / 160 / 208 after 100k steps (it flies; with the
+    ground's friction at mu = 0.5 the take-off is harder to learn than it was at 0.25, when
+    the figures were 196 / 182 / 195)."""
     algo = quadgym.make_algo("ppo", "QuadHover-v0", seed=0)
     before = mean_return(algo)
     algo.learn(100_000)
     after = mean_return(algo)
-    assert after > before + 100, (before, after)
+    assert after > before + 80, (before, after)
     assert np.isfinite(after)
 
 

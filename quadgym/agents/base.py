@@ -1,14 +1,27 @@
 """The protocol every algorithm plugin implements.
 
 A plugin is built from an environment (an id or an instance) and keyword
-configuration; ``learn(budget, callback)`` trains for ``budget`` environment
-steps and returns a history of metrics; ``act(observation)`` returns an
-action; ``save(path)``/``load(path)`` write and read a checkpoint.
+configuration, checked against the plugin's typed :attr:`Algorithm.Config`
+before anything is built; the env is then checked against the capabilities
+the plugin :attr:`~Algorithm.requires`. ``learn(budget, callback)`` trains for
+``budget`` units of the plugin's :attr:`~Algorithm.budget_unit` and returns one
+record per update, each stamped with its absolute position under
+:data:`POSITION` (the budget consumed so far, :attr:`Algorithm.progress`);
+``act(observation)`` returns an action; ``save(path)``/``load(path)`` write and
+read a checkpoint.
+
+Writing a plugin: subclass :class:`Algorithm`, set ``name``, ``budget_unit``,
+``Config`` (a frozen dataclass deriving from :class:`AlgoConfig`) and, if it
+needs more than a Gymnasium env, ``requires``; implement ``progress``,
+``_learn(budget, emit)`` (call ``emit(record)`` once per update), ``act``,
+``save`` and ``load``.
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
+import enum
 import os
 import tempfile
 from collections.abc import Callable
@@ -18,37 +31,116 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
+from quadgym.agents.capabilities import check_capabilities
+from quadgym.config import TypedConfig, param
+
+#: the key under which every record carries its absolute position (budget consumed)
+POSITION = "step"
+
+
+class BudgetUnit(enum.StrEnum):
+    """What one unit of a plugin's training budget is."""
+
+    ENV_STEPS = "env_steps"  #: one step of one environment
+    AGENT_STEPS = "agent_steps"  #: one control step of one agent of a multi-agent env
+    EPOCHS = "epochs"  #: one pass over a fixed dataset
+    UPDATES = "updates"  #: one gradient step on a fresh batch
+
+
+@dataclasses.dataclass(frozen=True)
+class AlgoConfig(TypedConfig):
+    """Configuration every plugin takes."""
+
+    seed: int = param(0, "seeds the plugin's data, initialisation and sampling", ge=0)
+
 
 class Algorithm(abc.ABC):
     """Base class of quadgym's algorithm plugins.
 
     Attributes:
         name: the plugin's registry name.
-        supported_envs: env ids the plugin can train on; ``("*",)`` for any.
-        uses_horizon: whether ``scripts/train.py`` should pass the run's total budget
-            as ``horizon`` (for a schedule that a resumed run must continue exactly).
+        Config: the plugin's typed configuration (an :class:`AlgoConfig` dataclass).
+        budget_unit: what ``learn``'s budget counts.
+        supported_envs: env ids the plugin can train on; ``("*",)`` for any env that
+            has the capabilities in ``requires``.
+        requires: ``typing.Protocol`` classes the env (``env.unwrapped``) must satisfy;
+            a tuple of protocols in it is met by any one of them.
+        config: the checked configuration of this instance.
     """
 
     name: ClassVar[str] = ""
-    supported_envs: ClassVar[tuple[str, ...]] = ()
-    #: whether the plugin takes a ``horizon`` config (its schedule's total budget)
-    uses_horizon: ClassVar[bool] = False
+    Config: ClassVar[type[AlgoConfig]] = AlgoConfig
+    budget_unit: ClassVar[BudgetUnit] = BudgetUnit.ENV_STEPS
+    supported_envs: ClassVar[tuple[str, ...]] = ("*",)
+    requires: ClassVar[tuple[type | tuple[type, ...], ...]] = ()
 
-    def __init__(self, env: str | gym.Env, **config: Any) -> None:
-        self.env = gym.make(env) if isinstance(env, str) else env
-        self.config = dict(config)
+    def __init__(self, env: str | gym.Env | Any, **config: Any) -> None:
+        self.config = self.make_config(config)
+        self.env = self.make_env(env) if isinstance(env, str) else env
+        try:
+            check_capabilities(self.env.unwrapped, self.requires, self.name)
+        except ValueError:
+            if isinstance(env, str):  # we built it: release it
+                self.env.close()
+            raise
+
+    @classmethod
+    def make_config(cls, config: dict[str, Any]) -> AlgoConfig:
+        """``config`` checked against :attr:`Config`; errors name the plugin and the field.
+
+        Raises:
+            ValueError: an unknown key (with the closest allowed one) or a value out of range.
+            TypeError: a value of the wrong type.
+        """
+        try:
+            return cls.Config.from_mapping(config)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{cls.name}: {exc}") from None
+
+    def make_env(self, env_id: str) -> Any:
+        """The env for ``env_id`` (``gym.make`` unless the plugin needs more)."""
+        return gym.make(env_id)
 
     @classmethod
     def supports(cls, env_id: str | None) -> bool:
-        """Whether this plugin can run on ``env_id``."""
+        """Whether this plugin can run on ``env_id`` (capabilities are checked on the env)."""
         return "*" in cls.supported_envs or env_id in cls.supported_envs
 
+    @property
     @abc.abstractmethod
+    def progress(self) -> int:
+        """Budget consumed so far, in :attr:`budget_unit` (survives save/load)."""
+
     def learn(self, budget: int, callback: Callable[[dict], Any] | None = None) -> list[dict]:
-        """Train for ``budget`` environment steps; return one metrics dict per update."""
+        """Train for ``budget`` units of :attr:`budget_unit`; return one record per update.
+
+        Every record carries ``POSITION``: :attr:`progress` when it was made, so that a
+        chunked or resumed run's records are positioned by the budget they consumed.
+        ``callback`` receives each record as it is made.
+
+        Raises:
+            ValueError: ``budget`` is not a positive integer.
+        """
+        if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 1:
+            raise ValueError(f"budget must be a positive integer, got {budget!r}")
+        history: list[dict] = []
+
+        def emit(record: dict) -> None:
+            stamped = {POSITION: int(self.progress), **record}
+            history.append(stamped)
+            if callback is not None:
+                callback(stamped)
+
+        self._learn(int(budget), emit)
+        return history
 
     @abc.abstractmethod
-    def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+    def _learn(self, budget: int, emit: Callable[[dict], None]) -> None:
+        """Train for ``budget`` units; call ``emit(record)`` after each update, once
+        :attr:`progress` counts it."""
+
+    @abc.abstractmethod
+    def act(self, observation: Any, deterministic: bool = True) -> Any:
         """The action for ``observation``."""
 
     def reset(self) -> None:  # noqa: B027 - optional hook, a no-op by default

@@ -1,7 +1,8 @@
 """Checkpoints of torch-based plugins: one file, stamped with the plugin and env it belongs to.
 
-``write_checkpoint`` adds the plugin's name, its env id and its config to the
-state a plugin hands over and writes it atomically; ``read_checkpoint`` reads
+``write_checkpoint`` adds the plugin's name, its env id and its typed config
+(as JSON, for a reader of the file; a plugin restores its state from its own
+fields) to the state a plugin hands over and writes it atomically; ``read_checkpoint`` reads
 it back and refuses a file that is unreadable or belongs to another plugin or
 env, with a ``ValueError`` that says which.
 """
@@ -24,13 +25,16 @@ def env_id(algo: Algorithm) -> str | None:
 
 
 def write_checkpoint(algo: Algorithm, path: str | Path, state: dict[str, Any]) -> None:
-    """Write ``state`` (anything ``torch.save`` takes) with ``algo``'s identity to ``path``."""
-    config = {k: v for k, v in algo.config.items() if k != "data"}
+    """Write ``state`` (anything ``torch.save`` takes) with ``algo``'s identity to ``path``.
+
+    The config is stored as the JSON of ``algo.config.to_dict()`` (its saveable
+    fields); a value JSON cannot hold (a class in ``policy_kwargs``) is written as text.
+    """
     stamped = {
         **state,
         "algo": algo.name,
         "env": env_id(algo),
-        "config": json.dumps(config, default=str),
+        "config": json.dumps(algo.config.to_dict(), default=str),
     }
     buf = io.BytesIO()
     torch.save(stamped, buf)

@@ -1,10 +1,14 @@
 """Offline preference and policy-gradient plugins over enumerable outcomes (PyTorch).
 
-CoPG, IPO, DPO, naive off-policy policy gradient and on-policy RLOO, as in
-Flet-Berliac et al. 2024 (Contrastive Policy Gradient). They train a softmax
-policy over the outcomes an environment enumerates (the arms of
-``CoPGBandit-v0``, the token sequences of ``CoPGSequence-v0``) from a
-dataset of pairs the environment samples, and measure it exactly.
+CoPG, IPO, DPO (and its variants), SLiC, naive off-policy policy gradient and
+on-policy RLOO, as in Flet-Berliac et al. 2024 (Contrastive Policy Gradient).
+They train a softmax policy over the outcomes an environment enumerates (the
+arms of ``CoPGBandit-v0``, the token sequences of ``CoPGSequence-v0``, the
+responses to each prompt of ``PreferenceToy-v0``) from a dataset of pairs the
+environment samples, and measure it exactly. What differs between those envs
+(dataset, π_ref, network, metrics, acting) is in ``preference_problems`` (chosen
+by the env's capabilities), the networks in ``prefnets``, the per-pair objectives
+in ``preference_losses`` (re-exported here), the configs in ``contrastive_config``.
 
 Notation: ρ(y) = ln π(y) − ln π_ref(y); R^π_β(y) = R(y) − β·ρ(y).
 
@@ -12,7 +16,9 @@ Notation: ρ(y) = ln π(y) − ln π_ref(y); R^π_β(y) = R(y) − β·ρ(y).
   differentiated through every ρ; its gradient is
   (R^π_β(y) − R^π_β(y'))·∇ln π(y) + (R^π_β(y') − R^π_β(y))·∇ln π(y').
 * ``ipo``: minimise (ρ(y_w) − ρ(y_l) − 1/(2β))² on Bradley–Terry labelled pairs.
-* ``dpo``: minimise −ln σ(β·(ρ(y_w) − ρ(y_l))) on the same labels.
+* ``dpo``: minimise −ln σ(β·(ρ(y_w) − ρ(y_l))) on the same labels; ``dpo_flex`` with
+  β⁺ on the chosen and β⁻ on the rejected term; ``dpo_sft`` plus λ·(−ln π(y_w)).
+* ``slic``: minimise max(0, δ − ln π(y_w) + ln π(y_l)).
 * ``pg``: the naive policy gradient on the off-policy samples, R^π_β(y)·∇ln π(y)
   (R^π_β held constant), with ``baseline="none"`` or ``"value"`` (the exact
   E_π[R] subtracted). Off-policy both are biased: E_μ[b·∇ln π] ≠ 0 for μ ≠ π.
@@ -20,11 +26,18 @@ Notation: ρ(y) = ln π(y) − ln π_ref(y); R^π_β(y) = R(y) − β·ρ(y).
   a fixed point for any μ, since R^{π*}_β is constant; the paper's baseline
   is the plain value.)
 * ``rloo``: on-policy REINFORCE with a leave-one-out baseline on R^π_β, sampling
-  from the current policy (it ignores the dataset).
+  from the current policy (it ignores the dataset's outcomes, not its size).
+
+The budget is in epochs (passes over the dataset); ``learn`` makes one record
+per epoch: ``epoch`` (= ``step``, the epochs done), ``loss`` (mean over the
+epoch's batches) and the problem's metrics (``regret``, ``kl_to_optimal``,
+``policy`` on the CoPG envs; ``chosen``, ``rejected``, ``unseen``,
+``grad_chosen``, ``grad_rejected`` on PreferenceToy-v0).
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,286 +45,132 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 import torch
-from torch import nn
 
-from quadgym.agents.base import Algorithm
+from quadgym.agents.base import Algorithm, BudgetUnit
+from quadgym.agents.capabilities import EnumerableOutcomes, PromptedPreferences
 from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
-from quadgym.envs.bandit import check_beta
+from quadgym.agents.contrastive_config import (
+    ContrastiveConfig,
+    DPOFlexConfig,
+    DPOSFTConfig,
+    PGConfig,
+    PreferenceConfig,
+    SLiCConfig,
+)
+from quadgym.agents.preference_losses import (
+    copg_objective,
+    dpo_flex_loss,
+    dpo_loss,
+    ipo_fixed_point,
+    ipo_loss,
+    slic_loss,
+)
+from quadgym.agents.preference_problems import (
+    EnumerableProblem,
+    PairLoss,
+    Problem,
+    PromptedProblem,
+    TokenProblem,
+    choose_problem,
+)
+from quadgym.agents.schedule import lr_schedule
 
-# ----------------------------------------------------------------------------- policies
+__all__ = [
+    "RLOO",
+    "SLiC",
+    "CoPG",
+    "ContrastiveAlgorithm",
+    "DPO",
+    "DPOFlex",
+    "DPOSFT",
+    "IPO",
+    "PolicyGradient",
+    "PreferenceLoss",
+    "copg_objective",
+    "dpo_flex_loss",
+    "dpo_loss",
+    "ipo_fixed_point",
+    "ipo_loss",
+    "slic_loss",
+]
 
-
-class TabularPolicy(nn.Module):
-    """One free logit per (prompt, outcome), initialised at π_ref."""
-
-    def __init__(self, ref_policy: np.ndarray, num_prompts: int = 1):
-        super().__init__()
-        init = torch.log(torch.as_tensor(ref_policy, dtype=torch.float64))
-        self.logits = nn.Parameter(init.expand(num_prompts, -1).clone())
-
-    def log_probs(self, prompts: torch.Tensor | None = None) -> torch.Tensor:
-        """(P, N) log-probabilities of every outcome, or (B, N) for ``prompts`` (B,)."""
-        lp = torch.log_softmax(self.logits, dim=-1)
-        return lp if prompts is None else lp[prompts]
-
-
-class AutoregressivePolicy(nn.Module):
-    """A small MLP that predicts the next token from the one-hot prefix.
-
-    ln π(y) = Σ_t ln p(y_t | y_<t); evaluated for every outcome at once by
-    encoding all N·L prefixes. The last layer starts at zero, so the
-    initial policy is uniform over tokens, i.e. π_ref.
-    """
-
-    def __init__(self, outcomes: np.ndarray, vocab: int, hidden: int = 128):
-        super().__init__()
-        n, length = outcomes.shape
-        self.vocab, self.length = vocab, length
-        seq = torch.as_tensor(outcomes, dtype=torch.long)
-        # prefixes[i, t] = outcome i's first t tokens, padded with `vocab`
-        prefixes = torch.full((n, length, length), vocab, dtype=torch.long)
-        for t in range(length):
-            prefixes[:, t, :t] = seq[:, :t]
-        one_hot = nn.functional.one_hot(prefixes, vocab + 1).to(torch.float64)
-        self.register_buffer("inputs", one_hot.reshape(n, length, -1))
-        self.register_buffer("targets", seq)
-        self.net = nn.Sequential(
-            nn.Linear(length * (vocab + 1), hidden), nn.Tanh(), nn.Linear(hidden, vocab)
-        ).to(torch.float64)
-        nn.init.zeros_(self.net[2].weight)
-        nn.init.zeros_(self.net[2].bias)
-
-    def next_token_log_probs(self, prefix: np.ndarray) -> torch.Tensor:
-        """(V,) log-probabilities of the next token after a padded prefix (L,)."""
-        x = nn.functional.one_hot(torch.as_tensor(prefix, dtype=torch.long), self.vocab + 1)
-        return torch.log_softmax(self.net(x.to(torch.float64).reshape(1, -1)), dim=-1)[0]
-
-    def log_probs(self, prompts: torch.Tensor | None = None) -> torch.Tensor:
-        tok = torch.log_softmax(self.net(self.inputs), dim=-1)  # (N, L, V)
-        lp = tok.gather(-1, self.targets[..., None])[..., 0].sum(-1)[None]  # (1, N)
-        return lp if prompts is None else lp.expand(len(prompts), -1)
-
-
-class PromptMLPPolicy(nn.Module):
-    """Logits over responses from a one-hot prompt through a shared hidden layer.
-
-    Parameters are shared across prompts, which is what lets a DPO update on
-    one response move the others: a tabular per-prompt softmax cannot show the
-    chosen likelihood falling, since DPO's gradient then raises π⁺ monotonically.
-    """
-
-    def __init__(
-        self, num_prompts: int, num_responses: int, hidden: int = 16, rank: int = 2, seed: int = 0
-    ):
-        super().__init__()
-        g = torch.Generator().manual_seed(seed)
-        self.register_buffer("prompts_one_hot", torch.eye(num_prompts, dtype=torch.float64))
-        self.net = nn.Sequential(
-            nn.Linear(num_prompts, hidden),
-            nn.Tanh(),
-            nn.Linear(hidden, rank),
-            nn.Linear(rank, num_responses),
-        ).to(torch.float64)
-        with torch.no_grad():
-            for param in self.net.parameters():
-                param.copy_(torch.randn(param.shape, generator=g, dtype=torch.float64) * 0.5)
-
-    def log_probs(self, prompts: torch.Tensor | None = None) -> torch.Tensor:
-        lp = torch.log_softmax(self.net(self.prompts_one_hot), dim=-1)
-        return lp if prompts is None else lp[prompts]
-
-    def fit(self, target: np.ndarray, steps: int = 3000, lr: float = 0.01) -> float:
-        """Supervised fit to the distributions ``target`` (P, R) by minimising
-        KL(target‖π); returns the final mean KL."""
-        t = torch.as_tensor(target, dtype=torch.float64)
-        opt = torch.optim.Adam(self.parameters(), lr=lr)
-        for _ in range(steps):
-            kl = (t * (torch.log(t) - self.log_probs())).sum(-1).mean()
-            opt.zero_grad()
-            kl.backward()
-            opt.step()
-        return kl.item()
-
-
-# ------------------------------------------------------------------------------ losses
-
-
-def copg_objective(lp, lp2, ref, ref2, r, r2, beta):
-    """CoPG's ℓ(y, y'; π) per pair (to be maximised), differentiable through every ρ."""
-    rho, rho2 = lp - ref, lp2 - ref2
-    a, a2 = r - 0.5 * beta * rho, r2 - 0.5 * beta * rho2
-    return (a - a2) * rho + (a2 - a) * rho2
-
-
-def ipo_loss(rho_w, rho_l, beta):
-    """IPO's squared loss per labelled pair."""
-    return (rho_w - rho_l - 1.0 / (2.0 * beta)) ** 2
-
-
-def dpo_loss(rho_w, rho_l, beta):
-    """DPO's logistic loss per labelled pair."""
-    return -nn.functional.logsigmoid(beta * (rho_w - rho_l))
-
-
-def dpo_flex_loss(rho_w, rho_l, beta_plus, beta_minus):
-    """DPO with separate β for the chosen (β⁺) and rejected (β⁻) terms."""
-    return -nn.functional.logsigmoid(beta_plus * rho_w - beta_minus * rho_l)
-
-
-def slic_loss(lp_w, lp_l, delta):
-    """SLiC's calibration hinge max(0, δ − ln π(y_w) + ln π(y_l))."""
-    return torch.relu(delta - lp_w + lp_l)
-
-
-def ipo_fixed_point(data: dict, beta: float, ref_policy: np.ndarray) -> np.ndarray:
-    """The tabular policy IPO converges to on ``data``, in closed form.
-
-    IPO's loss depends on the logits s only through differences s_w − s_l, so
-    it is a least-squares problem Σ_k (s_{w_k} − s_{l_k} − 1/(2β))²; its
-    minimiser (unique up to a constant) gives π = softmax(ln π_ref + s).
-    """
-    n = len(ref_policy)
-    w, lo = _winners(data)
-    a = np.zeros((len(w), n))
-    a[np.arange(len(w)), w] += 1.0
-    a[np.arange(len(w)), lo] -= 1.0
-    s = np.linalg.lstsq(a, np.full(len(w), 1.0 / (2.0 * beta)), rcond=None)[0]
-    z = np.log(ref_policy) + s
-    z = np.exp(z - z.max())
-    return z / z.sum()
-
-
-def _winners(data: dict) -> tuple[np.ndarray, np.ndarray]:
-    first = np.asarray(data["first_preferred"], dtype=bool)
-    return np.where(first, data["y"], data["y2"]), np.where(first, data["y2"], data["y"])
-
-
-# ------------------------------------------------------------------------------ plugins
+Tensor = torch.Tensor
 
 
 class ContrastiveAlgorithm(Algorithm):
-    """Shared machinery: dataset, policy, Adam loop, exact evaluation, checkpoints.
+    """Shared machinery: the problem, the policy, the Adam loop, checkpoints.
 
-    Config (keyword arguments):
-        beta: regularisation strength (default: the env's, 0.1 on PreferenceToy-v0).
-        lr: Adam learning rate (default 0.01; 1e-3 on PreferenceToy-v0).
-        batch_size: pairs per update (512, the paper's; 64 on PreferenceToy-v0).
-        hidden, rank: PreferenceToy-v0's policy, a prompt MLP with ``hidden`` tanh
-            units, a ``rank``-dimensional bottleneck and a response embedding
-            (defaults 16 and 2: responses share a low-dimensional embedding, as
-            similar texts share features in a language model).
-        n_pairs: dataset size on the CoPG envs (10⁴, the paper's).
-        mu1, mu2: behaviour distributions of y and y' on the CoPG envs (defaults:
-            the paper's (0.1, 0.2, 0.7) and (0.05, 0.05, 0.9) on the 3-armed bandit;
-            otherwise two fixed random distributions with full support).
-        chosen, rejected: ``"on"`` or ``"off"``, the sources of the
-            PreferenceToy-v0 dataset (default on, on); ``pairs_per_prompt`` (64).
-        seed: seeds the dataset, the initialisation and the batch order.
-        schedule: ``"constant"`` or ``"cosine"`` (the learning rate decays to 0 over
-            ``horizon`` epochs, by default those of each ``learn`` call, so the
-            iterates settle on the fixed point instead of jittering around it;
-            default on the CoPG envs,
-            ``constant`` on PreferenceToy-v0 whose dynamics are the point).
-        data: a dataset from the env to use instead of building one.
+    Subclasses define :meth:`batch_loss`. ``problems`` lists the kinds of env the
+    plugin can train on, most specific first; ``requires`` must be met by any env
+    that one of them accepts.
 
-    ``learn(budget)`` runs ``budget`` epochs (passes over the dataset) and
-    returns one record per epoch: ``epoch``, ``loss``, and on the CoPG envs
-    ``regret``, ``kl_to_optimal`` (KL(π‖π*)) and ``policy`` (the exact
-    distribution); on PreferenceToy-v0 ``chosen``, ``rejected``, ``unseen``
-    (probability mass on each set, mean over prompts) and ``grad_chosen``,
-    ``grad_rejected`` (mean |∂loss/∂π| of the chosen and rejected responses).
+    Attributes:
+        problem: the env's kind with its dataset and rewards (chosen by capability).
+        beta, lr, batch_size, schedule: the config's values, the env's defaults filled in.
+        policy, ref: the network and ln π_ref, (P, N).
+        epochs_done: epochs trained (the budget consumed; survives save/load).
     """
 
+    Config: ClassVar[type[ContrastiveConfig]] = ContrastiveConfig
+    budget_unit = BudgetUnit.EPOCHS
+    #: quadgym's ids it trains on; built directly, any env with ``requires`` qualifies
     supported_envs: ClassVar[tuple[str, ...]] = ("CoPGBandit-v0", "CoPGSequence-v0")
-    uses_horizon = True
+    requires: ClassVar[tuple[type | tuple[type, ...], ...]] = (EnumerableOutcomes,)
+    problems: ClassVar[tuple[type[Problem], ...]] = (TokenProblem, EnumerableProblem)
+
+    config: ContrastiveConfig
 
     def __init__(self, env: str | gym.Env, **config: Any) -> None:
         super().__init__(env, **config)
+        c = self.config
         self.task = self.env.unwrapped
-        c = self.config
-        self.prompted = hasattr(self.task, "response_sets")
-        self.beta = check_beta(c.get("beta", 0.1 if self.prompted else self.task.beta))
-        self.lr = float(c.get("lr", 1e-3 if self.prompted else 0.01))
-        self.batch_size = int(c.get("batch_size", 64 if self.prompted else 512))
-        self.seed = int(c.get("seed", 0))
-        self.schedule = c.get("schedule", "constant" if self.prompted else "cosine")
-        if self.schedule not in ("constant", "cosine"):
-            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
-        if self.lr <= 0 or self.batch_size < 1:
-            raise ValueError(f"need lr > 0 and batch_size >= 1, got {self.lr}, {self.batch_size}")
-        torch.manual_seed(self.seed)
-        self.gen = torch.Generator().manual_seed(self.seed)
-        self.data = c.get("data") or self._build_data()
-        if len(self.data["y"]) == 0:
-            raise ValueError("the dataset is empty; an offline algorithm needs at least one pair")
-        self.policy = self._make_policy()
-        # π_ref: the env's on the CoPG envs; on the prompted toy the fitted initial model
-        with torch.no_grad():
-            if self.prompted:
-                self.ref = self.policy.log_probs().detach().clone()
-                self.sets = self.task.response_sets(self.data)
-            else:
-                self.ref = torch.log(torch.as_tensor(self.task.ref_policy, dtype=torch.float64))
-                self.ref = self.ref[None]
+        self.problem = choose_problem(self.task, self.problems)(self.task, c)
+        self.beta = self.problem.beta
+        self.lr = self.problem.default_lr if c.lr is None else c.lr
+        self.batch_size = self.problem.default_batch_size if c.batch_size is None else c.batch_size
+        self.schedule = self.problem.default_schedule if c.schedule is None else c.schedule
+        self.gen = torch.Generator().manual_seed(c.seed)
+        with torch.random.fork_rng(devices=[]):  # seeds the init without touching the caller's
+            torch.manual_seed(c.seed)
+            self.policy = self.problem.make_policy(c)
+        self.ref = self.problem.reference(self.policy)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.lr)
-        self.rewards = torch.as_tensor(
-            self.task.rewards if not self.prompted else self.task.scores, dtype=torch.float64
-        ).reshape(self.ref.shape)
         self.epochs_done = 0
+        self._call_end = 0  # epochs_done at the end of the current learn() call
+        self.scheduler = lr_schedule(self.optimizer, self.schedule, self._horizon)
 
-    def _build_data(self) -> dict:
-        c = self.config
-        if self.prompted:
-            return self.task.preference_dataset(
-                c.get("chosen", "on"),
-                c.get("rejected", "on"),
-                int(c.get("pairs_per_prompt", 64)),
-                seed=self.seed,
-            )
-        return self.task.sample_pairs(
-            *self._behaviour(), int(c.get("n_pairs", 10_000)), seed=self.seed
-        )
+    @property
+    def data(self) -> dict:
+        """The pair dataset (numpy arrays ``prompt``, ``y``, ``y2``, ``r``, ``r2``,
+        ``first_preferred``)."""
+        return self.problem.data
 
-    def _behaviour(self) -> tuple[np.ndarray, np.ndarray]:
-        c, n = self.config, self.task.num_outcomes
-        if "mu1" in c and "mu2" in c:
-            return np.asarray(c["mu1"], float), np.asarray(c["mu2"], float)
-        if n == 3:
-            return np.array([0.1, 0.2, 0.7]), np.array([0.05, 0.05, 0.9])
-        rng = np.random.default_rng(12345)
-        return rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
+    @property
+    def rewards(self) -> Tensor:
+        """(P, N) reward of every (prompt, outcome)."""
+        return self.problem.rewards
 
-    def _make_policy(self) -> nn.Module:
-        if self.prompted:
-            policy = PromptMLPPolicy(
-                self.task.num_prompts,
-                self.task.num_responses,
-                hidden=int(self.config.get("hidden", 16)),
-                rank=int(self.config.get("rank", 2)),
-                seed=self.seed,
-            )
-            policy.fit(self.task.ref_policy)
-            return policy
-        if hasattr(self.task, "vocab"):
-            return AutoregressivePolicy(self.task.outcomes, self.task.vocab)
-        return TabularPolicy(self.task.ref_policy)
+    @property
+    def progress(self) -> int:
+        """Epochs trained."""
+        return self.epochs_done
+
+    def _horizon(self) -> int:
+        """Epochs over which the cosine schedule decays: the config's, else the end of
+        the current learn() call."""
+        return self.config.horizon or self._call_end
 
     # -------------------------------------------------------------- learning
-    def batch_loss(self, idx: torch.Tensor, lp_all: torch.Tensor) -> torch.Tensor:
-        """Per-pair losses of the pairs ``idx`` given log π of every outcome (P, N)."""
-        raise NotImplementedError
+    @abc.abstractmethod
+    def batch_loss(self, idx: Tensor, lp_all: Tensor) -> Tensor:
+        """Per-pair losses of the pairs ``idx`` given ln π of every outcome (P, N)."""
 
-    def learn(self, budget: int, callback: Callable[[dict], Any] | None = None) -> list[dict]:
+    def _learn(self, budget: int, emit: Callable[[dict], None]) -> None:
+        """``budget`` epochs of shuffled mini-batches; one record per epoch."""
         n = len(self.data["y"])
-        self._tensors = {k: torch.as_tensor(np.asarray(v)) for k, v in self.data.items()}
-        history = []
-        budget = int(budget)
-        horizon = int(self.config.get("horizon") or self.epochs_done + budget)
+        self._call_end = self.epochs_done + budget
+        self._apply_schedule()
         for _ in range(budget):
-            if self.schedule == "cosine":
-                frac = min(self.epochs_done / horizon, 1.0)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = self.lr * 0.5 * (1 + np.cos(np.pi * frac))
             losses = []
             order = torch.randperm(n, generator=self.gen)
             for start in range(0, n, self.batch_size):
@@ -321,68 +180,37 @@ class ContrastiveAlgorithm(Algorithm):
                 loss.backward()
                 self.optimizer.step()
                 losses.append(loss.item())
+            self.scheduler.step()
             self.epochs_done += 1
-            record = {"epoch": self.epochs_done, "loss": float(np.mean(losses)), **self.evaluate()}
-            history.append(record)
-            if callback is not None:
-                callback(record)
-        return history
+            emit({"epoch": self.epochs_done, "loss": float(np.mean(losses)), **self.evaluate()})
+
+    def _apply_schedule(self) -> None:
+        """Set the step size of the next epoch from the schedule under the current
+        horizon: without a ``horizon`` config the previous call's last ``step()`` used
+        that call's end, and this call moves it."""
+        s = self.scheduler
+        for group, base, factor in zip(
+            self.optimizer.param_groups, s.base_lrs, s.lr_lambdas, strict=True
+        ):
+            group["lr"] = base * factor(s.last_epoch)
+
+    def metric_loss(self) -> PairLoss | None:
+        """The per-pair loss whose gradients the prompted problem records (None: none)."""
+        return None
 
     def distribution(self) -> np.ndarray:
-        """The policy's exact distribution over outcomes, (N,) (or (P, N) with prompts)."""
-        with torch.no_grad():
-            p = torch.exp(self.policy.log_probs()).numpy()
-        p = p / p.sum(axis=-1, keepdims=True)
-        return p if self.prompted else p[0]
+        """The policy's exact distribution: (N,) on the CoPG envs, (P, N) with prompts."""
+        return self.problem.distribution(self.policy)
 
-    def evaluate(self) -> dict:
-        pi = self.distribution()
-        if self.prompted:
-            return {
-                **{
-                    name: float(pi[self.sets == k].sum() / self.task.num_prompts)
-                    for k, name in ((1, "chosen"), (2, "rejected"), (0, "unseen"))
-                },
-                **self.gradient_magnitudes(),
-            }
-        opt = self.task.optimal_policy(self.beta)
-        return {
-            "regret": self.task.regret(pi, self.beta),
-            "kl_to_optimal": float(np.sum(pi * (np.log(pi) - np.log(opt)))),
-            "policy": pi.tolist(),
-        }
-
-    def gradient_magnitudes(self) -> dict:
-        """Mean |∂loss/∂π(y)| over the dataset for chosen and rejected responses,
-        treating the two probabilities of each pair as free variables."""
-        with torch.no_grad():
-            lp = self.policy.log_probs()
-        d = (
-            self._tensors
-            if hasattr(self, "_tensors")
-            else {k: torch.as_tensor(np.asarray(v)) for k, v in self.data.items()}
-        )
-        x, y, y2 = d["prompt"], d["y"], d["y2"]
-        p_w = torch.exp(lp[x, y]).requires_grad_()
-        p_l = torch.exp(lp[x, y2]).requires_grad_()
-        loss = self.pair_loss(torch.log(p_w), torch.log(p_l), self.ref[x, y], self.ref[x, y2])
-        g_w, g_l = torch.autograd.grad(loss.sum(), (p_w, p_l))
-        return {"grad_chosen": g_w.abs().mean().item(), "grad_rejected": g_l.abs().mean().item()}
-
-    def pair_loss(self, lp_w, lp_l, ref_w, ref_l) -> torch.Tensor:
-        """Per-pair loss from the log-probabilities of chosen and rejected responses
-        (preference losses only)."""
-        raise NotImplementedError
+    def evaluate(self) -> dict[str, Any]:
+        """The problem's metrics of the current policy (see the module docstring)."""
+        return self.problem.evaluate(self.policy, self.ref, self.metric_loss())
 
     # --------------------------------------------------------------- acting
-    def act(self, observation: Any, deterministic: bool = True):
-        if self.prompted:
-            p = self.distribution()[int(observation)]
-        elif isinstance(self.policy, TabularPolicy):
-            p = self.distribution()
-        else:
-            with torch.no_grad():
-                p = torch.exp(self.policy.next_token_log_probs(observation)).numpy()
+    def act(self, observation: Any, deterministic: bool = True) -> int:
+        """The most likely action (arm, next token, response), or one sampled with
+        the plugin's generator (which the batch order also draws from)."""
+        p = self.problem.action_probs(self.policy, observation)
         if deterministic:
             return int(np.argmax(p))
         return int(torch.multinomial(torch.as_tensor(p), 1, generator=self.gen))
@@ -396,6 +224,7 @@ class ContrastiveAlgorithm(Algorithm):
                 "policy": self.policy.state_dict(),
                 "ref": self.ref,
                 "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
                 "epochs_done": self.epochs_done,
                 "generator": self.gen.get_state(),
             },
@@ -407,11 +236,16 @@ class ContrastiveAlgorithm(Algorithm):
         self.ref = ckpt["ref"]
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.epochs_done = ckpt["epochs_done"]
+        if "scheduler" in ckpt:
+            self.scheduler.load_state_dict(ckpt["scheduler"])
+        else:  # written before the scheduler was saved: it only counted epochs
+            self.scheduler.last_epoch = self.epochs_done
         self.gen.set_state(ckpt["generator"])
 
     # --------------------------------------------------------------- helpers
-    def _pair(self, idx: torch.Tensor, lp_all: torch.Tensor):
-        d = self._tensors
+    def _pair(self, idx: Tensor, lp_all: Tensor) -> tuple[Tensor, ...]:
+        """(ln π, ln π, ln π_ref, ln π_ref, R, R) of y and y' of the pairs ``idx``."""
+        d = self.problem.tensors
         x, y, y2 = d["prompt"][idx], d["y"][idx], d["y2"][idx]
         return (
             lp_all[x, y],
@@ -422,26 +256,13 @@ class ContrastiveAlgorithm(Algorithm):
             d["r2"][idx],
         )
 
-    def _labelled(self, idx: torch.Tensor, lp_all: torch.Tensor):
-        """(ln π, ln π_ref) of winners and losers under the dataset's labels."""
-        d = self._tensors
+    def _labelled(self, idx: Tensor, lp_all: Tensor) -> tuple[Tensor, ...]:
+        """(ln π, ln π_ref) of winners and losers of the pairs ``idx`` under the labels."""
+        d = self.problem.tensors
         x, first = d["prompt"][idx], d["first_preferred"][idx]
         w = torch.where(first, d["y"][idx], d["y2"][idx])
         lo = torch.where(first, d["y2"][idx], d["y"][idx])
         return lp_all[x, w], lp_all[x, lo], self.ref[x, w], self.ref[x, lo]
-
-
-class PreferenceLoss(ContrastiveAlgorithm):
-    """A loss on labelled (winner, loser) pairs; subclasses define :meth:`pair_loss`."""
-
-    supported_envs: ClassVar[tuple[str, ...]] = (
-        "CoPGBandit-v0",
-        "CoPGSequence-v0",
-        "PreferenceToy-v0",
-    )
-
-    def batch_loss(self, idx, lp_all):
-        return self.pair_loss(*self._labelled(idx, lp_all))
 
 
 class CoPG(ContrastiveAlgorithm):
@@ -449,8 +270,40 @@ class CoPG(ContrastiveAlgorithm):
 
     name = "copg"
 
-    def batch_loss(self, idx, lp_all):
+    def batch_loss(self, idx: Tensor, lp_all: Tensor) -> Tensor:
         return -copg_objective(*self._pair(idx, lp_all), self.beta)
+
+
+class PreferenceLoss(ContrastiveAlgorithm):
+    """A loss on labelled (winner, loser) pairs; subclasses define :meth:`pair_loss`.
+
+    Runs on the CoPG envs and on prompted preferences (PreferenceToy-v0).
+    """
+
+    Config: ClassVar[type[ContrastiveConfig]] = PreferenceConfig
+    supported_envs: ClassVar[tuple[str, ...]] = (
+        "CoPGBandit-v0",
+        "CoPGSequence-v0",
+        "PreferenceToy-v0",
+    )
+    requires: ClassVar[tuple[type | tuple[type, ...], ...]] = (
+        (EnumerableOutcomes, PromptedPreferences),
+    )
+    problems: ClassVar[tuple[type[Problem], ...]] = (
+        PromptedProblem,
+        TokenProblem,
+        EnumerableProblem,
+    )
+
+    @abc.abstractmethod
+    def pair_loss(self, lp_w: Tensor, lp_l: Tensor, ref_w: Tensor, ref_l: Tensor) -> Tensor:
+        """Per-pair loss from ln π and ln π_ref of the chosen and rejected responses."""
+
+    def batch_loss(self, idx: Tensor, lp_all: Tensor) -> Tensor:
+        return self.pair_loss(*self._labelled(idx, lp_all))
+
+    def metric_loss(self) -> PairLoss | None:
+        return self.pair_loss
 
 
 class IPO(PreferenceLoss):
@@ -458,7 +311,7 @@ class IPO(PreferenceLoss):
 
     name = "ipo"
 
-    def pair_loss(self, lp_w, lp_l, ref_w, ref_l):
+    def pair_loss(self, lp_w: Tensor, lp_l: Tensor, ref_w: Tensor, ref_l: Tensor) -> Tensor:
         return ipo_loss(lp_w - ref_w, lp_l - ref_l, self.beta)
 
 
@@ -467,74 +320,66 @@ class DPO(PreferenceLoss):
 
     name = "dpo"
 
-    def pair_loss(self, lp_w, lp_l, ref_w, ref_l):
+    def pair_loss(self, lp_w: Tensor, lp_l: Tensor, ref_w: Tensor, ref_l: Tensor) -> Tensor:
         return dpo_loss(lp_w - ref_w, lp_l - ref_l, self.beta)
 
 
 class DPOFlex(PreferenceLoss):
-    """DPO with β⁺ (config ``beta_plus``, default ``beta``) on the chosen term and β⁻
-    (``beta_minus``, default ``beta``) on the rejected term."""
+    """DPO with β⁺ (``beta_plus``) on the chosen term and β⁻ (``beta_minus``) on the
+    rejected term, each ``beta`` unless given."""
 
     name = "dpo_flex"
+    Config: ClassVar[type[ContrastiveConfig]] = DPOFlexConfig
+    config: DPOFlexConfig
 
     def __init__(self, env: str | gym.Env, **config: Any) -> None:
         super().__init__(env, **config)
-        self.beta_plus = check_beta(config.get("beta_plus", self.beta))
-        self.beta_minus = check_beta(config.get("beta_minus", self.beta))
+        c = self.config
+        self.beta_plus = self.beta if c.beta_plus is None else c.beta_plus
+        self.beta_minus = self.beta if c.beta_minus is None else c.beta_minus
 
-    def pair_loss(self, lp_w, lp_l, ref_w, ref_l):
+    def pair_loss(self, lp_w: Tensor, lp_l: Tensor, ref_w: Tensor, ref_l: Tensor) -> Tensor:
         return dpo_flex_loss(lp_w - ref_w, lp_l - ref_l, self.beta_plus, self.beta_minus)
 
 
 class DPOSFT(PreferenceLoss):
-    """DPO plus ``sft_weight`` (λ, default 1) times the negative log-likelihood of the
-    chosen response."""
+    """DPO plus ``sft_weight`` (λ) times the negative log-likelihood of the chosen
+    response."""
 
     name = "dpo_sft"
+    Config: ClassVar[type[ContrastiveConfig]] = DPOSFTConfig
+    config: DPOSFTConfig
 
-    def __init__(self, env: str | gym.Env, **config: Any) -> None:
-        super().__init__(env, **config)
-        self.sft_weight = float(config.get("sft_weight", 1.0))
-        if not np.isfinite(self.sft_weight) or self.sft_weight < 0:
-            raise ValueError(f"sft_weight must be a finite number >= 0, got {self.sft_weight!r}")
-
-    def pair_loss(self, lp_w, lp_l, ref_w, ref_l):
-        return dpo_loss(lp_w - ref_w, lp_l - ref_l, self.beta) - self.sft_weight * lp_w
+    def pair_loss(self, lp_w: Tensor, lp_l: Tensor, ref_w: Tensor, ref_l: Tensor) -> Tensor:
+        dpo = dpo_loss(lp_w - ref_w, lp_l - ref_l, self.beta)
+        return dpo - self.config.sft_weight * lp_w
 
 
 class SLiC(PreferenceLoss):
-    """SLiC's hinge on the log-likelihood margin, ``delta`` (default 1.0); no reference."""
+    """SLiC's hinge on the log-likelihood margin ``delta`` (δ); no reference."""
 
     name = "slic"
+    Config: ClassVar[type[ContrastiveConfig]] = SLiCConfig
+    config: SLiCConfig
 
-    def __init__(self, env: str | gym.Env, **config: Any) -> None:
-        super().__init__(env, **config)
-        self.delta = float(config.get("delta", 1.0))
-
-    def pair_loss(self, lp_w, lp_l, ref_w, ref_l):
-        return slic_loss(lp_w, lp_l, self.delta)
+    def pair_loss(self, lp_w: Tensor, lp_l: Tensor, ref_w: Tensor, ref_l: Tensor) -> Tensor:
+        return slic_loss(lp_w, lp_l, self.config.delta)
 
 
 class PolicyGradient(ContrastiveAlgorithm):
-    """Naive off-policy policy gradient on both members of every pair.
-
-    Config ``baseline``: ``"none"`` or ``"value"`` (the exact E_π[R] subtracted).
-    """
+    """Naive off-policy policy gradient on both members of every pair, with
+    ``baseline`` ``"none"`` or ``"value"`` (the exact E_π[R] subtracted)."""
 
     name = "pg"
+    Config: ClassVar[type[ContrastiveConfig]] = PGConfig
+    config: PGConfig
 
-    def __init__(self, env: str | gym.Env, **config: Any) -> None:
-        super().__init__(env, **config)
-        self.baseline = config.get("baseline", "none")
-        if self.baseline not in ("none", "value"):
-            raise ValueError(f"baseline must be 'none' or 'value', got {self.baseline!r}")
-
-    def batch_loss(self, idx, lp_all):
+    def batch_loss(self, idx: Tensor, lp_all: Tensor) -> Tensor:
         lp, lp2, ref, ref2, r, r2 = self._pair(idx, lp_all)
         with torch.no_grad():
             adv = r - self.beta * (lp - ref)
             adv2 = r2 - self.beta * (lp2 - ref2)
-            if self.baseline == "value":
+            if self.config.baseline == "value":
                 value = (torch.exp(lp_all[0]) * self.rewards[0]).sum()
                 adv, adv2 = adv - value, adv2 - value
         return -(adv * lp + adv2 * lp2)
@@ -546,7 +391,7 @@ class RLOO(ContrastiveAlgorithm):
 
     name = "rloo"
 
-    def batch_loss(self, idx, lp_all):
+    def batch_loss(self, idx: Tensor, lp_all: Tensor) -> Tensor:
         k = 2 * len(idx)
         lp, ref, rewards = lp_all[0], self.ref[0], self.rewards[0]
         with torch.no_grad():

@@ -17,16 +17,22 @@ batch (Nix, Burg, Sinz 2023, "HARD", arXiv 2305.14890).
   by linear interpolation and trained by gradient *ascent* on the
   teacher–student KL through the environment's model handles.
 
-``learn(budget)`` runs ``budget`` environment steps (student updates),
-starting a new distillation run (episode) whenever one ends, and returns one
-record per step; ``self.final`` keeps the last run's closing accuracies.
-Checkpoints hold the augmentor *and* the environment's run in progress
-(student, optimizer, generator), so a resumed run continues bit-identically.
+``learn(budget)`` runs ``budget`` environment steps (one student update
+each; the budget unit is :attr:`BudgetUnit.ENV_STEPS`), starting a new
+distillation run (episode) whenever one ends, and returns one record per step,
+positioned at the steps done so far; ``self.final`` keeps the last run's
+closing accuracies. Checkpoints hold the augmentor *and* the environment's run
+in progress (student, optimizer, generator), so a resumed run continues
+bit-identically.
+
+Config (:class:`AugmentorConfig` and its subclasses): ``seed``, ``env_kwargs``
+for ``gym.make`` (``dataset``, ``budget``, ...); ``kd_noise`` adds ``noise_std``,
+``hard`` ``lr``/``ent_coef``/``hidden``, ``hard_grad`` ``lr``/``noise_dim``/``hidden``.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -37,42 +43,85 @@ import numpy as np
 import torch
 from torch import nn
 
-from quadgym.agents.base import Algorithm
+from quadgym.agents.base import AlgoConfig, Algorithm, BudgetUnit
+from quadgym.agents.capabilities import DistillationHandles
 from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
+from quadgym.config import param
 
 ACCURACIES = ("acc_in_distribution", "acc_shifted", "acc_all")
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentorConfig(AlgoConfig):
+    """Configuration of every HardShift-v0 plugin (``kd``, ``kd_random_shift``)."""
+
+    env_kwargs: dict = param(
+        {},
+        "keywords for gym.make('HardShift-v0') when the plugin builds the env "
+        "(dataset, budget in student updates, batch_size, window, task_seed, ...)",
+    )
+
+    def check(self) -> None:
+        if "action_type" in self.env_kwargs:
+            raise ValueError(
+                "env_kwargs: action_type is the plugin's own (kd, kd_random_shift, hard: "
+                "'shift'; kd_noise: 'additive'; hard_grad: 'continuous')"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class KDNoiseConfig(AugmentorConfig):
+    """``kd_noise``: additive Gaussian input noise."""
+
+    noise_std: float = param(0.5, "standard deviation of the noise (signal units)", ge=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class HARDConfig(AugmentorConfig):
+    """``hard``: a categorical shift policy trained by REINFORCE."""
+
+    lr: float = param(3e-3, "Adam step size of the policy (0 freezes it)", ge=0)
+    ent_coef: float = param(0.01, "weight of the entropy bonus (per nat of entropy)", ge=0)
+    hidden: int = param(64, "hidden width of the policy MLP (units)", ge=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class HARDGradConfig(AugmentorConfig):
+    """``hard_grad``: a differentiable shift generator trained by gradient ascent on the KL."""
+
+    lr: float = param(1e-2, "Adam step size of the augmentor (0 freezes it)", ge=0)
+    noise_dim: int = param(16, "size of the noise vector that makes it stochastic", ge=0)
+    hidden: int = param(64, "hidden width of its MLP (units)", ge=1)
 
 
 class AugmentorAlgorithm(Algorithm):
     """Shared loop of the HardShift-v0 plugins.
 
     Args:
-        env: ``"HardShift-v0"`` (built with this plugin's ``action_type``) or an
-            instance whose action type matches.
-        seed: seeds the environment's runs and the augmentor.
-        env_kwargs: keyword arguments for ``gym.make`` (``dataset``, ``budget``, ...).
+        env: ``"HardShift-v0"`` (built with this plugin's ``action_type`` and the
+            config's ``env_kwargs``) or an instance whose action type matches.
+        config: see :attr:`Config`.
+
+    Raises:
+        ValueError: the env's ``action_type`` is not this plugin's.
     """
 
+    Config: ClassVar[type[AugmentorConfig]] = AugmentorConfig
+    budget_unit = BudgetUnit.ENV_STEPS
     supported_envs: ClassVar[tuple[str, ...]] = ("HardShift-v0",)
+    requires = (DistillationHandles,)
     action_type: ClassVar[str] = "shift"
+    config: AugmentorConfig
 
-    def __init__(
-        self,
-        env: str | gym.Env = "HardShift-v0",
-        seed: int = 0,
-        env_kwargs: dict[str, Any] | None = None,
-        **config: Any,
-    ) -> None:
-        if isinstance(env, str):
-            env = gym.make(env, action_type=self.action_type, **(env_kwargs or {}))
-        super().__init__(env, seed=seed, env_kwargs=env_kwargs, **config)
+    def __init__(self, env: str | gym.Env = "HardShift-v0", **config: Any) -> None:
+        super().__init__(env, **config)
         self.task = self.env.unwrapped
-        if getattr(self.task, "action_type", None) != self.action_type:
+        if self.task.action_type != self.action_type:
             raise ValueError(
                 f"{self.name!r} needs a HardShift env with action_type={self.action_type!r}, "
-                f"got {getattr(self.task, 'action_type', None)!r}"
+                f"got {self.task.action_type!r}"
             )
-        self.seed = int(seed)
+        self.seed = self.config.seed
         self.rng = np.random.default_rng(self.seed)
         self.gen = torch.Generator().manual_seed(self.seed)
         self.episodes = 0
@@ -82,10 +131,18 @@ class AugmentorAlgorithm(Algorithm):
         self.position_counts = np.zeros(self.task.data.length, dtype=np.int64)
         self._obs: np.ndarray | None = None
 
+    def make_env(self, env_id: str) -> gym.Env:
+        """``env_id`` with this plugin's action type and the config's ``env_kwargs``."""
+        return gym.make(env_id, action_type=self.action_type, **self.config.env_kwargs)
+
+    @property
+    def progress(self) -> int:
+        """Environment steps (student updates) taken so far."""
+        return self.steps_done
+
     # --------------------------------------------------------------- the loop
-    def learn(self, budget: int, callback: Callable[[dict], Any] | None = None) -> list[dict]:
-        history = []
-        for _ in range(int(budget)):
+    def _learn(self, budget: int, emit: Callable[[dict], None]) -> None:
+        for _ in range(budget):
             if self._obs is None:
                 self._obs, _ = self.env.reset(seed=self.seed * 1000 + self.episodes)
             obs = self._obs
@@ -93,7 +150,6 @@ class AugmentorAlgorithm(Algorithm):
             self._obs, reward, _, truncated, info = self.env.step(action)
             np.add.at(self.position_counts, info["positions"], 1)
             record = {
-                "update": self.steps_done,
                 "episode": self.episodes,
                 "reward": reward,
                 "out_of_window": float(1.0 - np.mean(info["in_window"])),
@@ -106,10 +162,7 @@ class AugmentorAlgorithm(Algorithm):
                 self.final = {**{k: info[k] for k in ACCURACIES}, "teacher": info["teacher"]}
                 self.episodes += 1
                 self._obs = None
-            history.append(record)
-            if callback is not None:
-                callback(record)
-        return history
+            emit(record)
 
     def augment(self, obs: np.ndarray) -> np.ndarray:
         """The (sampled) augmentation of the batch ``obs`` used for training."""
@@ -125,6 +178,16 @@ class AugmentorAlgorithm(Algorithm):
             return self.rng
         return np.random.default_rng([self.seed, zlib.crc32(np.ascontiguousarray(obs).tobytes())])
 
+    def _trainable(
+        self, build: Callable[[], nn.Module], lr: float
+    ) -> tuple[nn.Module, torch.optim.Adam]:
+        """The network ``build()`` makes, initialised from the seed (leaving torch's
+        global generator alone), and an Adam optimizer of step size ``lr`` over it."""
+        with torch.random.fork_rng():
+            torch.manual_seed(self.seed)
+            net = build()
+        return net, torch.optim.Adam(net.parameters(), lr=lr)
+
     # ------------------------------------------------------------ checkpoints
     def modules(self) -> dict[str, Any]:
         """Named objects with ``state_dict``/``load_state_dict`` (nets, optimizers)."""
@@ -136,6 +199,7 @@ class AugmentorAlgorithm(Algorithm):
             path,
             {
                 "modules": {k: m.state_dict() for k, m in self.modules().items()},
+                "seed": self.seed,
                 "rng": self.rng.bit_generator.state,
                 "generator": self.gen.get_state(),
                 "counters": (self.episodes, self.steps_done),
@@ -147,10 +211,11 @@ class AugmentorAlgorithm(Algorithm):
         )
 
     def load(self, path: str | Path) -> None:
+        """Restore the augmentor, the run in progress and the seed it runs with."""
         ckpt = read_checkpoint(self, path)
         for key, module in self.modules().items():
             module.load_state_dict(ckpt["modules"][key])
-        self.seed = int(json.loads(ckpt["config"]).get("seed", self.seed))
+        self.seed = int(ckpt["seed"])
         self.rng.bit_generator.state = ckpt["rng"]
         self.gen.set_state(ckpt["generator"])
         self.episodes, self.steps_done = ckpt["counters"]
@@ -185,18 +250,14 @@ class KDNoise(AugmentorAlgorithm):
     """Additive Gaussian input noise of standard deviation ``noise_std`` (default 0.5)."""
 
     name = "kd_noise"
+    Config = KDNoiseConfig
     action_type = "additive"
-
-    def __init__(self, env: str | gym.Env = "HardShift-v0", noise_std: float = 0.5, **config):
-        if not np.isfinite(noise_std) or noise_std < 0:
-            raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
-        super().__init__(env, noise_std=noise_std, **config)
-        self.noise_std = float(noise_std)
+    config: KDNoiseConfig
 
     def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
         rng = self._draw_rng(observation, deterministic)
         shape = self.task.action_space.shape
-        return (self.noise_std * rng.normal(size=shape)).astype(np.float32)
+        return (self.config.noise_std * rng.normal(size=shape)).astype(np.float32)
 
 
 class ShiftPolicy(nn.Module):
@@ -213,30 +274,18 @@ class ShiftPolicy(nn.Module):
 
 
 class HARD(AugmentorAlgorithm):
-    """A learned shift policy trained by REINFORCE on the teacher–student disagreement.
-
-    Args:
-        lr: Adam step size of the policy.
-        ent_coef: weight of the entropy bonus (nats).
-        hidden: hidden width of the policy MLP.
-    """
+    """A learned shift policy trained by REINFORCE on the teacher–student disagreement
+    (config: :class:`HARDConfig`)."""
 
     name = "hard"
+    Config = HARDConfig
+    config: HARDConfig
 
-    def __init__(
-        self,
-        env: str | gym.Env = "HardShift-v0",
-        lr: float = 3e-3,
-        ent_coef: float = 0.01,
-        hidden: int = 64,
-        **config: Any,
-    ):
-        super().__init__(env, lr=lr, ent_coef=ent_coef, hidden=hidden, **config)
-        with torch.random.fork_rng():
-            torch.manual_seed(self.seed)
-            self.policy = ShiftPolicy(self.task.data.length, hidden)
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=lr)
-        self.ent_coef = float(ent_coef)
+    def __init__(self, env: str | gym.Env = "HardShift-v0", **config: Any) -> None:
+        super().__init__(env, **config)
+        self.policy, self.optimizer = self._trainable(
+            lambda: ShiftPolicy(self.task.data.length, self.config.hidden), self.config.lr
+        )
 
     def modules(self) -> dict[str, Any]:
         return {"policy": self.policy, "optimizer": self.optimizer}
@@ -256,7 +305,7 @@ class HARD(AugmentorAlgorithm):
         kl = torch.as_tensor(info["kl"], dtype=torch.float32)
         advantage = (kl - kl.mean()) / (kl.std() + 1e-8)
         entropy = -(logp.exp() * logp).sum(dim=-1).mean()
-        loss = -(advantage * chosen).mean() - self.ent_coef * entropy
+        loss = -(advantage * chosen).mean() - self.config.ent_coef * entropy
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
@@ -284,30 +333,20 @@ class ShiftGenerator(nn.Module):
 
 
 class HARDGrad(AugmentorAlgorithm):
-    """A differentiable shift augmentor trained by gradient ascent on the KL.
-
-    Args:
-        lr: Adam step size of the augmentor.
-        noise_dim: size of the noise vector that makes the augmentor stochastic.
-        hidden: hidden width of its MLP.
-    """
+    """A differentiable shift augmentor trained by gradient ascent on the KL
+    (config: :class:`HARDGradConfig`)."""
 
     name = "hard_grad"
+    Config = HARDGradConfig
     action_type = "continuous"
+    config: HARDGradConfig
 
-    def __init__(
-        self,
-        env: str | gym.Env = "HardShift-v0",
-        lr: float = 1e-2,
-        noise_dim: int = 16,
-        hidden: int = 64,
-        **config: Any,
-    ):
-        super().__init__(env, lr=lr, noise_dim=noise_dim, hidden=hidden, **config)
-        with torch.random.fork_rng():
-            torch.manual_seed(self.seed)
-            self.augmentor = ShiftGenerator(self.task.data.length, noise_dim, hidden)
-        self.optimizer = torch.optim.Adam(self.augmentor.parameters(), lr=lr)
+    def __init__(self, env: str | gym.Env = "HardShift-v0", **config: Any) -> None:
+        super().__init__(env, **config)
+        c = self.config
+        self.augmentor, self.optimizer = self._trainable(
+            lambda: ShiftGenerator(self.task.data.length, c.noise_dim, c.hidden), c.lr
+        )
 
     def modules(self) -> dict[str, Any]:
         return {"augmentor": self.augmentor, "optimizer": self.optimizer}

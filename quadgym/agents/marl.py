@@ -10,13 +10,18 @@ marked truncated, so their value is bootstrapped rather than zeroed.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from typing import Any, ClassVar
 
 import numpy as np
-from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
-from quadgym.agents.sb3 import HOVER_PPO_DEFAULTS, SB3Algorithm
+from quadgym.agents.base import BudgetUnit
+from quadgym.agents.sb3 import SB3Algorithm
+from quadgym.agents.sb3_config import HOVER_PPO_DEFAULTS, PPOHyperConfig, rollout_steps
+from quadgym.config import param
+from quadgym.registry import make_parallel_env
 
 #: Training-env defaults for the swarm, as for QuadHover-v0: starts spread through the air.
 SWARM_TRAIN_ENV = {
@@ -105,49 +110,58 @@ class SwarmVecEnv(VecEnv):
         return [False] * self.num_envs
 
 
+@dataclasses.dataclass(frozen=True)
+class PPOSharedConfig(PPOHyperConfig):
+    """``ppo_shared``: the swarm, its training copies, and PPO's hyper-parameters."""
+
+    num_drones: int = param(4, "drones per swarm (training and self.env)", ge=1)
+    n_swarms: int = param(4, "parallel swarms whose drones are the training slots", ge=1)
+    env_kwargs: dict | None = param(
+        None, "swarm keywords of the training swarms, merged over SWARM_TRAIN_ENV"
+    )
+    eval_env_kwargs: dict = param({}, "swarm keywords of self.env (the one a user evaluates on)")
+
+    def check(self) -> None:
+        super().check()
+        for name, kwargs in (
+            ("env_kwargs", self.env_kwargs),
+            ("eval_env_kwargs", self.eval_env_kwargs),
+        ):
+            if "num_drones" in (kwargs or {}):
+                raise ValueError(f"{name}: num_drones is a config key of its own; set it directly")
+
+
 class PPOShared(SB3Algorithm):
     """PPO with one policy shared by all drones of ``quad_swarm_v0``.
 
-    Config: ``num_drones`` (4), ``n_swarms`` (parallel swarms, 4), ``env_kwargs``
-    (swarm keywords for training; defaults :data:`SWARM_TRAIN_ENV`),
-    ``eval_env_kwargs`` (for ``self.env``), any PPO keyword. ``learn``'s budget
-    is in agent-steps (one drone, one control step). ``act`` takes and returns
-    dicts keyed by agent.
+    Config: :class:`PPOSharedConfig`. ``learn``'s budget is in agent-steps (one
+    drone, one control step). ``act`` takes and returns dicts keyed by agent.
     """
 
     name = "ppo_shared"
-    sb3_class = PPO
+    Config = PPOSharedConfig
+    budget_unit = BudgetUnit.AGENT_STEPS
     supported_envs: ClassVar[tuple[str, ...]] = ("quad_swarm_v0",)
+    config: PPOSharedConfig
 
-    def make_eval_env(self, env_id: str):
-        from quadgym.registry import make_parallel_env
+    def make_env(self, env_id: str) -> Any:
+        """The PettingZoo swarm a user evaluates on (``self.env``)."""
+        c = self.config
+        return make_parallel_env(env_id, num_drones=c.num_drones, **c.eval_env_kwargs)
 
-        c = self.config_in_construction
-        return make_parallel_env(
-            env_id, num_drones=int(c.get("num_drones", 4)), **c.get("eval_env_kwargs", {})
-        )
-
-    def __init__(self, env: str, **config: Any) -> None:
-        self.config_in_construction = config
-        super().__init__(env, **config)
-        del self.config_in_construction
-
-    def make_training_venv(self, env_id: str, seed: int, c: dict):
-        from quadgym.registry import make_parallel_env
-
-        num_drones = int(c.pop("num_drones", 4))
-        n_swarms = int(c.pop("n_swarms", 4))
-        c.pop("eval_env_kwargs", None)
-        env_kwargs = {**SWARM_TRAIN_ENV, **c.pop("env_kwargs", {})}
-        if n_swarms < 1:
-            raise ValueError(f"n_swarms must be >= 1, got {n_swarms}")
+    def make_training_venv(self, env_id: str) -> VecEnv:
+        """The drones of ``n_swarms`` swarms as the slots of one ``VecEnv``."""
+        c = self.config
+        env_kwargs = {**SWARM_TRAIN_ENV, **(c.env_kwargs or {})}
         envs = [
-            make_parallel_env(env_id, num_drones=num_drones, **env_kwargs) for _ in range(n_swarms)
+            make_parallel_env(env_id, num_drones=c.num_drones, **env_kwargs)
+            for _ in range(c.n_swarms)
         ]
-        venv = VecMonitor(SwarmVecEnv(envs, seed=seed))
-        defaults = dict(HOVER_PPO_DEFAULTS)
-        defaults["n_steps"] = max(16, 2048 // venv.num_envs)
-        return venv, defaults
+        return VecMonitor(SwarmVecEnv(envs, seed=c.seed))
+
+    def sb3_defaults(self, env_id: str, venv: VecEnv) -> dict[str, Any]:
+        """QuadHover-v0's PPO defaults, with ~2048 agent-steps a rollout."""
+        return {**copy.deepcopy(HOVER_PPO_DEFAULTS), "n_steps": rollout_steps(venv.num_envs)}
 
     def act(self, observation: Any, deterministic: bool = True) -> Any:
         if isinstance(observation, dict):

@@ -10,7 +10,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from quadgym.agents.base import Algorithm, atomic_write_bytes
+from quadgym.agents.base import Algorithm, BudgetUnit, atomic_write_bytes
+from quadgym.agents.capabilities import QuadControl
 from quadgym.control.pid import CascadedPID
 from quadgym.envs.quad.dynamics import State, rot_to_quat
 
@@ -23,20 +24,30 @@ class PIDAgent(Algorithm):
     body rates), runs the cascaded PID towards the target and returns the
     normalised motor commands. With ``action_type="pid"`` the env already
     tracks a set-point, and the agent asks for the target itself (action 0).
+
+    Config: only ``seed`` (unused: the controller is deterministic). Its budget
+    (env steps) is counted but nothing is learnt, so ``learn`` makes no records.
     """
 
     name = "pid"
+    budget_unit = BudgetUnit.ENV_STEPS
     supported_envs = ("QuadHover-v0",)
+    requires = (QuadControl,)
 
     def __init__(self, env: str | gym.Env, **config: Any) -> None:
         super().__init__(env, **config)
         self.task = self.env.unwrapped.task
         self.num_drones = self.env.unwrapped.num_drones
         self.controller = CascadedPID(self.task.model, self.num_drones)
+        self.steps_done = 0
 
-    def learn(self, budget: int, callback: Callable[[dict], Any] | None = None) -> list[dict]:
-        """Nothing to learn: returns an empty history."""
-        return []
+    @property
+    def progress(self) -> int:
+        return self.steps_done
+
+    def _learn(self, budget: int, emit: Callable[[dict], None]) -> None:
+        """Nothing to learn: the budget is counted and no record is made."""
+        self.steps_done += budget
 
     def reset(self) -> None:
         self.controller.reset()
@@ -56,9 +67,15 @@ class PIDAgent(Algorithm):
         return action[0] if self.num_drones == 1 else action
 
     def save(self, path: str | Path) -> None:
-        atomic_write_bytes(path, json.dumps({"algo": self.name}).encode())
+        state = {"algo": self.name, "steps_done": self.steps_done}
+        atomic_write_bytes(path, json.dumps(state).encode())
 
     def load(self, path: str | Path) -> None:
-        data = json.loads(Path(path).read_text())
-        if data.get("algo") != self.name:
-            raise ValueError(f"{path} is a checkpoint of {data.get('algo')!r}, not of 'pid'")
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path} is not a readable pid checkpoint: {exc}") from None
+        if not isinstance(data, dict) or data.get("algo") != self.name:
+            algo = data.get("algo") if isinstance(data, dict) else None
+            raise ValueError(f"{path} is a checkpoint of {algo!r}, not of 'pid'")
+        self.steps_done = int(data.get("steps_done", 0))

@@ -1,19 +1,29 @@
 """Stable-Baselines3 algorithms as quadgym plugins: thin adapters over PPO, SAC and TD3.
 
-Every SB3 keyword passes through the config (``learning_rate``, ``n_steps``,
-``policy_kwargs``...). Extra keys: ``n_envs`` (parallel copies of the
-env in a ``DummyVecEnv``, default 8 for PPO and 1 otherwise), ``num_envs``
-(instead: that many lanes of the env's batched backend, ``gym.make_vec``'s
-``vector_entry_point``, behind :class:`BatchedVecEnv`), ``normalize``
-(wrap in ``VecNormalize`` for observations and rewards, default True) and
-``env_kwargs`` (passed to ``gym.make`` for the training envs; on QuadHover-v0
-the default spreads the starts, see ``HOVER_TRAIN_ENV``). ``learn``'s budget is in environment
-steps; a checkpoint holds the SB3 model and the normalisation statistics in
-one file.
+The config (:class:`PPOConfig`, :class:`SACConfig`, :class:`TD3Config`) holds the
+adapter's own keys: ``n_envs`` (copies of the env in a ``DummyVecEnv``),
+``num_envs`` (instead: that many lanes of the env's batched backend,
+``gym.make_vec``'s ``vector_entry_point``, behind :class:`BatchedVecEnv`),
+``normalize`` (``VecNormalize`` of observations and returns) and ``env_kwargs``
+(``gym.make`` keywords of the training envs; on QuadHover-v0 the default
+spreads the starts, see :data:`HOVER_TRAIN_ENV`); the commonly tuned SB3
+hyper-parameters as typed fields (None: the QuadHover-v0 default of
+:data:`HOVER_PPO_DEFAULTS` for PPO there, SB3's own otherwise); and
+``sb3_kwargs``, any other keyword of the SB3 class, checked against its
+``__init__`` before anything is built.
+
+``learn``'s budget is in environment steps (agent-steps for ``ppo_shared``);
+SB3 finishes the rollout it is in, so a call may consume a little more, and
+:attr:`SB3Algorithm.progress` (the model's ``num_timesteps``) says how much.
+Records carry the mean return of the episodes finished since the previous
+record: one per rollout that finished any, and one closing each ``learn`` call.
+A checkpoint holds the SB3 model (its step count included) and the
+normalisation statistics in one file.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import pickle
 import zipfile
@@ -23,47 +33,41 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3 import PPO, SAC, TD3
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 
-from quadgym.agents.base import Algorithm, atomic_write_bytes
-
-#: Training-env defaults on QuadHover-v0: starts spread over the air around the
-#: target (up to 1.5 m above the ground, ±0.5 m in xy, ±0.3 rad of tilt, ±0.5 m/s).
-#: From ground starts alone, PPO settles on staying put (0.5 reward a step, no risk)
-#: and never learns to fly; from the air it learns to hover first, and take-off
-#: from the ground (the evaluation start) follows.
-HOVER_TRAIN_ENV = {
-    "start_height_noise": 1.5,
-    "start_xy_noise": 0.5,
-    "start_tilt_noise": 0.3,
-    "start_vel_noise": 0.5,
-}
-
-#: PPO defaults on QuadHover-v0: 8 envs × 256 steps per rollout (2048 samples, about
-#: 1 s of wall clock), small [64, 64] networks (the state is 22 numbers), an initial
-#: action std of e^-1 ≈ 0.37 (a std of 1 saturates the motors and flips the drone).
-HOVER_PPO_DEFAULTS = {
-    "n_steps": 256,
-    "batch_size": 512,
-    "n_epochs": 10,
-    "learning_rate": 3e-4,
-    "gamma": 0.99,
-    "gae_lambda": 0.95,
-    "policy_kwargs": {"net_arch": [64, 64], "log_std_init": -1.0},
-}
+from quadgym.agents.base import Algorithm, BudgetUnit, atomic_write_bytes
+from quadgym.agents.sb3_config import (  # noqa: F401 - re-exported
+    HOVER_DEFAULT,
+    HOVER_PPO_DEFAULTS,
+    HOVER_TRAIN_ENV,
+    ROLLOUT_SAMPLES,
+    OffPolicyConfig,
+    PPOConfig,
+    PPOHyperConfig,
+    SACConfig,
+    SB3Config,
+    TD3Config,
+    VecEnvConfig,
+    rollout_steps,
+    sb3_keywords,
+)
 
 
-class _History(BaseCallback):
-    """Collects the mean return of the episodes finished in each rollout."""
+class _Records(BaseCallback):
+    """Emits the mean return of the episodes finished since the last record: after
+    each rollout that finished any, and once more at the end of a ``learn`` call if
+    steps were taken since."""
 
-    def __init__(self, sink: Callable[[dict], Any] | None):
+    def __init__(self, emit: Callable[[dict], None]):
         super().__init__()
-        self.sink = sink
-        self.records: list[dict] = []
+        self.emit = emit
         self._returns: list[float] = []
+        self._position = 0
+
+    def _on_training_start(self) -> None:
+        self._position = self.model.num_timesteps
 
     def _on_step(self) -> bool:
         for info in self.locals.get("infos", []):
@@ -72,17 +76,18 @@ class _History(BaseCallback):
         return True
 
     def _on_rollout_end(self) -> None:
-        if not self._returns:
-            return
-        rec = {
-            "timesteps": int(self.num_timesteps),
-            "mean_return": float(np.mean(self._returns)),
-            "episodes": len(self._returns),
-        }
-        self._returns = []
-        self.records.append(rec)
-        if self.sink is not None:
-            self.sink(rec)
+        if self._returns:
+            self._record()
+
+    def _on_training_end(self) -> None:
+        if self.model.num_timesteps > self._position:
+            self._record()
+
+    def _record(self) -> None:
+        returns, self._returns = self._returns, []
+        self._position = self.model.num_timesteps
+        mean = float(np.mean(returns)) if returns else float("nan")
+        self.emit({"mean_return": mean, "episodes": len(returns)})
 
 
 class BatchedVecEnv(VecEnv):
@@ -147,61 +152,73 @@ class BatchedVecEnv(VecEnv):
 
 
 class SB3Algorithm(Algorithm):
-    """Base of the SB3 adapters; subclasses name the SB3 class."""
+    """Base of the SB3 adapters; subclasses name their ``Config`` (which names the SB3 class).
 
-    sb3_class: ClassVar[type]
+    The env needs no capability beyond Gymnasium's (``requires`` is empty) and a
+    registered id, from which the training envs are built; ``supported_envs`` lists
+    the envs the registry pairs the adapters with (their defaults are tuned there).
+    """
+
+    Config: ClassVar[type[SB3Config]] = SB3Config
+    budget_unit = BudgetUnit.ENV_STEPS
     supported_envs: ClassVar[tuple[str, ...]] = ("QuadHover-v0",)
-    default_n_envs: ClassVar[int] = 1
+    config: SB3Config
 
     def __init__(self, env: str | gym.Env, **config: Any) -> None:
-        env_id = env if isinstance(env, str) else env.spec.id
-        super().__init__(self.make_eval_env(env_id), **config)
-        c = dict(config)
-        seed = int(c.pop("seed", 0))
-        normalize = bool(c.pop("normalize", True))
-        venv, defaults = self.make_training_venv(env_id, seed, c)
-        self.venv = VecNormalize(venv, gamma=c.get("gamma", 0.99)) if normalize else venv
-        kwargs = {**defaults, **c}
-        self.model = self.sb3_class("MlpPolicy", self.venv, seed=seed, verbose=0, **kwargs)
-        self.env_id = env_id
+        super().__init__(env, **config)
+        self.env_id = self._env_id(env)
+        venv = self.make_training_venv(self.env_id)
+        kwargs = {"verbose": 0, **self.sb3_defaults(self.env_id, venv)}
+        kwargs.update(self.config.sb3_arguments())
+        if self.config.normalize:
+            gamma = kwargs.get("gamma", sb3_keywords(self.config.sb3_class)["gamma"].default)
+            venv = VecNormalize(venv, gamma=gamma)
+        self.venv = venv
+        self.model = self.config.sb3_class("MlpPolicy", self.venv, **kwargs)
 
-    def make_eval_env(self, env_id: str):
-        """The env a user evaluates on (``self.env``)."""
-        return gym.make(env_id)
+    def _env_id(self, env: str | gym.Env) -> str:
+        """The id the training envs are built from (a ``gym.make`` env carries it).
 
-    def make_training_venv(self, env_id: str, seed: int, c: dict) -> tuple[VecEnv, dict]:
-        """The SB3 ``VecEnv`` to train on and the SB3 keyword defaults; pops the
-        adapter's own keys from ``c``."""
-        n_envs = int(c.pop("n_envs", self.default_n_envs))
-        env_kwargs = c.pop("env_kwargs", HOVER_TRAIN_ENV if env_id == "QuadHover-v0" else {})
-        if n_envs < 1:
-            raise ValueError(f"n_envs must be >= 1, got {n_envs}")
-        num_envs = c.pop("num_envs", None)
-        defaults = self.defaults(env_id)
-        if num_envs is not None:  # the batched NumPy backend behind gym.make_vec
-            batched = gym.make_vec(
-                env_id,
-                num_envs=int(num_envs),
-                vectorization_mode="vector_entry_point",
-                autoreset_mode="same_step",
-                **env_kwargs,
-            )
-            venv = VecMonitor(BatchedVecEnv(batched))
-            venv.seed(seed)
-            if "n_steps" in defaults:
-                # keep ~2048 samples per rollout whatever the number of lanes
-                defaults["n_steps"] = max(16, 2048 // int(num_envs))
-        else:
-            venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
-        return venv, defaults
+        Raises:
+            ValueError: ``env`` is an instance built without the registry.
+        """
+        if isinstance(env, str):
+            return env
+        if env.spec is None:
+            raise ValueError(f"{self.name!r} builds its training envs from an env id: pass one")
+        return env.spec.id
 
-    def defaults(self, env_id: str) -> dict:
+    def make_training_venv(self, env_id: str) -> VecEnv:
+        """The SB3 ``VecEnv`` to train on: ``n_envs`` copies, or ``num_envs`` lanes of
+        the batched backend."""
+        c = self.config
+        env_kwargs = c.env_kwargs
+        if env_kwargs is None:
+            env_kwargs = HOVER_TRAIN_ENV if env_id == "QuadHover-v0" else {}
+        if c.num_envs is None:
+            return make_vec_env(env_id, n_envs=c.n_envs, seed=c.seed, env_kwargs=env_kwargs)
+        batched = gym.make_vec(
+            env_id,
+            num_envs=c.num_envs,
+            vectorization_mode="vector_entry_point",
+            autoreset_mode="same_step",
+            **env_kwargs,
+        )
+        venv = VecMonitor(BatchedVecEnv(batched))
+        venv.seed(c.seed)
+        return venv
+
+    def sb3_defaults(self, env_id: str, venv: VecEnv) -> dict[str, Any]:
+        """SB3 keywords tuned for ``env_id`` (the config's typed fields override them)."""
         return {}
 
-    def learn(self, budget: int, callback: Callable[[dict], Any] | None = None) -> list[dict]:
-        hist = _History(callback)
-        self.model.learn(int(budget), callback=hist, reset_num_timesteps=False)
-        return hist.records
+    @property
+    def progress(self) -> int:
+        """Steps taken so far (SB3's ``num_timesteps``, saved with the model)."""
+        return int(self.model.num_timesteps)
+
+    def _learn(self, budget: int, emit: Callable[[dict], None]) -> None:
+        self.model.learn(budget, callback=_Records(emit), reset_num_timesteps=False)
 
     def _normalize(self, observation: np.ndarray) -> np.ndarray:
         if isinstance(self.venv, VecNormalize):
@@ -236,31 +253,36 @@ class SB3Algorithm(Algorithm):
                 f"{path} is a checkpoint of {algo!r} on {env_id!r}, "
                 f"not of {self.name!r} on {self.env_id!r}"
             )
-        self.model = self.sb3_class.load(io.BytesIO(model_bytes), env=self.venv)
+        self.model = self.config.sb3_class.load(io.BytesIO(model_bytes), env=self.venv)
         if stats is not None and isinstance(self.venv, VecNormalize):
             self.venv.obs_rms, self.venv.ret_rms = pickle.loads(stats)  # noqa: S301 - own file
 
 
 class PPOAlgorithm(SB3Algorithm):
-    """Proximal Policy Optimisation (SB3)."""
+    """Proximal Policy Optimisation (SB3); config: :class:`PPOConfig`."""
 
     name = "ppo"
-    sb3_class = PPO
-    default_n_envs = 8
+    Config = PPOConfig
+    config: PPOConfig
 
-    def defaults(self, env_id: str) -> dict:
-        return dict(HOVER_PPO_DEFAULTS) if env_id == "QuadHover-v0" else {}
+    def sb3_defaults(self, env_id: str, venv: VecEnv) -> dict[str, Any]:
+        if env_id != "QuadHover-v0":
+            return {}
+        defaults = copy.deepcopy(HOVER_PPO_DEFAULTS)
+        if self.config.num_envs is not None:  # keep the rollout's size whatever the lanes
+            defaults["n_steps"] = rollout_steps(venv.num_envs)
+        return defaults
 
 
 class SACAlgorithm(SB3Algorithm):
-    """Soft Actor-Critic (SB3)."""
+    """Soft Actor-Critic (SB3); config: :class:`SACConfig`."""
 
     name = "sac"
-    sb3_class = SAC
+    Config = SACConfig
 
 
 class TD3Algorithm(SB3Algorithm):
-    """Twin Delayed DDPG (SB3)."""
+    """Twin Delayed DDPG (SB3); config: :class:`TD3Config`."""
 
     name = "td3"
-    sb3_class = TD3
+    Config = TD3Config

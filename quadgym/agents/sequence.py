@@ -7,22 +7,24 @@ writing programs for held-out prompts, token by token, and running them
 out in the env, which :meth:`act` does one token at a time). The loss covers
 program tokens (and ``<eos>``) only; the prompt is given.
 
-``learn(budget)`` takes ``budget`` gradient steps on fresh batches, or, with
-``corpus_size`` n, on batches drawn from one fixed set of n training sequences
-(the data-limited regime, where a model sees each program many times).
+``learn(budget)`` takes ``budget`` gradient steps (the budget unit is
+:attr:`BudgetUnit.UPDATES`) on fresh batches, or, with ``corpus_size`` n, on
+batches drawn from one fixed set of n training sequences (the data-limited
+regime, where a model sees each program many times), and returns one record
+per step, positioned at the steps taken so far.
 
-Config (both): ``d_model`` 64, ``layers`` 2, ``heads`` 4, ``lr`` 2e-3 (AdamW,
-weight decay 0.01, gradient norm clipped at 1), ``batch_size`` 128, ``seed``,
-``schedule`` (``"cosine"``: the step size decays to 0 over ``horizon``
-steps, by default those of each ``learn`` call; ``scripts/train.py`` passes
-the run's total so a resumed run follows the same schedule; or ``"constant"``),
-``corpus_size`` (None: fresh data every step).
-``ftp`` adds ``n_future`` N (3), ``pseudo_len`` M (4), ``gamma`` γ (0.5),
-``d_decoder`` (64), ``decoder_layers`` (1).
+Config: :class:`SequenceConfig` (``gpt``) and :class:`FTPConfig` (``ftp``). The
+optimizer is AdamW (weight decay 0.01, gradient norm clipped at 1) with the
+learning-rate schedule of :mod:`quadgym.agents.schedule`: ``"cosine"`` decays
+the step size to 0 over ``horizon`` updates (by default those of each
+``learn`` call; ``scripts/train.py`` passes the run's total so that a resumed
+run follows the same schedule) or ``"constant"``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,79 +33,110 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from quadgym.agents.base import Algorithm
+from quadgym.agents.base import AlgoConfig, Algorithm, BudgetUnit
+from quadgym.agents.capabilities import ProgramCorpus
 from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
+from quadgym.agents.schedule import Schedule, lr_schedule
 from quadgym.agents.seqnets import FTP, GPT, count_parameters
+from quadgym.config import param
 from quadgym.envs.coding import EOS, PAD
 
 #: held-out prompts every model is evaluated on are drawn from this seed
 EVAL_SEED = 2024
 
 
+@dataclasses.dataclass(frozen=True)
+class SequenceConfig(AlgoConfig):
+    """Configuration of ``gpt`` (and the part ``ftp`` shares)."""
+
+    d_model: int = param(64, "width of the encoder (features per token)", ge=1)
+    layers: int = param(2, "causal transformer blocks of the encoder", ge=1)
+    heads: int = param(4, "attention heads per block (must divide d_model)", ge=1)
+    lr: float = param(2e-3, "AdamW peak step size", gt=0)
+    batch_size: int = param(128, "sequences per gradient step", ge=1)
+    schedule: Schedule = param(
+        "cosine", "learning-rate schedule: 'cosine' decays lr to 0 over horizon, or 'constant'"
+    )
+    horizon: int | None = param(
+        None, "updates the cosine schedule spans (None: the end of each learn call)", ge=1
+    )
+    corpus_size: int | None = param(
+        None, "training sequences in one fixed corpus (None: fresh ones every update)", ge=1
+    )
+
+    def check(self) -> None:
+        if self.d_model % self.heads:
+            raise ValueError(f"d_model ({self.d_model}) must be a multiple of heads ({self.heads})")
+
+
+@dataclasses.dataclass(frozen=True)
+class FTPConfig(SequenceConfig):
+    """Configuration of ``ftp``: ``gpt``'s and the future-token decoder's."""
+
+    n_future: int = param(3, "N: future tokens predicted from each position", ge=1)
+    pseudo_len: int = param(4, "M: pseudo-tokens the decoder attends to", ge=1)
+    gamma: float = param(0.5, "loss weight γ^k of the (k+1)-th future token", gt=0, le=1)
+    d_decoder: int = param(64, "width of the decoder (must be a multiple of heads)", ge=1)
+    decoder_layers: int = param(1, "transformer blocks of the decoder", ge=1)
+
+    def check(self) -> None:
+        super().check()
+        if self.d_decoder % self.heads:
+            raise ValueError(
+                f"d_decoder ({self.d_decoder}) must be a multiple of heads ({self.heads})"
+            )
+
+
 class SequenceModelAlgorithm(Algorithm):
-    """Shared training, generation, evaluation and checkpoints of ``gpt`` and ``ftp``."""
+    """Shared training, generation, evaluation and checkpoints of ``gpt`` and ``ftp``.
 
+    Subclasses name their ``network``; the config fields that are keywords of the
+    network's ``__init__`` are passed to it.
+    """
+
+    Config: ClassVar[type[SequenceConfig]] = SequenceConfig
+    budget_unit = BudgetUnit.UPDATES
     supported_envs: ClassVar[tuple[str, ...]] = ("ToyCoding-v0",)
-    uses_horizon = True
-    net_keys: ClassVar[tuple[str, ...]] = ("d_model", "layers", "heads")
+    requires = (ProgramCorpus,)
+    network: ClassVar[type[torch.nn.Module]]
+    config: SequenceConfig
 
-    def __init__(
-        self,
-        env: str | gym.Env = "ToyCoding-v0",
-        seed: int = 0,
-        d_model: int = 64,
-        layers: int = 2,
-        heads: int = 4,
-        lr: float = 2e-3,
-        batch_size: int = 128,
-        schedule: str = "cosine",
-        horizon: int | None = None,
-        corpus_size: int | None = None,
-        **config: Any,
-    ) -> None:
-        net_config = {"d_model": d_model, "layers": layers, "heads": heads}
-        net_config.update({k: config.pop(k) for k in self.net_keys if k in config})
-        super().__init__(
-            env,
-            seed=seed,
-            lr=lr,
-            batch_size=batch_size,
-            schedule=schedule,
-            horizon=horizon,
-            corpus_size=corpus_size,
-            **net_config,
-            **config,
-        )
-        if schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}")
-        if config:
-            raise ValueError(f"unknown config for {self.name!r}: {', '.join(config)}")
-        if not np.isfinite(lr) or lr <= 0:
-            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if corpus_size is not None and corpus_size < 1:
-            raise ValueError(f"corpus_size must be >= 1 or None (fresh data), got {corpus_size}")
+    def __init__(self, env: str | gym.Env = "ToyCoding-v0", **config: Any) -> None:
+        super().__init__(env, **config)
+        c = self.config
         self.task = self.env.unwrapped.task
-        self.seed, self.batch_size = int(seed), int(batch_size)
-        self.lr, self.schedule = float(lr), schedule
-        self.horizon = None if horizon is None else int(horizon)
+        self.seed = c.seed
         with torch.random.fork_rng():
             torch.manual_seed(self.seed)
-            self.net = self.build(self.task.vocab_size, self.task.max_length, **net_config)
-        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=lr, weight_decay=0.01)
+            self.net = self.network(
+                self.task.vocab_size, self.task.max_length, **self.network_kwargs()
+            )
+        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=c.lr, weight_decay=0.01)
+        self._call_end = 0  # the end of the current learn call: the default horizon
+        self.scheduler = lr_schedule(self.optimizer, c.schedule, self._horizon)
         self.rng = np.random.default_rng(self.seed)
         self.gen = torch.Generator().manual_seed(self.seed)
         self.steps_done = 0
         self.fixed_corpus = None
-        if corpus_size is not None:
+        if c.corpus_size is not None:
             # its own stream, so the corpus depends on the seed and its size only
             self.fixed_corpus = self.task.corpus(
-                np.random.default_rng([self.seed, 1]), int(corpus_size), "train"
+                np.random.default_rng([self.seed, 1]), c.corpus_size, "train"
             )
 
-    def build(self, vocab: int, max_len: int, **net_config: Any) -> torch.nn.Module:
-        raise NotImplementedError
+    def network_kwargs(self) -> dict[str, Any]:
+        """The config fields that :attr:`network` takes (width, depth, heads, ...)."""
+        accepted = inspect.signature(self.network).parameters
+        return {k: v for k, v in dataclasses.asdict(self.config).items() if k in accepted}
+
+    def _horizon(self) -> int:
+        """Updates the schedule spans: the configured total, or the current call's end."""
+        return self.config.horizon or self._call_end
+
+    @property
+    def progress(self) -> int:
+        """Gradient steps taken so far."""
+        return self.steps_done
 
     @property
     def params(self) -> int:
@@ -124,28 +157,26 @@ class SequenceModelAlgorithm(Algorithm):
         mask[:, self.task.prompt_length :] = tokens[:, self.task.prompt_length :] != PAD
         return tokens, mask
 
-    def learn(self, budget: int, callback: Callable[[dict], Any] | None = None) -> list[dict]:
-        history = []
+    def _learn(self, budget: int, emit: Callable[[dict], None]) -> None:
+        self._call_end = self.steps_done + budget
+        if self.steps_done and self.config.horizon is None:
+            # the previous call left the step size of its own horizon's end (0):
+            # recompute the current one under this call's horizon
+            self.scheduler.last_epoch -= 1
+            self.scheduler.step()
         self.net.train()
-        horizon = self.horizon or self.steps_done + int(budget)
-        for _ in range(int(budget)):
-            if self.schedule == "cosine":
-                frac = min(self.steps_done / max(horizon, 1), 1.0)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = self.lr * 0.5 * (1 + np.cos(np.pi * frac))
-            tokens, mask = self.batch(self.batch_size)
+        for _ in range(budget):
+            lr = self.scheduler.get_last_lr()[0]
+            tokens, mask = self.batch(self.config.batch_size)
             loss = self.net.loss(tokens, mask)
             self.optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
             self.optimizer.step()
+            self.scheduler.step()
             self.steps_done += 1
-            record = {"step": self.steps_done, "loss": float(loss.detach())}
-            history.append(record)
-            if callback is not None:
-                callback(record)
+            emit({"loss": float(loss.detach()), "lr": lr})
         self.net.eval()
-        return history
 
     # ------------------------------------------------------------ generation
     def generate(
@@ -223,6 +254,7 @@ class SequenceModelAlgorithm(Algorithm):
             {
                 "net": self.net.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
                 "rng": self.rng.bit_generator.state,
                 "generator": self.gen.get_state(),
                 "steps_done": self.steps_done,
@@ -236,6 +268,7 @@ class SequenceModelAlgorithm(Algorithm):
         except RuntimeError as exc:
             raise ValueError(f"{path} holds a network of another shape: {exc}") from None
         self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
         self.rng.bit_generator.state = ckpt["rng"]
         self.gen.set_state(ckpt["generator"])
         self.steps_done = ckpt["steps_done"]
@@ -246,9 +279,7 @@ class GPTAlgorithm(SequenceModelAlgorithm):
     """A causal transformer with a next-token head."""
 
     name = "gpt"
-
-    def build(self, vocab: int, max_len: int, **net_config: Any) -> torch.nn.Module:
-        return GPT(vocab, max_len, **net_config)
+    network = GPT
 
 
 class FTPAlgorithm(SequenceModelAlgorithm):
@@ -256,16 +287,5 @@ class FTPAlgorithm(SequenceModelAlgorithm):
     predicting the next N tokens with loss weights γ^k."""
 
     name = "ftp"
-    net_keys = (
-        "d_model",
-        "layers",
-        "heads",
-        "n_future",
-        "pseudo_len",
-        "gamma",
-        "d_decoder",
-        "decoder_layers",
-    )
-
-    def build(self, vocab: int, max_len: int, **net_config: Any) -> torch.nn.Module:
-        return FTP(vocab, max_len, **net_config)
+    Config = FTPConfig
+    network = FTP
