@@ -1,6 +1,7 @@
-"""Evaluate a run written by scripts/train.py.
+"""Evaluate a run written by scripts/train.py: mean return, success rate, plot and video.
 
-    python scripts/evaluate.py --run runs/QuadHover-v0-ppo-s0 --episodes 20 [--video hover.mp4]
+    python scripts/evaluate.py --run runs/QuadHover-v0-ppo-s0
+    python scripts/evaluate.py --run runs/QuadHover-v0-ppo-s0 --episodes 5 --video hover.mp4
 
 Loads the run's configuration and last checkpoint, plays ``--episodes``
 episodes with deterministic actions (seeds 1000, 1001, ...), prints the mean
@@ -10,12 +11,11 @@ return and, for drone envs, the success rate (final position error under
 target over time) and ``evaluation.json`` into the run directory.
 """
 
-from __future__ import annotations
-
-import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import matplotlib
@@ -25,23 +25,43 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import quadgym  # noqa: E402
+from quadgym.cli import parse_args  # noqa: E402
+from quadgym.config import TypedConfig, param  # noqa: E402
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--run", required=True, help="run directory of scripts/train.py")
-    ap.add_argument("--episodes", type=int, default=20)
-    ap.add_argument("--tolerance", type=float, default=0.10, help="success radius, m")
-    ap.add_argument("--video", help="write an MP4 of the first episode (drone envs)")
-    ap.add_argument("--env-kwargs", default="{}", help="JSON kwargs for the evaluation env")
-    args = ap.parse_args(argv)
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    run: str = param(dataclasses.MISSING, "run directory written by scripts/train.py")
+    episodes: int = param(20, "evaluation episodes (seeds 1000, 1001, ...)", ge=1)
+    tolerance: float = param(0.10, "success radius: largest final distance to the target, m", gt=0)
+    video: str | None = param(None, "write an MP4 of the first episode here (drone envs)")
+    env_kwargs: dict[str, Any] = param(
+        {}, "keyword arguments of the evaluation env, a Python dict: \"{'physics': 'dyn'}\""
+    )
+
+
+def not_a_run(args: Any) -> str | None:
+    """Why ``args.run`` is not a run directory of scripts/train.py, or None if it is."""
     run = Path(args.run)
     if not (run / "state.json").is_file() or not (run / "checkpoint.bin").is_file():
-        ap.error(f"{run} has no state.json and checkpoint.bin; is it a run directory?")
+        return f"{run} has no state.json and checkpoint.bin; is it a run directory?"
+    return None
+
+
+def load_run(run: Path) -> tuple[dict[str, Any], Any]:
+    """The saved state (env, algo, config) of a run directory and its plugin at the last
+    checkpoint."""
     state = json.loads((run / "state.json").read_text())
     algo = quadgym.make_algo(state["algo"], state["env"], **state["config"])
     algo.load(run / "checkpoint.bin")
-    kwargs = json.loads(args.env_kwargs)
+    return state, algo
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(Args, __doc__, argv, check=not_a_run)
+    run = Path(args.run)
+    state, algo = load_run(run)
+    kwargs = dict(args.env_kwargs)
     if args.video:
         kwargs["render_mode"] = "rgb_array"
     env = gym.make(state["env"], **kwargs)

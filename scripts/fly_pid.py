@@ -1,6 +1,8 @@
 """Fly N drones with the cascaded PID: take off, then circle at different heights.
 
     python scripts/fly_pid.py --drones 4 --physics pyb_gnd_drag_dw --output-dir results/fly
+    python scripts/fly_pid.py --drones 2 --duration 4 --video results/fly/flight.mp4
+    python scripts/fly_pid.py --drones 1 --gui
 
 Writes ``flight.npz`` and ``flight.csv`` (time, per drone position, attitude,
 set-point and motor RPM), ``flight.png`` (positions, attitudes, motor speeds)
@@ -8,78 +10,59 @@ and, with ``--video PATH``, an MP4 from a headless camera. Prints the tracking
 error of each drone and the real-time factor.
 """
 
-from __future__ import annotations
-
-import argparse
 import csv
+import dataclasses
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
-from quadgym.control.pid import CascadedPID
+from quadgym.cli import parse_args
+from quadgym.config import TypedConfig, param
+from quadgym.control.pid import TUNED_MODELS, CascadedPID
 from quadgym.envs.quad.dynamics import State, quat_to_euler
-from quadgym.envs.quad.models import MODEL_NAMES, get_model
+from quadgym.envs.quad.models import get_model
 from quadgym.envs.quad.tasks import check_rates
 from quadgym.envs.quad.world import World, physics_modes
 
+#: Where the drones start: ``circle`` (0.5 m radius per 4 drones) or ``row`` (0.5 m apart).
+START_FORMATIONS = ("circle", "row")
 
-@dataclass
-class Args:
-    drones: int = 4
-    model: str = "cf2x"
-    physics: str = "pyb"
-    duration: float = 12.0
-    physics_hz: int = 240
-    control_hz: int = 240
-    formation: str = "circle"
-    radius: float = 0.3
-    period: float = 6.0
-    takeoff: float = 2.0
-    gui: bool = False
-    video: str | None = None
-    output_dir: str = "results/fly_pid"
+Model = Literal[TUNED_MODELS]  # the airframes the published PID gains are tuned for
+Physics = Literal[tuple(physics_modes())]
+Formation = Literal[START_FORMATIONS]
 
 
-def parse_args(argv: list[str] | None = None) -> Args:
-    d = Args()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--drones", type=int, default=d.drones, help="number of drones")
-    ap.add_argument("--model", choices=MODEL_NAMES[:2], default=d.model, help="drone model")
-    ap.add_argument("--physics", choices=physics_modes(), default=d.physics, help="physics mode")
-    ap.add_argument("--duration", type=float, default=d.duration, help="flight time, s")
-    ap.add_argument("--physics-hz", type=int, default=d.physics_hz, help="physics rate, Hz")
-    ap.add_argument(
-        "--control-hz",
-        type=int,
-        default=d.control_hz,
-        help="PID rate, Hz (the published gains chatter below ~100 Hz)",
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    drones: int = param(4, "number of drones", ge=1)
+    model: Model = param("cf2x", "drone model (one the PID gains are tuned for)")
+    physics: Physics = param(
+        "pyb", "physics mode: 'pyb' (Bullet) or 'dyn' (NumPy), plus '_gnd', '_drag', '_dw'"
     )
-    ap.add_argument(
-        "--formation", choices=("circle", "row"), default=d.formation, help="where the drones start"
+    duration: float = param(12.0, "flight time, s", gt=0)
+    physics_hz: int = param(240, "physics rate, Hz", ge=1)
+    control_hz: int = param(
+        240, "PID rate, Hz; divides --physics-hz (the published gains chatter below ~100 Hz)", ge=1
     )
-    ap.add_argument("--radius", type=float, default=d.radius, help="radius of each circle, m")
-    ap.add_argument("--period", type=float, default=d.period, help="period of each circle, s")
-    ap.add_argument("--takeoff", type=float, default=d.takeoff, help="take-off time, s")
-    ap.add_argument("--gui", action="store_true", help="open the PyBullet GUI")
-    ap.add_argument("--video", default=None, help="write an MP4 of the flight to this path")
-    ap.add_argument("--output-dir", default=d.output_dir, help="where log and plot go")
-    a = ap.parse_args(argv)
-    if a.drones < 1:
-        ap.error(f"--drones must be at least 1, got {a.drones}")
-    if a.duration <= 0:
-        ap.error(f"--duration must be positive, got {a.duration}")
-    try:
-        check_rates(a.physics_hz, a.control_hz)
-    except ValueError as exc:
-        ap.error(str(exc))
-    return Args(**vars(a))
+    formation: Formation = param("circle", "where the drones start on the ground")
+    radius: float = param(0.3, "radius of each drone's circle, m", ge=0)
+    period: float = param(6.0, "period of each circle, s", gt=0)
+    takeoff: float = param(2.0, "take-off (climb) time, s", gt=0)
+    gui: bool = param(False, "open the PyBullet GUI and fly in real time")
+    video: str | None = param(None, "write an MP4 of the flight to this path")
+    output_dir: str = param("results/fly_pid", "where the log and the plot go")
+
+    def check(self) -> None:
+        """The control rate must divide the physics rate (whole substeps)."""
+        check_rates(self.physics_hz, self.control_hz)
 
 
 def start_positions(n: int, formation: str, rest_height: float) -> np.ndarray:
-    """Start points on the ground: a circle of radius 0.5 m per 4 drones, or a row 0.5 m apart."""
+    """Start points on the ground (one of :data:`START_FORMATIONS`): a circle of radius
+    0.5 m per 4 drones, or a row 0.5 m apart."""
     if formation == "row":
         xy = np.c_[np.arange(n) * 0.5 - 0.25 * (n - 1), np.zeros(n)]
     else:
@@ -106,7 +89,7 @@ def set_points(t: float, start: np.ndarray, args: Args) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(Args, __doc__, argv)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = get_model(args.model)

@@ -1,6 +1,7 @@
 """Replay a multi-agent run of scripts/train_marl.py: evaluate, plot, and optionally film it.
 
-    python scripts/replay_marl.py --run runs/swarm-4 [--episodes 20] [--video swarm.mp4]
+    python scripts/replay_marl.py --run runs/swarm-4-s0
+    python scripts/replay_marl.py --run runs/swarm-4-s0 --episodes 5 --video swarm.mp4
 
 Plays ``--episodes`` episodes of quad_swarm_v0 from ground starts (seeds 1000, ...)
 with the shared policy acting deterministically for every drone, prints the mean
@@ -9,9 +10,7 @@ writes ``replay.png`` (each drone's distance to its target over time, first
 episode; final distances per drone over all episodes) and ``replay.json``.
 """
 
-from __future__ import annotations
-
-import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -21,9 +20,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from evaluate import load_run, not_a_run  # noqa: E402
 
-import quadgym  # noqa: E402
+from quadgym.cli import parse_args  # noqa: E402
+from quadgym.config import TypedConfig, param  # noqa: E402
 from quadgym.registry import make_parallel_env  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    run: str = param(dataclasses.MISSING, "run directory written by scripts/train_marl.py")
+    episodes: int = param(20, "evaluation episodes from ground starts (seeds 1000, ...)", ge=1)
+    video: str | None = param(None, "write an MP4 of the first episode here")
 
 
 def evaluate(algo, num_drones: int, episodes: int, video: str | None = None) -> dict:
@@ -91,20 +99,11 @@ def report(result: dict, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--run", required=True)
-    ap.add_argument("--episodes", type=int, default=20)
-    ap.add_argument("--video", default=None)
-    args = ap.parse_args(argv)
+    args = parse_args(Args, __doc__, argv, check=not_a_run)
     run = Path(args.run)
-    if not (run / "state.json").is_file():
-        ap.error(f"{run} has no state.json; is it a run directory?")
-    state = json.loads((run / "state.json").read_text())
-    algo = quadgym.make_algo(state["algo"], state["env"], **state["config"])
-    algo.load(run / "checkpoint.bin")
-    report(
-        evaluate(algo, int(state["config"].get("num_drones", 4)), args.episodes, args.video), run
-    )
+    state, algo = load_run(run)
+    num_drones = int(state["config"].get("num_drones", 4))
+    report(evaluate(algo, num_drones, args.episodes, args.video), run)
     return 0
 
 

@@ -1,6 +1,7 @@
 """Reproduce Figure 1 of "Contrastive Policy Gradient" (Flet-Berliac et al. 2024).
 
     python scripts/reproduce_copg.py --out results/copg --seeds 3
+    python scripts/reproduce_copg.py --out results/copg-constant --lr 1e-3 --schedule constant
 
 The paper's toy: a 3-armed bandit, R = (2.5, 2, 1), β = 0.5, π_ref uniform;
 10⁴ off-policy pairs y ~ μ1 = (0.1, 0.2, 0.7), y' ~ μ2 = (0.05, 0.05, 0.9);
@@ -20,11 +21,9 @@ Writes ``regret.png`` and ``results.json`` (per method: ``final_regret`` and
 ``setup``).
 """
 
-from __future__ import annotations
-
+import dataclasses
 import json
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -36,7 +35,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import quadgym  # noqa: E402
+from quadgym.agents.schedule import Schedule  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
+from quadgym.config import TypedConfig, param  # noqa: E402
 
 METHODS = {  # result key -> (plugin, extra config)
     "copg": ("copg", {}),
@@ -48,17 +49,19 @@ METHODS = {  # result key -> (plugin, extra config)
 }
 
 
-@dataclass
-class Args:
-    out: str = "results/copg"
-    seeds: int = 3
-    epochs: int = 100
-    lr: float = 1e-2
-    sequence_lr: float = 3e-3
-    batch_size: int = 512
-    n_pairs: int = 10_000
-    beta: float = 0.5
-    schedule: str = "cosine"
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    out: str = param("results/copg", "output directory (results.json, regret.png, sequence/)")
+    seeds: int = param(3, "seeds per method: 0, 1, ...", ge=1)
+    epochs: int = param(100, "training epochs (passes over the pairs)", ge=1)
+    lr: float = param(1e-2, "Adam step size on the bandit", gt=0)
+    sequence_lr: float = param(3e-3, "Adam step size on the sequence task", gt=0)
+    batch_size: int = param(512, "pairs per gradient step", ge=1)
+    n_pairs: int = param(10_000, "off-policy pairs (y, y') in the data set", ge=1)
+    beta: float = param(0.5, "β, the strength of the KL regularisation towards π_ref", gt=0)
+    schedule: Schedule = param(
+        "cosine", "learning rate: constant, or cosine decay to 0 over --epochs"
+    )
 
 
 def run(env_id: str, lr: float, args: Args, mu: dict) -> dict:
@@ -67,7 +70,7 @@ def run(env_id: str, lr: float, args: Args, mu: dict) -> dict:
     results: dict = {
         "optimal_policy": env.optimal_policy(args.beta).tolist(),
         "reference_regret": env.regret(env.ref_policy, args.beta),
-        "setup": {**asdict(args), "env": env_id, "lr": lr, **mu},
+        "setup": {**args.to_dict(), "env": env_id, "lr": lr, **mu},
     }
     for key, (plugin, extra) in METHODS.items():
         rec = {"final_regret": [], "final_policy": [], "regret_curve": [], "seconds": []}
@@ -117,8 +120,8 @@ def plot(results: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def main() -> None:
-    args = parse_args(Args, __doc__)
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(Args, __doc__, argv)
     torch.set_num_threads(1)
     out = Path(args.out)
 

@@ -1,6 +1,8 @@
 """Reproduce DPO's 3D-properties on PreferenceToy-v0 (Yan et al. 2024, arXiv 2406.07327).
 
     python scripts/reproduce_dpo3d.py --out results/dpo3d --seeds 3
+    python scripts/reproduce_dpo3d.py --out results/dpo3d-quick --seeds 1 --epochs 50 \
+        --beta-minus 0.05,0.01 --sft-lambda 1.0
 
 PreferenceToy-v0: 4 prompts, 10 responses, a Bradley–Terry oracle; the policy
 is a prompt MLP with a rank-2 response embedding, first fitted to π_ref (and
@@ -18,10 +20,8 @@ one per-epoch list per seed; ``setup``) and ``scenarios.png``,
 ``mitigations.png``.
 """
 
-from __future__ import annotations
-
+import dataclasses
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import matplotlib
@@ -33,17 +33,27 @@ import torch  # noqa: E402
 
 import quadgym  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
+from quadgym.config import TypedConfig, param  # noqa: E402
 
 
-@dataclass
-class Args:
-    out: str = "results/dpo3d"
-    seeds: int = 3
-    epochs: int = 300
-    beta: float = 0.1
-    lr: float = 1e-3
-    beta_minus: str = "0.05,0.02,0.01"
-    sft_lambda: str = "0.1,1.0"
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    out: str = param("results/dpo3d", "output directory (results.json and the figures)")
+    seeds: int = param(3, "seeds per run: 0, 1, ...", ge=1)
+    epochs: int = param(300, "training epochs (passes over the 64 pairs per prompt)", ge=1)
+    beta: float = param(0.1, "β of every method; β⁺ of dpo_flex", gt=0)
+    lr: float = param(1e-3, "Adam step size", gt=0)
+    beta_minus: tuple[float, ...] = param(
+        (0.05, 0.02, 0.01), "β⁻ of dpo_flex, one run per value, each > 0"
+    )
+    sft_lambda: tuple[float, ...] = param((0.1, 1.0), "λ of dpo_sft, one run per value, each >= 0")
+
+    def check(self) -> None:
+        """Each β⁻ is positive and each λ non-negative."""
+        if any(b <= 0 for b in self.beta_minus):
+            raise ValueError(f"beta_minus values must be > 0, got {self.beta_minus}")
+        if any(lam < 0 for lam in self.sft_lambda):
+            raise ValueError(f"sft_lambda values must be >= 0, got {self.sft_lambda}")
 
 
 def curves(algo: str, scenario: str, args: Args, **config) -> dict:
@@ -82,14 +92,14 @@ def panel(ax, run: dict, title: str) -> None:
     ax.set_xlabel("epoch")
 
 
-def main() -> None:
-    args = parse_args(Args, __doc__)
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(Args, __doc__, argv)
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results: dict = {
         "setup": {
-            **asdict(args),
+            **args.to_dict(),
             "env": "PreferenceToy-v0",
             "pairs_per_prompt": 64,
             "batch_size": 64,
@@ -98,11 +108,11 @@ def main() -> None:
     }
     for scenario in ("on_on", "on_off", "off_on", "off_off"):
         results[f"dpo/{scenario}"] = curves("dpo", scenario, args)
-    for b in (float(v) for v in args.beta_minus.split(",")):
+    for b in args.beta_minus:
         results[f"dpo_flex/beta_minus={b}"] = curves(
             "dpo_flex", "on_on", args, beta_plus=args.beta, beta_minus=b
         )
-    for lam in (float(v) for v in args.sft_lambda.split(",")):
+    for lam in args.sft_lambda:
         results[f"dpo_sft/lambda={lam}"] = curves("dpo_sft", "on_on", args, sft_weight=lam)
     results["ipo/on_on"] = curves("ipo", "on_on", args)
     results["slic/on_on"] = curves("slic", "on_on", args)

@@ -1,6 +1,7 @@
 """GPT against Future Token Prediction on ToyCoding-v0 (Walker 2024, arXiv 2410.18160).
 
     python scripts/reproduce_ftp.py --out results/ftp --seeds 3
+    python scripts/reproduce_ftp.py --out results/ftp-few --corpus-size 2000 --runs gpt,ftp
 
 ToyCoding-v0: write exactly K operations (+1, +3, *2, -2) that take a
 register from x to t without leaving 0..R-1; prompts are split by a fixed
@@ -19,7 +20,8 @@ Four runs per seed, all with AdamW (cosine schedule), batch 128:
   wall-clock time FTP took (measured on seed 0 of this run).
 
 ``--corpus-size n`` trains every run on one fixed set of n training programs
-instead of fresh ones (the data-limited regime; docs/ftp.md).
+instead of fresh ones (the data-limited regime; docs/ftp.md). ``--runs`` picks
+some of the four; the matched runs need ``ftp`` (and ``gpt``, for compute).
 
 Writes ``results.json`` (per run key: ``success_rate`` greedy and
 ``success_rate_sampled`` (one per seed), ``params``, ``train_seconds``,
@@ -28,12 +30,11 @@ programs), ``curve`` (success rate at every ``eval_every`` steps, per seed),
 ``steps``; and ``setup``) and ``success.png`` (success rate against steps).
 """
 
-from __future__ import annotations
-
+import dataclasses
 import json
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import matplotlib
 
@@ -45,27 +46,49 @@ import torch  # noqa: E402
 
 import quadgym  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
+from quadgym.config import TypedConfig, param  # noqa: E402
+
+#: The runs, in the order they train: the matched ones are sized from ``ftp`` and ``gpt``.
+RUNS = ("ftp", "gpt", "gpt_matched_params", "gpt_matched_compute")
+Run = Literal[RUNS]
+#: What each matched run is sized from.
+NEEDS = {"gpt_matched_params": ("ftp",), "gpt_matched_compute": ("ftp", "gpt")}
 
 
-@dataclass
-class Args:
-    out: str = "results/ftp"
-    seeds: int = 3
-    steps: int = 3000
-    eval_every: int = 500
-    eval_prompts: int = 500
-    d_model: int = 64
-    layers: int = 2
-    n_future: int = 3
-    pseudo_len: int = 4
-    gamma: float = 0.5
-    lr: float = 2e-3
-    batch_size: int = 128
-    value_range: int = 32
-    min_ops: int = 3
-    max_ops: int = 6
-    corpus_size: int = 0  # 0: fresh programs every step; n: one fixed set of n programs
-    runs: str = "gpt,ftp,gpt_matched_params,gpt_matched_compute"
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    out: str = param("results/ftp", "output directory (results.json, success.png)")
+    seeds: int = param(3, "seeds per run: 0, 1, ...", ge=1)
+    steps: int = param(
+        3000, "training steps (gradient updates) of gpt, ftp, gpt_matched_params", ge=1
+    )
+    eval_every: int = param(500, "steps between evaluations on held-out prompts", ge=1)
+    eval_prompts: int = param(500, "held-out prompts per evaluation", ge=1)
+    d_model: int = param(64, "transformer width", ge=1)
+    layers: int = param(2, "encoder layers of gpt and ftp", ge=1)
+    n_future: int = param(3, "tokens ftp predicts from each position (N)", ge=1)
+    pseudo_len: int = param(4, "pseudo-tokens per top-layer vector in ftp (M)", ge=1)
+    gamma: float = param(0.5, "ftp's loss weight γ^k of the k-th future token", gt=0)
+    lr: float = param(2e-3, "AdamW peak step size (cosine schedule)", gt=0)
+    batch_size: int = param(128, "programs per step", ge=1)
+    value_range: int = param(32, "register values 0..R-1 of ToyCoding-v0 (R)", ge=2)
+    min_ops: int = param(3, "fewest operations in a program (K)", ge=1)
+    max_ops: int = param(6, "most operations in a program (K)", ge=1)
+    corpus_size: int | None = param(
+        None, "train on one fixed set of this many programs; none: fresh programs every step", ge=1
+    )
+    runs: tuple[Run, ...] = param(RUNS, "the runs to make, comma-separated")
+
+    def check(self) -> None:
+        """At least one run, and the runs a matched run is sized from."""
+        if not self.runs:
+            raise ValueError("runs must name at least one run")
+        for run, needs in NEEDS.items():
+            missing = [n for n in needs if run in self.runs and n not in self.runs]
+            if missing:
+                raise ValueError(
+                    f"runs: {run} is sized from {' and '.join(needs)}; add {', '.join(missing)}"
+                )
 
 
 def train(name: str, seed: int, steps: int, args: Args, **net) -> dict:
@@ -80,7 +103,7 @@ def train(name: str, seed: int, steps: int, args: Args, **net) -> dict:
         lr=args.lr,
         batch_size=args.batch_size,
         horizon=steps,
-        corpus_size=args.corpus_size or None,
+        corpus_size=args.corpus_size,
         **net,
     )
     curve, seconds = [], 0.0
@@ -109,23 +132,22 @@ def matched_layers(args: Args, target: int) -> int:
     return min(counts, key=lambda k: abs(counts[k] - target))
 
 
-def main() -> None:
-    args = parse_args(Args, __doc__)
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(Args, __doc__, argv)
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     enc = {"d_model": args.d_model, "layers": args.layers}
     ftp_net = {**enc, "n_future": args.n_future, "pseudo_len": args.pseudo_len, "gamma": args.gamma}
-    results: dict = {"setup": {**asdict(args)}}
-    wanted = args.runs.split(",")
+    results: dict = {"setup": args.to_dict()}
     plan: dict[str, tuple[str, dict, int]] = {
         "gpt": ("gpt", enc, args.steps),
         "ftp": ("ftp", ftp_net, args.steps),
     }
     runs: dict[str, dict] = {}
     for seed in range(args.seeds):
-        for key in ("ftp", "gpt", "gpt_matched_params", "gpt_matched_compute"):
-            if key not in wanted:
+        for key in RUNS:
+            if key not in args.runs:
                 continue
             if key == "gpt_matched_params" and key not in plan:
                 layers = matched_layers(args, runs["ftp"]["params"][0])

@@ -1,18 +1,17 @@
 """Train one policy shared by N drones to take off to and hold a formation, then evaluate it.
 
-    python scripts/train_marl.py --drones 4 [--steps 400000] [--seed 0] [--out runs/swarm-4]
+    python scripts/train_marl.py --drones 4
+    python scripts/train_marl.py --drones 2 --steps 2048 --episodes 2 --out runs/swarm-smoke
 
 Runs ``scripts/train.py`` with the ``ppo_shared`` plugin on ``quad_swarm_v0``
 (per-motor ``rpm`` actions; the budget counts agent-steps: one drone, one
-30 Hz control step), then ``scripts/replay_marl.py``'s evaluation: 20 episodes
-from the ground, the mean final distance of each drone to its target and the
-crashes and collisions. Continue an interrupted run with
+30 Hz control step), then ``scripts/replay_marl.py``'s evaluation: ``--episodes``
+episodes from the ground, the mean final distance of each drone to its target
+and the crashes and collisions. Continue an interrupted run with
 ``python scripts/train.py --resume DIR``.
 """
 
-from __future__ import annotations
-
-import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -21,19 +20,22 @@ import replay_marl
 import train
 
 import quadgym
+from quadgym.cli import parse_args
+from quadgym.config import TypedConfig, param
+
+
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    drones: int = param(4, "drones in the formation, one agent each", ge=1)
+    steps: int = param(400_000, "training budget, agent-steps (one drone, one control step)", ge=1)
+    seed: int = param(0, "seed of the plugin (networks, environments)", ge=0)
+    swarms: int = param(4, "swarms simulated in parallel during training", ge=1)
+    episodes: int = param(20, "evaluation episodes after training", ge=1)
+    out: str | None = param(None, "run directory; none: runs/swarm-<drones>-s<seed>")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--drones", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=400_000, help="agent-steps")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--swarms", type=int, default=4, help="parallel swarms in training")
-    ap.add_argument("--episodes", type=int, default=20, help="evaluation episodes")
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args(argv)
-    if args.drones < 1:
-        ap.error(f"--drones must be at least 1, got {args.drones}")
+    args = parse_args(Args, __doc__, argv)
     out = Path(args.out or f"runs/swarm-{args.drones}-s{args.seed}")
     start = time.perf_counter()
     code = train.main(
