@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint format bench clean install install-test
+.PHONY: demo test test-paper lint format bench clean install install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: install
 test: install-test
 	$(BIN)/ruff check .
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n auto --dist worksteal
+
+# Papers' claims at their own budgets (minutes each): not in `make test`, run by CI after it.
+test-paper: install-test
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n auto --dist worksteal -m paper
 
 lint: install-test
 	$(BIN)/ruff check .
