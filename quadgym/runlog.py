@@ -34,7 +34,8 @@ class RunLog:
         self.fields: list[str] | None = None
         if self.csv_path.exists():
             self._truncate(position)
-        self.writer = SummaryWriter(str(out / "tb"), purge_step=position + 1 if position else None)
+        # events after `position` (from a run that died) are purged when TensorBoard reads them
+        self.writer = SummaryWriter(str(out / "tb"), purge_step=position + 1)
 
     def _truncate(self, position: int) -> None:
         """Keep the header and the rows at or before ``position`` (atomically)."""

@@ -27,20 +27,18 @@ differs from an uninterrupted run in its random stream).
 from __future__ import annotations
 
 import dataclasses
-import json
 import signal
 import sys
-from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 import quadgym
-from quadgym.agents.base import POSITION, atomic_write_bytes
+from quadgym.agents.base import POSITION
 from quadgym.cli import build_parser
 from quadgym.config import TypedConfig, param
 from quadgym.registry import get_algo_class
-from quadgym.runlog import RunLog
+from quadgym.runs import Run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,53 +62,33 @@ class Args(TypedConfig):
     threads: int = param(1, "torch threads (small networks run fastest on one)", ge=1)
 
 
-def new_run(args: Args) -> tuple[Path, dict[str, Any]]:
-    """The run directory and initial state of a new run; refuses missing or bad arguments."""
+def planned_run(args: Args) -> Run:
+    """A new run (nothing written yet) or the saved one of ``--resume``; refuses missing
+    arguments, and for ``--resume`` arguments that would change the run (env, algo,
+    seed, config) instead of ignoring them. ``--steps`` and ``--checkpoint-every`` may
+    change on resume; the change is recorded in state.json."""
+    if args.resume:
+        changed = [
+            f"--{name.replace('_', '-')}"
+            for name in ("env", "algo", "seed", "num_envs", "config", "out")
+            if getattr(args, name) not in (None, ())
+        ]
+        if changed:
+            raise ValueError(
+                f"--resume continues the saved run; it takes only --steps, --checkpoint-every, "
+                f"--stop-after and --threads, not {', '.join(changed)}"
+            )
+        run = Run.open(args.resume)
+        run.extend(args.steps, args.checkpoint_every)
+        return run
     if not (args.env and args.algo and args.steps):
         raise ValueError("--env, --algo and --steps are required (or --resume DIR)")
-    cls = get_algo_class(args.algo)
-    config = {"seed": args.seed or 0, **cls.Config.parse_strings(args.config)}
+    config = {"seed": args.seed or 0, **get_algo_class(args.algo).Config.parse_strings(args.config)}
     if args.num_envs is not None:
         config["num_envs"] = args.num_envs
-    seed = config["seed"]
-    out = Path(args.out or f"runs/{args.env}-{args.algo}-s{seed}")
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file, not a directory")
-    if (out / "state.json").exists():
-        raise ValueError(f"--out {out} already holds a run; use --resume {out} or another --out")
-    state = {
-        "env": args.env,
-        "algo": args.algo,
-        "config": config,
-        "done": 0,
-        "total": args.steps,
-        "checkpoint_every": args.checkpoint_every or max(1, args.steps // 10),
-    }
-    return out, state
-
-
-def resumed_run(args: Args) -> tuple[Path, dict[str, Any]]:
-    """The run directory and saved state of ``--resume``; refuses arguments that would
-    change the run (env, algo, seed, config) instead of ignoring them."""
-    out = Path(args.resume)
-    if not (out / "state.json").is_file():
-        raise ValueError(f"--resume {out}: no state.json there; is it a run directory?")
-    changed = [
-        f"--{name.replace('_', '-')}"
-        for name in ("env", "algo", "seed", "num_envs", "config", "out")
-        if getattr(args, name) not in (None, ())
-    ]
-    if changed:
-        raise ValueError(
-            f"--resume continues the saved run; it takes only --steps, --checkpoint-every, "
-            f"--stop-after and --threads, not {', '.join(changed)}"
-        )
-    state = json.loads((out / "state.json").read_text())
-    state["total"] = args.steps or state["total"]
-    state["checkpoint_every"] = args.checkpoint_every or state.get(
-        "checkpoint_every", max(1, state["total"] // 10)
-    )
-    return out, state
+    out = args.out or f"runs/{args.env}-{args.algo}-s{config['seed']}"
+    chunk = args.checkpoint_every or max(1, args.steps // 10)
+    return Run.plan(out, args.env, args.algo, config, args.steps, chunk)
 
 
 def build(state: dict[str, Any]) -> Any:
@@ -122,49 +100,48 @@ def build(state: dict[str, Any]) -> Any:
     return quadgym.make_algo(state["algo"], state["env"], **config)
 
 
-def write_state(out: Path, state: dict[str, Any]) -> None:
-    atomic_write_bytes(out / "state.json", json.dumps(state, indent=1).encode())
-
-
 def main(argv: list[str] | None = None) -> int:
-    interrupted = False
+    interrupts = 0
 
     def on_sigint(signum: int, frame: Any) -> None:
-        nonlocal interrupted
-        interrupted = True
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1:  # the second Ctrl-C stops now; the last checkpoint is intact
+            raise KeyboardInterrupt
 
-    # from the start, so that Ctrl-C at any moment ends with a consistent checkpoint
+    # from the start, so that Ctrl-C at any moment ends with a consistent run directory
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        return run(argv, lambda: interrupted)
+        return train(argv, lambda: interrupts > 0)
+    except KeyboardInterrupt:
+        print("stopped at once (second Ctrl-C); --resume continues from the last checkpoint")
+        return 130
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
-def run(argv: list[str] | None, interrupted: Any) -> int:
+def train(argv: list[str] | None, interrupted: Any) -> int:
     """Parse, build, then train chunk by chunk until done or ``interrupted()``."""
     parser = build_parser(Args, __doc__)
     try:
         args = Args(**vars(parser.parse_args(argv)))
-        out, state = resumed_run(args) if args.resume else new_run(args)
-        algo = build(state)
+        run = planned_run(args)
+        algo = build(run.state)
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
     import torch
 
     torch.set_num_threads(args.threads)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt = out / "checkpoint.bin"
-    if args.resume and ckpt.exists():
-        algo.load(ckpt)
-    elif args.resume and state["done"]:
-        parser.error(f"{out}: state.json says {state['done']} done but checkpoint.bin is missing")
-    state["done"] = algo.progress  # the checkpoint is the truth
-    write_state(out, state)
-    total = state["total"]
-    target = min(total, state["done"] + args.stop_after) if args.stop_after else total
-    log = RunLog(out, position=state["done"])
-    bar = tqdm(total=total, initial=state["done"], desc=f"{state['algo']} on {state['env']}")
+    if not args.resume:
+        run.start()
+    try:
+        done = run.restore(algo)
+    except ValueError as exc:
+        parser.error(str(exc))
+    total = run.state["total"]
+    target = min(total, done + args.stop_after) if args.stop_after else total
+    log = run.log()
+    bar = tqdm(total=total, initial=done, desc=f"{run.state['algo']} on {run.state['env']}")
 
     def record(rec: dict) -> None:
         log.write(rec)
@@ -174,23 +151,21 @@ def run(argv: list[str] | None, interrupted: Any) -> int:
 
     try:
         while algo.progress < target and not interrupted():
-            algo.learn(min(state["checkpoint_every"], target - algo.progress), callback=record)
-            algo.save(ckpt)
-            state["done"] = algo.progress
-            write_state(out, state)
-            bar.update(state["done"] - bar.n)
+            algo.learn(min(run.state["checkpoint_every"], target - algo.progress), callback=record)
+            run.commit(algo)
+            bar.update(algo.progress - bar.n)
     finally:
         bar.close()
         log.close()
     if interrupted():
-        if not ckpt.exists():  # stopped before the first chunk ended
-            algo.save(ckpt)
+        if not run.checkpoint.exists():  # stopped before the first chunk ended
+            run.commit(algo)
         print(
-            f"interrupted: checkpoint saved at {state['done']} of {total}; "
-            f"continue with --resume {out}"
+            f"interrupted: checkpoint saved at {run.state['done']} of {total}; "
+            f"continue with --resume {run.path}"
         )
         return 130
-    print(f"done: {state['done']} in {out} (checkpoint.bin, metrics.csv, tb/)")
+    print(f"done: {run.state['done']} in {run.path} (checkpoint.bin, metrics.csv, tb/)")
     return 0
 
 

@@ -1,0 +1,222 @@
+"""kill -9 at any moment, then --resume: nothing lost, nothing duplicated (quadgym/runs.py).
+
+An offline plugin (copg, deterministic) is killed with SIGKILL at moments spread over a
+run, from start-up to the last chunk, and resumed each time until done; its final model
+must equal an uninterrupted run's bit for bit, metrics.csv and the TensorBoard events must
+hold every position once, in order, and state.json must agree with the checkpoint. The
+window between the checkpoint write and the state write, too narrow to hit by timing, is
+recreated by putting an older state.json back; states no crash can leave are refused.
+"""
+
+import csv
+import importlib.util
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import quadgym
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {"PATH": "", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+_spec = importlib.util.spec_from_file_location("train_script", ROOT / "scripts" / "train.py")
+train_script = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = train_script
+_spec.loader.exec_module(train_script)
+
+COPG = ["--env", "CoPGSequence-v0", "--algo", "copg", "--steps", 40, "--checkpoint-every", 4]
+COPG_CONFIG = ["--config", "n_pairs=2000"]
+
+
+def command(*args) -> list[str]:
+    return [sys.executable, str(ROOT / "scripts" / "train.py"), *map(str, args)]
+
+
+def train(*args) -> int:
+    """scripts/train.py in this process."""
+    return train_script.main([str(a) for a in args])
+
+
+def spawn(*args) -> subprocess.Popen:
+    """scripts/train.py in a child process (to be killed)."""
+    return subprocess.Popen(command(*args), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def positions(out: Path) -> list[int]:
+    with open(out / "metrics.csv") as f:
+        return [int(row["step"]) for row in csv.DictReader(f)]
+
+
+def rows(out: Path) -> list[dict]:
+    with open(out / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def tb_positions(out: Path, tag: str) -> list[int]:
+    events = EventAccumulator(str(out / "tb"), purge_orphaned_data=True)
+    events.Reload()
+    return [e.step for e in events.Scalars(tag)]
+
+
+def weights(out: Path) -> torch.Tensor:
+    return torch.load(out / "checkpoint.bin", weights_only=False)["policy"]
+
+
+def assert_consistent(out: Path, total: int, tag: str = "loss") -> None:
+    """Every position once and in order, in the CSV and TensorBoard; state = checkpoint."""
+    state = json.loads((out / "state.json").read_text())
+    assert state["done"] == total
+    steps = positions(out)
+    assert steps == sorted(set(steps)), steps
+    logged = tb_positions(out, tag)  # non-finite values (a NaN mean return) are not logged
+    assert logged == sorted(set(logged)) and set(logged) <= set(steps), (logged, steps)
+    algo = quadgym.make_algo(state["algo"], state["env"], **state["config"])
+    algo.load(out / "checkpoint.bin")
+    assert algo.progress == state["done"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple[Path, float]:
+    """An uninterrupted copg run and its wall time (s)."""
+    out = tmp_path_factory.mktemp("reference") / "run"
+    start = time.perf_counter()
+    proc = subprocess.run(command(*COPG, "--out", out, *COPG_CONFIG), env=ENV, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    return out, time.perf_counter() - start
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    wa, wb = weights(a), weights(b)
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.mark.slow
+def test_sigkill_at_many_moments_then_resume_equals_an_uninterrupted_run(reference, tmp_path):
+    ref, seconds = reference
+    out = tmp_path / "run"
+    kills = 0
+    # moments spread from start-up (before anything is written) to the last chunks
+    for fraction in (0.3, 0.55, 0.7, 0.8, 0.9, 0.95):
+        resuming = (out / "state.json").exists()
+        args = ["--resume", out] if resuming else [*COPG, "--out", out, *COPG_CONFIG]
+        proc = subprocess.Popen(
+            command(*args), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        time.sleep(fraction * seconds)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.communicate()
+    assert kills >= 3, "the run ended before it could be killed: lengthen it"
+    finish = subprocess.run(command("--resume", out), env=ENV, capture_output=True, text=True)
+    assert finish.returncode == 0, finish.stderr
+    assert_consistent(out, 40)
+    assert same_weights(out, ref)
+    assert rows(out) == rows(ref)
+
+
+def test_a_kill_between_the_checkpoint_and_the_state_write_resumes_exactly(reference, tmp_path):
+    ref, _ = reference
+    out = tmp_path / "run"
+    assert (
+        train_script.main(list(map(str, [*COPG, "--out", out, "--stop-after", 8, *COPG_CONFIG])))
+        == 0
+    )
+    older_state = (out / "state.json").read_bytes()  # done: 8
+    assert train("--resume", out, "--stop-after", 4) == 0
+    # as if killed after checkpoint.bin (at 12) was replaced and before state.json was
+    (out / "state.json").write_bytes(older_state)
+    assert train("--resume", out) == 0
+    assert_consistent(out, 40)
+    assert same_weights(out, ref)
+    assert rows(out) == rows(ref)
+
+
+def test_states_no_crash_leaves_are_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert (
+        train_script.main(list(map(str, [*COPG, "--out", out, "--stop-after", 4, *COPG_CONFIG])))
+        == 0
+    )
+    older_checkpoint = (out / "checkpoint.bin").read_bytes()  # at 4
+    assert train("--resume", out, "--stop-after", 4) == 0
+    (out / "checkpoint.bin").write_bytes(older_checkpoint)  # state at 8, checkpoint at 4
+    with pytest.raises(SystemExit):
+        train("--resume", out)
+    assert "the checkpoint is older than the state" in capsys.readouterr().err
+    (out / "checkpoint.bin").unlink()
+    with pytest.raises(SystemExit):
+        train("--resume", out)
+    assert "checkpoint.bin is missing" in capsys.readouterr().err
+    assert json.loads((out / "state.json").read_text())["done"] == 8  # nothing was changed
+
+
+def test_a_new_run_never_appends_to_an_old_ones_files(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.csv").write_text("step,loss\n1,0.5\n")
+    with pytest.raises(SystemExit):
+        train(*COPG, "--out", out, *COPG_CONFIG)
+    assert "is not empty" in capsys.readouterr().err
+    assert (out / "metrics.csv").read_text() == "step,loss\n1,0.5\n"
+
+
+@pytest.mark.slow
+def test_ppo_killed_mid_run_resumes_to_exactly_its_budget(tmp_path):
+    out = tmp_path / "run"
+    args = ["--env", "QuadHover-v0", "--algo", "ppo", "--steps", 2048, "--checkpoint-every", 256]
+    config = ["--config", "n_envs=2", "n_steps=64", "batch_size=64", "n_epochs=1"]
+    proc = spawn(*args, "--out", out, *config)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.bin").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # into a later chunk
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    finish = subprocess.run(command("--resume", out), env=ENV, capture_output=True, text=True)
+    assert finish.returncode == 0, finish.stderr
+    assert_consistent(out, 2048, tag="mean_return")
+
+
+def test_killed_before_the_first_checkpoint_starts_over_cleanly(reference, tmp_path):
+    ref, _ = reference
+    out = tmp_path / "run"
+    assert train(*COPG, "--out", out, "--stop-after", 4, *COPG_CONFIG) == 0
+    # as if killed mid-way through the first chunk: state.json written at the start (done 0),
+    # rows 1-4 logged, no checkpoint yet
+    (out / "checkpoint.bin").unlink()
+    state = json.loads((out / "state.json").read_text())
+    (out / "state.json").write_text(json.dumps({**state, "done": 0}))
+    assert positions(out) == [1, 2, 3, 4]
+    assert train("--resume", out) == 0
+    assert_consistent(out, 40)
+    assert same_weights(out, ref)
+    assert rows(out) == rows(ref)
+
+
+def test_a_second_ctrl_c_stops_a_long_chunk_at_once_with_the_checkpoint_intact(tmp_path):
+    out = tmp_path / "run"
+    assert train(*COPG, "--out", out, "--stop-after", 4, *COPG_CONFIG) == 0
+    saved = (out / "checkpoint.bin").read_bytes()
+    proc = spawn("--resume", out, "--steps", 100_000, "--checkpoint-every", 100_000)
+    deadline = time.time() + 60
+    while not (out / "tb").exists() or len(list((out / "tb").iterdir())) < 2:
+        assert time.time() < deadline, "the resumed run did not start"
+        time.sleep(0.1)  # its log is open: it is inside the long chunk
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)  # the first asks to stop after the chunk (hours away)
+    time.sleep(0.5)
+    assert proc.poll() is None
+    start = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=30)
+    assert time.perf_counter() - start < 5
+    assert proc.returncode == 130 and b"second Ctrl-C" in stdout
+    assert (out / "checkpoint.bin").read_bytes() == saved
+    assert json.loads((out / "state.json").read_text())["done"] == 4
