@@ -1,12 +1,16 @@
 """scripts/train.py and scripts/evaluate.py from the outside, and a PPO run that learns."""
 
+import contextlib
 import csv
+import importlib.util
+import io
 import json
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
@@ -19,14 +23,22 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {"PATH": "", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
 
 
-def train(*args, timeout=300):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "train.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=ENV,
-    )
+_spec = importlib.util.spec_from_file_location("train_script", ROOT / "scripts" / "train.py")
+train_script = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = train_script
+_spec.loader.exec_module(train_script)
+
+
+def train(*args) -> SimpleNamespace:
+    """scripts/train.py in this process (what it prints and its exit code, as a
+    subprocess would give them, without paying an interpreter start per call)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = train_script.main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def rows(path):
