@@ -163,3 +163,21 @@ def test_every_config_field_is_documented():
         for field, _type, _default, doc in get_algo_class(name).Config.describe():
             assert doc.strip(), f"{name}.{field} has no doc"
         assert name in quadgym.describe_algo(name)
+
+
+def test_a_users_own_env_qualifies_by_its_capabilities():
+    """An env quadgym does not register trains with any plugin whose protocols it meets,
+    and is refused, naming the protocol and what it lacks, by the others."""
+    from quadgym.envs.bandit import CoPGBanditEnv
+
+    class MyBandit(CoPGBanditEnv):  # unregistered: no spec, same members
+        pass
+
+    algo = quadgym.make_algo("copg", MyBandit(rewards=(1.0, 0.0)), n_pairs=64)
+    assert algo.learn(2)[-1][POSITION] == 2
+    with pytest.raises(
+        ValueError, match="needs an env with ProgramCorpus.*MyBandit lacks ProgramCorpus: task"
+    ):
+        quadgym.make_algo("gpt", MyBandit())
+    with pytest.raises(ValueError, match="does not support environment 'CoPGBandit-v0'"):
+        quadgym.make_algo("gpt", "CoPGBandit-v0")  # quadgym's own envs: by id, with the list

@@ -61,8 +61,8 @@ class Algorithm(abc.ABC):
         name: the plugin's registry name.
         Config: the plugin's typed configuration (an :class:`AlgoConfig` dataclass).
         budget_unit: what ``learn``'s budget counts.
-        supported_envs: env ids the plugin can train on; ``("*",)`` for any env that
-            has the capabilities in ``requires``.
+        supported_envs: quadgym's env ids the plugin trains on (``("*",)``: any env);
+            other packages' envs qualify by the capabilities in ``requires``.
         requires: ``typing.Protocol`` classes the env (``env.unwrapped``) must satisfy;
             a tuple of protocols in it is met by any one of them.
         config: the checked configuration of this instance.
@@ -103,8 +103,14 @@ class Algorithm(abc.ABC):
 
     @classmethod
     def supports(cls, env_id: str | None) -> bool:
-        """Whether this plugin can run on ``env_id`` (capabilities are checked on the env)."""
-        return "*" in cls.supported_envs or env_id in cls.supported_envs
+        """Whether this plugin can run on ``env_id``: one of ``supported_envs``, or, for a
+        plugin that states its ``requires``, any env quadgym does not register (a user's
+        own: its capabilities are then checked on the instance)."""
+        from quadgym.registry import ENV_SPECS, PARALLEL_ENVS
+
+        if "*" in cls.supported_envs or env_id in cls.supported_envs:
+            return True
+        return bool(cls.requires) and env_id not in ENV_SPECS and env_id not in PARALLEL_ENVS
 
     @property
     @abc.abstractmethod
