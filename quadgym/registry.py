@@ -8,6 +8,7 @@ this repository; quadgym's own are declared in ``setup.cfg``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from importlib.metadata import entry_points
 from typing import Any
@@ -119,4 +120,17 @@ def make_algo(name: str, env: Any, **config: Any):
             f"{', '.join(cls.supported_envs)}"
         )
     cls.make_config(config)  # refuse a bad config before an env is built
-    return cls(env, **config)
+    algo = cls.__new__(cls)
+    try:
+        algo.__init__(env, **config)
+    except BaseException:
+        # A plugin that fails after building envs (SB3 refusing a value, say) releases
+        # them now: every env-like attribute (one with step() and close()) but the
+        # caller's own env. Each PyBullet copy holds a client of ~28 MiB.
+        for value in vars(algo).values():
+            made = value is not env and callable(getattr(value, "step", None))
+            if made and callable(getattr(value, "close", None)):
+                with contextlib.suppress(Exception):  # the plugin's error is the one to see
+                    value.close()
+        raise
+    return algo

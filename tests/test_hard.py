@@ -62,10 +62,10 @@ def test_mnist1d_generation_leaves_numpys_global_generator_alone():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"dataset": "cifar"}, "unknown dataset 'cifar'"),
+        ({"dataset": "cifar"}, "dataset must be one of 'toy', 'mnist1d', got 'cifar'"),
         ({"window": 32}, "window must be in 1..31"),
-        ({"action_type": "rotate"}, "unknown action_type 'rotate'"),
-        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"action_type": "rotate"}, "action_type must be one of .*, got 'rotate'"),
+        ({"batch_size": 0}, "batch_size must be >= 1, got 0"),
         ({"temperature": float("nan")}, "temperature must be a finite number"),
     ],
 )

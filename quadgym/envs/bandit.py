@@ -17,11 +17,24 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+from quadgym.config import param
+from quadgym.envs.arguments import EnvConfig
+from quadgym.envs.lifecycle import EpisodeGuard
+
+#: Largest |reward| (reward units) and smallest β (reward units per nat) an env takes:
+#: together they keep R/β, and so π* ∝ π_ref·exp(R/β), finite.
+MAX_REWARD = 1e6
+MIN_BETA, MAX_BETA = 1e-6, 1e6
+#: Most outcomes (V^L token sequences) an env enumerates, and most hidden tests
+#: (each is checked on every outcome at construction).
+MAX_OUTCOMES, MAX_TESTS = 65536, 100
 
 
 def check_beta(beta: float) -> float:
@@ -60,6 +73,71 @@ def check_distribution(p: Any, size: int, name: str, support: np.ndarray | None 
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return z / z.sum(axis=-1, keepdims=True)
+
+
+def _arm_rewards(name: str, value: tuple[float, ...]) -> tuple[float, ...]:
+    """At least two arms, each reward within ±MAX_REWARD."""
+    if len(value) < 2:
+        raise ValueError(f"{name} must hold K >= 2 arms, got {len(value)}")
+    for i, r in enumerate(value):
+        if abs(r) > MAX_REWARD:
+            raise ValueError(f"{name}[{i}] must be in [-{MAX_REWARD:g}, {MAX_REWARD:g}], got {r!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class BanditConfig(EnvConfig):
+    """The arguments of CoPGBandit-v0, checked before anything is built."""
+
+    rewards: tuple[float, ...] = param(
+        (2.5, 2.0, 1.0),
+        f"R per arm, reward units; K >= 2 arms, each within ±{MAX_REWARD:g}",
+        check=_arm_rewards,
+    )
+    beta: float = param(
+        0.5, "KL regularisation strength β, reward units per nat", ge=MIN_BETA, le=MAX_BETA
+    )
+    ref_policy: tuple[float, ...] | None = param(
+        None, "π_ref: one probability > 0 per arm, summing to 1; None: uniform"
+    )
+
+    def check(self) -> None:
+        if self.ref_policy is not None:
+            ref = check_distribution(self.ref_policy, len(self.rewards), "ref_policy")
+            if np.any(ref == 0):
+                raise ValueError("ref_policy must give every arm positive probability")
+
+
+@dataclass(frozen=True)
+class SequenceConfig(EnvConfig):
+    """The arguments of CoPGSequence-v0, checked before anything is built."""
+
+    vocab: int = param(4, "V, tokens; V**L <= 65536 so that every sequence is enumerated", ge=2)
+    length: int = param(4, "L, tokens per sequence", ge=1)
+    num_tests: int = param(
+        4,
+        "hidden constraints; each is checked on every sequence at construction",
+        ge=1,
+        le=MAX_TESTS,
+    )
+    reward_scale: float = param(
+        1.0,
+        "reward per passed test, reward units; with at most 100 tests, every reward "
+        "stays within ±1e6",
+        gt=0,
+        le=MAX_REWARD / MAX_TESTS,
+    )
+    beta: float = param(
+        0.5, "KL regularisation strength β, reward units per nat", ge=MIN_BETA, le=MAX_BETA
+    )
+    task_seed: int = param(0, "draws the hidden tests", ge=0)
+
+    def check(self) -> None:
+        if self.vocab**self.length > MAX_OUTCOMES:
+            raise ValueError(
+                f"vocab**length must be <= {MAX_OUTCOMES} to enumerate every sequence, got "
+                f"vocab={self.vocab}, length={self.length} ({self.vocab}**{self.length})"
+            )
 
 
 class ScoredOutcomes:
@@ -151,11 +229,20 @@ class CoPGBanditEnv(ScoredOutcomes, gym.Env):
 
     ## Arguments
 
-    | Parameter    | Default          | Description                               |
-    |--------------|------------------|-------------------------------------------|
-    | ``rewards``  | (2.5, 2, 1)      | R per arm; K is its length                |
-    | ``beta``     | 0.5              | KL regularisation strength, > 0           |
-    | ``ref_policy``| uniform         | π_ref, a distribution with full support   |
+    | Parameter     | Default     | Description                                     |
+    |---------------|-------------|-------------------------------------------------|
+    | ``rewards``   | (2.5, 2, 1) | R per arm; K >= 2 arms, each within ±1e6        |
+    | ``beta``      | 0.5         | KL regularisation strength, in [1e-6, 1e6]      |
+    | ``ref_policy``| uniform     | π_ref: K probabilities > 0 summing to 1         |
+
+    Checked before anything is built, as :class:`BanditConfig` (``env.config``):
+    ``TypeError`` for a wrong type, ``ValueError`` for a value that is out of
+    range or not finite, naming the argument and what is allowed. The bounds keep
+    R/β, and so π*, finite.
+
+    ``step()`` before ``reset()`` or after the episode's one step raises
+    ``ResetNeeded``; after ``close()``, ``EnvClosed`` (both
+    :mod:`quadgym.envs.lifecycle`).
 
     ## Version History
 
@@ -165,28 +252,33 @@ class CoPGBanditEnv(ScoredOutcomes, gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, rewards: Any = (2.5, 2.0, 1.0), beta: float = 0.5, ref_policy: Any = None):
-        self.rewards = np.asarray(rewards, dtype=np.float64)
-        if self.rewards.ndim != 1 or self.rewards.size < 2 or not np.all(np.isfinite(self.rewards)):
-            raise ValueError(f"rewards must be a finite vector of K >= 2 arms, got {rewards!r}")
+        self.config = config = BanditConfig.from_arguments(locals())
+        self.rewards = np.asarray(config.rewards, dtype=np.float64)
         k = self.rewards.size
-        self.beta = check_beta(beta)
-        ref = np.full(k, 1.0 / k) if ref_policy is None else ref_policy
-        self.ref_policy = check_distribution(ref, k, "ref_policy")
-        if np.any(self.ref_policy == 0):
-            raise ValueError("ref_policy must give every arm positive probability")
+        self.beta = config.beta
+        ref = np.full(k, 1.0 / k) if config.ref_policy is None else config.ref_policy
+        self.ref_policy = np.asarray(ref, dtype=np.float64)
         self.action_space = spaces.Discrete(k)
         self.observation_space = spaces.Box(0.0, 1.0, (1,), np.float32)
         #: outcome table: outcome i is arm i
         self.outcomes = np.arange(k)[:, None]
+        self._guard = EpisodeGuard("CoPGBandit-v0")
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._guard.reset()
         super().reset(seed=seed)
         return np.zeros(1, dtype=np.float32), {}
 
     def step(self, action):
+        self._guard.check_step()
         if not self.action_space.contains(action):
             raise ValueError(f"action {action!r} is not an arm in 0..{self.action_space.n - 1}")
+        self._guard.end()
         return np.zeros(1, dtype=np.float32), float(self.rewards[int(action)]), True, False, {}
+
+    def close(self) -> None:
+        """Nothing to release; ``step()``/``reset()`` then raise ``EnvClosed``."""
+        self._guard.close()
 
 
 class CoPGSequenceEnv(ScoredOutcomes, gym.Env):
@@ -221,16 +313,22 @@ class CoPGSequenceEnv(ScoredOutcomes, gym.Env):
 
     ## Arguments
 
-    | Parameter       | Default | Description                           |
-    |-----------------|---------|---------------------------------------|
-    | ``vocab``       | 4       | V                                     |
-    | ``length``      | 4       | L                                     |
-    | ``num_tests``   | 4       | hidden constraints                    |
-    | ``reward_scale``| 1.0     | reward per passed test                |
-    | ``beta``        | 0.5     | KL regularisation strength, > 0       |
-    | ``task_seed``   | 0       | draws the hidden tests                |
+    | Parameter       | Default | Description                                   |
+    |-----------------|---------|-----------------------------------------------|
+    | ``vocab``       | 4       | V >= 2; V^L <= 65536 (every sequence listed)  |
+    | ``length``      | 4       | L >= 1                                        |
+    | ``num_tests``   | 4       | hidden constraints, 1 .. 100                  |
+    | ``reward_scale``| 1.0     | reward per passed test, in (0, 1e4]           |
+    | ``beta``        | 0.5     | KL regularisation strength, in [1e-6, 1e6]    |
+    | ``task_seed``   | 0       | draws the hidden tests, >= 0                  |
 
     π_ref is uniform over tokens at every step (so uniform over sequences).
+
+    Checked before anything is built, as :class:`SequenceConfig` (``env.config``):
+    ``TypeError`` for a wrong type, ``ValueError`` for a value that is out of
+    range or not finite, naming the argument and what is allowed. ``step()``
+    before ``reset()`` or after the last token raises ``ResetNeeded``; after
+    ``close()``, ``EnvClosed``.
 
     ## Version History
 
@@ -248,18 +346,12 @@ class CoPGSequenceEnv(ScoredOutcomes, gym.Env):
         beta: float = 0.5,
         task_seed: int = 0,
     ):
-        if vocab < 2 or length < 1 or vocab**length > 65536:
-            raise ValueError(
-                f"need vocab >= 2, length >= 1 and vocab**length <= 65536 to enumerate, "
-                f"got vocab={vocab}, length={length}"
-            )
-        if num_tests < 1:
-            raise ValueError(f"num_tests must be >= 1, got {num_tests}")
-        self.vocab, self.length = int(vocab), int(length)
-        self.beta = check_beta(beta)
-        rng = np.random.default_rng(task_seed)
+        self.config = config = SequenceConfig.from_arguments(locals())
+        vocab, length = self.vocab, self.length = config.vocab, config.length
+        self.beta = config.beta
+        rng = np.random.default_rng(config.task_seed)
         self.tests = []
-        for _ in range(num_tests):
+        for _ in range(config.num_tests):
             kind = rng.integers(3) if length > 1 else 0
             if kind == 0:
                 self.tests.append(("at", int(rng.integers(length)), int(rng.integers(vocab))))
@@ -268,13 +360,14 @@ class CoPGSequenceEnv(ScoredOutcomes, gym.Env):
                 self.tests.append(("before", int(a), int(b)))
             else:
                 self.tests.append(("twice", int(rng.integers(vocab)), 0))
-        self.reward_scale = float(reward_scale)
+        self.reward_scale = config.reward_scale
         self.outcomes = np.array(list(itertools.product(range(vocab), repeat=length)))
         self.rewards = self.reward_scale * np.array([self.passed(s) for s in self.outcomes], float)
         self.ref_policy = np.full(len(self.outcomes), 1.0 / len(self.outcomes))
         self.action_space = spaces.Discrete(vocab)
         self.observation_space = spaces.MultiDiscrete([vocab + 1] * length)
         self._tokens: list[int] = []
+        self._guard = EpisodeGuard("CoPGSequence-v0", over="the sequence is finished; call reset()")
 
     def passed(self, seq: Any) -> int:
         """How many hidden tests the token sequence passes."""
@@ -304,16 +397,21 @@ class CoPGSequenceEnv(ScoredOutcomes, gym.Env):
         return obs
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._guard.reset()
         super().reset(seed=seed)
         self._tokens = []
         return self._obs(), {}
 
     def step(self, action):
+        self._guard.check_step()
         if not self.action_space.contains(action):
             raise ValueError(f"action {action!r} is not a token in 0..{self.vocab - 1}")
-        if len(self._tokens) >= self.length:
-            raise gym.error.ResetNeeded("the sequence is finished; call reset()")
         self._tokens.append(int(action))
         done = len(self._tokens) == self.length
         reward = self.reward_scale * self.passed(self._tokens) if done else 0.0
+        self._guard.end(done)
         return self._obs(), float(reward), done, False, {}
+
+    def close(self) -> None:
+        """Nothing to release; ``step()``/``reset()`` then raise ``EnvClosed``."""
+        self._guard.close()

@@ -20,12 +20,17 @@ x, t and K), then the operations. A sequence is
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+from quadgym.config import TypedConfig, param
+from quadgym.envs.arguments import EnvConfig
+from quadgym.envs.lifecycle import EpisodeGuard
 
 PAD, BOS, SEP, EOS = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<bos>", "<sep>", "<eos>")
@@ -38,41 +43,53 @@ OPERATIONS: dict[str, Callable[[int], int]] = {
     "-2": lambda v: v - 2,
 }
 
+#: Most number tokens (R): with the specials, 4096 tokens.
+MAX_NUMBERS = 4096 - len(SPECIALS)
+
+
+def _operations(name: str, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Operation names, each one of :data:`OPERATIONS`, at least one."""
+    unknown = [op for op in value if op not in OPERATIONS]
+    if unknown or not value:
+        raise ValueError(f"unknown operations {unknown} in {name}; choose from {list(OPERATIONS)}")
+    return value
+
 
 @dataclass(frozen=True)
-class CodingTask:
+class CodingTask(TypedConfig):
     """The grammar, the interpreter and the generator of the toy coding problem.
 
-    Args:
-        value_range: R; registers, inputs and targets live in ``0 .. R-1``.
-        min_ops, max_ops: the program length K is drawn from ``min_ops .. max_ops``.
-        operations: names from :data:`OPERATIONS`.
-        holdout: fraction of the (x, t, K) prompts reserved for evaluation; the
-            split is a fixed hash of the prompt, so every generator agrees on it.
+    Its fields are checked as every typed config of quadgym (type, range, the
+    rules between them), so an impossible task is refused by name when it is made.
+    ``holdout`` is the fraction of the (x, t, K) prompts reserved for evaluation;
+    the split is a fixed hash of the prompt, so every generator agrees on it.
     """
 
-    value_range: int = 32
-    min_ops: int = 3
-    max_ops: int = 6
-    operations: tuple[str, ...] = ("+1", "+3", "*2", "-2")
-    holdout: float = 0.2
-    _ops: tuple = field(init=False, repr=False, compare=False)
+    value_range: int = param(
+        32, "R: registers, inputs and targets live in 0..R-1", ge=2, le=MAX_NUMBERS
+    )
+    min_ops: int = param(3, "shortest program length K", ge=1)
+    max_ops: int = param(6, "longest program length K; below value_range (K is a number)", ge=1)
+    operations: tuple[str, ...] = param(
+        ("+1", "+3", "*2", "-2"), f"operation names, from {list(OPERATIONS)}", check=_operations
+    )
+    holdout: float = param(0.2, "fraction of prompts held out for evaluation", ge=0.0, lt=1.0)
 
-    def __post_init__(self) -> None:
-        if self.value_range < 2 or self.value_range + len(SPECIALS) > 4096:
-            raise ValueError(f"value_range must be in 2..4092, got {self.value_range}")
-        if not 1 <= self.min_ops <= self.max_ops:
+    def check(self) -> None:
+        if self.min_ops > self.max_ops:
             raise ValueError(
-                f"need 1 <= min_ops <= max_ops, got min_ops={self.min_ops}, max_ops={self.max_ops}"
+                f"need min_ops <= max_ops, got min_ops={self.min_ops}, max_ops={self.max_ops}"
             )
         if self.max_ops >= self.value_range:
-            raise ValueError("max_ops must be below value_range (K is written as a number token)")
-        unknown = [op for op in self.operations if op not in OPERATIONS]
-        if unknown or not self.operations:
-            raise ValueError(f"unknown operations {unknown}; choose from {list(OPERATIONS)}")
-        if not 0 <= self.holdout < 1:
-            raise ValueError(f"holdout must be in [0, 1), got {self.holdout}")
-        object.__setattr__(self, "_ops", tuple(OPERATIONS[op] for op in self.operations))
+            raise ValueError(
+                f"max_ops must be below value_range (K is written as a number token), got "
+                f"max_ops={self.max_ops}, value_range={self.value_range}"
+            )
+
+    @cached_property
+    def _ops(self) -> tuple[Callable[[int], int], ...]:
+        """The operations as functions of the register, in token order."""
+        return tuple(OPERATIONS[op] for op in self.operations)
 
     # ------------------------------------------------------------ vocabulary
     @property
@@ -266,6 +283,16 @@ class CodingTask:
         return np.concatenate([prompts, programs], axis=1)
 
 
+@dataclass(frozen=True)
+class ToyCodingConfig(EnvConfig):
+    """The env's own arguments of ToyCoding-v0 (the task's are :class:`CodingTask`)."""
+
+    split: Literal["train", "test", "all"] = param("test", "where the prompts come from")
+    render_mode: str | None = param(
+        None, "None or 'ansi' (the sequence as text)", choices=("ansi",)
+    )
+
+
 class ToyCodingEnv(gym.Env):
     """
     ## Description
@@ -297,12 +324,19 @@ class ToyCodingEnv(gym.Env):
 
     ## Arguments
 
-    | Parameter     | Default | Description                                 |
-    |---------------|---------|---------------------------------------------|
-    | ``split``     | test    | prompts from ``train``, ``test`` or ``all`` |
-    | ``value_range``| 32     | R                                           |
-    | ``min_ops``   | 3       | shortest K                                  |
-    | ``max_ops``   | 6       | longest K                                   |
+    | Parameter      | Default | Description                                 |
+    |----------------|---------|---------------------------------------------|
+    | ``split``      | test    | prompts from ``train``, ``test`` or ``all`` |
+    | ``value_range``| 32      | R, in 2 .. 4092                             |
+    | ``min_ops``    | 3       | shortest K, >= 1                            |
+    | ``max_ops``    | 6       | longest K, in min_ops .. R - 1              |
+    | ``render_mode``| None    | None or ``ansi``                            |
+
+    Checked before anything is built (``env.config``, a :class:`ToyCodingConfig`,
+    and ``env.task``, a :class:`CodingTask`): ``TypeError`` for a wrong type,
+    ``ValueError`` for a value out of range, naming the argument and what is
+    allowed. ``step()`` before ``reset()`` or after the program ended raises
+    ``ResetNeeded``; after ``close()``, ``EnvClosed``.
 
     ## Version History
 
@@ -319,30 +353,25 @@ class ToyCodingEnv(gym.Env):
         max_ops: int = 6,
         render_mode: str | None = None,
     ):
-        if split not in ("train", "test", "all"):
-            raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.config = ToyCodingConfig.from_arguments(locals())
         self.task = CodingTask(value_range=value_range, min_ops=min_ops, max_ops=max_ops)
-        self.split, self.render_mode = split, render_mode
+        self.split, self.render_mode = self.config.split, self.config.render_mode
         v = self.task.vocab_size
         self.action_space = spaces.Discrete(v)
         self.observation_space = spaces.MultiDiscrete(np.full(self.task.max_length, v))
         self._prompt: np.ndarray | None = None
         self._program: list[int] = []
-        self._done = False
+        self._guard = EpisodeGuard("ToyCoding-v0", over="the program is finished; call reset()")
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._guard.reset()
         super().reset(seed=seed)
         prompts, programs = self.task.sample(self.np_random, 1, self.split)
-        self._prompt, self._program, self._done = prompts[0], [], False
+        self._prompt, self._program = prompts[0], []
         return self._obs(), {"reference": programs[0]}
 
     def step(self, action: Any):
-        if self._prompt is None:
-            raise RuntimeError("call reset() before step()")
-        if self._done:
-            raise RuntimeError("the program is finished; call reset()")
+        self._guard.check_step()
         a = np.asarray(action)
         if a.shape != () or a.dtype.kind not in "iu":
             raise ValueError(f"action must be one integer token, got {action!r}")
@@ -352,16 +381,21 @@ class ToyCodingEnv(gym.Env):
                 f"token {token} is outside the vocabulary 0..{self.task.vocab_size - 1}"
             )
         self._program.append(token)
-        self._done = (
+        done = (
             token == EOS
             or token not in self.task.op_tokens
             or len(self._program) == self.task.max_program_length
         )
-        if not self._done:
+        self._guard.end(done)
+        if not done:
             return self._obs(), 0.0, False, False, {}
         passed, value, error = self.task.execute(self._prompt, self._program)
         info = {"passed": passed, "value": value, "error": error}
         return self._obs(), float(passed), True, False, info
+
+    def close(self) -> None:
+        """Nothing to release; ``step()``/``reset()`` then raise ``EnvClosed``."""
+        self._guard.close()
 
     def render(self) -> str | None:
         if self.render_mode == "ansi" and self._prompt is not None:

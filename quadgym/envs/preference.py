@@ -9,15 +9,34 @@ responses the data never shows; milder when the data is on-policy.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from quadgym.config import param
+from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.bandit import softmax
+from quadgym.envs.lifecycle import EpisodeGuard
 
 SOURCES = ("on", "off")
+
+
+@dataclass(frozen=True)
+class PreferenceConfig(EnvConfig):
+    """The arguments of PreferenceToy-v0, checked before anything is built."""
+
+    num_prompts: int = param(4, "P, prompts", ge=1)
+    num_responses: int = param(10, "R, responses per prompt; two pools of 4 and 2 unseen", ge=10)
+    ref_temperature: float = param(
+        1.0,
+        "temperature of π_ref's logits (3·N(0, 1)); >= 0.05, so that π_ref gives every "
+        "response a positive probability (smaller ones underflow to 0)",
+        ge=0.05,
+    )
+    task_seed: int = param(0, "draws the scores and π_ref", ge=0)
 
 
 class PreferenceToyEnv(gym.Env):
@@ -57,12 +76,20 @@ class PreferenceToyEnv(gym.Env):
 
     ## Arguments
 
-    | Parameter        | Default | Description                                   |
-    |------------------|---------|-----------------------------------------------|
-    | ``num_prompts``  | 4       | P                                             |
-    | ``num_responses``| 10      | R (at least 10: two pools of 4, 2 unseen)     |
-    | ``ref_temperature``| 1.0   | temperature of π_ref's random logits (scale 3)|
-    | ``task_seed``    | 0       | draws scores and π_ref                        |
+    | Parameter          | Default | Description                                      |
+    |--------------------|---------|--------------------------------------------------|
+    | ``num_prompts``    | 4       | P >= 1                                           |
+    | ``num_responses``  | 10      | R >= 10 (two pools of 4, 2 unseen)               |
+    | ``ref_temperature``| 1.0     | temperature of π_ref's logits (3·N(0, 1)); >=    |
+    |                    |         | 0.05, so that every response keeps a probability |
+    |                    |         | > 0 (log π_ref stays finite)                     |
+    | ``task_seed``      | 0       | draws scores and π_ref, >= 0                     |
+
+    Checked before anything is built, as :class:`PreferenceConfig` (``env.config``):
+    ``TypeError`` for a wrong type, ``ValueError`` for a value that is out of
+    range or not finite, naming the argument and what is allowed. ``step()``
+    before ``reset()`` or after the episode's one step raises ``ResetNeeded``;
+    after ``close()``, ``EnvClosed``.
 
     ## Version History
 
@@ -78,17 +105,13 @@ class PreferenceToyEnv(gym.Env):
         ref_temperature: float = 1.0,
         task_seed: int = 0,
     ):
-        if num_prompts < 1:
-            raise ValueError(f"num_prompts must be >= 1, got {num_prompts}")
-        if num_responses < 10:
-            raise ValueError(f"num_responses must be >= 10 (two pools of 4), got {num_responses}")
-        if ref_temperature <= 0:
-            raise ValueError(f"ref_temperature must be > 0, got {ref_temperature}")
-        rng = np.random.default_rng(task_seed)
-        self.num_prompts, self.num_responses = int(num_prompts), int(num_responses)
+        self.config = config = PreferenceConfig.from_arguments(locals())
+        num_prompts, num_responses = config.num_prompts, config.num_responses
+        rng = np.random.default_rng(config.task_seed)
+        self.num_prompts, self.num_responses = num_prompts, num_responses
         self.scores = rng.normal(size=(num_prompts, num_responses))
         self.ref_policy = softmax(
-            3.0 * rng.normal(size=(num_prompts, num_responses)) / ref_temperature
+            3.0 * rng.normal(size=(num_prompts, num_responses)) / config.ref_temperature
         )
         order = np.argsort(-self.ref_policy, axis=1)  # likeliest first
         #: per prompt: on-policy pool halves (A, B) and off-policy pool halves (A, B)
@@ -99,6 +122,7 @@ class PreferenceToyEnv(gym.Env):
         self.action_space = spaces.Discrete(num_responses)
         self.observation_space = spaces.Discrete(num_prompts)
         self._prompt: int | None = None
+        self._guard = EpisodeGuard("PreferenceToy-v0")
 
     # ----------------------------------------------------------------- oracle
     def preference_probability(self, prompt: int, y: int, y2: int) -> float:
@@ -181,15 +205,20 @@ class PreferenceToyEnv(gym.Env):
 
     # ---------------------------------------------------------------- gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._guard.reset()
         super().reset(seed=seed)
         self._prompt = int(self.np_random.integers(self.num_prompts))
         return self._prompt, {}
 
     def step(self, action):
-        if self._prompt is None:
-            raise gym.error.ResetNeeded("call reset() before step()")
+        self._guard.check_step()
         if not self.action_space.contains(action):
             raise ValueError(
                 f"response {action!r} is outside the vocabulary 0..{self.num_responses - 1}"
             )
+        self._guard.end()
         return self._prompt, float(self.scores[self._prompt, int(action)]), True, False, {}
+
+    def close(self) -> None:
+        """Nothing to release; ``step()``/``reset()`` then raise ``EnvClosed``."""
+        self._guard.close()

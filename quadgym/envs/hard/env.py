@@ -11,6 +11,7 @@ teacher's invariance.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -18,7 +19,9 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from quadgym.envs.hard.data import ShiftData, make_dataset, roll_rows
+from quadgym.config import param
+from quadgym.envs.arguments import EnvConfig
+from quadgym.envs.hard.data import DATASETS, Mnist1dData, ShiftData, ToyData, data_config, roll_rows
 from quadgym.envs.hard.models import (
     MLPStudent,
     accuracy,
@@ -26,8 +29,54 @@ from quadgym.envs.hard.models import (
     shift_interpolate,
     train_teacher,
 )
+from quadgym.envs.lifecycle import EpisodeGuard
 
 ACTION_TYPES = ("shift", "continuous", "additive")
+
+#: Bound of an additive perturbation, signal units (the signals have unit RMS): ten times
+#: a signal's typical size, far beyond any useful augmentation. Finite actions beyond it
+#: are clipped to it; NaN/inf are refused.
+MAX_PERTURBATION = 10.0
+
+
+@dataclass(frozen=True)
+class HardShiftConfig(EnvConfig):
+    """The arguments of HardShift-v0, checked before any data is drawn or model trained."""
+
+    dataset: str = param("toy", "'toy' or 'mnist1d'", choices=DATASETS)
+    action_type: str = param(
+        "shift", "'shift', 'continuous' or 'additive' (see the action table)", choices=ACTION_TYPES
+    )
+    batch_size: int = param(32, "B, signals per step", ge=1)
+    budget: int = param(600, "student updates per episode", ge=1)
+    lr: float = param(1e-3, "the student's Adam step size", gt=0, le=1)
+    temperature: float = param(
+        4.0,
+        "T of the distillation KL; tempered logits overflow float32 near 1e-37",
+        ge=1e-3,
+        le=1e3,
+    )
+    window: int = param(8, "training positions are 0 .. window-1; below the signal length", ge=1)
+    task_seed: int = param(0, "draws the data set and trains the teacher", ge=0)
+    data_kwargs: dict | None = param(
+        None, "more data set arguments: ToyData's or Mnist1dData's fields but window"
+    )
+
+    def check(self) -> None:
+        if "window" in (self.data_kwargs or {}):
+            raise ValueError("data_kwargs: window is an argument of its own; set it directly")
+        self.data_config()
+
+    def data_config(self) -> ToyData | Mnist1dData:
+        """The data set's checked arguments.
+
+        Raises:
+            ValueError, TypeError: an unknown data argument or a bad value, named.
+        """
+        try:
+            return data_config(self.dataset, window=self.window, **(self.data_kwargs or {}))
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{self.dataset} data: {exc}") from None
 
 
 class HardShiftEnv(gym.Env):
@@ -50,7 +99,11 @@ class HardShiftEnv(gym.Env):
     |-----------------|-------------------------------------|----------------------------------|
     | ``shift``       | ``MultiDiscrete([L] * B)``          | circular shift of each signal    |
     | ``continuous``  | ``Box(0, L, (B,), float32)``        | real shift, linear interpolation |
-    | ``additive``    | ``Box(-inf, inf, (B, L), float32)`` | a perturbation added to a signal |
+    | ``additive``    | ``Box(-10, 10, (B, L), float32)``   | a perturbation added to a signal |
+
+    Shifts outside the space raise ``ValueError``; additive perturbations beyond
+    ±10 (signal units: the signals have unit RMS) are clipped to it. NaN/inf or a
+    wrong shape raise ``ValueError``.
 
     ## Observation Space
 
@@ -89,17 +142,27 @@ class HardShiftEnv(gym.Env):
     |-----------------|-----------|------------------------------------------------------|
     | ``dataset``     | ``toy``   | ``toy`` or ``mnist1d``                               |
     | ``action_type`` | ``shift`` | see the action table                                 |
-    | ``batch_size``  | 32        | B, signals per step                                  |
-    | ``budget``      | 600       | student updates per episode                          |
-    | ``lr``          | 1e-3      | the student's Adam step size                         |
-    | ``temperature`` | 4.0       | T of the distillation KL                             |
-    | ``window``      | 8         | training positions are 0 .. window − 1               |
-    | ``task_seed``   | 0         | draws the data set and trains the teacher            |
+    | ``batch_size``  | 32        | B, signals per step, >= 1                            |
+    | ``budget``      | 600       | student updates per episode, >= 1                    |
+    | ``lr``          | 1e-3      | the student's Adam step size, in (0, 1]              |
+    | ``temperature`` | 4.0       | T of the distillation KL, in [1e-3, 1e3]             |
+    | ``window``      | 8         | training positions are 0 .. window − 1; 1 <= window  |
+    |                 |           | < L (32 for the toy, 40 for MNIST-1D)                |
+    | ``task_seed``   | 0         | draws the data set and trains the teacher, >= 0      |
     | ``data_kwargs`` | ``None``  | more data set arguments (see below)                  |
 
-    ``data_kwargs`` for ``toy``: ``num_classes`` (4), ``length`` (32),
-    ``template_width`` (6), ``noise`` (0.1), ``num_train`` (512),
-    ``eval_per_position`` (4); for ``mnist1d``: ``num_samples`` (5000).
+    ``data_kwargs`` for ``toy`` (:class:`~quadgym.envs.hard.data.ToyData`):
+    ``num_classes`` (4, >= 2), ``length`` (32, > window), ``template_width``
+    (6, <= length), ``noise`` (0.1, in [0, 10]), ``num_train`` (512, >= 1),
+    ``eval_per_position`` (4, >= 1); for ``mnist1d``
+    (:class:`~quadgym.envs.hard.data.Mnist1dData`): ``num_samples`` (5000, >= 10).
+
+    Every argument is checked before any data is drawn or teacher trained, as
+    :class:`HardShiftConfig` (``env.config``): ``TypeError`` for a wrong type,
+    ``ValueError`` for a value out of range or not finite, and an unknown
+    ``data_kwargs`` key with the closest allowed one. ``step()`` before
+    ``reset()`` or after the budget is spent raises ``ResetNeeded``; after
+    ``close()``, ``EnvClosed``.
 
     Model handles for differentiable augmentors: :attr:`teacher`,
     :attr:`student`, :meth:`augment_tensor` and :meth:`disagreement`.
@@ -123,31 +186,23 @@ class HardShiftEnv(gym.Env):
         task_seed: int = 0,
         data_kwargs: dict[str, Any] | None = None,
     ):
-        if action_type not in ACTION_TYPES:
-            raise ValueError(
-                f"unknown action_type {action_type!r}; choose one of {', '.join(ACTION_TYPES)}"
-            )
-        for name, value in (("batch_size", batch_size), ("budget", budget)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name, value in (("lr", lr), ("temperature", temperature)):
-            if not np.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-        kwargs = dict(data_kwargs or {})
-        self.data: ShiftData = make_dataset(dataset, task_seed, window=window, **kwargs)
-        key = (dataset, window, tuple(sorted(kwargs.items())))
-        self.teacher, self.teacher_accuracy = train_teacher(self.data, key, task_seed)
-        self.dataset, self.action_type = dataset, action_type
-        self.batch_size, self.budget = int(batch_size), int(budget)
-        self.lr, self.temperature = float(lr), float(temperature)
+        self.config = config = HardShiftConfig.from_arguments(locals())
+        data = config.data_config()
+        self.data: ShiftData = data.make(config.task_seed)
+        key = (config.dataset, tuple(sorted(data.to_dict().items())))
+        self.teacher, self.teacher_accuracy = train_teacher(self.data, key, config.task_seed)
+        self.dataset, self.action_type = config.dataset, config.action_type
+        self.batch_size, self.budget = config.batch_size, config.budget
+        self.lr, self.temperature = config.lr, config.temperature
         length = self.data.length
         self.observation_space = spaces.Box(-np.inf, np.inf, (self.batch_size, length), np.float32)
-        if action_type == "shift":
+        if self.action_type == "shift":
             self.action_space = spaces.MultiDiscrete(np.full(self.batch_size, length))
-        elif action_type == "continuous":
+        elif self.action_type == "continuous":
             self.action_space = spaces.Box(0.0, float(length), (self.batch_size,), np.float32)
         else:
-            self.action_space = spaces.Box(-np.inf, np.inf, (self.batch_size, length), np.float32)
+            bound = MAX_PERTURBATION
+            self.action_space = spaces.Box(-bound, bound, (self.batch_size, length), np.float32)
         self._x_train = torch.as_tensor(self.data.x_train)
         self._x_eval = torch.as_tensor(self.data.x_eval)
         self._y_eval = torch.as_tensor(self.data.y_eval)
@@ -156,6 +211,9 @@ class HardShiftEnv(gym.Env):
         self._optimizer: torch.optim.Optimizer | None = None
         self._batch: np.ndarray | None = None
         self.updates = 0
+        self._guard = EpisodeGuard(
+            "HardShift-v0", over="the episode is over (budget spent); call reset()"
+        )
 
     # ------------------------------------------------------------ model handles
     def augment_tensor(self, x: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
@@ -200,6 +258,8 @@ class HardShiftEnv(gym.Env):
         self.np_random.bit_generator.state = state["np_random"]
         self._batch = np.asarray(state["batch"]).copy()
         self.updates = int(state["updates"])
+        self._guard.reset()  # the restored run goes on, unless its budget is spent
+        self._guard.end(self.updates >= self.budget)
 
     @property
     def batch_positions(self) -> np.ndarray:
@@ -209,6 +269,7 @@ class HardShiftEnv(gym.Env):
 
     # -------------------------------------------------------------- gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._guard.reset()
         super().reset(seed=seed)
         with torch.random.fork_rng():
             torch.manual_seed(int(self.np_random.integers(2**31)))
@@ -219,9 +280,7 @@ class HardShiftEnv(gym.Env):
         return self._obs(), {"updates": 0}
 
     def step(self, action: Any):
-        self._need_reset()
-        if self.updates >= self.budget:
-            raise RuntimeError("the episode is over (budget spent); call reset()")
+        self._guard.check_step()
         action = self._check_action(action)
         clean = self._x_train[self._batch]
         augmented = self._augment(clean, action)
@@ -241,10 +300,15 @@ class HardShiftEnv(gym.Env):
             "updates": self.updates,
         }
         truncated = self.updates >= self.budget
+        self._guard.end(truncated)
         if truncated:
             info.update(self.evaluate(), teacher=dict(self.teacher_accuracy))
         self._draw_batch()
         return self._obs(), float(kl.mean()), False, truncated, info
+
+    def close(self) -> None:
+        """Nothing to release; ``step()``/``reset()`` then raise ``EnvClosed``."""
+        self._guard.close()
 
     # -------------------------------------------------------------- helpers
     def _draw_batch(self) -> None:
@@ -279,6 +343,8 @@ class HardShiftEnv(gym.Env):
         if self.action_type == "continuous" and np.any((a < 0) | (a > length)):
             bad = a[(a < 0) | (a > length)][0]
             raise ValueError(f"shift {bad} is outside the signal: allowed [0, {length}]")
+        if self.action_type == "additive":
+            a = np.clip(a, -MAX_PERTURBATION, MAX_PERTURBATION)
         return a.astype(np.float32)
 
     def _augment(self, clean: torch.Tensor, action: np.ndarray) -> torch.Tensor:

@@ -19,14 +19,14 @@ strings), so configs compare equal across faces, hash, and round-trip through
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any, Self
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from quadgym.config import TypedConfig, param
+from quadgym.config import param
+from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.quad.models import MODEL_NAMES, DroneModel, get_model
 from quadgym.envs.quad.physics import Physics, parse_physics
 from quadgym.envs.quad.tasks import (
@@ -35,12 +35,23 @@ from quadgym.envs.quad.tasks import (
     HoverTask,
     StartNoise,
     check_rates,
+    formation_points,
 )
 
 #: One point (x, y, z), m.
 Point = tuple[float, float, float]
 
 RENDER_MODES = ("rgb_array", "human")
+
+#: Largest |coordinate| of a start or target, m (also the bound of heights, start
+#: noises and the flight box): float32 observations and ``state()`` keep about a
+#: millimetre of resolution there (a target 1e300 m away gave NaN observations).
+MAX_COORDINATE = 1e4
+#: Largest start velocity noise, m/s: the observation's velocity range (faster
+#: starts saturate it, and 1e300 m/s gave NaN in Bullet).
+MAX_START_SPEED = 10.0
+#: Highest physics rate, Hz: ~3,000 substeps per 30 Hz step already.
+MAX_PHYSICS_HZ = 100_000
 _AUTORESET = {m.name.lower(): m for m in AutoresetMode}
 
 
@@ -68,6 +79,11 @@ def _point_rows(name: str, value: Any, *, single: bool) -> Point | tuple[Point, 
         raise TypeError(f"{name} must be {allowed}; got {value!r}") from None
     if not np.all(np.isfinite(pts)):
         raise ValueError(f"{name} must be finite, got {value!r}")
+    if pts.size and np.abs(pts).max() > MAX_COORDINATE:
+        raise ValueError(
+            f"{name} must lie within ±{MAX_COORDINATE:g} m, got a coordinate of "
+            f"{np.abs(pts).max():g}"
+        )
     if single and pts.shape == (3,):
         return tuple(pts.tolist())
     if pts.ndim == 2 and pts.shape[1] == 3 and len(pts):
@@ -104,18 +120,7 @@ def _autoreset(name: str, value: Any) -> str:
 
 
 @dataclass(frozen=True)
-class _FaceConfig(TypedConfig):
-    """A config of some of a face's constructor arguments."""
-
-    @classmethod
-    def from_arguments(cls, arguments: Mapping[str, Any]) -> Self:
-        """The config of a face's constructor arguments (its ``locals()``): every field
-        found by name; absent ones keep their defaults, other names are ignored."""
-        return cls(**{f.name: arguments[f.name] for f in fields(cls) if f.name in arguments})
-
-
-@dataclass(frozen=True)
-class QuadConfig(_FaceConfig):
+class QuadConfig(EnvConfig):
     """The arguments the quad faces share. Defaults are QuadHover-v0's; a face whose
     signature has other defaults (the swarm: 4 drones; the vector env: ``dyn``) passes
     them. ``QuadConfig.describe()`` lists every field with its type, default and doc.
@@ -130,7 +135,7 @@ class QuadConfig(_FaceConfig):
         "physics mode: integrator 'pyb' (Bullet) or 'dyn' (NumPy), plus '_gnd', '_drag', '_dw'",
         check=_physics,
     )
-    physics_hz: int = param(240, "physics rate, Hz", ge=1)
+    physics_hz: int = param(240, "physics rate, Hz", ge=1, le=MAX_PHYSICS_HZ)
     control_hz: int = param(30, "control rate, Hz; must divide physics_hz", ge=1)
     action_type: str = param(
         "rpm",
@@ -142,24 +147,34 @@ class QuadConfig(_FaceConfig):
         "nominal start, (3,) or (num_drones, 3), m; None: a row along x, 0.5 m apart",
         check=_points,
     )
-    start_height: float = param(0.0, "start height above the resting height, m", ge=0.0)
+    start_height: float = param(
+        0.0, "start height above the resting height, m", ge=0.0, le=MAX_COORDINATE
+    )
     target: tuple | None = param(
         None, "target, (3,) or (num_drones, 3), m; None: 1 m above the start", check=_points
     )
-    start_xy_noise: float = param(0.1, "± uniform start noise in x and y, m", ge=0.0)
+    start_xy_noise: float = param(
+        0.1, "± uniform start noise in x and y, m", ge=0.0, le=MAX_COORDINATE
+    )
     start_yaw_noise: float = param(
         0.3, "± uniform start noise of yaw, rad; <= π", ge=0.0, le=math.pi
     )
     start_tilt_noise: float = param(
         0.0, "± uniform start noise of roll and pitch, rad; <= π/2", ge=0.0, le=math.pi / 2
     )
-    start_vel_noise: float = param(0.0, "± uniform start noise of each velocity axis, m/s", ge=0.0)
-    start_height_noise: float = param(0.0, "extra start height, uniform in [0, this], m", ge=0.0)
+    start_vel_noise: float = param(
+        0.0, "± uniform start noise of each velocity axis, m/s", ge=0.0, le=MAX_START_SPEED
+    )
+    start_height_noise: float = param(
+        0.0, "extra start height, uniform in [0, this], m", ge=0.0, le=MAX_COORDINATE
+    )
     episode_seconds: float = param(8.0, "episode length, s; at least one control step", gt=0.0)
     max_tilt: float = param(
         1.2, "tilt from upright beyond which a drone has crashed, rad; <= π", gt=0.0, le=math.pi
     )
-    box: float = param(2.0, "half-width of the flight box around the target, m", gt=0.0)
+    box: float = param(
+        2.0, "half-width of the flight box around the target, m", gt=0.0, le=MAX_COORDINATE
+    )
     render_mode: str | None = param(
         None,
         "None, 'rgb_array' (orbiting camera) or 'human' (PyBullet GUI)",
@@ -227,7 +242,7 @@ class QuadConfig(_FaceConfig):
 
 
 @dataclass(frozen=True)
-class SwarmConfig(_FaceConfig):
+class SwarmConfig(EnvConfig):
     """The swarm's own arguments (quad_swarm_v0)."""
 
     formation: str | tuple = param(
@@ -236,17 +251,39 @@ class SwarmConfig(_FaceConfig):
         check=_formation,
     )
     spacing: float = param(
-        0.5, "distance between neighbouring targets of a named formation, m", gt=0.0
+        0.5,
+        "distance between neighbouring targets of a named formation, m",
+        gt=0.0,
+        le=MAX_COORDINATE,
     )
-    altitude: float = param(1.0, "height of a named formation's targets, m", ge=0.0)
+    altitude: float = param(
+        1.0, "height of a named formation's targets, m", ge=0.0, le=MAX_COORDINATE
+    )
     k_neighbors: int = param(2, "nearest neighbours in each agent's observation", ge=0)
     collision_distance: float = param(
         0.1, "centre distance below which two live drones collide, m", ge=0.0
     )
 
+    def targets(self, num_drones: int) -> np.ndarray:
+        """(num_drones, 3) target points, m: the formation's.
+
+        Raises:
+            ValueError: a named formation of so many drones, so far apart, that its
+                targets leave ±MAX_COORDINATE m (naming spacing and num_drones).
+        """
+        pts = formation_points(self.formation, num_drones, self.spacing, self.altitude)
+        reach = float(np.abs(pts).max())
+        if reach > MAX_COORDINATE:
+            raise ValueError(
+                f"formation {self.formation!r} of num_drones={num_drones} at "
+                f"spacing={self.spacing:g} m reaches {reach:g} m; targets must lie within "
+                f"±{MAX_COORDINATE:g} m (use a smaller spacing)"
+            )
+        return pts
+
 
 @dataclass(frozen=True)
-class VectorConfig(_FaceConfig):
+class VectorConfig(EnvConfig):
     """The batched vector env's own arguments."""
 
     num_envs: int = param(1, "independent lanes, one drone each", ge=1)

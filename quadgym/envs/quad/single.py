@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import ArrayLike
 
+from quadgym.envs.lifecycle import EpisodeGuard
 from quadgym.envs.quad.config import QuadConfig
 from quadgym.envs.quad.tasks import check_actions
 from quadgym.envs.quad.world import World
@@ -82,6 +83,11 @@ class QuadHoverEnv(gym.Env):
        1 m/s (a crash; a slower landing is fine).
     4. Truncation: ``episode_seconds`` (8 s, i.e. 240 steps at 30 Hz) elapse.
 
+    ``step()`` before the first ``reset()`` raises ``ResetNeeded``; after the
+    episode ended it warns once (the physics goes on, as CartPole's does);
+    ``step()`` or ``reset()`` after ``close()`` raises ``EnvClosed``
+    (:mod:`quadgym.envs.lifecycle`; both errors are ``RuntimeError`` s).
+
     ## Arguments
 
     ```python
@@ -100,26 +106,34 @@ class QuadHoverEnv(gym.Env):
     | ``drone_model``        | **str**       | "cf2x"  | ``cf2x``, ``cf2p`` or ``race`` (URDFs)    |
     | ``num_drones``         | **int**       | 1       | drones in the world, one joint agent      |
     | ``physics``            | **str**       | "pyb"   | physics mode (see Description)            |
-    | ``physics_hz``         | **int**       | 240     | physics rate, Hz                          |
+    | ``physics_hz``         | **int**       | 240     | physics rate, Hz; <= 100,000              |
     | ``control_hz``         | **int**       | 30      | control rate, Hz; divides ``physics_hz``  |
     | ``action_type``        | **str**       | "rpm"   | ``rpm`` or ``pid`` (see Action Space)     |
-    | ``start``              | **ArrayLike** | None    | (3,) or (num_drones, 3) nominal start, m; |
-    |                        |               |         | z replaced (see Starting State)           |
-    | ``start_height``       | **float**     | 0.0     | start above the resting height, m         |
-    | ``target``             | **ArrayLike** | None    | (3,) or (num_drones, 3) target, m;        |
-    |                        |               |         | None: 1 m above the start                 |
-    | ``start_xy_noise``     | **float**     | 0.1     | ± start noise in x and y, m               |
+    | ``start``              | **ArrayLike** | None    | (3,) or (num_drones, 3) nominal start, m, |
+    |                        |               |         | within ±1e4; z replaced (Starting State)  |
+    | ``start_height``       | **float**     | 0.0     | start above the resting height, m; <= 1e4 |
+    | ``target``             | **ArrayLike** | None    | (3,) or (num_drones, 3) target, m, within |
+    |                        |               |         | ±1e4; None: 1 m above the start           |
+    | ``start_xy_noise``     | **float**     | 0.1     | ± start noise in x and y, m; <= 1e4       |
     | ``start_yaw_noise``    | **float**     | 0.3     | ± start noise of yaw, rad; <= π           |
     | ``start_tilt_noise``   | **float**     | 0.0     | ± start roll and pitch, rad; <= π/2       |
-    | ``start_vel_noise``    | **float**     | 0.0     | ± start noise per velocity axis, m/s      |
-    | ``start_height_noise`` | **float**     | 0.0     | extra start height in [0, this], m        |
+    | ``start_vel_noise``    | **float**     | 0.0     | ± start noise per velocity axis, m/s;     |
+    |                        |               |         | <= 10 (the observation's range)           |
+    | ``start_height_noise`` | **float**     | 0.0     | extra start height in [0, this], m;       |
+    |                        |               |         | <= 1e4                                    |
     | ``episode_seconds``    | **float**     | 8.0     | episode length, s (>= 1 control step)     |
     | ``max_tilt``           | **float**     | 1.2     | crash tilt from upright, rad; in (0, π]   |
-    | ``box``                | **float**     | 2.0     | half-width of the flight box, m; > 0      |
+    | ``box``                | **float**     | 2.0     | half-width of the flight box, m; (0, 1e4] |
     | ``render_mode``        | **str**       | None    | ``rgb_array`` (orbiting camera) or        |
     |                        |               |         | ``human`` (PyBullet GUI, needs a display) |
 
-    Counts are >= 1; noises, heights and lengths >= 0, finite.
+    Counts are >= 1; noises, heights and lengths >= 0, finite. Positions stay
+    within ±1e4 m, where float32 observations keep about a millimetre of
+    resolution (a target 1e300 m away gave NaN observations).
+
+    Each drone is a PyBullet body: building costs ~2 ms per drone (one URDF
+    load each) and a reset's pose writes grow quadratically with the drone
+    count (see quad_swarm_v0's card for 10 to 10,000 drones).
 
     ## Vectorized environment
 
@@ -164,29 +178,32 @@ class QuadHoverEnv(gym.Env):
         self.noise = config.start_noise
         self.task = config.make_task()
         self.max_steps = self.task.episode_steps(config.episode_seconds)
+        self.controller = self.task.make_controller(n)  # raises for the racer's PID
+        self._guard = EpisodeGuard("QuadHover-v0", after_end="warn")  # as CartPole
         gui = config.render_mode == "human"
         self.world = World(config.model, n, config.physics, config.physics_hz, gui=gui)
-        self.start, self.target = config.nominal_points(self.world.rest_height)
-        self._max_error = self.task.max_error(self.start, self.target)
-        act, obs = self.task.action_space(), self.task.observation_space(self._max_error)
-        if n == 1:
-            self.action_space, self.observation_space = act, obs
-            self._act_shape = act.shape
-        else:
-            self.action_space = gym.spaces.Box(-1.0, 1.0, (n,) + act.shape, np.float32)
-            self.observation_space = gym.spaces.Box(
-                np.broadcast_to(obs.low, (n,) + obs.shape),
-                np.broadcast_to(obs.high, (n,) + obs.shape),
-                dtype=np.float32,
-            )
-            self._act_shape = self.action_space.shape
-        self.controller = self.task.make_controller(n)
+        with self.world.closed_on_error():
+            self.start, self.target = config.nominal_points(self.world.rest_height)
+            self._max_error = self.task.max_error(self.start, self.target)
+            act, obs = self.task.action_space(), self.task.observation_space(self._max_error)
+            if n == 1:
+                self.action_space, self.observation_space = act, obs
+                self._act_shape = act.shape
+            else:
+                self.action_space = gym.spaces.Box(-1.0, 1.0, (n,) + act.shape, np.float32)
+                self.observation_space = gym.spaces.Box(
+                    np.broadcast_to(obs.low, (n,) + obs.shape),
+                    np.broadcast_to(obs.high, (n,) + obs.shape),
+                    dtype=np.float32,
+                )
+                self._act_shape = self.action_space.shape
         self._last_action = np.zeros((n, self.task.act_dim))
         self._state = None
         self._steps = 0
 
     # ---------------------------------------------------------------- gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._guard.reset()
         super().reset(seed=seed)
         state = self.task.sample_start(self.np_random, self.start, self.noise)
         self.world.reset(state)
@@ -198,8 +215,7 @@ class QuadHoverEnv(gym.Env):
         return self._obs(), self._info(np.zeros(self.num_drones, dtype=bool))
 
     def step(self, action):
-        if self._state is None:
-            raise gym.error.ResetNeeded("call reset() before step()")
+        self._guard.check_step()
         a = check_actions(action, self._act_shape).reshape(self.num_drones, -1)
         prev_vz = self._state.vel[:, 2].copy()
         self._state, rpm = self.task.control_step(
@@ -217,6 +233,7 @@ class QuadHoverEnv(gym.Env):
         reward = float(self.task.reward(self._state, self.target).sum()) / self.num_drones
         terminated = bool(crashed.any())
         truncated = self._steps >= self.max_steps
+        self._guard.end(terminated or truncated)
         info = self._info(crashed)
         info["rpm"] = rpm
         if self.render_mode == "human":
@@ -247,4 +264,6 @@ class QuadHoverEnv(gym.Env):
         return None
 
     def close(self) -> None:
+        """Release the PyBullet client; ``step()``/``reset()`` then raise ``EnvClosed``."""
         self.world.close()
+        self._guard.close()

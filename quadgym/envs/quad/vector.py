@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import ArrayLike
 
+from quadgym.envs.lifecycle import EpisodeGuard
 from quadgym.envs.quad import dynamics
 from quadgym.envs.quad.config import QuadConfig, VectorConfig
 from quadgym.envs.quad.dynamics import State
@@ -156,9 +156,11 @@ class QuadHoverVectorEnv(VectorEnv):
         self._last_action = np.zeros((n, self.task.act_dim))
         self._steps = np.zeros(n, dtype=np.int64)
         self._needs_reset = np.zeros(n, dtype=bool)
+        self._guard = EpisodeGuard("QuadHover-v0 (vector)")  # lanes autoreset: never "over"
 
     # ------------------------------------------------------------------ reset
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._guard.reset()
         super().reset(seed=seed)
         if options and "state" in options:
             state = options["state"]
@@ -192,8 +194,7 @@ class QuadHoverVectorEnv(VectorEnv):
 
     # ------------------------------------------------------------------- step
     def step(self, actions):
-        if self._state is None:
-            raise gym.error.ResetNeeded("call reset() before step()")
+        self._guard.check_step()
         a = np.asarray(actions, dtype=np.float64)
         shape = (self.num_envs, self.task.act_dim)
         if a.shape != shape:
@@ -259,4 +260,6 @@ class QuadHoverVectorEnv(VectorEnv):
         return self._state.copy()
 
     def close_extras(self, **kwargs: Any) -> None:
+        """Drop the lanes; ``step()``/``reset()`` then raise ``EnvClosed``."""
         self._state = None
+        self._guard.close()
