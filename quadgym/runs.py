@@ -1,7 +1,8 @@
 """A training run's directory, kept consistent across crashes: one owner of its files.
 
     run_dir/
-      state.json       env, algo, typed config, budget total, chunk size, progress ("done")
+      state.json       env, algo, typed config, budget total, chunk size, torch threads,
+                       progress ("done"), the overrides of each resume
       checkpoint.bin   the plugin's state, carrying its own progress (``Algorithm.progress``)
       metrics.csv, tb/ one row / event per record, at its budget position (``runlog.RunLog``)
 
@@ -35,7 +36,7 @@ from quadgym.runlog import RunLog
 STATE = "state.json"
 CHECKPOINT = "checkpoint.bin"
 #: keys every state.json has
-STATE_KEYS = ("env", "algo", "config", "done", "total", "checkpoint_every")
+STATE_KEYS = ("env", "algo", "config", "done", "total", "checkpoint_every")  # + threads, resumes
 
 
 class RunError(ValueError):
@@ -59,6 +60,7 @@ class Run:
         config: dict[str, Any],
         total: int,
         checkpoint_every: int,
+        threads: int = 1,
     ) -> Run:
         """A new run in ``path`` (nothing written yet: :meth:`start` writes it).
 
@@ -82,6 +84,7 @@ class Run:
             "done": 0,
             "total": int(total),
             "checkpoint_every": int(checkpoint_every),
+            "threads": int(threads),  # torch threads: they change float rounding
             "resumes": [],
         }
         return cls(path, state)
@@ -104,16 +107,16 @@ class Run:
         if missing:
             raise RunError(f"{path / STATE} lacks {', '.join(missing)}; is it a run's state?")
         state.setdefault("resumes", [])
+        state.setdefault("threads", 1)
         return cls(path, state)
 
-    def extend(self, total: int | None, checkpoint_every: int | None) -> None:
-        """Apply the overrides ``--resume`` allows (a new total, a new chunk size) and
-        record them in the state's ``resumes``."""
-        changes = {}
-        if total is not None and total != self.state["total"]:
-            changes["total"] = int(total)
-        if checkpoint_every is not None and checkpoint_every != self.state["checkpoint_every"]:
-            changes["checkpoint_every"] = int(checkpoint_every)
+    def extend(
+        self, total: int | None, checkpoint_every: int | None, threads: int | None = None
+    ) -> None:
+        """Apply the overrides ``--resume`` allows (a new total, chunk size or thread
+        count; None keeps the run's) and record them in the state's ``resumes``."""
+        asked = {"total": total, "checkpoint_every": checkpoint_every, "threads": threads}
+        changes = {k: int(v) for k, v in asked.items() if v is not None and v != self.state[k]}
         self.state.update(changes)
         self.state["resumes"].append({"at": self.state["done"], **changes})
 

@@ -59,7 +59,9 @@ class Args(TypedConfig):
     stop_after: int | None = param(
         None, "train at most this much now, then checkpoint and exit (--resume later)", ge=1
     )
-    threads: int = param(1, "torch threads (small networks run fastest on one)", ge=1)
+    threads: int | None = param(
+        None, "torch threads (default 1, fastest for small networks; saved with the run)", ge=1
+    )
 
 
 def planned_run(args: Args) -> Run:
@@ -79,7 +81,7 @@ def planned_run(args: Args) -> Run:
                 f"--stop-after and --threads, not {', '.join(changed)}"
             )
         run = Run.open(args.resume)
-        run.extend(args.steps, args.checkpoint_every)
+        run.extend(args.steps, args.checkpoint_every, args.threads)
         return run
     if not (args.env and args.algo and args.steps):
         raise ValueError("--env, --algo and --steps are required (or --resume DIR)")
@@ -88,7 +90,7 @@ def planned_run(args: Args) -> Run:
         config["num_envs"] = args.num_envs
     out = args.out or f"runs/{args.env}-{args.algo}-s{config['seed']}"
     chunk = args.checkpoint_every or max(1, args.steps // 10)
-    return Run.plan(out, args.env, args.algo, config, args.steps, chunk)
+    return Run.plan(out, args.env, args.algo, config, args.steps, chunk, args.threads or 1)
 
 
 def build(state: dict[str, Any]) -> Any:
@@ -131,7 +133,7 @@ def train(argv: list[str] | None, interrupted: Any) -> int:
         parser.error(str(exc))
     import torch
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(run.state["threads"])
     if not args.resume:
         run.start()
     try:

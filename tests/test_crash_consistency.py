@@ -220,3 +220,15 @@ def test_a_second_ctrl_c_stops_a_long_chunk_at_once_with_the_checkpoint_intact(t
     assert proc.returncode == 130 and b"second Ctrl-C" in stdout
     assert (out / "checkpoint.bin").read_bytes() == saved
     assert json.loads((out / "state.json").read_text())["done"] == 4
+
+
+def test_resume_keeps_the_runs_settings_and_records_what_it_changes(tmp_path):
+    out = tmp_path / "run"
+    assert train(*COPG, "--out", out, "--stop-after", 4, "--threads", 2, *COPG_CONFIG) == 0
+    assert train("--resume", out, "--stop-after", 4) == 0
+    state = json.loads((out / "state.json").read_text())
+    assert state["threads"] == 2 and state["resumes"] == [{"at": 4}]
+    assert train("--resume", out, "--steps", 48, "--checkpoint-every", 8) == 0
+    state = json.loads((out / "state.json").read_text())
+    assert state["done"] == 48 and state["checkpoint_every"] == 8
+    assert state["resumes"][-1] == {"at": 8, "total": 48, "checkpoint_every": 8}
