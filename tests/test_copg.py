@@ -141,7 +141,7 @@ def test_sequence_env_same_ordering_one_seed():
     check_sequence_ordering(sequence_regrets(0))
 
 
-@pytest.mark.slow
+@pytest.mark.paper  # replications of the seed-0 test above
 @pytest.mark.parametrize("seed", [1, 2])
 def test_sequence_env_same_ordering_more_seeds(seed):
     check_sequence_ordering(sequence_regrets(seed))

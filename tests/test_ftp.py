@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from claims import claim_seeds
 from torch.nn import functional as F
 
 import quadgym
@@ -162,13 +163,13 @@ def trained(name, seed, steps, **config):
 LEARN_STEPS = {"gpt": 600, "ftp": 800}
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", claim_seeds(0, 1, 2))
 @pytest.mark.parametrize("name", ["gpt", "ftp"])
 def test_both_models_learn_well_above_chance(name, seed):
     assert trained(name, seed, LEARN_STEPS[name]).evaluate(300) >= SUCCESS_FLOOR
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", claim_seeds(0, 1))
 def test_ftp_beats_gpt_when_programs_are_few(seed):
     """The gap: from one fixed set of 1000 programs, FTP generalises to held-out
     prompts far better than GPT."""
