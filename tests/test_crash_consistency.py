@@ -9,7 +9,6 @@ recreated by putting an older state.json back; states no crash can leave are ref
 """
 
 import csv
-import importlib.util
 import json
 import signal
 import subprocess
@@ -19,16 +18,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from scriptload import load_script
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import quadgym
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"PATH": "", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
-_spec = importlib.util.spec_from_file_location("train_script", ROOT / "scripts" / "train.py")
-train_script = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = train_script
-_spec.loader.exec_module(train_script)
+train_script = load_script("train")
 
 COPG = ["--env", "CoPGSequence-v0", "--algo", "copg", "--steps", 40, "--checkpoint-every", 4]
 COPG_CONFIG = ["--config", "n_pairs=2000"]

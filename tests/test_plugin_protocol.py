@@ -3,22 +3,18 @@ positioned by the budget they consumed, in two chunks and across a resume; confi
 typed and checked before anything is built or written."""
 
 import csv
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from scriptload import load_script
 
 import quadgym
 from quadgym.agents.base import POSITION, BudgetUnit
 from quadgym.registry import get_algo_class
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("train_script", ROOT / "scripts" / "train.py")
-train_script = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = train_script  # dataclasses look their module up there
-_spec.loader.exec_module(train_script)
+train_script = load_script("train")
 
 TINY_PPO = ["n_envs=1", "n_steps=32", "batch_size=32", "n_epochs=1"]
 TINY_OFF = ["learning_starts=16", "batch_size=16", "buffer_size=1000"]

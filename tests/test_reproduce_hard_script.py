@@ -2,18 +2,12 @@
 carries its own name, and the position histogram covers the second half of each run, as
 its docstring says."""
 
-import importlib.util
 import json
 from pathlib import Path
 
+from scriptload import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_writes_every_key_labels_and_second_half_histogram(tmp_path, capsys):

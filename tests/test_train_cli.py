@@ -2,7 +2,6 @@
 
 import contextlib
 import csv
-import importlib.util
 import io
 import json
 import signal
@@ -16,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from scriptload import load_script
 
 import quadgym
 
@@ -23,10 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {"PATH": "", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
 
 
-_spec = importlib.util.spec_from_file_location("train_script", ROOT / "scripts" / "train.py")
-train_script = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = train_script
-_spec.loader.exec_module(train_script)
+train_script = load_script("train")
 
 
 def train(*args) -> SimpleNamespace:
