@@ -38,18 +38,13 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 
 from quadgym.agents.base import Algorithm, BudgetUnit, atomic_write_bytes
-from quadgym.agents.sb3_config import (  # noqa: F401 - re-exported
-    HOVER_DEFAULT,
+from quadgym.agents.sb3_config import (
     HOVER_PPO_DEFAULTS,
     HOVER_TRAIN_ENV,
-    ROLLOUT_SAMPLES,
-    OffPolicyConfig,
     PPOConfig,
-    PPOHyperConfig,
     SACConfig,
     SB3Config,
     TD3Config,
-    VecEnvConfig,
     rollout_steps,
     sb3_keywords,
 )
