@@ -73,7 +73,7 @@ from quadgym.agents.preference_problems import (
     TokenProblem,
     choose_problem,
 )
-from quadgym.agents.schedule import lr_schedule
+from quadgym.agents.schedule import lr_schedule, refresh
 
 __all__ = [
     "RLOO",
@@ -169,7 +169,7 @@ class ContrastiveAlgorithm(Algorithm):
         """``budget`` epochs of shuffled mini-batches; one record per epoch."""
         n = len(self.data["y"])
         self._call_end = self.epochs_done + budget
-        self._apply_schedule()
+        refresh(self.scheduler)
         for _ in range(budget):
             losses = []
             order = torch.randperm(n, generator=self.gen)
@@ -183,16 +183,6 @@ class ContrastiveAlgorithm(Algorithm):
             self.scheduler.step()
             self.epochs_done += 1
             emit({"epoch": self.epochs_done, "loss": float(np.mean(losses)), **self.evaluate()})
-
-    def _apply_schedule(self) -> None:
-        """Set the step size of the next epoch from the schedule under the current
-        horizon: without a ``horizon`` config the previous call's last ``step()`` used
-        that call's end, and this call moves it."""
-        s = self.scheduler
-        for group, base, factor in zip(
-            self.optimizer.param_groups, s.base_lrs, s.lr_lambdas, strict=True
-        ):
-            group["lr"] = base * factor(s.last_epoch)
 
     def metric_loss(self) -> PairLoss | None:
         """The per-pair loss whose gradients the prompted problem records (None: none)."""

@@ -38,3 +38,12 @@ def lr_schedule(
     if kind == "cosine":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: cosine_factor(k, horizon()))
     raise ValueError(f"schedule must be 'constant' or 'cosine', got {kind!r}")
+
+
+def refresh(scheduler: torch.optim.lr_scheduler.LambdaLR) -> None:
+    """Recompute the current step size (after the horizon changed: without a run
+    total, each ``learn`` call moves it to that call's end, so the step size the
+    previous call left, 0 at its end, is stale). Takes no step of the schedule."""
+    groups = scheduler.optimizer.param_groups
+    for group, base, factor in zip(groups, scheduler.base_lrs, scheduler.lr_lambdas, strict=True):
+        group["lr"] = base * factor(scheduler.last_epoch)

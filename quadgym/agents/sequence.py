@@ -36,7 +36,7 @@ import torch
 from quadgym.agents.base import AlgoConfig, Algorithm, BudgetUnit
 from quadgym.agents.capabilities import ProgramCorpus
 from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
-from quadgym.agents.schedule import Schedule, lr_schedule
+from quadgym.agents.schedule import Schedule, lr_schedule, refresh
 from quadgym.agents.seqnets import FTP, GPT, count_parameters
 from quadgym.config import param
 from quadgym.envs.coding import EOS, PAD
@@ -159,14 +159,10 @@ class SequenceModelAlgorithm(Algorithm):
 
     def _learn(self, budget: int, emit: Callable[[dict], None]) -> None:
         self._call_end = self.steps_done + budget
-        if self.steps_done and self.config.horizon is None:
-            # the previous call left the step size of its own horizon's end (0):
-            # recompute the current one under this call's horizon
-            self.scheduler.last_epoch -= 1
-            self.scheduler.step()
+        refresh(self.scheduler)
         self.net.train()
         for _ in range(budget):
-            lr = self.scheduler.get_last_lr()[0]
+            lr = self.optimizer.param_groups[0]["lr"]
             tokens, mask = self.batch(self.config.batch_size)
             loss = self.net.loss(tokens, mask)
             self.optimizer.zero_grad()
