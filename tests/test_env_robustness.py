@@ -350,10 +350,12 @@ def test_vector_env_refuses_steps_after_close():
 # ------------------------------------------------------------ large swarms
 
 
+@pytest.mark.parametrize("sort_below", [0, 1000], ids=["partition", "sort"])
 @pytest.mark.parametrize("k", [1, 3, 12])
-def test_blocked_neighbour_search_equals_a_stable_sort_of_all_pairs(monkeypatch, k):
+def test_blocked_neighbour_search_equals_a_stable_sort_of_all_pairs(monkeypatch, k, sort_below):
     """The neighbour search that replaced the (n, n, 3) arrays: same neighbours, in the
-    order of a stable sort (ties by index: the grid has many), block size irrelevant."""
+    order of a stable sort (ties by index: the grid has many), block size irrelevant,
+    whether the rows are partitioned (large swarms) or sorted (small ones)."""
     rng = np.random.default_rng(0)
     pos = np.r_[tasks.formation_points("grid", 30, 0.5, 1.0), rng.normal(size=(10, 3))]
     alive = rng.random(40) > 0.2
@@ -363,6 +365,7 @@ def test_blocked_neighbour_search_equals_a_stable_sort_of_all_pairs(monkeypatch,
     np.fill_diagonal(d2, np.inf)
     want = np.argsort(d2, axis=1, kind="stable")[:, :k]
     monkeypatch.setattr(neighbours, "BLOCK_ELEMENTS", 64)  # blocks of one row
+    monkeypatch.setattr(neighbours, "SORT_BELOW", sort_below)
     index, dist2 = neighbours.nearest_live(pos, alive, k)
     finite = np.isfinite(dist2)
     np.testing.assert_array_equal(np.where(finite, index, -1), np.where(finite, want, -1))

@@ -14,6 +14,10 @@ import numpy as np
 #: Pairs (rows × drones) whose distances are held at once: 2²⁰ pairs, 32 MiB of differences.
 BLOCK_ELEMENTS = 2**20
 
+#: Below this many drones, one stable sort of each row beats the partition-based
+#: selection (measured: 11 vs 32 µs a call at 4 drones, 16 vs 38 µs at 16, level at 64).
+SORT_BELOW = 32
+
 
 def nearest_live(pos: np.ndarray, alive: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Each drone's ``k`` nearest live other drones, nearest first.
@@ -30,6 +34,13 @@ def nearest_live(pos: np.ndarray, alive: np.ndarray, k: int) -> tuple[np.ndarray
     """
     n = len(pos)
     width = min(k, n)
+    if n < SORT_BELOW:
+        diff = pos[None, :, :] - pos[:, None, :]  # [i, j] = p_j − p_i
+        d2 = np.einsum("ijk,ijk->ij", diff, diff)
+        d2[:, ~alive] = np.inf
+        d2.flat[:: n + 1] = np.inf  # not one's own neighbour
+        index = np.argsort(d2, axis=1, kind="stable")[:, :width]
+        return index, d2[np.arange(n)[:, None], index]
     index = np.empty((n, width), dtype=np.int64)
     dist2 = np.empty((n, width))
     rows = max(1, BLOCK_ELEMENTS // n)
