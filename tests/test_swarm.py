@@ -242,3 +242,105 @@ def test_state_same_seed_same_state_and_pettingzoo_state_test():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         state_test(quad_swarm_v0.env(num_drones=4), quad_swarm_v0.parallel_env(num_drones=4))
+
+
+# ------------------------------------------------------- done drones leave the flight
+
+
+def _flip_drone_0(env, steps=60):
+    """Step ``env`` with drone_0 flipping and the others near hover until drone_0 is
+    done; return the steps taken."""
+    flip = np.array([1, 1, -1, -1], dtype=np.float32)
+    for k in range(steps):
+        acts = {a: np.full(4, 0.05, dtype=np.float32) for a in env.agents}
+        acts["drone_0"] = flip
+        env.step(acts)
+        if "drone_0" not in env.agents:
+            return k + 1
+    raise AssertionError("drone_0 did not crash")
+
+
+@pytest.mark.parametrize("physics", ["pyb", "dyn"])
+def test_a_done_drone_stays_where_it_ended_at_rest_and_gets_no_force(monkeypatch, physics):
+    """A done drone is retired: it stops where it ended (Bullet's pose and ours), its
+    velocities are zero, and no force is applied to its body while the others fly."""
+    import pybullet as p
+
+    env = quad_swarm_v0.parallel_env(
+        num_drones=3, formation="line", spacing=1.0, start_height=1.0, physics=physics
+    )
+    env.reset(seed=0)
+    _flip_drone_0(env)
+    ended = env.state().reshape(3, 17)[0].copy()
+    np.testing.assert_array_equal(ended[7:13], 0.0)  # at rest
+    pushed = []
+    real = p.applyExternalForce
+    monkeypatch.setattr(
+        p, "applyExternalForce", lambda body, *a, **kw: pushed.append(body) or real(body, *a, **kw)
+    )
+    for _ in range(20):
+        env.step({a: np.full(4, 0.05, dtype=np.float32) for a in env.agents})
+    assert env.world.body_ids[0] not in pushed
+    if physics == "pyb":
+        assert set(pushed) == set(env.world.body_ids[1:])
+    np.testing.assert_array_equal(env.state().reshape(3, 17)[0], ended)
+    env.world.sync_bullet()
+    pos, quat = p.getBasePositionAndOrientation(
+        env.world.body_ids[0], physicsClientId=env.world.client
+    )
+    np.testing.assert_allclose(pos, ended[:3], atol=1e-6)
+    np.testing.assert_allclose(quat, ended[3:7], atol=1e-6)
+    env.close()
+
+
+@pytest.mark.parametrize("physics", ["pyb_dw", "dyn_dw"])
+def test_a_retired_drone_exerts_no_downwash_and_touches_nothing(physics):
+    """Drone 1 retired 0.2 m straight above drone 0, which then climbs through the
+    place where it hangs: drone 0 flies exactly as a drone alone in its world (with
+    drone 1 live above it, downwash slows its climb by millimetres, the control)."""
+    from quadgym.envs.quad.dynamics import State
+    from quadgym.envs.quad.models import get_model
+    from quadgym.envs.quad.world import World
+
+    model = get_model("cf2x")
+    rpm = np.full((2, 4), model.hover_rpm * 1.05)
+
+    def climb(world, retire):
+        world.reset(State.at_rest([[0, 0, 0.5], [0, 0, 0.7]][: world.num_drones]))
+        if retire:
+            world.retire([1])
+        for _ in range(60):
+            world.step(rpm[: world.num_drones], 8)
+        return world.get_state().pos[0]
+
+    alone = climb(World(model, 1, physics), False)
+    retired = climb(World(model, 2, physics), True)
+    live = climb(World(model, 2, physics), False)
+    np.testing.assert_allclose(retired, alone, atol=1e-9)
+    assert alone[2] > 0.9  # it climbed through drone 1's place, 0.7 m
+    assert alone[2] - live[2] > 1e-3  # the control: a live drone above pushes it down
+
+
+@pytest.mark.parametrize("physics", ["pyb", "dyn"])
+def test_reset_after_done_drones_is_the_fresh_episode(physics):
+    """Retirement is undone by reset(): an env whose drones were done replays a seed's
+    episode exactly as a fresh env does (observations and rewards, bit for bit)."""
+
+    def episode(env, seed):
+        obs, _ = env.reset(seed=seed)
+        rng = np.random.default_rng(seed)
+        out = [np.stack(list(obs.values()))]
+        for _ in range(40):
+            acts = {a: rng.uniform(-0.3, 0.3, 4).astype(np.float32) for a in env.agents}
+            obs, rew, *_ = env.step(acts)
+            out += [np.stack(list(obs.values())), np.array(list(rew.values()))]
+            if not env.agents:
+                break
+        return out
+
+    used = quad_swarm_v0.parallel_env(num_drones=3, start_height=1.0, physics=physics)
+    used.reset(seed=0)
+    _flip_drone_0(used)
+    fresh = quad_swarm_v0.parallel_env(num_drones=3, start_height=1.0, physics=physics)
+    for a, b in zip(episode(used, 7), episode(fresh, 7), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -55,6 +55,15 @@ class State:
     def copy(self) -> State:
         return State(self.pos.copy(), self.quat.copy(), self.vel.copy(), self.ang_vel.copy())
 
+    def take(self, rows: np.ndarray) -> State:
+        """The drones ``rows`` (indices), as a new State."""
+        return State(self.pos[rows], self.quat[rows], self.vel[rows], self.ang_vel[rows])
+
+    def put(self, rows: np.ndarray, other: State) -> None:
+        """Write ``other`` into the drones ``rows`` (indices), in place."""
+        self.pos[rows], self.quat[rows] = other.pos, other.quat
+        self.vel[rows], self.ang_vel[rows] = other.vel, other.ang_vel
+
     def __len__(self) -> int:
         return self.pos.shape[0]
 

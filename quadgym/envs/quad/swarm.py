@@ -86,8 +86,8 @@ class SwarmEnv(ParallelEnv):
     | k+16        | alive: 1, done: 0                  | 0   | 1   |       |
 
     ``p`` is the largest target coordinate magnitude plus ``e``. Done drones
-    stay in the world (motors off) and keep being reported, alive 0; values
-    saturate at the bounds.
+    keep being reported where they ended, at rest, alive 0 (see Episode End);
+    values saturate at the bounds.
 
     ## Rewards
 
@@ -111,7 +111,14 @@ class SwarmEnv(ParallelEnv):
        ``collision_distance`` m (centre to centre).
     3. Truncation of every live agent after ``episode_seconds``.
 
-    Done agents leave ``env.agents`` and their motors stop. ``step()`` before
+    Done agents leave ``env.agents`` and their drones leave the flight where
+    they ended: each stops there (velocities zero), collides with nothing,
+    exerts no downwash and costs the physics nothing until the next
+    ``reset()`` (:meth:`World.retire <quadgym.envs.quad.world.World.retire>`).
+    Before, a done drone's motors stopped and it fell on as a wreck the live
+    drones could hit, while pushing them down with the downwash of motors that
+    were off; with random actions a third of the drone-steps went to wrecks.
+    ``step()`` before
     ``reset()`` or once every agent is done raises ``ResetNeeded``; ``step()`` or
     ``reset()`` after ``close()`` raises ``EnvClosed`` (:mod:`quadgym.envs.lifecycle`).
 
@@ -180,7 +187,10 @@ class SwarmEnv(ParallelEnv):
     ## Version History
 
     * v0: initial version; ``state()``, ``start_yaw_noise``, ``max_tilt`` and
-      ``box`` added without changing the defaults' behaviour.
+      ``box`` added without changing the defaults' behaviour. Done drones
+      leave the flight (they used to fall on with their motors off): live
+      drones' episodes differ only after a collision with a wreck or under the
+      downwash of one.
     """
 
     metadata = {
@@ -328,7 +338,6 @@ class SwarmEnv(ParallelEnv):
             for agent, act in actions.items():
                 check_actions(act, self._act_space.shape, f"action of {agent}")
         prev_vz = self._state.vel[:, 2].copy()
-        dead = ~self._alive
         self._state, _ = self.task.control_step(
             a,
             self._state,
@@ -336,7 +345,7 @@ class SwarmEnv(ParallelEnv):
             self.controller,
             self.substeps,
             self.world.dt,
-            lambda rpm, k: self._integrate(rpm, k, dead),
+            self._integrate,
         )
         self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
@@ -346,6 +355,7 @@ class SwarmEnv(ParallelEnv):
         reward = self.task.reward(self._state, self.target)
         obs = self._observe(neighbours)
         out_obs, rew, term, trunc, infos = {}, {}, {}, {}, {}
+        done = []
         truncated = self._steps >= self.max_steps
         diff = self.target - self._state.pos
         error = np.sqrt(np.einsum("ni,ni->n", diff, diff)).tolist()
@@ -364,14 +374,15 @@ class SwarmEnv(ParallelEnv):
             }
             if term[agent] or trunc[agent]:
                 self._alive[i] = False
+                done.append(i)
+        if done:  # out of the flight where they ended: at rest, touching nothing
+            self._state = self.world.retire(done)
         self.agents = [ag for ag in self.agents if self._alive[self._index[ag]]]
         self._guard.end(not self.agents)
         return out_obs, rew, term, trunc, infos
 
-    def _integrate(self, rpm: np.ndarray, k: int, dead: np.ndarray) -> State:
-        rpm = rpm.copy()
-        rpm[dead] = 0.0  # a finished drone's motors are off
-        self.world.step(rpm, k)
+    def _integrate(self, rpm: np.ndarray, k: int) -> State:
+        self.world.step(rpm, k)  # the world ignores the motors of retired (done) drones
         return self.world.get_state()
 
     def _neighbours(self) -> tuple[np.ndarray, np.ndarray]:
