@@ -254,9 +254,11 @@ class SwarmEnv(ParallelEnv):
                 [own.high, np.tile([span] * 3 + [2 * self.task.max_speed_obs] * 3, self.k)]
             ).astype(np.float32)
             self._obs_space = gym.spaces.Box(-high, high, dtype=np.float32)
+            self._neigh_high = high[own.shape[0] :].astype(np.float64)
             self._act_space = self.task.action_space()
             self.state_space = self._state_space()
         self.agents: list[str] = []
+        self._live: set[str] = set()  # self.agents as a set, for checking actions
         self._alive = np.zeros(n, dtype=bool)
         self._state: State | None = None
 
@@ -310,33 +312,13 @@ class SwarmEnv(ParallelEnv):
         self._alive[:] = True
         self._steps = 0
         self.agents = list(self.possible_agents)
+        self._live = set(self.agents)
         obs = self._observe()
         return {a: obs[i] for i, a in enumerate(self.agents)}, {a: {} for a in self.agents}
 
     def step(self, actions: dict):
         self._guard.check_step()
-        missing = [a for a in self.agents if a not in actions]
-        if missing:
-            raise ValueError(
-                f"no action for live agent(s) {missing}; every agent in env.agents acts"
-            )
-        extra = [a for a in actions if a not in self.agents]
-        if extra:
-            raise ValueError(f"action(s) for agent(s) {extra} that are not live (done or unknown)")
-        a = np.zeros((self.num_drones, self.task.act_dim))
-        rows = [self._index[agent] for agent in actions]
-        try:  # fast path: one array, checked at once
-            stacked = np.asarray(list(actions.values()), dtype=np.float64)
-            ok = stacked.shape == (len(rows), self.task.act_dim) and bool(
-                np.isfinite(stacked).all()
-            )
-        except (ValueError, TypeError):
-            ok = False
-        if ok:
-            a[rows] = stacked
-        if not ok:  # find the offending agent for the message
-            for agent, act in actions.items():
-                check_actions(act, self._act_space.shape, f"action of {agent}")
+        a = self._gather(actions)
         prev_vz = self._state.vel[:, 2].copy()
         self._state, _ = self.task.control_step(
             a,
@@ -378,8 +360,39 @@ class SwarmEnv(ParallelEnv):
         if done:  # out of the flight where they ended: at rest, touching nothing
             self._state = self.world.retire(done)
         self.agents = [ag for ag in self.agents if self._alive[self._index[ag]]]
+        self._live = set(self.agents)
         self._guard.end(not self.agents)
         return out_obs, rew, term, trunc, infos
+
+    def _gather(self, actions: dict) -> np.ndarray:
+        """The (num_drones, act_dim) action array of one action per live agent (zeros for
+        done drones), checked: every live agent acts, no other does, each finite and of
+        the agent's action shape.
+
+        Raises:
+            ValueError: naming the missing or extra agents, or the offending action.
+        """
+        if actions.keys() != self._live:
+            missing = [a for a in self.agents if a not in actions]
+            if missing:
+                raise ValueError(
+                    f"no action for live agent(s) {missing}; every agent in env.agents acts"
+                )
+            extra = [a for a in actions if a not in self._live]
+            raise ValueError(f"action(s) for agent(s) {extra} that are not live (done or unknown)")
+        a = np.zeros((self.num_drones, self.task.act_dim))
+        try:  # fast path: one array, checked at once
+            stacked = np.asarray(list(actions.values()), dtype=np.float64)
+            ok = stacked.shape == (len(actions), self.task.act_dim) and bool(
+                np.isfinite(stacked).all()
+            )
+        except (ValueError, TypeError):
+            ok = False
+        if not ok:  # find the offending agent for the message
+            for agent, act in actions.items():
+                check_actions(act, self._act_space.shape, f"action of {agent}")
+        a[[self._index[agent] for agent in actions]] = stacked
+        return a
 
     def _integrate(self, rpm: np.ndarray, k: int) -> State:
         self.world.step(rpm, k)  # the world ignores the motors of retired (done) drones
@@ -391,11 +404,9 @@ class SwarmEnv(ParallelEnv):
         return nearest_live(self._state.pos, self._alive, max(self.k, 1))
 
     def _collisions(self, neighbours: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        """(n,) bool: live drones closer than ``collision_distance`` to another live drone."""
-        index, dist2 = neighbours
-        pos = self._state.pos
-        gap = np.linalg.norm(pos[index[:, 0]] - pos, axis=-1)
-        return self._alive & np.isfinite(dist2[:, 0]) & (gap < self.collision_distance)
+        """(n,) bool: live drones closer than ``collision_distance`` to another live drone
+        (the nearest live neighbour's squared distance; inf where there is none)."""
+        return self._alive & (neighbours[1][:, 0] < self.collision_distance**2)
 
     def _observe(self, neighbours: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         own = self.task.observe(self._state, self.target, self._last_action, self._max_error)
@@ -404,14 +415,15 @@ class SwarmEnv(ParallelEnv):
         index, dist2 = self._neighbours() if neighbours is None else neighbours
         index, dist2 = index[:, : self.k], dist2[:, : self.k]
         n = self.num_drones
-        pos, vel = self._state.pos, self._state.vel
-        rel = np.concatenate([pos[index] - pos[:, None], vel[index] - vel[:, None]], axis=-1)
-        neigh = np.where(np.isfinite(dist2)[..., None], rel, 0.0)  # (n, k', 6)
-        if neigh.shape[1] < self.k:
-            neigh = np.concatenate([neigh, np.zeros((n, self.k - neigh.shape[1], 6))], axis=1)
-        high = self._obs_space.high[own.shape[1] :]
-        flat = np.clip(neigh.reshape(n, -1), -high, high)
-        return np.concatenate([own, flat], axis=1).astype(np.float32)
+        kin = np.concatenate([self._state.pos, self._state.vel], axis=1)  # (n, 6)
+        neigh = np.zeros((n, self.k, 6))  # zeros where fewer live neighbours remain
+        rel = kin[index] - kin[:, None]  # (n, k', 6)
+        rel[~np.isfinite(dist2)] = 0.0
+        neigh[:, : rel.shape[1]] = rel
+        flat = neigh.reshape(n, -1)
+        high = self._neigh_high
+        np.minimum(np.maximum(flat, -high, out=flat), high, out=flat)
+        return np.concatenate([own, flat.astype(np.float32)], axis=1)
 
     def render(self):
         if self.render_mode == "rgb_array":
