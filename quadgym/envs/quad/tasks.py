@@ -88,7 +88,7 @@ def check_actions(action: np.ndarray, shape: tuple[int, ...], what: str = "actio
     a = np.asarray(action, dtype=np.float64)
     if a.shape != shape:
         raise ValueError(f"{what} has shape {a.shape}; expected {shape}")
-    if not np.all(np.isfinite(a)):
+    if not np.isfinite(a).all():
         bad = np.argwhere(~np.isfinite(a))
         raise ValueError(
             f"{what} holds non-finite values (NaN or inf) at index {bad[0].tolist()}; "
@@ -149,7 +149,9 @@ class HoverTask:
         check_action_type(self.action_type)
         self.act_dim = 4 if self.action_type == "rpm" else 3
         self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim
-        self._cos_max_tilt = float(np.cos(self.max_tilt))
+        # Body z's world z is 1 − 2(x² + y²) for a unit quaternion (x, y, z, w): tilted
+        # beyond max_tilt when x² + y² exceeds (1 − cos max_tilt) / 2.
+        self._tilt_xy2 = float((1.0 - np.cos(self.max_tilt)) / 2.0)
         self._high_cache: tuple[float | None, np.ndarray | None] = (None, None)
 
     # ----------------------------------------------------------------- spaces
@@ -243,7 +245,8 @@ class HoverTask:
         rot = quat_to_rot(state.quat).reshape(-1, 9)
         obs = np.concatenate([target - state.pos, rot, state.vel, state.ang_vel, last_action], 1)
         high = self._obs_high(max_error)
-        return np.minimum(np.maximum(obs, -high), high).astype(np.float32)
+        np.minimum(np.maximum(obs, -high, out=obs), high, out=obs)
+        return obs.astype(np.float32)
 
     # --------------------------------------------------------- reward and end
     def reward(self, state: State, target: np.ndarray) -> np.ndarray:
@@ -266,10 +269,12 @@ class HoverTask:
         height) after descending faster than ``impact_speed`` at the previous
         control step; a slow landing is not a crash.
         """
-        rot_zz = 1.0 - 2.0 * (state.quat[:, 0] ** 2 + state.quat[:, 1] ** 2)
-        tilted = rot_zz < self._cos_max_tilt
+        x, y = state.quat[:, 0], state.quat[:, 1]
+        tilted = x * x + y * y > self._tilt_xy2
         err = state.pos - target
-        outside = (np.abs(err[:, :2]) > self.box).any(axis=1) | (err[:, 2] > self.box)
+        # Below the target the ground bounds the box, so z counts only upwards.
+        reach = np.maximum(np.maximum(np.abs(err[:, 0]), np.abs(err[:, 1])), err[:, 2])
+        outside = reach > self.box
         impact = (state.pos[:, 2] < rest_height + 0.005) & (prev_vz < -self.impact_speed)
         return tilted | outside | impact
 
