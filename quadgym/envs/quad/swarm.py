@@ -416,10 +416,12 @@ class SwarmEnv(ParallelEnv):
         index, dist2 = index[:, : self.k], dist2[:, : self.k]
         n = self.num_drones
         kin = np.concatenate([self._state.pos, self._state.vel], axis=1)  # (n, 6)
-        neigh = np.zeros((n, self.k, 6))  # zeros where fewer live neighbours remain
-        rel = kin[index] - kin[:, None]  # (n, k', 6)
-        rel[~np.isfinite(dist2)] = 0.0
-        neigh[:, : rel.shape[1]] = rel
+        neigh = kin[index] - kin[:, None]  # (n, k', 6)
+        found = np.isfinite(dist2)
+        if not found.all():  # zeros where fewer live neighbours remain
+            neigh[~found] = 0.0
+        if neigh.shape[1] < self.k:  # fewer other drones than k
+            neigh = np.concatenate([neigh, np.zeros((n, self.k - neigh.shape[1], 6))], axis=1)
         flat = neigh.reshape(n, -1)
         high = self._neigh_high
         np.minimum(np.maximum(flat, -high, out=flat), high, out=flat)

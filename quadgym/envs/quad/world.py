@@ -141,6 +141,8 @@ class World:
         self._bullet_stale = False  # dyn: Bullet's poses lag behind self._state
         self._active = np.ones(self.num_drones, dtype=bool)  # False: retired
         self._retired: list[int] = []  # their indices, in retirement order
+        self._live: np.ndarray | None = None  # indices of the others while any is retired
+        self._live_bodies: list[int] = self.body_ids
         self._settling: list[int] = []  # retired since the last Bullet step (see _settle)
 
     def _build_scene(self) -> None:
@@ -234,6 +236,8 @@ class World:
         self._active[new] = False
         self._retired.extend(new)
         self._settling.extend(new)
+        self._live = np.flatnonzero(self._active)
+        self._live_bodies = [self.body_ids[i] for i in self._live]
         cid = self.client
         for i in new:
             body = self.body_ids[i]
@@ -243,7 +247,7 @@ class World:
             sleep = (p.ACTIVATION_STATE_ENABLE_SLEEPING, p.ACTIVATION_STATE_SLEEP)
             for state in sleep:
                 p.changeDynamics(body, -1, activationState=state, physicsClientId=cid)
-        return self.get_state()
+        return self._state.copy()  # current: the live drones were just read
 
     def _reinstate(self) -> None:
         """Bring every retired drone back: awake, never sleeping, colliding as loaded
@@ -258,6 +262,7 @@ class World:
         self._retired.clear()
         self._settling.clear()
         self._active[:] = True
+        self._live, self._live_bodies = None, self.body_ids
 
     def _settle(self) -> None:
         """Put the drones retired since the last Bullet step back where they were
@@ -295,13 +300,9 @@ class World:
         from their tuples (arrays per field cost more than the reads at small n)."""
         cid = self.client
         get_pose, get_vel = p.getBasePositionAndOrientation, p.getBaseVelocity
-        if self._retired:
-            live = np.flatnonzero(self._active)
-            if not len(live):
-                return self._state.copy()
-            bodies = [self.body_ids[i] for i in live]
-        else:
-            bodies = self.body_ids
+        live, bodies = self._live, self._live_bodies
+        if not bodies:
+            return self._state.copy()
         rows = []
         for body in bodies:
             pos, quat = get_pose(body, cid)
@@ -311,7 +312,7 @@ class World:
         pos, quat, vel = a[:, 0:3], a[:, 3:7], a[:, 7:10]
         # Bullet reports angular velocity in the world frame; ours is in the body frame.
         ang = np.einsum("nji,nj->ni", dynamics.quat_to_rot(quat), a[:, 10:13])
-        if not self._retired:
+        if live is None:
             return State(pos, quat, vel, ang)
         s = self._state.copy()
         s.pos[live], s.quat[live], s.vel[live], s.ang_vel[live] = pos, quat, vel, ang
@@ -347,7 +348,7 @@ class World:
             self._step_pyb(rpm, substeps)
 
     def _step_dyn(self, rpm: np.ndarray, substeps: int) -> None:
-        live = np.flatnonzero(self._active) if self._retired else None
+        live = self._live
         state = self._state if live is None else self._state.take(live)
         advance(
             state,
@@ -365,11 +366,8 @@ class World:
 
     def _step_pyb(self, rpm: np.ndarray, substeps: int) -> None:
         cid = self.client
-        live = np.flatnonzero(self._active) if self._retired else None
-        if live is None:
-            bodies = self.body_ids
-        else:  # retired drones: no forces (and Bullet skips their sleeping bodies)
-            bodies = [self.body_ids[i] for i in live]
+        live, bodies = self._live, self._live_bodies
+        if live is not None:  # retired drones: no forces (and Bullet skips their sleeping bodies)
             rpm = rpm[live]
         wrench = (rpm * rpm) @ self._wrench_matrix
         motor = [(b, (0.0, 0.0, w[0]), w[1:]) for b, w in zip(bodies, wrench.tolist(), strict=True)]
