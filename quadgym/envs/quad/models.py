@@ -18,6 +18,7 @@ import functools
 import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -76,32 +77,34 @@ class DroneModel:
     extras: dict = field(default_factory=dict, repr=False)
 
     # ----------------------------------------------------------------- derived
-    @property
+    # Scalars are computed once per model (the physics reads some every substep);
+    # arrays stay properties, so no caller can change a shared copy.
+    @cached_property
     def weight(self) -> float:
         """Weight m·g, N."""
         return self.mass * GRAVITY
 
-    @property
+    @cached_property
     def hover_rpm(self) -> float:
         """Motor speed at which four motors exactly carry the weight, RPM."""
         return math.sqrt(self.weight / (4.0 * self.kf))
 
-    @property
+    @cached_property
     def max_rpm(self) -> float:
         """Motor speed giving ``thrust2weight`` times the weight, RPM."""
         return math.sqrt(self.thrust2weight * self.weight / (4.0 * self.kf))
 
-    @property
+    @cached_property
     def max_thrust(self) -> float:
         """Total thrust of four motors at ``max_rpm``, N."""
         return 4.0 * self.kf * self.max_rpm**2
 
-    @property
+    @cached_property
     def max_speed(self) -> float:
         """Published top speed, m/s."""
         return self.max_speed_kmh / 3.6
 
-    @property
+    @cached_property
     def gnd_eff_h_clip(self) -> float:
         """Height below which the ground-effect formula is clipped, m.
 

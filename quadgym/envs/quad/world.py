@@ -296,27 +296,33 @@ class World:
 
     def _read_from_bullet(self) -> State:
         """The state of every drone: the live ones as Bullet has them, the retired
-        ones as they were retired. Two Bullet calls per live drone, one array built
-        from their tuples (arrays per field cost more than the reads at small n)."""
+        ones as they were retired."""
+        if not self._live_bodies:
+            return self._state.copy()
+        live, _ = self._read_live()
+        if self._live is None:
+            return live
+        s = self._state.copy()
+        s.put(self._live, live)
+        return s
+
+    def _read_live(self) -> tuple[State, np.ndarray]:
+        """The live drones' state as Bullet has it, and their (n_live, 3, 3) rotation
+        matrices (the aero wrench needs them too). Two Bullet calls per drone, one array
+        built from their tuples (arrays per field cost more than the reads at small n)."""
         cid = self.client
         get_pose, get_vel = p.getBasePositionAndOrientation, p.getBaseVelocity
-        live, bodies = self._live, self._live_bodies
-        if not bodies:
-            return self._state.copy()
         rows = []
-        for body in bodies:
+        for body in self._live_bodies:
             pos, quat = get_pose(body, cid)
             vel, ang = get_vel(body, cid)
             rows.append(pos + quat + vel + ang)
         a = np.array(rows)
-        pos, quat, vel = a[:, 0:3], a[:, 3:7], a[:, 7:10]
+        quat = a[:, 3:7]
+        rot = dynamics.quat_to_rot(quat)
         # Bullet reports angular velocity in the world frame; ours is in the body frame.
-        ang = np.einsum("nji,nj->ni", dynamics.quat_to_rot(quat), a[:, 10:13])
-        if live is None:
-            return State(pos, quat, vel, ang)
-        s = self._state.copy()
-        s.pos[live], s.quat[live], s.vel[live], s.ang_vel[live] = pos, quat, vel, ang
-        return s
+        ang = np.einsum("nji,nj->ni", rot, a[:, 10:13])
+        return State(a[:, 0:3], quat, a[:, 7:10], ang), rot
 
     def _write_to_bullet(self) -> None:
         cid = self.client
@@ -377,13 +383,10 @@ class World:
         origin, frame = (0.0, 0.0, 0.0), p.LINK_FRAME
         for _ in range(substeps):
             calls = motor
-            if self._aero:
-                s = self._read_from_bullet()
-                if live is not None:  # downwash and the rest among live drones only
-                    s = s.take(live)
-                force_b, torque_b = aero_wrench(
-                    self.physics, self.model, s, dynamics.quat_to_rot(s.quat), rpm
-                )
+            if self._aero and bodies:
+                # downwash and the rest among live drones only
+                s, rot = self._read_live()
+                force_b, torque_b = aero_wrench(self.physics, self.model, s, rot, rpm)
                 force_b[:, 2] += wrench[:, 0]
                 forces = force_b.tolist()
                 torques = (torque_b + wrench[:, 1:]).tolist()
