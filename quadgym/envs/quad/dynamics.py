@@ -247,8 +247,10 @@ def step(
         torque = torque + torque_body
     inertia = model.inertia
     w = state.ang_vel
-    # Euler's equations with the gyroscopic term: J·ω̇ = τ − ω × (J·ω).
-    ang_acc = (torque - cross(w, w * inertia)) / inertia
+    # Euler's equations with the gyroscopic term: J·ω̇ = τ − ω × (J·ω). With J diagonal,
+    # (ω × Jω)_i = ω_j·ω_k·(J_k − J_j) for (i, j, k) cyclic: two products, not a cross.
+    gyro = w[:, _NEXT] * w[:, _PREV] * (inertia[_PREV] - inertia[_NEXT])
+    ang_acc = (torque - gyro) / inertia
     state.vel += acc * dt
     state.ang_vel += ang_acc * dt
     state.pos += state.vel * dt
