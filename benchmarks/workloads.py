@@ -19,6 +19,13 @@ import quadgym  # noqa: F401  (registers the envs)
 from quadgym.registry import make_parallel_env
 
 
+def _timed(call, *args):
+    """``call(*args)`` and the seconds it took."""
+    start = time.perf_counter()
+    out = call(*args)
+    return out, time.perf_counter() - start
+
+
 def hover_random(physics: str = "pyb", drones: int = 1, steps: int = 6000) -> dict[str, float]:
     """QuadHover-v0 (through ``gym.make``, defaults otherwise) under uniform random
     actions in [-1, 1], reset whenever an episode ends.
@@ -30,17 +37,13 @@ def hover_random(physics: str = "pyb", drones: int = 1, steps: int = 6000) -> di
     env.reset(seed=0)
     rng = np.random.default_rng(0)
     actions = rng.uniform(-1, 1, size=(steps,) + env.action_space.shape).astype(np.float32)
-    clock = time.perf_counter
     in_step = in_reset = 0.0
     episodes = 0
     for a in actions:
-        t = clock()
-        _, _, term, trunc, _ = env.step(a)
-        in_step += clock() - t
+        (_, _, term, trunc, _), took = _timed(env.step, a)
+        in_step += took
         if term or trunc:
-            t = clock()
-            env.reset()
-            in_reset += clock() - t
+            in_reset += _timed(env.reset)[1]
             episodes += 1
     env.close()
     return {
@@ -65,19 +68,14 @@ def swarm_random(physics: str = "pyb", drones: int = 4, steps: int = 4000) -> di
     rng = np.random.default_rng(0)
     actions = rng.uniform(-1, 1, size=(steps, drones, 4)).astype(np.float32)
     index = {a: i for i, a in enumerate(env.possible_agents)}
-    clock = time.perf_counter
     in_step = in_reset = 0.0
     live = episodes = 0
     for k in range(steps):
         act = {a: actions[k, index[a]] for a in env.agents}
         live += len(act)
-        t = clock()
-        env.step(act)
-        in_step += clock() - t
+        in_step += _timed(env.step, act)[1]
         if not env.agents:
-            t = clock()
-            env.reset()
-            in_reset += clock() - t
+            in_reset += _timed(env.reset)[1]
             episodes += 1
     env.close()
     return {

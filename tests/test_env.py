@@ -6,8 +6,10 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
+from quadgym.envs.quad.actions import ACTION_TYPES
 
-@pytest.mark.parametrize("action_type", ["rpm", "pid"])
+
+@pytest.mark.parametrize("action_type", ACTION_TYPES)
 @pytest.mark.parametrize("kwargs", [{}, {"num_drones": 3}, {"physics": "dyn_gnd_drag_dw"}])
 def test_checkers_pass(action_type, kwargs):
     gym_check_env(

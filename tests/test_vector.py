@@ -92,6 +92,10 @@ def test_same_step_autoreset_and_the_sb3_adapter():
     [
         ("rpm", "dyn", 5, 1e-12),
         ("pid", "dyn", 5, 1e-12),
+        ("one_d_rpm", "dyn", 5, 1e-12),
+        ("one_d_pid", "dyn", 5, 1e-12),
+        ("vel", "dyn", 5, 1e-12),
+        ("attitude", "dyn", 5, 1e-12),
         ("rpm", "dyn_gnd_drag", 5, 1e-12),
         # from 256 lanes the rotation formulas switch to their elementwise form (1 ulp apart)
         ("rpm", "dyn", 300, 1e-6),

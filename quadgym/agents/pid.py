@@ -13,21 +13,33 @@ import numpy as np
 from quadgym.agents.base import Algorithm, BudgetUnit, atomic_write_bytes
 from quadgym.agents.capabilities import QuadControl
 from quadgym.control.pid import CascadedPID
-from quadgym.envs.quad.dynamics import State, rot_to_quat
+from quadgym.envs.quad.dynamics import State, quat_to_euler, rot_to_quat
 
 
 class PIDAgent(Algorithm):
     """Cascaded PID acting on QuadHover-v0 observations.
 
-    With ``action_type="rpm"`` it rebuilds the drone's state from the
-    observation (position relative to the target, rotation matrix, velocity,
-    body rates), runs the cascaded PID towards the target and returns the
-    normalised motor commands. With ``action_type="pid"`` the env already
-    tracks a set-point, and the agent asks for the target itself (action 0).
+    It rebuilds the drone's state from the observation (position relative to
+    the target, rotation matrix, velocity, body rates) and, per action type:
+
+    * ``rpm``, ``one_d_rpm``: runs the cascaded PID towards the target and
+      returns its normalised motor commands (their mean for ``one_d_rpm``);
+    * ``pid``, ``one_d_pid``: the env already tracks a set-point; it asks for
+      the target itself (action 0);
+    * ``vel``: a velocity towards the target, ``VEL_GAIN`` (1/s) times the
+      distance, at most the full command;
+    * ``attitude``: the PID's position loop gives the collective thrust and the
+      attitude, returned as thrust, roll and pitch set-points, and a yaw rate
+      that turns the drone back to yaw 0.
 
     Config: only ``seed`` (unused: the controller is deterministic). Its budget
     (env steps) is counted but nothing is learnt, so ``learn`` makes no records.
     """
+
+    #: Speed command per metre from the target, 1/s (``vel`` actions).
+    VEL_GAIN = 1.5
+    #: Yaw-rate command per radian of yaw, 1/s (``attitude`` actions).
+    YAW_GAIN = 2.0
 
     name = "pid"
     budget_unit = BudgetUnit.ENV_STEPS
@@ -53,18 +65,35 @@ class PIDAgent(Algorithm):
         self.controller.reset()
 
     def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        obs = np.asarray(observation, dtype=np.float64).reshape(self.num_drones, -1)
-        if self.task.action_type == "pid":
-            action = np.zeros((self.num_drones, 3))
-        else:
-            rot = obs[:, 3:12].reshape(-1, 3, 3)
-            state = State(-obs[:, 0:3], rot_to_quat(rot), obs[:, 12:15], obs[:, 15:18])
-            rpm = self.controller.compute(
-                state, np.zeros((self.num_drones, 3)), 1.0 / self.task.control_hz
-            )
-            action = np.clip((rpm / self.task.model.hover_rpm - 1.0) / self.task.rpm_scale, -1, 1)
-        action = action.astype(np.float32)
-        return action[0] if self.num_drones == 1 else action
+        n, task = self.num_drones, self.task
+        obs = np.asarray(observation, dtype=np.float64).reshape(n, -1)
+        kind, maps = task.action_type, task.actions
+        dt = 1.0 / task.control_hz
+        rot = obs[:, 3:12].reshape(-1, 3, 3)
+        state = State(-obs[:, 0:3], rot_to_quat(rot), obs[:, 12:15], obs[:, 15:18])
+        home = np.zeros((n, 3))
+        if kind in ("pid", "one_d_pid"):
+            action = np.zeros((n, maps.dim))
+        elif kind in ("rpm", "one_d_rpm"):
+            rpm = self.controller.compute(state, home, dt)
+            if kind == "one_d_rpm":
+                rpm = rpm.mean(axis=1, keepdims=True)
+            action = (rpm / task.model.hover_rpm - 1.0) / maps.rpm_scale
+        elif kind == "vel":
+            error = obs[:, 0:3]
+            speed = self.VEL_GAIN * np.linalg.norm(error, axis=1, keepdims=True)
+            action = np.c_[error, np.minimum(speed / maps.vel_limit, 1.0)]
+        else:  # attitude
+            thrust, rot_des = self.controller.attitude_setpoint(state, home, dt)
+            rpy_des = quat_to_euler(rot_to_quat(rot_des))
+            yaw = quat_to_euler(state.quat)[:, 2]
+            action = np.c_[
+                thrust / task.model.weight - 1.0,
+                rpy_des[:, :2] / maps.max_angle,
+                -self.YAW_GAIN * yaw / maps.max_yaw_rate,
+            ]
+        action = np.clip(action, -1.0, 1.0).astype(np.float32)
+        return action[0] if n == 1 else action
 
     def save(self, path: str | Path) -> None:
         state = {"algo": self.name, "steps_done": self.steps_done}

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from quadgym.envs.quad.dynamics import State, cross, quat_to_euler, quat_to_rot
+from quadgym.envs.quad.dynamics import State, cross, euler_to_quat, quat_to_euler, quat_to_rot
 from quadgym.envs.quad.models import DroneModel
 
 #: Airframes the published gains were tuned for.
@@ -106,6 +106,7 @@ class CascadedPID:
             self.int_pos = np.zeros((self.num_drones, 3))
             self.int_att = np.zeros((self.num_drones, 3))
             self.last_rpy = np.zeros((self.num_drones, 3))
+            self.yaw_sp = np.zeros(self.num_drones)  # compute_attitude's yaw set-point, rad
             self._fresh = np.ones(self.num_drones, dtype=bool)
         else:
             self.int_pos[mask] = 0.0
@@ -129,25 +130,88 @@ class CascadedPID:
             target_vel: (n, 3) velocity set-points, m/s (default zero).
             target_yaw: yaw set-points, rad, scalar or (n,).
         """
-        g, model = self.gains, self.model
-        n = len(state)
         rot = quat_to_rot(state.quat)
-        # 1. position loop
+        thrust, rot_des = self._position_loop(state, rot, target_pos, dt, target_vel, target_yaw)
+        return self._attitude_loop(state, rot, thrust, rot_des, dt)
+
+    def attitude_setpoint(
+        self,
+        state: State,
+        target_pos: np.ndarray,
+        dt: float,
+        target_vel: np.ndarray | None = None,
+        target_yaw: np.ndarray | float = 0.0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Stage 1 alone: the collective thrust (n,) N and desired attitude (n, 3, 3)
+        (body→world) the position loop asks of the attitude loop, for the same
+        set-points as :meth:`compute` (its integrator advances as there)."""
+        return self._position_loop(
+            state, quat_to_rot(state.quat), target_pos, dt, target_vel, target_yaw
+        )
+
+    def _position_loop(
+        self,
+        state: State,
+        rot: np.ndarray,
+        target_pos: np.ndarray,
+        dt: float,
+        target_vel: np.ndarray | None,
+        target_yaw: np.ndarray | float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Stage 1: position and velocity errors → collective thrust (n,) N and desired
+        attitude (n, 3, 3): body z along the thrust vector, body x towards the yaw."""
+        model = self.model
+        n = len(state)
         pos_e = target_pos - state.pos
         vel_e = (0.0 if target_vel is None else target_vel) - state.vel
         self.int_pos = np.clip(self.int_pos + pos_e * dt, -self._i_pos_lim, self._i_pos_lim)
         thrust_vec = self._p_pos * pos_e + self._i_pos * self.int_pos + self._d_pos * vel_e
         thrust_vec[:, 2] += model.weight
         collective = np.maximum(0.0, np.einsum("ni,ni->n", thrust_vec, rot[:, :, 2]))
-        thrust_pwm = (np.sqrt(collective / (4.0 * model.kf)) - g.pwm2rpm_const) / g.pwm2rpm_scale
-        # desired attitude: body z along the thrust vector, body x towards the yaw set-point
         z_des = thrust_vec / np.maximum(np.linalg.norm(thrust_vec, axis=1, keepdims=True), 1e-9)
         yaw = np.broadcast_to(np.asarray(target_yaw, dtype=float), (n,))
         x_c = np.stack([np.cos(yaw), np.sin(yaw), np.zeros(n)], axis=1)
         y_des = cross(z_des, x_c)
         y_des /= np.maximum(np.linalg.norm(y_des, axis=1, keepdims=True), 1e-9)
         x_des = cross(y_des, z_des)
-        rot_des = np.stack([x_des, y_des, z_des], axis=2)
+        return collective, np.stack([x_des, y_des, z_des], axis=2)
+
+    def compute_attitude(
+        self,
+        state: State,
+        thrust: np.ndarray,
+        roll: np.ndarray,
+        pitch: np.ndarray,
+        yaw_rate: np.ndarray,
+        dt: float,
+    ) -> np.ndarray:
+        """Motor speeds (n, 4), RPM, for the Crazyflie commander's attitude set-point:
+        collective thrust (n,) N, roll and pitch (n,) rad, yaw rate (n,) rad/s.
+
+        The yaw set-point starts at the drone's yaw at the first call after a reset
+        and integrates ``yaw_rate`` over ``dt`` at every call; the attitude loop and
+        mixer are those of :meth:`compute`.
+        """
+        rot = quat_to_rot(state.quat)
+        yaw_now = quat_to_euler(state.quat)[:, 2]
+        start = np.where(self._fresh, yaw_now, self.yaw_sp)
+        self.yaw_sp = np.mod(start + yaw_rate * dt + np.pi, 2 * np.pi) - np.pi
+        rpy = np.stack([roll, pitch, self.yaw_sp], axis=1)
+        rot_des = quat_to_rot(euler_to_quat(rpy))
+        return self._attitude_loop(state, rot, np.maximum(thrust, 0.0), rot_des, dt)
+
+    def _attitude_loop(
+        self,
+        state: State,
+        rot: np.ndarray,
+        collective: np.ndarray,
+        rot_des: np.ndarray,
+        dt: float,
+    ) -> np.ndarray:
+        """Stages 2 and 3: torques towards the attitude ``rot_des`` (n, 3, 3), then the
+        mixer with the collective thrust (n,) N; motor speeds (n, 4), RPM."""
+        g, model = self.gains, self.model
+        thrust_pwm = (np.sqrt(collective / (4.0 * model.kf)) - g.pwm2rpm_const) / g.pwm2rpm_scale
         # 2. attitude loop: e_R = vee(R_desᵀR − RᵀR_des) (twice the small-angle error)
         e_mat = np.einsum("nji,njk->nik", rot_des, rot) - np.einsum("nji,njk->nik", rot, rot_des)
         rot_e = np.stack([e_mat[:, 2, 1], e_mat[:, 0, 2], e_mat[:, 1, 0]], axis=1)

@@ -139,7 +139,9 @@ class QuadConfig(EnvConfig):
     control_hz: int = param(30, "control rate, Hz; must divide physics_hz", ge=1)
     action_type: str = param(
         "rpm",
-        "'rpm': motor speeds, 0.5-1.5 × hover; 'pid': position set-points ±1 m, PID-tracked",
+        "'rpm', 'one_d_rpm': motor speeds, 0.5-1.5 × hover; 'pid', 'one_d_pid': position "
+        "set-points ±1 m; 'vel': velocity set-points up to 1 m/s; 'attitude': thrust 0-2 m·g, "
+        "roll and pitch ±π/6 rad, yaw rate ±π/2 rad/s (the last four PID-tracked)",
         choices=ACTION_TYPES,
     )
     start: tuple | None = param(

@@ -26,25 +26,38 @@ class QuadHoverEnv(gym.Env):
 
     ## Action Space
 
-    ``Box(-1, 1, (4,), float32)`` for ``action_type="rpm"`` and
-    ``Box(-1, 1, (3,), float32)`` for ``"pid"``; with ``num_drones > 1`` the
-    shape gains a leading ``num_drones`` axis. Finite values outside [-1, 1]
-    are clipped; NaN/inf or a wrong shape raise ``ValueError``.
+    ``Box(-1, 1, (d,), float32)``, ``d`` set by ``action_type`` (below); with
+    ``num_drones > 1`` the shape gains a leading ``num_drones`` axis. Finite
+    values outside [-1, 1] are clipped; NaN/inf or a wrong shape raise
+    ``ValueError``. ω_h is the hover RPM, m·g the weight.
 
-    | action_type | Num | Action                          | -1 / 0 / +1                      |
-    |-------------|-----|---------------------------------|----------------------------------|
-    | ``rpm``     | 0-3 | speed of motor i                | 0.5 / 1.0 / 1.5 × hover RPM      |
-    | ``pid``     | 0-2 | set-point x, y, z (PID tracked) | target −1 m / target / +1 m      |
+    | action_type   | Num | Action                                | -1 / 0 / +1                   |
+    |---------------|-----|---------------------------------------|-------------------------------|
+    | ``rpm``       | 0-3 | speed of motor i                      | 0.5 / 1.0 / 1.5 × ω_h         |
+    | ``one_d_rpm`` | 0   | speed of all four motors              | 0.5 / 1.0 / 1.5 × ω_h         |
+    | ``pid``       | 0-2 | set-point x, y, z (PID tracked)       | target −1 m / target / +1 m   |
+    | ``one_d_pid`` | 0   | set-point z over the target's x, y    | target −1 m / target / +1 m   |
+    | ``vel``       | 0-2 | velocity direction (normalised;       | (all 0: no motion)            |
+    |               |     | PID tracked, yaw held)                |                               |
+    |               | 3   | speed along it                        | 1 / 0 / 1 m/s                 |
+    | ``attitude``  | 0   | collective thrust                     | 0 / m·g / 2·m·g               |
+    |               | 1-2 | roll, pitch set-points                | −π/6 / 0 / +π/6 rad           |
+    |               | 3   | yaw-rate set-point                    | −π/2 / 0 / +π/2 rad/s         |
 
-    With ``pid`` the cascaded PID runs at the physics rate, the agent's
-    set-point held between control steps.
+    The PID of every tracked type (``pid``, ``one_d_pid``, ``vel``,
+    ``attitude``) runs at the physics rate, the agent's set-point held between
+    control steps. ``vel`` is gym-pybullet-drones' VelocityAviary action (whose
+    full speed is 0.25 m/s on the cf2x); ``attitude`` is the Crazyflie
+    commander's (roll, pitch, yaw rate, thrust), its yaw set-point integrating
+    the rate from the episode's start. Details:
+    :mod:`quadgym.envs.quad.actions`.
 
     Motors are numbered as in the URDF (cf2x: front-right (+x, −y) first,
     then clockwise seen from above: rear-right, rear-left, front-left).
 
     ## Observation Space
 
-    ``Box(float32)`` of shape ``(18 + act_dim,)`` (or ``(num_drones, 18 + act_dim)``):
+    ``Box(float32)`` of shape ``(18 + d,)`` (or ``(num_drones, 18 + d)``):
 
     | Num     | Observation                         | Min      | Max     | Unit  |
     |---------|-------------------------------------|----------|---------|-------|
@@ -108,7 +121,9 @@ class QuadHoverEnv(gym.Env):
     | ``physics``            | **str**       | "pyb"   | physics mode (see Description)            |
     | ``physics_hz``         | **int**       | 240     | physics rate, Hz; <= 100,000              |
     | ``control_hz``         | **int**       | 30      | control rate, Hz; divides ``physics_hz``  |
-    | ``action_type``        | **str**       | "rpm"   | ``rpm`` or ``pid`` (see Action Space)     |
+    | ``action_type``        | **str**       | "rpm"   | ``rpm``, ``one_d_rpm``, ``pid``,          |
+    |                        |               |         | ``one_d_pid``, ``vel``, ``attitude``      |
+    |                        |               |         | (see Action Space)                        |
     | ``start``              | **ArrayLike** | None    | (3,) or (num_drones, 3) nominal start, m, |
     |                        |               |         | within ±1e4; z replaced (Starting State)  |
     | ``start_height``       | **float**     | 0.0     | start above the resting height, m; <= 1e4 |
@@ -144,7 +159,8 @@ class QuadHoverEnv(gym.Env):
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version; action types ``one_d_rpm``, ``one_d_pid``, ``vel``
+      and ``attitude`` added (the defaults' behaviour is unchanged).
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 30}

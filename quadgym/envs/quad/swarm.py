@@ -39,15 +39,11 @@ class SwarmEnv(ParallelEnv):
 
     ## Action Space (per agent)
 
-    As QuadHover-v0: ``Box(-1, 1, (4,), float32)`` for ``rpm``,
-    ``Box(-1, 1, (3,), float32)`` for ``pid``. Finite values outside [-1, 1]
-    are clipped; NaN/inf, a wrong shape, a missing live agent or an action for
-    a done agent raise ``ValueError``.
-
-    | action_type | Num | Action                          | -1 / 0 / +1                 |
-    |-------------|-----|---------------------------------|-----------------------------|
-    | ``rpm``     | 0-3 | speed of motor i                | 0.5 / 1.0 / 1.5 × hover RPM |
-    | ``pid``     | 0-2 | set-point x, y, z (PID tracked) | target −1 m / target / +1 m |
+    As QuadHover-v0's (its card has the table): ``Box(-1, 1, (d,), float32)``
+    with ``d`` = 4 for ``rpm``, ``vel`` and ``attitude``, 3 for ``pid`` and 1
+    for ``one_d_rpm`` and ``one_d_pid``. Finite values outside [-1, 1] are
+    clipped; NaN/inf, a wrong shape, a missing live agent or an action for a
+    done agent raise ``ValueError``.
 
     ## Observation Space (per agent)
 
@@ -149,7 +145,9 @@ class SwarmEnv(ParallelEnv):
     | ``physics``            | **str**        | "pyb"   | physics mode, as QuadHover-v0        |
     | ``physics_hz``         | **int**        | 240     | physics rate, Hz; <= 100,000         |
     | ``control_hz``         | **int**        | 30      | control rate, Hz; divides the above  |
-    | ``action_type``        | **str**        | "rpm"   | ``rpm`` or ``pid``                   |
+    | ``action_type``        | **str**        | "rpm"   | as QuadHover-v0: ``rpm``,            |
+    |                        |                |         | ``one_d_rpm``, ``pid``, ``one_d_pid``|
+    |                        |                |         | ``vel``, ``attitude``                |
     | ``episode_seconds``    | **float**      | 8.0     | episode length, s                    |
     | ``collision_distance`` | **float**      | 0.1     | centre distance of a collision, m    |
     | ``start_xy_noise``     | **float**      | 0.05    | ± start noise in x and y, m          |

@@ -17,11 +17,13 @@ import numpy as np
 from gymnasium import spaces
 
 from quadgym.control.pid import CascadedPID
+from quadgym.envs.quad.actions import (  # noqa: F401 - ACTION_TYPES, check_action_type re-exported
+    ACTION_TYPES,
+    ActionMap,
+    check_action_type,
+)
 from quadgym.envs.quad.dynamics import State, euler_to_quat, quat_to_rot
 from quadgym.envs.quad.models import DroneModel
-
-#: Action types every drone task understands.
-ACTION_TYPES = ("rpm", "pid")
 
 #: Named target formations of the multi-drone tasks.
 FORMATIONS = ("line", "circle", "grid")
@@ -54,14 +56,6 @@ def formation_points(shape: Any, n: int, spacing: float, altitude: float) -> np.
     if pts.shape != (n, 3) or not np.all(np.isfinite(pts)):
         raise ValueError(f"formation array must be finite with shape ({n}, 3), got {pts.shape}")
     return pts
-
-
-def check_action_type(action_type: str) -> str:
-    if action_type not in ACTION_TYPES:
-        raise ValueError(
-            f"unknown action_type {action_type!r}; allowed: {', '.join(map(repr, ACTION_TYPES))}"
-        )
-    return action_type
 
 
 def check_rates(physics_hz: int, control_hz: int) -> int:
@@ -116,12 +110,13 @@ class HoverTask:
 
     Args:
         model: the airframe.
-        action_type: ``"rpm"``: per-motor speeds, a ∈ [-1, 1]⁴ maps to
-            ω = ω_hover·(1 + rpm_scale·a), so 0 is hover and ±1 spans
-            [ω_hover·(1 − rpm_scale), ω_hover·(1 + rpm_scale)] (the default 0.5
-            reaches exactly the maximum RPM of a thrust-to-weight 2.25 frame).
-            ``"pid"``: a position set-point, target + pid_range·a (m), a ∈
-            [-1, 1]³, tracked by the cascaded PID.
+        action_type: one of :data:`~quadgym.envs.quad.actions.ACTION_TYPES`, see
+            the table of :mod:`quadgym.envs.quad.actions`. ``"rpm"``: per-motor
+            speeds, a ∈ [-1, 1]⁴ maps to ω = ω_hover·(1 + rpm_scale·a), so 0 is
+            hover and ±1 spans [ω_hover·(1 − rpm_scale), ω_hover·(1 + rpm_scale)]
+            (the default 0.5 reaches exactly the maximum RPM of a
+            thrust-to-weight 2.25 frame). ``"pid"``: a position set-point,
+            target + pid_range·a (m), a ∈ [-1, 1]³, tracked by the cascaded PID.
         control_hz: control rate (the PID's period), Hz.
         box: half-width of the flight box around the target (m); leaving it
             ends the episode.
@@ -129,7 +124,7 @@ class HoverTask:
             crashed, rad.
         impact_speed: downward speed (m/s) at which touching the ground is a
             crash rather than a landing.
-        rpm_scale, pid_range: see ``action_type``.
+        rpm_scale, pid_range, vel_limit: see ``action_type`` (m, m/s).
         max_speed_obs, max_rate_obs: bounds of the velocity (m/s) and body-rate
             (rad/s) entries of the observation; values beyond saturate there.
     """
@@ -142,12 +137,15 @@ class HoverTask:
     impact_speed: float = 1.0
     rpm_scale: float = 0.5
     pid_range: float = 1.0
+    vel_limit: float = 1.0
     max_speed_obs: float = 10.0
     max_rate_obs: float = 30.0
 
     def __post_init__(self) -> None:
-        check_action_type(self.action_type)
-        self.act_dim = 4 if self.action_type == "rpm" else 3
+        self.actions = ActionMap(
+            self.model, self.action_type, self.rpm_scale, self.pid_range, self.vel_limit
+        )
+        self.act_dim = self.actions.dim
         self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim
         # Body z's world z is 1 − 2(x² + y²) for a unit quaternion (x, y, z, w): tilted
         # beyond max_tilt when x² + y² exceeds (1 − cos max_tilt) / 2.
@@ -157,7 +155,7 @@ class HoverTask:
     # ----------------------------------------------------------------- spaces
     def action_space(self) -> spaces.Box:
         """One drone's action space."""
-        return spaces.Box(-1.0, 1.0, shape=(self.act_dim,), dtype=np.float32)
+        return self.actions.space()
 
     def observation_space(self, max_error: float) -> spaces.Box:
         """One drone's observation space; ``max_error`` bounds the position error (m)."""
@@ -186,18 +184,13 @@ class HoverTask:
 
     # ---------------------------------------------------------------- actions
     def make_controller(self, num_drones: int) -> CascadedPID | None:
-        """The inner controller this action type needs (None for ``rpm``)."""
-        return CascadedPID(self.model, num_drones) if self.action_type == "pid" else None
+        """The inner controller this action type needs (None for the ``rpm`` types)."""
+        return self.actions.make_controller(num_drones)
 
     def inner_loop(self, substeps: int) -> tuple[int, int]:
-        """How a control step splits: (motor-command updates, physics substeps each).
-
-        Motor speeds from ``rpm`` actions are held for the whole control step;
-        the PID of ``pid`` actions runs at the physics rate, as a flight
-        controller runs much faster than the agent that gives it set-points
-        (the published gains chatter at their torque limit below ~100 Hz).
-        """
-        return (substeps, 1) if self.action_type == "pid" else (1, substeps)
+        """(motor-command updates, physics substeps each) of one control step: see
+        :meth:`ActionMap.inner_loop <quadgym.envs.quad.actions.ActionMap.inner_loop>`."""
+        return self.actions.inner_loop(substeps)
 
     def control_step(
         self,
@@ -216,24 +209,9 @@ class HoverTask:
         updates, hold = self.inner_loop(substeps)
         rpm = None
         for _ in range(updates):
-            rpm = self.rpm(action, state, target, controller, hold * dt)
+            rpm = self.actions.rpm(action, state, target, controller, hold * dt)
             state = integrate(rpm, hold)
         return state, rpm
-
-    def rpm(
-        self,
-        action: np.ndarray,
-        state: State,
-        target: np.ndarray,
-        controller: CascadedPID | None,
-        dt: float,
-    ) -> np.ndarray:
-        """Motor speeds (n, 4), RPM, for finite actions (n, act_dim) (clipped to [-1, 1]);
-        ``dt`` is the time until the next motor-command update, s."""
-        a = np.minimum(np.maximum(action, -1.0), 1.0)
-        if self.action_type == "rpm":
-            return self.model.hover_rpm * (1.0 + self.rpm_scale * a)
-        return controller.compute(state, target + self.pid_range * a, dt)
 
     # ----------------------------------------------------------- observations
     def observe(
