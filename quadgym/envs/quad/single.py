@@ -221,23 +221,31 @@ class QuadHoverEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         self._guard.reset()
         super().reset(seed=seed)
-        state = self.task.sample_start(self.np_random, self.start, self.noise)
+        n = self.num_drones
+        state = self.task.episode_start(
+            self.np_random, np.arange(n), self.start, self.target, self.noise
+        )
         self.world.reset(state)
         if self.controller is not None:
             self.controller.reset()
         self._last_action[:] = 0.0
         self._state = state
         self._steps = 0
-        return self._obs(), self._info(np.zeros(self.num_drones, dtype=bool))
+        self._goal = self.task.goal(self.target, np.zeros(n, dtype=np.int64))
+        err = self._goal - state.pos
+        info = {"position_error": np.sqrt(np.einsum("ni,ni->n", err, err))}
+        info["crashed"] = np.zeros(n, dtype=bool)
+        return self._obs(), self._info(info)
 
     def step(self, action):
         self._guard.check_step()
-        a = check_actions(action, self._act_shape).reshape(self.num_drones, -1)
+        n = self.num_drones
+        a = check_actions(action, self._act_shape).reshape(n, -1)
         prev_vz = self._state.vel[:, 2].copy()
         self._state, rpm = self.task.control_step(
             a,
             self._state,
-            self.target,
+            self._goal,
             self.controller,
             self.substeps,
             self.world.dt,
@@ -245,33 +253,35 @@ class QuadHoverEnv(gym.Env):
         )
         self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
-        crashed = self.task.crashed(self._state, self.target, prev_vz, self.world.rest_height)
-        reward = float(self.task.reward(self._state, self.target).sum()) / self.num_drones
-        terminated = bool(crashed.any())
+        steps = np.full(n, self._steps)
+        self._goal = self.task.goal(self.target, steps)
+        reward, ended, details = self.task.judge(
+            self._state, self._goal, prev_vz, self.world.rest_height, steps, self.max_steps
+        )
+        terminated = bool(ended.any())
         truncated = self._steps >= self.max_steps
         self._guard.end(terminated or truncated)
-        info = self._info(crashed)
+        info = self._info(details)
         info["rpm"] = rpm
         if self.render_mode == "human":
             self.world.sync_bullet()
-        return self._obs(), reward, terminated, truncated, info
+        return self._obs(), float(reward.sum()) / n, terminated, truncated, info
 
     def _integrate(self, rpm: np.ndarray, substeps: int):
         self.world.step(rpm, substeps)
         return self.world.get_state()
 
     def _obs(self) -> np.ndarray:
-        obs = self.task.observe(self._state, self.target, self._last_action, self._max_error)
+        steps = np.full(self.num_drones, self._steps)
+        obs = self.task.observe(self._state, self._goal, self._last_action, self._max_error, steps)
         return obs[0] if self.num_drones == 1 else obs
 
-    def _info(self, crashed: np.ndarray) -> dict:
-        diff = self.target - self._state.pos
-        err = np.sqrt(np.einsum("ni,ni->n", diff, diff))
-        return {
-            "position_error": err[0] if self.num_drones == 1 else err,
-            "crashed": crashed[0] if self.num_drones == 1 else crashed,
-            "time": self._steps / self.task.control_hz,
-        }
+    def _info(self, details: dict[str, np.ndarray]) -> dict:
+        """The task's per-drone details (scalars for one drone) and the episode time, s."""
+        one = self.num_drones == 1
+        info = {key: value[0] if one else value for key, value in details.items()}
+        info["time"] = self._steps / self.task.control_hz
+        return info
 
     def render(self):
         if self.render_mode == "rgb_array":

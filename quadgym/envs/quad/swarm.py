@@ -301,7 +301,8 @@ class SwarmEnv(ParallelEnv):
             if seed is not None or not hasattr(self, "_rng")
             else self._rng
         )
-        state = self.task.sample_start(self._rng, self.start, self.noise)
+        n, rows = self.num_drones, np.arange(self.num_drones)
+        state = self.task.episode_start(self._rng, rows, self.start, self.target, self.noise)
         self.world.reset(state)
         self._state = state
         if self.controller is not None:
@@ -309,6 +310,7 @@ class SwarmEnv(ParallelEnv):
         self._last_action = np.zeros((self.num_drones, self.task.act_dim))
         self._alive[:] = True
         self._steps = 0
+        self._goal = self.task.goal(self.target, np.zeros(n, dtype=np.int64))
         self.agents = list(self.possible_agents)
         self._live = set(self.agents)
         obs = self._observe()
@@ -321,7 +323,7 @@ class SwarmEnv(ParallelEnv):
         self._state, _ = self.task.control_step(
             a,
             self._state,
-            self.target,
+            self._goal,
             self.controller,
             self.substeps,
             self.world.dt,
@@ -329,29 +331,28 @@ class SwarmEnv(ParallelEnv):
         )
         self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
-        crashed = self.task.crashed(self._state, self.target, prev_vz, self.world.rest_height)
+        steps = np.full(self.num_drones, self._steps)
+        self._goal = self.task.goal(self.target, steps)
+        reward, ended, details = self.task.judge(
+            self._state, self._goal, prev_vz, self.world.rest_height, steps, self.max_steps
+        )
         neighbours = self._neighbours()
         collided = self._collisions(neighbours)
-        reward = self.task.reward(self._state, self.target)
+        details["collided"] = collided
         obs = self._observe(neighbours)
         out_obs, rew, term, trunc, infos = {}, {}, {}, {}, {}
         done = []
         truncated = self._steps >= self.max_steps
-        diff = self.target - self._state.pos
-        error = np.sqrt(np.einsum("ni,ni->n", diff, diff)).tolist()
-        ended = (crashed | collided).tolist()
-        crashed_l, collided_l, reward_l = crashed.tolist(), collided.tolist(), reward.tolist()
+        ended = (ended | collided).tolist()
+        reward_l = reward.tolist()
+        columns = {key: value.tolist() for key, value in details.items()}
         for agent in self.agents:
             i = self._index[agent]
             out_obs[agent] = obs[i]
             rew[agent] = reward_l[i]
             term[agent] = ended[i]
             trunc[agent] = truncated and not ended[i]
-            infos[agent] = {
-                "crashed": crashed_l[i],
-                "collided": collided_l[i],
-                "position_error": error[i],
-            }
+            infos[agent] = {key: column[i] for key, column in columns.items()}
             if term[agent] or trunc[agent]:
                 self._alive[i] = False
                 done.append(i)
@@ -407,7 +408,8 @@ class SwarmEnv(ParallelEnv):
         return self._alive & (neighbours[1][:, 0] < self.collision_distance**2)
 
     def _observe(self, neighbours: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        own = self.task.observe(self._state, self.target, self._last_action, self._max_error)
+        steps = np.full(self.num_drones, self._steps)
+        own = self.task.observe(self._state, self._goal, self._last_action, self._max_error, steps)
         if self.k == 0:
             return own
         index, dist2 = self._neighbours() if neighbours is None else neighbours

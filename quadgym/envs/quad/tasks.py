@@ -146,6 +146,7 @@ class HoverTask:
             self.model, self.action_type, self.rpm_scale, self.pid_range, self.vel_limit
         )
         self.act_dim = self.actions.dim
+        self.extra_dim = 0  # a task with observation entries of its own sets it
         self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim
         # Body z's world z is 1 − 2(x² + y²) for a unit quaternion (x, y, z, w): tilted
         # beyond max_tilt when x² + y² exceeds (1 − cos max_tilt) / 2.
@@ -172,6 +173,7 @@ class HoverTask:
                 np.full(3, self.max_speed_obs),
                 np.full(3, self.max_rate_obs),
                 np.ones(self.act_dim),
+                self.extra_bounds(max_error),
             ]
         ).astype(np.float32)
         self._high_cache = (max_error, high)
@@ -215,28 +217,67 @@ class HoverTask:
 
     # ----------------------------------------------------------- observations
     def observe(
-        self, state: State, target: np.ndarray, last_action: np.ndarray, max_error: float
+        self,
+        state: State,
+        target: np.ndarray,
+        last_action: np.ndarray,
+        max_error: float,
+        steps: np.ndarray | None = None,
     ) -> np.ndarray:
         """(n, obs_dim) float32: [target − position (3), rotation matrix body→world
         row-major (9), world velocity (3), body rates (3), previous action (act_dim)],
-        each saturated at the space's bounds."""
+        then the task's own entries (:meth:`extra_observation`, none for hover), each
+        saturated at the space's bounds. ``target`` is the current goal (:meth:`goal`),
+        ``steps`` (n,) the control steps taken in each drone's episode."""
         rot = quat_to_rot(state.quat).reshape(-1, 9)
-        obs = np.concatenate([target - state.pos, rot, state.vel, state.ang_vel, last_action], 1)
+        parts = [target - state.pos, rot, state.vel, state.ang_vel, last_action]
+        if self.extra_dim:
+            parts.append(self.extra_observation(state, target, steps))
+        obs = np.concatenate(parts, 1)
         high = self._obs_high(max_error)
         np.minimum(np.maximum(obs, -high, out=obs), high, out=obs)
         return obs.astype(np.float32)
 
-    # --------------------------------------------------------- reward and end
-    def reward(self, state: State, target: np.ndarray) -> np.ndarray:
-        """(n,) reward in [0, 1]: 1 − distance/2 m, floored at 0.
+    def extra_observation(self, state: State, target: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """(n, extra_dim) task-specific observation entries (hover has none)."""
+        return np.zeros((len(state), 0))
 
-        Linear in the distance so that the gradient does not vanish far from the
-        target (a take-off starts 1 m away); positive, so that ending the
-        episode early by crashing always costs the reward not collected.
+    def extra_bounds(self, max_error: float) -> np.ndarray:
+        """(extra_dim,) bounds of :meth:`extra_observation`'s entries."""
+        return np.zeros(0)
+
+    # --------------------------------------------------------- reward and end
+    def goal(self, target: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """(n, 3) where each drone is asked to be after ``steps`` (n,) control steps of
+        its episode, m; ``target`` is the face's (n, 3) nominal target. Hover: the
+        target itself, at every step."""
+        return target
+
+    def judge(
+        self,
+        state: State,
+        goal: np.ndarray,
+        prev_vz: np.ndarray,
+        rest_height: float,
+        steps: np.ndarray,
+        max_steps: int,
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Reward (n,), termination (n,) bool and per-drone info arrays of the state
+        reached after ``steps`` (n,) control steps of an episode of ``max_steps``;
+        ``goal`` is :meth:`goal` at ``steps``, ``prev_vz`` (n,) the vertical speeds
+        of the step before (m/s).
+
+        Hover: the reward is 1 − distance/2 m, floored at 0 (linear in the distance
+        so that the gradient does not vanish far from the target, a take-off starts
+        1 m away; positive, so that ending the episode early by crashing always costs
+        the reward not collected); the episode ends on a crash (:meth:`crashed`).
+        Info: ``position_error`` (m) and ``crashed``.
         """
-        err = target - state.pos
+        err = goal - state.pos
         dist = np.sqrt(np.einsum("ni,ni->n", err, err))
-        return np.maximum(0.0, 1.0 - 0.5 * dist)
+        crashed = self.crashed(state, goal, prev_vz, rest_height)
+        reward = np.maximum(0.0, 1.0 - 0.5 * dist)
+        return reward, crashed, {"position_error": dist, "crashed": crashed}
 
     def crashed(
         self, state: State, target: np.ndarray, prev_vz: np.ndarray, rest_height: float
@@ -262,6 +303,19 @@ class HoverTask:
         if seconds <= 0:
             raise ValueError(f"episode_seconds must be > 0, got {seconds!r}")
         return int(round(seconds * self.control_hz))
+
+    def episode_start(
+        self,
+        rng: np.random.Generator,
+        rows: np.ndarray,
+        start: np.ndarray,
+        target: np.ndarray,
+        noise: StartNoise,
+    ) -> State:
+        """Start states of the drones ``rows`` (indices) for a new episode, drawing what
+        the task varies per episode; ``start`` and ``target`` are the face's nominal
+        (n, 3) points, m. Hover varies nothing but the start noise around ``start``."""
+        return self.sample_start(rng, start[rows], noise)
 
     def sample_start(
         self, rng: np.random.Generator, nominal: np.ndarray, noise: StartNoise

@@ -170,7 +170,10 @@ class QuadHoverVectorEnv(VectorEnv):
                 )
             self._state = state.copy()
         else:
-            self._state = self.task.sample_start(self.np_random, self.start, self.noise)
+            lanes = np.arange(self.num_envs)
+            self._state = self.task.episode_start(
+                self.np_random, lanes, self.start, self.target, self.noise
+            )
         if self.controller is not None:
             self.controller.reset()
         self._last_action[:] = 0.0
@@ -179,7 +182,7 @@ class QuadHoverVectorEnv(VectorEnv):
         return self._obs(), {}
 
     def _reset_lanes(self, lanes: np.ndarray) -> None:
-        fresh = self.task.sample_start(self.np_random, self.start[lanes], self.noise)
+        fresh = self.task.episode_start(self.np_random, lanes, self.start, self.target, self.noise)
         s = self._state
         s.pos[lanes], s.quat[lanes], s.vel[lanes], s.ang_vel[lanes] = (
             fresh.pos,
@@ -207,15 +210,17 @@ class QuadHoverVectorEnv(VectorEnv):
                 f"{' ...' if lanes.size > 10 else ''}; actions must be finite"
             )
         prev_vz = self._state.vel[:, 2].copy()
+        goal = self.task.goal(self.target, self._steps)
         self._state, _ = self.task.control_step(
-            a, self._state, self.target, self.controller, self.substeps, self.dt, self._integrate
+            a, self._state, goal, self.controller, self.substeps, self.dt, self._integrate
         )
         self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
-        s = self._state
-        terminated = self.task.crashed(s, self.target, prev_vz, self.rest_height)
+        goal = self.task.goal(self.target, self._steps)
+        reward, terminated, _ = self.task.judge(
+            self._state, goal, prev_vz, self.rest_height, self._steps, self.max_steps
+        )
         truncated = self._steps >= self.max_steps
-        reward = self.task.reward(s, self.target)
         infos: dict[str, Any] = {}
         if self.autoreset_mode == AutoresetMode.DISABLED:
             obs = self._obs()
@@ -253,7 +258,8 @@ class QuadHoverVectorEnv(VectorEnv):
         )
 
     def _obs(self) -> np.ndarray:
-        return self.task.observe(self._state, self.target, self._last_action, self._max_error)
+        goal = self.task.goal(self.target, self._steps)
+        return self.task.observe(self._state, goal, self._last_action, self._max_error, self._steps)
 
     def get_state(self) -> State:
         """A copy of every lane's state."""
