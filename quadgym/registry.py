@@ -21,6 +21,16 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
         "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
         "vector_entry_point": "quadgym.envs.quad.vector:QuadHoverVectorEnv",
     },
+    "QuadTrack-v0": {
+        "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
+        "vector_entry_point": "quadgym.envs.quad.vector:QuadHoverVectorEnv",
+        "kwargs": {"task": "track"},
+    },
+    "QuadLand-v0": {
+        "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
+        "vector_entry_point": "quadgym.envs.quad.vector:QuadHoverVectorEnv",
+        "kwargs": {"task": "land"},
+    },
     "CoPGBandit-v0": {"entry_point": "quadgym.envs.bandit:CoPGBanditEnv"},
     "CoPGSequence-v0": {"entry_point": "quadgym.envs.bandit:CoPGSequenceEnv"},
     "PreferenceToy-v0": {"entry_point": "quadgym.envs.preference:PreferenceToyEnv"},

@@ -246,6 +246,14 @@ def test_the_three_faces_build_the_same_config_and_start_noise():
         many.close()
 
 
+def _named(cls) -> set[str]:
+    """The constructor's named parameters; its ``**options`` (the task's own options,
+    checked by the task's config) must be there too."""
+    params = inspect.signature(cls).parameters
+    assert params["options"].kind is inspect.Parameter.VAR_KEYWORD, cls.__name__
+    return {name for name in params if name != "options"}
+
+
 def test_every_constructor_argument_lands_in_a_config():
     quad = {f.name for f in dataclasses.fields(QuadConfig)}
     extras = {
@@ -254,11 +262,11 @@ def test_every_constructor_argument_lands_in_a_config():
         QuadHoverVectorEnv: {f.name for f in dataclasses.fields(VectorConfig)},
     }
     for cls, own in extras.items():
-        params = set(inspect.signature(cls).parameters)
+        params = _named(cls)
         assert params <= quad | own, (cls.__name__, params - quad - own)
         assert own <= params
-    assert set(inspect.signature(QuadHoverEnv).parameters) == quad
-    swarm_params = set(inspect.signature(SwarmEnv).parameters)
+    assert _named(QuadHoverEnv) == quad
+    swarm_params = _named(SwarmEnv)
     assert swarm_params == (quad - {"start", "target"}) | extras[SwarmEnv]  # formation places
 
 
@@ -286,12 +294,14 @@ def test_cards_list_every_argument_with_its_type_and_default(cls):
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 4 and cells[0].startswith("``"):
             rows[cells[0].strip("`")] = cells
-    for name, param in inspect.signature(cls).parameters.items():
+    params = {n: p for n, p in inspect.signature(cls).parameters.items() if n in _named(cls)}
+    for name, param in params.items():
         assert name in rows, f"{cls.__name__}'s card does not list {name}"
         _, type_cell, default_cell, description = rows[name]
         assert type_cell.startswith("**") and description, (name, rows[name])
         assert default_cell == _default_text(param.default), (name, default_cell)
-    assert set(rows) == set(inspect.signature(cls).parameters)
+    assert set(rows) == set(params)
+    assert "``**options``" in arguments  # the task's own options, documented too
 
 
 def test_swarm_card_documents_the_state_layout():

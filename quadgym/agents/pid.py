@@ -9,6 +9,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numpy.linalg import norm
 
 from quadgym.agents.base import Algorithm, BudgetUnit, atomic_write_bytes
 from quadgym.agents.capabilities import QuadControl
@@ -32,10 +33,24 @@ class PIDAgent(Algorithm):
       attitude, returned as thrust, roll and pitch set-points, and a yaw rate
       that turns the drone back to yaw 0.
 
+    Its planner is what the observation shows: the goal point, approached
+    through a set-point at most ``CARROT_UP`` m from the drone (``CARROT_DOWN``
+    m below it: the published gains, run at the 30 Hz of the agent, saturate
+    and tilt the drone past its limit on a 1 m step, and a landing must touch
+    down slowly), and on QuadTrack-v0 the reference's velocity, estimated from
+    the first observed reference point ahead, fed forward to the PID (``rpm``,
+    ``attitude``) or added to the velocity command (``vel``).
+
     Config: only ``seed`` (unused: the controller is deterministic). Its budget
     (env steps) is counted but nothing is learnt, so ``learn`` makes no records.
     """
 
+    #: Farthest the planner puts the PID's set-point from the drone, m: up and sideways,
+    #: and downwards (a controlled descent, ~0.4 m/s with the published gains).
+    CARROT_UP, CARROT_DOWN = 0.5, 0.15
+    #: How far ahead a set-point action (``pid``) leads a moving goal, s: the position
+    #: loop's lag (its velocity over position gain, ~0.4 s).
+    LEAD_TIME = 0.4
     #: Speed command per metre from the target, 1/s (``vel`` actions).
     VEL_GAIN = 1.5
     #: Yaw-rate command per radian of yaw, 1/s (``attitude`` actions).
@@ -43,7 +58,7 @@ class PIDAgent(Algorithm):
 
     name = "pid"
     budget_unit = BudgetUnit.ENV_STEPS
-    supported_envs = ("QuadHover-v0",)
+    supported_envs = ("QuadHover-v0", "QuadTrack-v0", "QuadLand-v0")
     requires = (QuadControl,)
 
     def __init__(self, env: str | gym.Env, **config: Any) -> None:
@@ -71,20 +86,27 @@ class PIDAgent(Algorithm):
         dt = 1.0 / task.control_hz
         rot = obs[:, 3:12].reshape(-1, 3, 3)
         state = State(-obs[:, 0:3], rot_to_quat(rot), obs[:, 12:15], obs[:, 15:18])
-        home = np.zeros((n, 3))
-        if kind in ("pid", "one_d_pid"):
-            action = np.zeros((n, maps.dim))
+        error = obs[:, 0:3]  # goal − position
+        carrot = error * np.minimum(
+            1.0, self._reach(error) / np.maximum(norm(error, axis=1, keepdims=True), 1e-9)
+        )
+        home = carrot - error  # the set-point, relative to the goal (the state's origin)
+        lead = self._reference_velocity(obs)
+        if kind == "pid":
+            action = (home if lead is None else home + self.LEAD_TIME * lead) / maps.pid_range
+        elif kind == "one_d_pid":
+            action = home[:, 2:3] / maps.pid_range
         elif kind in ("rpm", "one_d_rpm"):
-            rpm = self.controller.compute(state, home, dt)
+            rpm = self.controller.compute(state, home, dt, target_vel=lead)
             if kind == "one_d_rpm":
                 rpm = rpm.mean(axis=1, keepdims=True)
             action = (rpm / task.model.hover_rpm - 1.0) / maps.rpm_scale
         elif kind == "vel":
-            error = obs[:, 0:3]
-            speed = self.VEL_GAIN * np.linalg.norm(error, axis=1, keepdims=True)
-            action = np.c_[error, np.minimum(speed / maps.vel_limit, 1.0)]
+            command = self.VEL_GAIN * error + (0.0 if lead is None else lead)
+            speed = np.linalg.norm(command, axis=1, keepdims=True)
+            action = np.c_[command, np.minimum(speed / maps.vel_limit, 1.0)]
         else:  # attitude
-            thrust, rot_des = self.controller.attitude_setpoint(state, home, dt)
+            thrust, rot_des = self.controller.attitude_setpoint(state, home, dt, target_vel=lead)
             rpy_des = quat_to_euler(rot_to_quat(rot_des))
             yaw = quat_to_euler(state.quat)[:, 2]
             action = np.c_[
@@ -94,6 +116,20 @@ class PIDAgent(Algorithm):
             ]
         action = np.clip(action, -1.0, 1.0).astype(np.float32)
         return action[0] if n == 1 else action
+
+    def _reach(self, error: np.ndarray) -> np.ndarray:
+        """(n, 1) how far the set-point may lie from the drone, m, by direction."""
+        down = error[:, 2:3] < 0.0
+        return np.where(down, self.CARROT_DOWN, self.CARROT_UP)
+
+    def _reference_velocity(self, obs: np.ndarray) -> np.ndarray | None:
+        """(n, 3) the goal's velocity, m/s, where the observation shows where the goal
+        will be (QuadTrack-v0's first reference point ahead); None elsewhere."""
+        options = getattr(self.task, "options", None)
+        if getattr(options, "lookahead", 0) < 1:
+            return None
+        first = 18 + self.task.act_dim
+        return (obs[:, first : first + 3] - obs[:, 0:3]) / options.lookahead_dt
 
     def save(self, path: str | Path) -> None:
         state = {"algo": self.name, "steps_done": self.steps_done}

@@ -29,6 +29,7 @@ from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.quad.models import MODEL_NAMES, DroneModel, get_model
 from quadgym.envs.quad.physics import Physics, parse_physics
+from quadgym.envs.quad.suite import TASK_NAMES, build_task
 from quadgym.envs.quad.tasks import (
     ACTION_TYPES,
     FORMATIONS,
@@ -126,6 +127,9 @@ class QuadConfig(EnvConfig):
     them. ``QuadConfig.describe()`` lists every field with its type, default and doc.
     """
 
+    task: str = param(
+        "hover", "what the drones are asked to do: 'hover', 'track' or 'land'", choices=TASK_NAMES
+    )
     drone_model: str = param(
         "cf2x", "airframe, a URDF in assets/: 'cf2x', 'cf2p' or 'race'", choices=MODEL_NAMES
     )
@@ -225,10 +229,17 @@ class QuadConfig(EnvConfig):
             self.start_height_noise,
         )
 
-    def make_task(self) -> HoverTask:
-        """The hover task of these arguments."""
-        return HoverTask(
-            self.model, self.action_type, self.control_hz, box=self.box, max_tilt=self.max_tilt
+    def make_task(self, options: EnvConfig | None = None) -> HoverTask:
+        """The task of these arguments, with its checked ``options``
+        (:func:`~quadgym.envs.quad.suite.task_options`; None for hover)."""
+        return build_task(
+            self.task,
+            options,
+            model=self.model,
+            action_type=self.action_type,
+            control_hz=self.control_hz,
+            box=self.box,
+            max_tilt=self.max_tilt,
         )
 
     def nominal_points(self, rest_height: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,9 @@
-"""QuadHover-v0: a Gymnasium environment over a PyBullet world and the hover task."""
+"""QuadHover-v0, QuadTrack-v0, QuadLand-v0: a Gymnasium environment over a PyBullet world
+and a task of the suite (:mod:`quadgym.envs.quad.suite`)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -8,6 +11,7 @@ from numpy.typing import ArrayLike
 
 from quadgym.envs.lifecycle import EpisodeGuard
 from quadgym.envs.quad.config import QuadConfig
+from quadgym.envs.quad.suite import task_options
 from quadgym.envs.quad.tasks import check_actions
 from quadgym.envs.quad.world import World
 
@@ -16,9 +20,17 @@ class QuadHoverEnv(gym.Env):
     """
     ## Description
 
-    One Crazyflie (or ``num_drones`` of them, controlled as one joint agent)
-    starts at rest on the ground and must reach and hold a target point, by
-    default 1 m above its nominal start. The physics is a PyBullet world with
+    One class, three registered tasks (``task=``): **QuadHover-v0** (below),
+    **QuadTrack-v0** (follow a moving reference: circle, figure-eight or a
+    seeded random spline around the target; :mod:`quadgym.envs.quad.track`)
+    and **QuadLand-v0** (from the air onto a pad below the target, touching
+    down slowly; :mod:`quadgym.envs.quad.land`). Each task module's docstring
+    is its card's task part: start, observation entries of its own, reward
+    and end; everything else is as described here.
+
+    QuadHover-v0: one Crazyflie (or ``num_drones`` of them, controlled as one
+    joint agent) starts at rest on the ground and must reach and hold a target
+    point, by default 1 m above its nominal start. The physics is a PyBullet world with
     the motor, rigid-body and aerodynamic models of Panerati et al. 2021,
     "Learning to Fly" (modes ``pyb``, ``dyn``, ``pyb_gnd``, ``pyb_drag``,
     ``pyb_dw``, ``pyb_gnd_drag_dw``); physics runs at ``physics_hz`` and the
@@ -141,6 +153,17 @@ class QuadHoverEnv(gym.Env):
     | ``box``                | **float**     | 2.0     | half-width of the flight box, m; (0, 1e4] |
     | ``render_mode``        | **str**       | None    | ``rgb_array`` (orbiting camera) or        |
     |                        |               |         | ``human`` (PyBullet GUI, needs a display) |
+    | ``task``               | **str**       | "hover" | ``hover``, ``track`` or ``land`` (the     |
+    |                        |               |         | registered ids set it)                    |
+
+    ``**options``: the task's own arguments, checked by its config (an
+    unknown name is refused with the closest one): QuadTrack-v0's
+    ``trajectory``, ``radius``, ``period``, ``knots``, ``lookahead``,
+    ``lookahead_dt``, ``error_scale``
+    (:class:`~quadgym.envs.quad.track.TrackOptions`); QuadLand-v0's
+    ``height``, ``offset``, ``pad_radius``, ``max_touchdown_speed``
+    (:class:`~quadgym.envs.quad.land.LandOptions`); hover takes none.
+    ``env.unwrapped.task_options`` holds them.
 
     Counts are >= 1; noises, heights and lengths >= 0, finite. Positions stay
     within ±1e4 m, where float32 observations keep about a millimetre of
@@ -160,7 +183,8 @@ class QuadHoverEnv(gym.Env):
     ## Version History
 
     * v0: initial version; action types ``one_d_rpm``, ``one_d_pid``, ``vel``
-      and ``attitude`` added (the defaults' behaviour is unchanged).
+      and ``attitude``, and the ``task`` argument (QuadTrack-v0, QuadLand-v0)
+      added (the defaults' behaviour is unchanged).
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 30}
@@ -185,14 +209,17 @@ class QuadHoverEnv(gym.Env):
         max_tilt: float = 1.2,
         box: float = 2.0,
         render_mode: str | None = None,
+        task: str = "hover",
+        **options: Any,
     ) -> None:
         self.config = config = QuadConfig.from_arguments(locals())
+        self.task_options = task_options(config.task, options)
         self.num_drones = n = config.num_drones
         self.render_mode = config.render_mode
         self.metadata = {**self.metadata, "render_fps": config.control_hz}
         self.substeps = config.substeps
         self.noise = config.start_noise
-        self.task = config.make_task()
+        self.task = config.make_task(self.task_options)
         self.max_steps = self.task.episode_steps(config.episode_seconds)
         self.controller = self.task.make_controller(n)  # raises for the racer's PID
         self._guard = EpisodeGuard("QuadHover-v0", after_end="warn")  # as CartPole

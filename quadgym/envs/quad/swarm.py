@@ -18,6 +18,7 @@ from quadgym.envs.lifecycle import EpisodeGuard
 from quadgym.envs.quad.config import QuadConfig, SwarmConfig
 from quadgym.envs.quad.dynamics import State, quat_to_rot
 from quadgym.envs.quad.neighbours import nearest_live
+from quadgym.envs.quad.suite import task_options
 from quadgym.envs.quad.tasks import FORMATIONS, check_actions, formation_points
 from quadgym.envs.quad.world import World
 
@@ -159,6 +160,14 @@ class SwarmEnv(ParallelEnv):
     | ``max_tilt``           | **float**      | 1.2     | crash tilt from upright, rad         |
     | ``box``                | **float**      | 2.0     | half-width of each flight box, m     |
     | ``render_mode``        | **str**        | None    | ``rgb_array`` (orbiting camera)      |
+    | ``task``               | **str**        | "hover" | ``hover``, ``track`` (each drone     |
+    |                        |                |         | follows a reference around its       |
+    |                        |                |         | formation point) or ``land`` (each   |
+    |                        |                |         | on a pad below it)                   |
+
+    ``**options``: the task's own arguments, as QuadHover-v0's card lists
+    them (``task="track"``: ``trajectory``, ``radius``, ...; ``"land"``:
+    ``height``, ``offset``, ...); ``env.task_options`` holds them.
 
     Lengths (``start_height``, ``start_xy_noise``, ``start_height_noise``,
     ``box``, ``spacing``, ``altitude``) are at most 1e4 m, as QuadHover-v0's.
@@ -221,8 +230,11 @@ class SwarmEnv(ParallelEnv):
         max_tilt: float = 1.2,
         box: float = 2.0,
         render_mode: str | None = None,
+        task: str = "hover",
+        **options: Any,
     ) -> None:
         self.config = config = QuadConfig.from_arguments(locals())
+        self.task_options = task_options(config.task, options)
         self.swarm_config = swarm = SwarmConfig.from_arguments(locals())
         if config.render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(
@@ -234,7 +246,7 @@ class SwarmEnv(ParallelEnv):
         self.k = swarm.k_neighbors
         self.collision_distance = swarm.collision_distance
         self.render_mode = config.render_mode
-        self.task = config.make_task()
+        self.task = config.make_task(self.task_options)
         self.substeps, self.noise = config.substeps, config.start_noise
         self.max_steps = self.task.episode_steps(config.episode_seconds)
         self.controller = self.task.make_controller(n)  # raises for the racer's PID

@@ -140,6 +140,8 @@ class HoverTask:
     vel_limit: float = 1.0
     max_speed_obs: float = 10.0
     max_rate_obs: float = 30.0
+    #: Distance at which the step reward reaches 0, m (see :meth:`judge`).
+    reward_scale: float = 2.0
 
     def __post_init__(self) -> None:
         self.actions = ActionMap(
@@ -267,17 +269,34 @@ class HoverTask:
         ``goal`` is :meth:`goal` at ``steps``, ``prev_vz`` (n,) the vertical speeds
         of the step before (m/s).
 
-        Hover: the reward is 1 − distance/2 m, floored at 0 (linear in the distance
-        so that the gradient does not vanish far from the target, a take-off starts
-        1 m away; positive, so that ending the episode early by crashing always costs
-        the reward not collected); the episode ends on a crash (:meth:`crashed`).
-        Info: ``position_error`` (m) and ``crashed``.
+        The reward is 1 − distance/``reward_scale`` (hover: 2 m), floored at 0
+        (linear in the distance so that the gradient does not vanish far from the
+        goal, a take-off starts 1 m away; positive, so that ending the episode early
+        by crashing always costs the reward not collected); the episode ends on a
+        crash (:meth:`crashed`). Info: ``position_error`` (m) and ``crashed``.
         """
         err = goal - state.pos
         dist = np.sqrt(np.einsum("ni,ni->n", err, err))
         crashed = self.crashed(state, goal, prev_vz, rest_height)
-        reward = np.maximum(0.0, 1.0 - 0.5 * dist)
+        reward = np.maximum(0.0, 1.0 - dist / self.reward_scale)
         return reward, crashed, {"position_error": dist, "crashed": crashed}
+
+    def summarize(self, infos: list[dict[str, Any]]) -> dict[str, float]:
+        """An episode's metrics from its steps' infos (one drone's, scalars). Hover:
+        ``final_error`` (m), ``time_to_target`` (s until within 0.10 m; inf if never),
+        ``crashed`` (0 or 1) and ``seconds`` flown."""
+        errors = np.array([info["position_error"] for info in infos], dtype=float)
+        within = np.flatnonzero(errors < 0.10)
+        return {
+            "final_error": float(errors[-1]),
+            "time_to_target": float((within[0] + 1) / self.control_hz) if within.size else np.inf,
+            **self._episode(infos),
+        }
+
+    def _episode(self, infos: list[dict[str, Any]]) -> dict[str, float]:
+        """The metrics every task reports: ``crashed`` (0 or 1) and ``seconds`` flown."""
+        crashed = any(info["crashed"] for info in infos)
+        return {"crashed": float(crashed), "seconds": len(infos) / self.control_hz}
 
     def crashed(
         self, state: State, target: np.ndarray, prev_vz: np.ndarray, rest_height: float

@@ -24,6 +24,7 @@ from quadgym.envs.quad import dynamics
 from quadgym.envs.quad.config import QuadConfig, VectorConfig
 from quadgym.envs.quad.dynamics import State
 from quadgym.envs.quad.physics import Physics, advance
+from quadgym.envs.quad.suite import task_options
 
 
 def _check_backend(config: QuadConfig) -> Physics | None:
@@ -129,8 +130,11 @@ class QuadHoverVectorEnv(VectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
         num_drones: int = 1,
+        task: str = "hover",
+        **options: Any,
     ) -> None:
         self.config = config = QuadConfig.from_arguments(locals())
+        self.task_options = task_options(config.task, options)
         self.vector_config = vector = VectorConfig.from_arguments(locals())
         self.physics = _check_backend(config)
         self.num_envs = n = vector.num_envs
@@ -138,7 +142,7 @@ class QuadHoverVectorEnv(VectorEnv):
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.model = model = config.model
         self.dt = 1.0 / config.physics_hz
-        self.task = config.make_task()
+        self.task = config.make_task(self.task_options)
         self.substeps, self.noise = config.substeps, config.start_noise
         self.max_steps = self.task.episode_steps(config.episode_seconds)
         self.rest_height = model.collision_height / 2.0
@@ -162,18 +166,13 @@ class QuadHoverVectorEnv(VectorEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         self._guard.reset()
         super().reset(seed=seed)
-        if options and "state" in options:
-            state = options["state"]
-            if len(state) != self.num_envs:
-                raise ValueError(
-                    f"options['state'] has {len(state)} rows; expected {self.num_envs}"
-                )
-            self._state = state.copy()
-        else:
-            lanes = np.arange(self.num_envs)
-            self._state = self.task.episode_start(
-                self.np_random, lanes, self.start, self.target, self.noise
-            )
+        state = options.get("state") if options else None
+        if state is not None and len(state) != self.num_envs:
+            raise ValueError(f"options['state'] has {len(state)} rows; expected {self.num_envs}")
+        lanes = np.arange(self.num_envs)
+        # the task's draws for the episode (a spline, a pad) even where the state is given
+        drawn = self.task.episode_start(self.np_random, lanes, self.start, self.target, self.noise)
+        self._state = drawn if state is None else state.copy()
         if self.controller is not None:
             self.controller.reset()
         self._last_action[:] = 0.0

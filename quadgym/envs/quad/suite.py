@@ -1,0 +1,55 @@
+"""The task suite: each task's name, its object and the options it adds to the faces'.
+
+A face (single, swarm, vector) takes ``task=`` (a name below) and the task's
+options as further keyword arguments; :func:`task_options` checks them (an
+unknown one is refused with the closest name) before anything is built, and
+:meth:`QuadConfig.make_task <quadgym.envs.quad.config.QuadConfig.make_task>`
+builds the task. The registered ids set ``task``: ``QuadHover-v0`` (hover),
+``QuadTrack-v0`` (track), ``QuadLand-v0`` (land).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from quadgym.envs.arguments import EnvConfig
+from quadgym.envs.quad.land import LandOptions, LandTask
+from quadgym.envs.quad.tasks import HoverTask
+from quadgym.envs.quad.track import TrackOptions, TrackTask
+
+#: name -> (task class, its options' config, or None for a task without options)
+TASKS: dict[str, tuple[type[HoverTask], type[EnvConfig] | None]] = {
+    "hover": (HoverTask, None),
+    "track": (TrackTask, TrackOptions),
+    "land": (LandTask, LandOptions),
+}
+TASK_NAMES = tuple(TASKS)
+
+
+def task_options(task: str, options: Mapping[str, Any]) -> EnvConfig | None:
+    """The checked options of ``task`` (None for a task without any).
+
+    Raises:
+        ValueError: an unknown task, or an option the task does not take (naming the
+            closest one it does), or a value out of range.
+        TypeError: a value of the wrong type.
+    """
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; allowed: {', '.join(map(repr, TASK_NAMES))}")
+    kind = TASKS[task][1]
+    if kind is None:
+        if options:
+            key = next(iter(options))
+            raise TypeError(
+                f"unexpected argument {key!r}: the {task!r} task takes no options of its own"
+            )
+        return None
+    return kind.from_mapping(options)
+
+
+def build_task(task: str, options: EnvConfig | None, **common: Any) -> HoverTask:
+    """The task object ``task`` with its checked ``options`` and the faces' shared
+    task arguments ``common`` (model, action type, rates, box, tilt)."""
+    cls = TASKS[task][0]
+    return cls(**common) if options is None else cls(**common, options=options)
