@@ -1,15 +1,23 @@
-"""Contrastive Policy Gradient: the gradient identities, and who converges where."""
+"""Contrastive Policy Gradient: the gradient identities, who converges where, and whether
+the answer depends on the behaviour policies that drew the data."""
+
+import itertools
+import json
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from claims import claim_seeds
 from gymnasium.utils.env_checker import check_env as gym_check_env
+from scriptload import load_script
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
 from quadgym.agents.contrastive import copg_objective, ipo_fixed_point, ipo_loss
 from quadgym.envs.bandit import CoPGBanditEnv
+
+script = load_script("reproduce_copg")
 
 BETA = 0.5
 R = torch.tensor([2.5, 2.0, 1.0], dtype=torch.float64)
@@ -145,6 +153,132 @@ def test_sequence_env_same_ordering_one_seed():
 @pytest.mark.parametrize("seed", [1, 2])
 def test_sequence_env_same_ordering_more_seeds(seed):
     check_sequence_ordering(sequence_regrets(seed))
+
+
+# ------------------------------------------------- the claim across behaviour policies
+def on_each_behaviour(name, seed, epochs=100, **kw):
+    """Training histories of ``name`` on each behaviour pair of scripts/reproduce_copg.py
+    (paper's, uniform, best-arm), same seed."""
+    return {
+        pair: train(name, seed, epochs=epochs, mu1=list(mu1), mu2=list(mu2), **kw)[1]
+        for pair, (mu1, mu2) in script.BEHAVIOURS.items()
+    }
+
+
+def across(hists, epoch=-1):
+    """(KL(π‖π*) per pair, nats; largest total variation between two pairs' policies)
+    at ``epoch``."""
+    kl = {pair: h[epoch]["kl_to_optimal"] for pair, h in hists.items()}
+    policies = [np.array(h[epoch]["policy"]) for h in hists.values()]
+    tv = max(0.5 * np.abs(p - q).sum() for p, q in itertools.combinations(policies, 2))
+    return kl, tv
+
+
+def spread(kl):
+    return max(kl.values()) - min(kl.values())
+
+
+@pytest.mark.parametrize("seed", claim_seeds(0, 1, 2, 3, 4))
+def test_copg_answer_is_pi_star_for_every_behaviour_pg_answers_are_not(seed):
+    """Default setting (lr 1e-2, cosine), β = 0.5. Seeds 0-9 gave CoPG KL <= 2e-16 and
+    answers within 5e-9 of each other in TV; pg's KL spread 1.22-1.25 nats, answers
+    0.59-0.61 apart; pg_value's answers 0.195-0.2 apart, KL >= 0.021 on every pair."""
+    copg_kl, copg_tv = across(on_each_behaviour("copg", seed))
+    assert max(copg_kl.values()) < 1e-8, copg_kl
+    assert copg_tv < 1e-6
+    pg_kl, pg_tv = across(on_each_behaviour("pg", seed))
+    assert spread(pg_kl) > 0.5 and pg_tv > 0.4, (pg_kl, pg_tv)
+    assert pg_kl["paper"] > pg_kl["uniform"] > pg_kl["best"]  # worse the less it sees arm 0
+    value_kl, value_tv = across(on_each_behaviour("pg", seed, baseline="value"))
+    assert value_tv > 0.1 and spread(value_kl) > 1e-3, (value_kl, value_tv)
+    assert min(value_kl.values()) > 1e-3  # biased on every pair
+
+
+@pytest.mark.parametrize("seed", claim_seeds(0, 1, 2, 3, 4))
+def test_ipo_is_biased_alike_on_every_behaviour_dpo_near_pi_star(seed):
+    """Where the paper's direction only half reproduces: IPO is ~0.30 nats from π* on every
+    pair, and its answer moves little with the data (seeds 0-9: KL 0.29-0.32, spread
+    0.003-0.028 nats, answers <= 0.025 apart in TV), though more than CoPG's. DPO
+    (consistent under the Bradley–Terry labels) ends within 0.016 nats of π* on every pair."""
+    ipo_kl, ipo_tv = across(on_each_behaviour("ipo", seed))
+    assert all(0.25 < kl < 0.35 for kl in ipo_kl.values()), ipo_kl
+    assert 1e-4 < spread(ipo_kl) < 0.05 and ipo_tv < 0.06, (ipo_kl, ipo_tv)
+    dpo_kl, _ = across(on_each_behaviour("dpo", seed))
+    assert max(dpo_kl.values()) < 0.05, dpo_kl
+
+
+@pytest.mark.parametrize("seed", claim_seeds(0, 1, 2, 3, 4))
+def test_at_the_papers_lr_copg_is_short_of_pi_star_by_an_amount_that_depends_on_the_data(seed):
+    """lr 1e-3, constant (the paper's): after 100 epochs CoPG is 4.7-5.2x further from π* on
+    the paper's pair (0.025-0.027 nats) than on the others and its answers are 0.10 apart in
+    TV, against IPO's <= 0.025 (seeds 0-9); by 300 epochs it is at π* on every pair (KL
+    <= 1.3e-15: every pair's CoPG gradient vanishes at π*, so a constant lr does not leave
+    it jittering)."""
+    paper = {"lr": 1e-3, "schedule": "constant"}
+    hists = on_each_behaviour("copg", seed, epochs=300, **paper)
+    kl100, tv100 = across(hists, epoch=99)
+    assert kl100["paper"] > 3 * max(kl100["uniform"], kl100["best"]), kl100
+    assert 0.01 < kl100["paper"] < 0.05 and tv100 > 0.05, (kl100, tv100)
+    _, ipo_tv = across(on_each_behaviour("ipo", seed, **paper))
+    assert tv100 > 2 * ipo_tv
+    kl300, tv300 = across(hists)
+    assert max(kl300.values()) < 1e-8 and tv300 < 1e-6, kl300
+
+
+def test_script_statistics_by_hand():
+    mean, low, high = script.t_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    half = 2.776445 * np.sqrt(2.5) / np.sqrt(5)  # t_{0.975, 4} · s / √n
+    assert mean == 3.0 and low == pytest.approx(3 - half) and high == pytest.approx(3 + half)
+    a = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    test = script.paired_test(a, a + [1, 1, 2, 1, 1])  # t = −1.2 / (√0.2 / √5) = −6, 4 dof
+    assert test["p"] == pytest.approx(0.003883, rel=1e-3)
+    assert test["lower"] == 5 and test["n"] == 5 and test["diff"] == pytest.approx(-1.2)
+    assert np.isnan(script.paired_test(a, a + 1)["p"])  # no spread in the differences
+    assert np.isnan(script.t_interval([0.5])[1])
+
+
+def test_ipo_population_fixed_point_matches_a_large_sample():
+    env = CoPGBanditEnv()
+    for mu1, mu2 in script.BEHAVIOURS.values():
+        data = env.sample_pairs(mu1, mu2, 400_000, seed=0)
+        sampled = ipo_fixed_point(data, BETA, env.ref_policy)
+        exact = script.ipo_population_fixed_point(mu1, mu2, env.rewards, BETA, env.ref_policy)
+        np.testing.assert_allclose(sampled, exact, atol=5e-3)
+
+
+def test_script_writes_tables_figures_and_statistics(tmp_path, capsys):
+    argv = ["--out", str(tmp_path), "--seeds", "2", "--epochs", "3", "--n-pairs", "600"]
+    results = script.main([*argv, "--betas", "0.5,1", "--full"])
+    out = capsys.readouterr().out
+    assert set(results["settings"]) == {"default", "paper", "paper_long"}
+    assert results["settings"]["paper_long"]["epochs"] == 9
+    assert set(results["settings"]["paper"]["cells"]) == {"0.5", "1"}  # --full: every β
+    for name, setting in results["settings"].items():
+        for b, by_pair in setting["cells"].items():
+            assert set(by_pair) == set(script.BEHAVIOURS)
+            for pair, row in by_pair.items():
+                assert set(script.METHODS) <= set(row), (name, b, pair)
+                assert all(len(cell["kl"]) == 2 for cell in row.values())
+        summary = results["summary"][name]["0.5"]["ipo"]
+        assert len(summary["across"]["kl_spread"]["ci"]) == 3
+        assert 0 <= summary["across"]["tv_between"]["copg_vs"]["p"] <= 1
+    assert "rloo" in results["settings"]["default"]["cells"]["0.5"]["paper"]
+    assert set(results["ipo_population"]) == {"0.5", "1"}
+    tables = (tmp_path / "tables.md").read_text()
+    assert tables in out and "### Setting `paper`: lr 0.001, constant, 3 epochs" in tables
+    for png in ("figure1.png", "across_behaviour.png", "sequence/regret.png"):
+        assert 0 < (tmp_path / png).stat().st_size < 200_000, png
+    assert json.loads((tmp_path / "results.json").read_text())["setup"]["seeds"] == 2
+    assert set(json.loads((tmp_path / "sequence" / "results.json").read_text())["cells"]) == set(
+        script.ALL_METHODS
+    )
+
+
+def test_script_refuses_a_bad_beta_grid(capsys):
+    for betas, message in [("0.5,-1", "betas values must be > 0"), ("1,1", "each β once")]:
+        with pytest.raises(SystemExit) as exit_info:
+            script.main(["--betas", betas])
+        assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("env_id", ["CoPGBandit-v0", "CoPGSequence-v0"])
