@@ -39,7 +39,10 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
 }
 
 #: PettingZoo environments: name -> module following the env()/parallel_env() convention.
-PARALLEL_ENVS = {"quad_swarm_v0": "quadgym.envs.quad_swarm_v0"}
+PARALLEL_ENVS = {
+    name: f"quadgym.envs.{name}"
+    for name in ("quad_swarm_v0", "quad_swap_v0", "quad_reform_v0", "quad_leader_v0")
+}
 
 ALGO_GROUP = "quadgym.algos"
 

@@ -29,7 +29,7 @@ from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.quad.models import MODEL_NAMES, DroneModel, get_model
 from quadgym.envs.quad.physics import Physics, parse_physics
-from quadgym.envs.quad.suite import TASK_NAMES, build_task
+from quadgym.envs.quad.suite import TASK_NAMES, TEAM_TASKS, build_task
 from quadgym.envs.quad.tasks import (
     ACTION_TYPES,
     FORMATIONS,
@@ -128,7 +128,10 @@ class QuadConfig(EnvConfig):
     """
 
     task: str = param(
-        "hover", "what the drones are asked to do: 'hover', 'track' or 'land'", choices=TASK_NAMES
+        "hover",
+        "what the drones are asked to do: 'hover', 'track', 'land', or for several drones "
+        "'swap', 'reform', 'leader'",
+        choices=TASK_NAMES,
     )
     drone_model: str = param(
         "cf2x", "airframe, a URDF in assets/: 'cf2x', 'cf2p' or 'race'", choices=MODEL_NAMES
@@ -189,6 +192,11 @@ class QuadConfig(EnvConfig):
 
     def check(self) -> None:
         check_rates(self.physics_hz, self.control_hz)
+        if self.task in TEAM_TASKS and self.num_drones < 2:
+            raise ValueError(
+                f"task {self.task!r} needs at least 2 drones in one world, got "
+                f"num_drones={self.num_drones} (the vector backend has one per lane)"
+            )
         for name in ("start", "target"):
             pts = getattr(self, name)
             if pts is not None and isinstance(pts[0], tuple) and len(pts) != self.num_drones:

@@ -57,7 +57,7 @@ class LandTask(HoverTask):
         super().__post_init__()
         self._rest = self.model.collision_height / 2.0
 
-    def goal(self, target: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    def goal(self, target: np.ndarray, steps: np.ndarray, state: State | None = None) -> np.ndarray:
         """The pad's centre at resting height, below ``target``."""
         pad = np.array(target, dtype=float)
         pad[:, 2] = self._rest

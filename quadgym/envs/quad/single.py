@@ -258,7 +258,7 @@ class QuadHoverEnv(gym.Env):
         self._last_action[:] = 0.0
         self._state = state
         self._steps = 0
-        self._goal = self.task.goal(self.target, np.zeros(n, dtype=np.int64))
+        self._goal = self.task.goal(self.target, np.zeros(n, dtype=np.int64), state)
         err = self._goal - state.pos
         info = {"position_error": np.sqrt(np.einsum("ni,ni->n", err, err))}
         info["crashed"] = np.zeros(n, dtype=bool)
@@ -281,7 +281,7 @@ class QuadHoverEnv(gym.Env):
         self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
         steps = np.full(n, self._steps)
-        self._goal = self.task.goal(self.target, steps)
+        self._goal = self.task.goal(self.target, steps, self._state)
         reward, ended, details = self.task.judge(
             self._state, self._goal, prev_vz, self.world.rest_height, steps, self.max_steps
         )

@@ -5,7 +5,8 @@ options as further keyword arguments; :func:`task_options` checks them (an
 unknown one is refused with the closest name) before anything is built, and
 :meth:`QuadConfig.make_task <quadgym.envs.quad.config.QuadConfig.make_task>`
 builds the task. The registered ids set ``task``: ``QuadHover-v0`` (hover),
-``QuadTrack-v0`` (track), ``QuadLand-v0`` (land).
+``QuadTrack-v0`` (track), ``QuadLand-v0`` (land); the PettingZoo envs
+``quad_swap_v0``, ``quad_reform_v0`` and ``quad_leader_v0`` the team tasks.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.quad.land import LandOptions, LandTask
 from quadgym.envs.quad.tasks import HoverTask
+from quadgym.envs.quad.teams import LeaderTask, ReformOptions, ReformTask, SwapTask
 from quadgym.envs.quad.track import TrackOptions, TrackTask
 
 #: name -> (task class, its options' config, or None for a task without options)
@@ -23,8 +25,13 @@ TASKS: dict[str, tuple[type[HoverTask], type[EnvConfig] | None]] = {
     "hover": (HoverTask, None),
     "track": (TrackTask, TrackOptions),
     "land": (LandTask, LandOptions),
+    "swap": (SwapTask, None),
+    "reform": (ReformTask, ReformOptions),
+    "leader": (LeaderTask, TrackOptions),
 }
 TASK_NAMES = tuple(TASKS)
+#: Tasks of several drones (:mod:`quadgym.envs.quad.teams`): at least two in one world.
+TEAM_TASKS = ("swap", "reform", "leader")
 
 
 def task_options(task: str, options: Mapping[str, Any]) -> EnvConfig | None:

@@ -27,6 +27,9 @@ __all__ = ["FORMATIONS", "SwarmEnv", "env", "formation_points", "parallel_env", 
 #: Numbers per drone in :meth:`SwarmEnv.state`.
 STATE_PER_DRONE = 17
 
+#: The PettingZoo name of the env of each task (the others are quad_swarm_v0's options).
+TEAM_ENVS = {"swap": "quad_swap_v0", "reform": "quad_reform_v0", "leader": "quad_leader_v0"}
+
 
 class SwarmEnv(ParallelEnv):
     """
@@ -236,6 +239,7 @@ class SwarmEnv(ParallelEnv):
         self.config = config = QuadConfig.from_arguments(locals())
         self.task_options = task_options(config.task, options)
         self.swarm_config = swarm = SwarmConfig.from_arguments(locals())
+        self.metadata = {**self.metadata, "name": TEAM_ENVS.get(config.task, "quad_swarm_v0")}
         if config.render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(
                 f"render_mode {config.render_mode!r} is not supported by quad_swarm_v0; "
@@ -322,7 +326,7 @@ class SwarmEnv(ParallelEnv):
         self._last_action = np.zeros((self.num_drones, self.task.act_dim))
         self._alive[:] = True
         self._steps = 0
-        self._goal = self.task.goal(self.target, np.zeros(n, dtype=np.int64))
+        self._goal = self.task.goal(self.target, np.zeros(n, dtype=np.int64), state)
         self.agents = list(self.possible_agents)
         self._live = set(self.agents)
         obs = self._observe()
@@ -344,7 +348,7 @@ class SwarmEnv(ParallelEnv):
         self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
         steps = np.full(self.num_drones, self._steps)
-        self._goal = self.task.goal(self.target, steps)
+        self._goal = self.task.goal(self.target, steps, self._state)
         reward, ended, details = self.task.judge(
             self._state, self._goal, prev_vz, self.world.rest_height, steps, self.max_steps
         )
@@ -453,6 +457,24 @@ class SwarmEnv(ParallelEnv):
 def parallel_env(**kwargs: Any) -> SwarmEnv:
     """The ParallelEnv form."""
     return SwarmEnv(**kwargs)
+
+
+def team_env(task: str) -> tuple[Any, Any, Any]:
+    """The ``env``, ``raw_env`` and ``parallel_env`` of the PettingZoo module of a team
+    task (:data:`TEAM_ENVS`): the swarm with ``task`` set and ``pyb_dw`` physics by
+    default (a drone passing under another feels its downwash)."""
+
+    def team_parallel_env(**kwargs: Any) -> SwarmEnv:
+        kwargs.setdefault("physics", "pyb_dw")
+        return SwarmEnv(task=task, **kwargs)
+
+    def team_raw_env(**kwargs: Any):
+        return parallel_to_aec(team_parallel_env(**kwargs))
+
+    def team_aec_env(**kwargs: Any):
+        return wrappers.OrderEnforcingWrapper(team_raw_env(**kwargs))
+
+    return team_aec_env, team_raw_env, team_parallel_env
 
 
 def raw_env(**kwargs: Any):

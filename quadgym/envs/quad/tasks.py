@@ -249,10 +249,11 @@ class HoverTask:
         return np.zeros(0)
 
     # --------------------------------------------------------- reward and end
-    def goal(self, target: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    def goal(self, target: np.ndarray, steps: np.ndarray, state: State | None = None) -> np.ndarray:
         """(n, 3) where each drone is asked to be after ``steps`` (n,) control steps of
-        its episode, m; ``target`` is the face's (n, 3) nominal target. Hover: the
-        target itself, at every step."""
+        its episode, m; ``target`` is the face's (n, 3) nominal target, ``state`` the
+        drones' state then (a goal may follow another drone). Hover: the target itself,
+        at every step."""
         return target
 
     def judge(

@@ -68,6 +68,7 @@ class TrackTask(HoverTask):
         super().__post_init__()
         self.extra_dim = 3 * self.options.lookahead
         self._knots: np.ndarray | None = None  # (n, knots, 3) offsets of 'spline'
+        self._centre: np.ndarray | None = None  # (n, 3) the face's targets, at episode start
 
     # ------------------------------------------------------------- reference
     def reference(
@@ -92,7 +93,7 @@ class TrackTask(HoverTask):
         idx = (seg[:, None] + np.arange(-1, 3)) % o.knots
         return centre + np.einsum("nk,nkd->nd", weights, self._knots[rows, idx])
 
-    def goal(self, target: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    def goal(self, target: np.ndarray, steps: np.ndarray, state: State | None = None) -> np.ndarray:
         """The reference point after ``steps`` control steps; ``target`` is the centre."""
         return self.reference(target, np.asarray(steps) / self.control_hz)
 
@@ -105,35 +106,43 @@ class TrackTask(HoverTask):
         target: np.ndarray,
         noise: StartNoise,
     ) -> State:
-        """At rest at each reference's start (plus ``noise``); a 'spline' draws its
-        control points for ``rows`` first. ``start`` is not used: the curve decides."""
+        """At rest at each reference's start (plus ``noise``), after :meth:`draw`.
+        ``start`` is not used: the curve decides."""
+        self.draw(rng, rows, target)
+        first = self.reference(self._centre, np.zeros(len(target)))[rows]
+        return self.sample_start(rng, first, noise)
+
+    def draw(self, rng: np.random.Generator, rows: np.ndarray, target: np.ndarray) -> None:
+        """What an episode of the drones ``rows`` varies: the centres (the face's
+        targets, (n, 3) m) and a 'spline''s control points."""
         o = self.options
         n_all = len(target)
+        self._centre = np.array(target, dtype=float)
         if o.trajectory == "spline":
             if self._knots is None or len(self._knots) != n_all:
                 self._knots = np.zeros((n_all, o.knots, 3))
             half = np.array([o.radius, o.radius, o.radius / 2])
             self._knots[rows] = rng.uniform(-half, half, size=(len(rows), o.knots, 3))
-        first = self.goal(target, np.zeros(n_all, dtype=np.int64))[rows]
-        return self.sample_start(rng, first, noise)
 
     def extra_observation(self, state: State, target: np.ndarray, steps: np.ndarray) -> np.ndarray:
         """The next ``lookahead`` reference points relative to the drone, (n, 3·lookahead)."""
+        return self.ahead(state, steps, self._centre, np.arange(len(state)))
+
+    def ahead(
+        self, state: State, steps: np.ndarray, centre: np.ndarray, drones: np.ndarray
+    ) -> np.ndarray:
+        """(n, 3·lookahead): the reference of ``drones`` (n,) around ``centre`` (n, 3), at
+        the next ``lookahead`` points ``lookahead_dt`` s apart, relative to each drone."""
         o = self.options
-        centre = self._centre(target, steps)
         seconds = np.asarray(steps) / self.control_hz
-        ahead = [
-            self.reference(centre, seconds + j * o.lookahead_dt) - state.pos
+        points = [
+            self.reference(centre, seconds + j * o.lookahead_dt, drones) - state.pos
             for j in range(1, o.lookahead + 1)
         ]
-        return np.concatenate(ahead, axis=1) if ahead else np.zeros((len(state), 0))
+        return np.concatenate(points, axis=1) if points else np.zeros((len(state), 0))
 
     def extra_bounds(self, max_error: float) -> np.ndarray:
         return np.full(self.extra_dim, max_error)
-
-    def _centre(self, goal: np.ndarray, steps: np.ndarray) -> np.ndarray:
-        """The centres of references whose points after ``steps`` are ``goal``."""
-        return goal - self.reference(np.zeros_like(goal), np.asarray(steps) / self.control_hz)
 
     def summarize(self, infos: list[dict[str, Any]]) -> dict[str, float]:
         """``rms_error`` and ``max_error`` (m) of the distance to the reference over the

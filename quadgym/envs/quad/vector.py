@@ -209,13 +209,13 @@ class QuadHoverVectorEnv(VectorEnv):
                 f"{' ...' if lanes.size > 10 else ''}; actions must be finite"
             )
         prev_vz = self._state.vel[:, 2].copy()
-        goal = self.task.goal(self.target, self._steps)
+        goal = self.task.goal(self.target, self._steps, self._state)
         self._state, _ = self.task.control_step(
             a, self._state, goal, self.controller, self.substeps, self.dt, self._integrate
         )
         self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
-        goal = self.task.goal(self.target, self._steps)
+        goal = self.task.goal(self.target, self._steps, self._state)
         reward, terminated, _ = self.task.judge(
             self._state, goal, prev_vz, self.rest_height, self._steps, self.max_steps
         )
@@ -257,7 +257,7 @@ class QuadHoverVectorEnv(VectorEnv):
         )
 
     def _obs(self) -> np.ndarray:
-        goal = self.task.goal(self.target, self._steps)
+        goal = self.task.goal(self.target, self._steps, self._state)
         return self.task.observe(self._state, goal, self._last_action, self._max_error, self._steps)
 
     def get_state(self) -> State:

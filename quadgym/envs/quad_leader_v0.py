@@ -1,0 +1,42 @@
+"""
+# quad_leader_v0: Leader and followers
+
+PettingZoo module convention: ``from quadgym.envs import quad_leader_v0``.
+
+| Import             | ``from quadgym.envs import quad_leader_v0``                        |
+|--------------------|-------------------------------------------------------------|
+| Creation           | ``quad_leader_v0.parallel_env(num_drones=4)``, ``.env()`` (AEC)     |
+| Actions            | Continuous, as quad_swarm_v0 (every action type)            |
+| Parallel API       | Yes                                                         |
+| Agents             | ``['drone_0', ..., 'drone_{N-1}']``, N = ``num_drones`` (4) |
+| Observation        | quad_swarm_v0's, towards each agent's current goal          |
+| State              | ``state()``, (17·N,), as quad_swarm_v0                      |
+
+Drone 0, the leader, follows QuadTrack-v0's reference (``trajectory``,
+``radius``, ``period``...) around its formation point; every other drone must
+keep its formation offset from the leader's actual position. Each agent sees
+the leader's reference ahead, shifted to its own place.
+
+Rewards (each agent's hover reward towards its own current goal), the crash
+and collision rules, the observation, ``state()`` and every argument are those
+of quad_swarm_v0 (:class:`quadgym.envs.quad.swarm.SwarmEnv`'s card), with
+``task="leader"`` set and ``physics="pyb_dw"`` by default. The goals:
+:mod:`quadgym.envs.quad.teams`.
+
+### Arguments
+
+```python
+quad_leader_v0.parallel_env(num_drones=4, formation="grid", spacing=0.5, physics="pyb_dw",
+    trajectory="circle", radius=0.5, period=8.0, ...)
+```
+
+### Version History
+
+* v0: initial version.
+"""
+
+from quadgym.envs.quad.swarm import SwarmEnv, team_env
+
+env, raw_env, parallel_env = team_env("leader")
+metadata = {**SwarmEnv.metadata, "name": "quad_leader_v0"}
+__all__ = ["env", "metadata", "parallel_env", "raw_env"]

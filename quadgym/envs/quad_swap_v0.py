@@ -1,0 +1,41 @@
+"""
+# quad_swap_v0: Swap places without colliding
+
+PettingZoo module convention: ``from quadgym.envs import quad_swap_v0``.
+
+| Import             | ``from quadgym.envs import quad_swap_v0``                        |
+|--------------------|-------------------------------------------------------------|
+| Creation           | ``quad_swap_v0.parallel_env(num_drones=4)``, ``.env()`` (AEC)     |
+| Actions            | Continuous, as quad_swarm_v0 (every action type)            |
+| Parallel API       | Yes                                                         |
+| Agents             | ``['drone_0', ..., 'drone_{N-1}']``, N = ``num_drones`` (4) |
+| Observation        | quad_swarm_v0's, towards each agent's current goal          |
+| State              | ``state()``, (17·N,), as quad_swarm_v0                      |
+
+Every drone starts at rest, in the air, at its point of the formation and
+must fly to the point of its mirror, n−1−i: on the default 2 × 2 grid every
+path crosses the centre, so the drones must avoid each other (a collision,
+two live drones closer than ``collision_distance``, ends both).
+
+Rewards (each agent's hover reward towards its own current goal), the crash
+and collision rules, the observation, ``state()`` and every argument are those
+of quad_swarm_v0 (:class:`quadgym.envs.quad.swarm.SwarmEnv`'s card), with
+``task="swap"`` set and ``physics="pyb_dw"`` by default. The goals:
+:mod:`quadgym.envs.quad.teams`.
+
+### Arguments
+
+```python
+quad_swap_v0.parallel_env(num_drones=4, formation="grid", spacing=0.5, physics="pyb_dw", ...)
+```
+
+### Version History
+
+* v0: initial version.
+"""
+
+from quadgym.envs.quad.swarm import SwarmEnv, team_env
+
+env, raw_env, parallel_env = team_env("swap")
+metadata = {**SwarmEnv.metadata, "name": "quad_swap_v0"}
+__all__ = ["env", "metadata", "parallel_env", "raw_env"]

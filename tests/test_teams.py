@@ -1,0 +1,98 @@
+"""The team tasks (quad_swap_v0, quad_reform_v0, quad_leader_v0): PettingZoo's own tests
+and each goal rule against hand-computed points."""
+
+import math
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
+
+import quadgym
+from quadgym.envs import quad_leader_v0, quad_reform_v0, quad_swap_v0
+from quadgym.envs.quad.tasks import formation_points
+
+MODULES = {"quad_swap_v0": quad_swap_v0, "quad_reform_v0": quad_reform_v0}
+MODULES["quad_leader_v0"] = quad_leader_v0
+QUIET = {"start_xy_noise": 0.0, "start_yaw_noise": 0.0}
+
+
+def hold(env):
+    """``pid`` actions that ask each drone for its own current goal."""
+    return {a: np.zeros(3, dtype=np.float32) for a in env.agents}
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_pettingzoo_api_and_seed_tests(name):
+    module = MODULES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parallel_api_test(module.parallel_env(num_drones=3), num_cycles=100)
+        parallel_seed_test(lambda: module.parallel_env(num_drones=3))
+        api_test(module.env(num_drones=3), num_cycles=30)
+    env = quadgym.registry.make_parallel_env(name, num_drones=2)
+    assert env.metadata["name"] == name == module.metadata["name"]
+    assert env.config.physics == "pyb_dw"  # downwash on where drones pass each other
+
+
+def test_swap_starts_in_the_air_and_aims_at_the_mirror_point():
+    env = quad_swap_v0.parallel_env(
+        num_drones=4, formation="line", spacing=0.5, action_type="pid", **QUIET
+    )
+    env.reset(seed=0)
+    line = formation_points("line", 4, 0.5, 1.0)
+    np.testing.assert_allclose(env.world.get_state().pos, line, atol=1e-12)
+    np.testing.assert_allclose(env._goal, line[::-1])
+    obs, *_ = env.step(hold(env))
+    pos = env.world.get_state().pos
+    np.testing.assert_allclose(obs["drone_0"][:3], line[3] - pos[0], atol=1e-6)
+
+
+def test_reform_changes_goals_at_the_given_second():
+    """Grid until 1 s, then a circle of spacing 0.6 around the same centre."""
+    env = quad_reform_v0.parallel_env(
+        num_drones=4, action_type="pid", formation2="circle", spacing2=0.6, at=1.0, **QUIET
+    )
+    env.reset(seed=0)
+    grid = env.target.copy()
+    circle = formation_points("circle", 4, 0.6, 1.0)  # the grid's centre is the origin
+    for step in range(1, 40):
+        env.step(hold(env))
+        want = grid if step < 30 else circle
+        np.testing.assert_allclose(env._goal, want, atol=1e-12, err_msg=str(step))
+    radius = 0.6 / (2 * math.sin(math.pi / 4))
+    assert np.allclose(np.hypot(*circle[:, :2].T), radius)
+
+
+def test_leader_follows_the_reference_and_the_others_follow_the_leader():
+    """The leader's goal is QuadTrack-v0's circle around its point; a follower's is the
+    leader's actual position plus its formation offset; it sees the leader's
+    reference ahead, shifted by that offset."""
+    env = quad_leader_v0.parallel_env(
+        num_drones=3, formation="line", spacing=0.5, lookahead=1, lookahead_dt=0.5, **QUIET
+    )
+    obs, _ = env.reset(seed=0)
+    pts = env.target
+    centre = pts[0] - [0.5, 0.0, 0.0]  # the circle (radius 0.5) starts at the leader's point
+    np.testing.assert_allclose(env.world.get_state().pos, pts, atol=1e-12)
+    for _ in range(15):
+        obs, *_ = env.step({a: np.zeros(4, dtype=np.float32) for a in env.agents})
+    s = env.world.get_state()
+    theta = 2 * math.pi * 0.5 / 8.0  # 15 steps = 0.5 s
+    circle = 0.5 * np.array([math.cos(theta), math.sin(theta), 0.0])
+    np.testing.assert_allclose(env._goal[0], centre + circle)
+    np.testing.assert_allclose(env._goal[1:], s.pos[:1] + (pts[1:] - pts[0]), atol=1e-12)
+    ahead = 2 * math.pi * 1.0 / 8.0
+    leader_ahead = centre + 0.5 * np.array([math.cos(ahead), math.sin(ahead), 0])
+    own = 18 + 4
+    want = leader_ahead + (pts[2] - pts[0]) - s.pos[2]
+    np.testing.assert_allclose(obs["drone_2"][own : own + 3], want, atol=1e-5)
+
+
+@pytest.mark.parametrize("task", ["swap", "reform", "leader"])
+def test_team_tasks_need_two_drones_in_one_world(task):
+    with pytest.raises(ValueError, match=f"task '{task}' needs at least 2 drones"):
+        gym.make_vec("QuadHover-v0", num_envs=4, task=task)
+    with pytest.raises(ValueError, match="needs at least 2 drones"):
+        quadgym.registry.make_parallel_env(f"quad_{task}_v0", num_drones=1)
