@@ -424,24 +424,26 @@ class SwarmEnv(ParallelEnv):
         return self._alive & (neighbours[1][:, 0] < self.collision_distance**2)
 
     def _observe(self, neighbours: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Every drone's observation: the task's, then its ``k`` nearest live neighbours'
+        relative positions and velocities (zeros where fewer remain)."""
         steps = np.full(self.num_drones, self._steps)
-        own = self.task.observe(self._state, self._goal, self._last_action, self._max_error, steps)
-        if self.k == 0:
-            return own
-        index, dist2 = self._neighbours() if neighbours is None else neighbours
-        index, dist2 = index[:, : self.k], dist2[:, : self.k]
-        n = self.num_drones
-        kin = np.concatenate([self._state.pos, self._state.vel], axis=1)  # (n, 6)
-        neigh = kin[index] - kin[:, None]  # (n, k', 6)
-        found = np.isfinite(dist2)
-        if not found.all():  # zeros where fewer live neighbours remain
-            neigh[~found] = 0.0
-        if neigh.shape[1] < self.k:  # fewer other drones than k
-            neigh = np.concatenate([neigh, np.zeros((n, self.k - neigh.shape[1], 6))], axis=1)
-        flat = neigh.reshape(n, -1)
-        high = self._neigh_high
-        np.minimum(np.maximum(flat, -high, out=flat), high, out=flat)
-        return np.concatenate([own, flat.astype(np.float32)], axis=1)
+        tail = None
+        if self.k:
+            index, dist2 = self._neighbours() if neighbours is None else neighbours
+            index, dist2 = index[:, : self.k], dist2[:, : self.k]
+            n = self.num_drones
+            kin = np.concatenate([self._state.pos, self._state.vel], axis=1)  # (n, 6)
+            neigh = kin[index] - kin[:, None]  # (n, k', 6)
+            found = np.isfinite(dist2)
+            if not found.all():
+                neigh[~found] = 0.0
+            if neigh.shape[1] < self.k:  # fewer other drones than k
+                pad = np.zeros((n, self.k - neigh.shape[1], 6))
+                neigh = np.concatenate([neigh, pad], axis=1)
+            tail = (neigh.reshape(n, -1), self._neigh_high)
+        return self.task.observe(
+            self._state, self._goal, self._last_action, self._max_error, steps, tail
+        )
 
     def render(self):
         if self.render_mode == "rgb_array":

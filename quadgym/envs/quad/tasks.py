@@ -225,18 +225,23 @@ class HoverTask:
         last_action: np.ndarray,
         max_error: float,
         steps: np.ndarray | None = None,
+        tail: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """(n, obs_dim) float32: [target − position (3), rotation matrix body→world
         row-major (9), world velocity (3), body rates (3), previous action (act_dim)],
-        then the task's own entries (:meth:`extra_observation`, none for hover), each
-        saturated at the space's bounds. ``target`` is the current goal (:meth:`goal`),
-        ``steps`` (n,) the control steps taken in each drone's episode."""
+        then the task's own entries (:meth:`extra_observation`, none for hover), then a
+        face's own ``tail`` = (entries (n, t), their bounds (t,)) if given (the swarm's
+        neighbours), each saturated at its bounds. ``target`` is the current goal
+        (:meth:`goal`), ``steps`` (n,) the control steps taken in each drone's episode."""
         rot = quat_to_rot(state.quat).reshape(-1, 9)
         parts = [target - state.pos, rot, state.vel, state.ang_vel, last_action]
         if self.extra_dim:
             parts.append(self.extra_observation(state, target, steps))
-        obs = np.concatenate(parts, 1)
         high = self._obs_high(max_error)
+        if tail is not None:
+            parts.append(tail[0])
+            high = np.concatenate([high, tail[1]])
+        obs = np.concatenate(parts, 1)
         np.minimum(np.maximum(obs, -high, out=obs), high, out=obs)
         return obs.astype(np.float32)
 
