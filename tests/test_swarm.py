@@ -171,7 +171,9 @@ def test_ppo_shared_save_load_and_replay_script(tmp_path):
 
 
 def test_action_for_a_done_agent_is_refused():
-    env = quad_swarm_v0.parallel_env(num_drones=3, formation="line", spacing=1.0, start_height=1.0)
+    env = quad_swarm_v0.parallel_env(
+        num_drones=3, formation="line", spacing=1.0, start_height=1.0, end_together=False
+    )
     env.reset(seed=0)
     flip = np.array([1, 1, -1, -1], dtype=np.float32)
     for _ in range(60):
@@ -194,7 +196,9 @@ def test_state_is_the_world_frame_kinematics_of_every_drone():
     import pybullet as p
     from gymnasium.error import ResetNeeded
 
-    env = quad_swarm_v0.parallel_env(num_drones=3, formation="line", spacing=1.0, start_height=1.0)
+    env = quad_swarm_v0.parallel_env(
+        num_drones=3, formation="line", spacing=1.0, start_height=1.0, end_together=False
+    )
     with pytest.raises(ResetNeeded):
         env.state()
     env.reset(seed=0)
@@ -228,7 +232,7 @@ def test_state_same_seed_same_state_and_pettingzoo_state_test():
     from pettingzoo.test import state_test
 
     def states(seed):
-        env = quad_swarm_v0.parallel_env(num_drones=4)
+        env = quad_swarm_v0.parallel_env(num_drones=4, end_together=False)
         env.reset(seed=seed)
         out = [env.state()]
         rng = np.random.default_rng(seed)
@@ -267,7 +271,12 @@ def test_a_done_drone_stays_where_it_ended_at_rest_and_gets_no_force(monkeypatch
     import pybullet as p
 
     env = quad_swarm_v0.parallel_env(
-        num_drones=3, formation="line", spacing=1.0, start_height=1.0, physics=physics
+        num_drones=3,
+        formation="line",
+        spacing=1.0,
+        start_height=1.0,
+        physics=physics,
+        end_together=False,
     )
     env.reset(seed=0)
     _flip_drone_0(env)
@@ -338,9 +347,10 @@ def test_reset_after_done_drones_is_the_fresh_episode(physics):
                 break
         return out
 
-    used = quad_swarm_v0.parallel_env(num_drones=3, start_height=1.0, physics=physics)
+    one_by_one = {"start_height": 1.0, "physics": physics, "end_together": False}
+    used = quad_swarm_v0.parallel_env(num_drones=3, **one_by_one)
     used.reset(seed=0)
     _flip_drone_0(used)
-    fresh = quad_swarm_v0.parallel_env(num_drones=3, start_height=1.0, physics=physics)
+    fresh = quad_swarm_v0.parallel_env(num_drones=3, **one_by_one)
     for a, b in zip(episode(used, 7), episode(fresh, 7), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -251,3 +251,14 @@ def test_options_are_kept_as_typed_configs():
     assert env.unwrapped.task_options == TrackOptions(trajectory="figure8", radius=0.3)
     assert gym.make("QuadLand-v0").unwrapped.task_options == LandOptions()
     assert gym.make("QuadHover-v0").unwrapped.task_options is None
+
+
+def test_a_pickled_env_is_a_fresh_env_of_the_same_arguments():
+    import pickle
+
+    env = gym.make("QuadTrack-v0", trajectory="spline", radius=0.4)
+    copy = pickle.loads(pickle.dumps(env))
+    assert copy.unwrapped.config == env.unwrapped.config
+    assert copy.unwrapped.task_options == env.unwrapped.task_options
+    assert copy.unwrapped.world.client != env.unwrapped.world.client
+    np.testing.assert_array_equal(copy.reset(seed=2)[0], env.reset(seed=2)[0])

@@ -20,13 +20,15 @@ two live drones closer than ``collision_distance``, ends both).
 Rewards (each agent's hover reward towards its own current goal), the crash
 and collision rules, the observation, ``state()`` and every argument are those
 of quad_swarm_v0 (:class:`quadgym.envs.quad.swarm.SwarmEnv`'s card), with
-``task="swap"`` set and ``physics="pyb_dw"`` by default. The goals:
-:mod:`quadgym.envs.quad.teams`.
+``task="swap"`` set. The goals: :mod:`quadgym.envs.quad.teams`. ``physics="pyb_dw"`` adds
+downwash (a drone passing under another is pushed down); beware that the
+paper's fit grows as 1/δz² as the vertical separation δz vanishes, so drones
+side by side at nearly equal heights can feel forces beyond their weight.
 
 ### Arguments
 
 ```python
-quad_swap_v0.parallel_env(num_drones=4, formation="grid", spacing=0.5, physics="pyb_dw", ...)
+quad_swap_v0.parallel_env(num_drones=4, formation="grid", spacing=0.5, ...)
 ```
 
 ### Version History

@@ -284,6 +284,11 @@ class SwarmConfig(EnvConfig):
     collision_distance: float = param(
         0.1, "centre distance below which two live drones collide, m", ge=0.0
     )
+    end_together: bool = param(
+        True,
+        "when a drone crashes or collides, every live agent's episode ends (the others "
+        "truncated); False: agents leave one by one",
+    )
 
     def targets(self, num_drones: int) -> np.ndarray:
         """(num_drones, 3) target points, m: the formation's.

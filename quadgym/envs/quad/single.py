@@ -7,6 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.utils import EzPickle
 from numpy.typing import ArrayLike
 
 from quadgym.envs.lifecycle import EpisodeGuard
@@ -16,7 +17,7 @@ from quadgym.envs.quad.tasks import check_actions
 from quadgym.envs.quad.world import World
 
 
-class QuadHoverEnv(gym.Env):
+class QuadHoverEnv(gym.Env, EzPickle):
     """
     ## Description
 
@@ -212,7 +213,11 @@ class QuadHoverEnv(gym.Env):
         task: str = "hover",
         **options: Any,
     ) -> None:
-        self.config = config = QuadConfig.from_arguments(locals())
+        arguments = {k: v for k, v in locals().items() if k not in ("self", "options")}
+        # A pickled env is rebuilt from its arguments (a PyBullet world cannot be
+        # pickled): SuperSuit and Gymnasium copy envs that way.
+        EzPickle.__init__(self, **arguments, **options)
+        self.config = config = QuadConfig.from_arguments(arguments)
         self.task_options = task_options(config.task, options)
         self.num_drones = n = config.num_drones
         self.render_mode = config.render_mode

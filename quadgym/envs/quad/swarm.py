@@ -10,6 +10,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.utils import EzPickle
 from numpy.typing import ArrayLike
 from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec, wrappers
@@ -31,7 +32,7 @@ STATE_PER_DRONE = 17
 TEAM_ENVS = {"swap": "quad_swap_v0", "reform": "quad_reform_v0", "leader": "quad_leader_v0"}
 
 
-class SwarmEnv(ParallelEnv):
+class SwarmEnv(ParallelEnv, EzPickle):
     """
     ## Description
 
@@ -110,6 +111,13 @@ class SwarmEnv(ParallelEnv):
     2. Termination of both agents of a collision: two live drones closer than
        ``collision_distance`` m (centre to centre).
     3. Truncation of every live agent after ``episode_seconds``.
+    4. With ``end_together`` (the default): truncation of every other live agent
+       in the step where one terminates (a crash or a collision). The swarm
+       flies as a team, and the agents leave together, which is what
+       SuperSuit's vector env (PettingZoo's SB3 tutorial path:
+       ``pettingzoo_env_to_vec_env_v1`` then ``concat_vec_envs_v1``) needs; it
+       refuses varying numbers of live agents. ``end_together=False``: agents
+       leave one by one (then add SuperSuit's ``black_death_v3`` on that path).
 
     Done agents leave ``env.agents`` and their drones leave the flight where
     they ended: each stops there (velocities zero), collides with nothing,
@@ -154,6 +162,8 @@ class SwarmEnv(ParallelEnv):
     |                        |                |         | ``vel``, ``attitude``                |
     | ``episode_seconds``    | **float**      | 8.0     | episode length, s                    |
     | ``collision_distance`` | **float**      | 0.1     | centre distance of a collision, m    |
+    | ``end_together``       | **bool**       | True    | one drone down ends every live       |
+    |                        |                |         | agent's episode (see Episode End)    |
     | ``start_xy_noise``     | **float**      | 0.05    | ± start noise in x and y, m          |
     | ``start_height``       | **float**      | 0.0     | start above the resting height, m    |
     | ``start_height_noise`` | **float**      | 0.0     | extra start height in [0, this], m   |
@@ -200,7 +210,9 @@ class SwarmEnv(ParallelEnv):
       ``box`` added without changing the defaults' behaviour. Done drones
       leave the flight (they used to fall on with their motors off): live
       drones' episodes differ only after a collision with a wreck or under the
-      downwash of one.
+      downwash of one. ``end_together`` (default True) added: before, agents
+      always left one by one, and the SuperSuit path failed without
+      ``black_death_v3``. Pickling rebuilds the env from its arguments.
     """
 
     metadata = {
@@ -224,6 +236,7 @@ class SwarmEnv(ParallelEnv):
         action_type: str = "rpm",
         episode_seconds: float = 8.0,
         collision_distance: float = 0.1,
+        end_together: bool = True,
         start_xy_noise: float = 0.05,
         start_height: float = 0.0,
         start_height_noise: float = 0.0,
@@ -236,7 +249,11 @@ class SwarmEnv(ParallelEnv):
         task: str = "hover",
         **options: Any,
     ) -> None:
-        self.config = config = QuadConfig.from_arguments(locals())
+        arguments = {k: v for k, v in locals().items() if k not in ("self", "options")}
+        # A pickled env is rebuilt from its arguments (a PyBullet world cannot be
+        # pickled): SuperSuit and Gymnasium copy envs that way.
+        EzPickle.__init__(self, **arguments, **options)
+        self.config = config = QuadConfig.from_arguments(arguments)
         self.task_options = task_options(config.task, options)
         self.swarm_config = swarm = SwarmConfig.from_arguments(locals())
         self.metadata = {**self.metadata, "name": TEAM_ENVS.get(config.task, "quad_swarm_v0")}
@@ -358,8 +375,13 @@ class SwarmEnv(ParallelEnv):
         obs = self._observe(neighbours)
         out_obs, rew, term, trunc, infos = {}, {}, {}, {}, {}
         done = []
-        truncated = self._steps >= self.max_steps
-        ended = (ended | collided).tolist()
+        ended = ended | collided
+        # a team episode: one drone down, every live agent is done (SuperSuit's vector env,
+        # which PettingZoo's SB3 tutorial uses, needs the agents to leave together)
+        truncated = self._steps >= self.max_steps or (
+            self.swarm_config.end_together and bool((ended & self._alive).any())
+        )
+        ended = ended.tolist()
         reward_l = reward.tolist()
         columns = {key: value.tolist() for key, value in details.items()}
         for agent in self.agents:
@@ -463,11 +485,9 @@ def parallel_env(**kwargs: Any) -> SwarmEnv:
 
 def team_env(task: str) -> tuple[Any, Any, Any]:
     """The ``env``, ``raw_env`` and ``parallel_env`` of the PettingZoo module of a team
-    task (:data:`TEAM_ENVS`): the swarm with ``task`` set and ``pyb_dw`` physics by
-    default (a drone passing under another feels its downwash)."""
+    task (:data:`TEAM_ENVS`): the swarm with ``task`` set."""
 
     def team_parallel_env(**kwargs: Any) -> SwarmEnv:
-        kwargs.setdefault("physics", "pyb_dw")
         return SwarmEnv(task=task, **kwargs)
 
     def team_raw_env(**kwargs: Any):

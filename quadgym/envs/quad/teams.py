@@ -18,8 +18,7 @@ start noise); the goals:
 Rewards, crash and collision rules are the swarm's: each agent's reward is
 the hover reward towards its own current goal, ``max(0, 1 − d / 2 m)``; a
 crash or a collision (two live drones closer than ``collision_distance``) ends
-that agent's episode. The PettingZoo envs default to ``pyb_dw`` physics, so
-that a drone passing under another feels its downwash.
+the team's episode (``end_together``).
 """
 
 from __future__ import annotations
