@@ -31,6 +31,10 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
         "vector_entry_point": "quadgym.envs.quad.vector:QuadHoverVectorEnv",
         "kwargs": {"task": "land"},
     },
+    "QuadGates-v0": {
+        "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
+        "kwargs": {"task": "gates", "episode_seconds": 15.0},
+    },
     "CoPGBandit-v0": {"entry_point": "quadgym.envs.bandit:CoPGBanditEnv"},
     "CoPGSequence-v0": {"entry_point": "quadgym.envs.bandit:CoPGSequenceEnv"},
     "PreferenceToy-v0": {"entry_point": "quadgym.envs.preference:PreferenceToyEnv"},

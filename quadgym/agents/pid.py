@@ -15,6 +15,7 @@ from quadgym.agents.base import Algorithm, BudgetUnit, atomic_write_bytes
 from quadgym.agents.capabilities import QuadControl
 from quadgym.control.pid import CascadedPID
 from quadgym.envs.quad.dynamics import State, quat_to_euler, rot_to_quat
+from quadgym.envs.quad.gates import GatesTask
 
 
 class PIDAgent(Algorithm):
@@ -51,6 +52,11 @@ class PIDAgent(Algorithm):
     #: How far ahead a set-point action (``pid``) leads a moving goal, s: the position
     #: loop's lag (its velocity over position gain, ~0.4 s).
     LEAD_TIME = 0.4
+    #: QuadGates-v0: the approach point's distance before a gate and the lead along its
+    #: axis, m, and the distance from the axis at which the lead vanishes, m.
+    GATE_APPROACH, GATE_ALIGN = 0.5, 0.2
+    #: QuadGates-v0: the set-point's farthest distance (about 0.5 m/s of flight), m.
+    GATE_CARROT = 0.4
     #: Speed command per metre from the target, 1/s (``vel`` actions).
     VEL_GAIN = 1.5
     #: Yaw-rate command per radian of yaw, 1/s (``attitude`` actions).
@@ -58,7 +64,7 @@ class PIDAgent(Algorithm):
 
     name = "pid"
     budget_unit = BudgetUnit.ENV_STEPS
-    supported_envs = ("QuadHover-v0", "QuadTrack-v0", "QuadLand-v0")
+    supported_envs = ("QuadHover-v0", "QuadTrack-v0", "QuadLand-v0", "QuadGates-v0")
     requires = (QuadControl,)
 
     def __init__(self, env: str | gym.Env, **config: Any) -> None:
@@ -86,11 +92,11 @@ class PIDAgent(Algorithm):
         dt = 1.0 / task.control_hz
         rot = obs[:, 3:12].reshape(-1, 3, 3)
         state = State(-obs[:, 0:3], rot_to_quat(rot), obs[:, 12:15], obs[:, 15:18])
-        error = obs[:, 0:3]  # goal − position
+        error = self._waypoint(obs)  # where to fly, relative to the drone
         carrot = error * np.minimum(
             1.0, self._reach(error) / np.maximum(norm(error, axis=1, keepdims=True), 1e-9)
         )
-        home = carrot - error  # the set-point, relative to the goal (the state's origin)
+        home = carrot - obs[:, 0:3]  # the set-point, relative to the goal (the state's origin)
         lead = self._reference_velocity(obs)
         if kind == "pid":
             action = (home if lead is None else home + self.LEAD_TIME * lead) / maps.pid_range
@@ -117,10 +123,31 @@ class PIDAgent(Algorithm):
         action = np.clip(action, -1.0, 1.0).astype(np.float32)
         return action[0] if n == 1 else action
 
+    def _waypoint(self, obs: np.ndarray) -> np.ndarray:
+        """(n, 3) where the drone flies next, relative to it: the goal. On QuadGates-v0,
+        far from the next gate (over 1 m ahead): a point ``GATE_APPROACH`` m before it on
+        its axis; closer: the drone's own projection on the axis plus a lead along it
+        that shrinks to 0 as the drone strays ``GATE_ALIGN`` m from the axis, so that it
+        lines up first and then flies through."""
+        error = obs[:, 0:3]
+        if not isinstance(self.task, GatesTask):
+            return error
+        first = 18 + self.task.act_dim
+        normal = np.c_[obs[:, first : first + 2], np.zeros(len(obs))]
+        along = np.einsum("ni,ni->n", error, normal)[:, None]  # the gate is ahead if > 0
+        offset = error - along * normal  # from the drone to the gate's axis
+        lead = self.GATE_APPROACH * np.clip(
+            1.0 - norm(offset, axis=1, keepdims=True) / self.GATE_ALIGN, 0.0, 1.0
+        )
+        near = offset + lead * normal
+        return np.where(along > 1.0, error - self.GATE_APPROACH * normal, near)
+
     def _reach(self, error: np.ndarray) -> np.ndarray:
-        """(n, 1) how far the set-point may lie from the drone, m, by direction."""
+        """(n, 1) how far the set-point may lie from the drone, m, by direction (through
+        gates never farther than ``GATE_CARROT``: slow enough to brake before a frame)."""
         down = error[:, 2:3] < 0.0
-        return np.where(down, self.CARROT_DOWN, self.CARROT_UP)
+        up = self.GATE_CARROT if isinstance(self.task, GatesTask) else self.CARROT_UP
+        return np.where(down, self.CARROT_DOWN, up)
 
     def _reference_velocity(self, obs: np.ndarray) -> np.ndarray | None:
         """(n, 3) the goal's velocity, m/s, where the observation shows where the goal

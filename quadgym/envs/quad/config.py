@@ -29,7 +29,7 @@ from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.quad.models import MODEL_NAMES, DroneModel, get_model
 from quadgym.envs.quad.physics import Physics, parse_physics
-from quadgym.envs.quad.suite import TASK_NAMES, TEAM_TASKS, build_task
+from quadgym.envs.quad.suite import BULLET_TASKS, TASK_NAMES, TEAM_TASKS, build_task
 from quadgym.envs.quad.tasks import (
     ACTION_TYPES,
     FORMATIONS,
@@ -129,8 +129,8 @@ class QuadConfig(EnvConfig):
 
     task: str = param(
         "hover",
-        "what the drones are asked to do: 'hover', 'track', 'land', or for several drones "
-        "'swap', 'reform', 'leader'",
+        "what the drones are asked to do: 'hover', 'track', 'land', 'gates' (one drone), or "
+        "for several drones 'swap', 'reform', 'leader'",
         choices=TASK_NAMES,
     )
     drone_model: str = param(
@@ -192,6 +192,11 @@ class QuadConfig(EnvConfig):
 
     def check(self) -> None:
         check_rates(self.physics_hz, self.control_hz)
+        if self.task in BULLET_TASKS and self.num_drones != 1:
+            raise ValueError(
+                f"task {self.task!r} flies one drone through its course, got "
+                f"num_drones={self.num_drones}"
+            )
         if self.task in TEAM_TASKS and self.num_drones < 2:
             raise ValueError(
                 f"task {self.task!r} needs at least 2 drones in one world, got "

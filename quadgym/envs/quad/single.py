@@ -21,11 +21,13 @@ class QuadHoverEnv(gym.Env, EzPickle):
     """
     ## Description
 
-    One class, three registered tasks (``task=``): **QuadHover-v0** (below),
+    One class, four registered tasks (``task=``): **QuadHover-v0** (below),
     **QuadTrack-v0** (follow a moving reference: circle, figure-eight or a
-    seeded random spline around the target; :mod:`quadgym.envs.quad.track`)
-    and **QuadLand-v0** (from the air onto a pad below the target, touching
-    down slowly; :mod:`quadgym.envs.quad.land`). Each task module's docstring
+    seeded random spline around the target; :mod:`quadgym.envs.quad.track`),
+    **QuadLand-v0** (from the air onto a pad below the target, touching
+    down slowly; :mod:`quadgym.envs.quad.land`) and **QuadGates-v0** (through
+    a seeded course of gates past pillars, PyBullet bodies loaded once and
+    moved by reset; 15 s episodes; :mod:`quadgym.envs.quad.gates`). Each task module's docstring
     is its card's task part: start, observation entries of its own, reward
     and end; everything else is as described here.
 
@@ -154,8 +156,8 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | ``box``                | **float**     | 2.0     | half-width of the flight box, m; (0, 1e4] |
     | ``render_mode``        | **str**       | None    | ``rgb_array`` (orbiting camera) or        |
     |                        |               |         | ``human`` (PyBullet GUI, needs a display) |
-    | ``task``               | **str**       | "hover" | ``hover``, ``track`` or ``land`` (the     |
-    |                        |               |         | registered ids set it)                    |
+    | ``task``               | **str**       | "hover" | ``hover``, ``track``, ``land``, ``gates`` |
+    |                        |               |         | (the registered ids set it)               |
 
     ``**options``: the task's own arguments, checked by its config (an
     unknown name is refused with the closest one): QuadTrack-v0's
@@ -163,7 +165,10 @@ class QuadHoverEnv(gym.Env, EzPickle):
     ``lookahead_dt``, ``error_scale``
     (:class:`~quadgym.envs.quad.track.TrackOptions`); QuadLand-v0's
     ``height``, ``offset``, ``pad_radius``, ``max_touchdown_speed``
-    (:class:`~quadgym.envs.quad.land.LandOptions`); hover takes none.
+    (:class:`~quadgym.envs.quad.land.LandOptions`); QuadGates-v0's ``gates``,
+    ``opening``, ``bar``, ``spacing``, ``jitter``, ``heights``, ``turn``,
+    ``obstacles`` (:class:`~quadgym.envs.quad.gates.GatesOptions`); hover takes
+    none.
     ``env.unwrapped.task_options`` holds them.
 
     Counts are >= 1; noises, heights and lengths >= 0, finite. Positions stay
@@ -231,6 +236,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         gui = config.render_mode == "human"
         self.world = World(config.model, n, config.physics, config.physics_hz, gui=gui)
         with self.world.closed_on_error():
+            self.task.attach(self.world)
             self.start, self.target = config.nominal_points(self.world.rest_height)
             self._max_error = self.task.max_error(self.start, self.target)
             act, obs = self.task.action_space(), self.task.observation_space(self._max_error)
@@ -286,6 +292,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
         steps = np.full(n, self._steps)
+        self.task.progress(self._state)
         self._goal = self.task.goal(self.target, steps, self._state)
         reward, ended, details = self.task.judge(
             self._state, self._goal, prev_vz, self.world.rest_height, steps, self.max_steps

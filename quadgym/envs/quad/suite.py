@@ -5,7 +5,7 @@ options as further keyword arguments; :func:`task_options` checks them (an
 unknown one is refused with the closest name) before anything is built, and
 :meth:`QuadConfig.make_task <quadgym.envs.quad.config.QuadConfig.make_task>`
 builds the task. The registered ids set ``task``: ``QuadHover-v0`` (hover),
-``QuadTrack-v0`` (track), ``QuadLand-v0`` (land); the PettingZoo envs
+``QuadTrack-v0`` (track), ``QuadLand-v0`` (land), ``QuadGates-v0`` (gates); the PettingZoo envs
 ``quad_swap_v0``, ``quad_reform_v0`` and ``quad_leader_v0`` the team tasks.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from quadgym.envs.arguments import EnvConfig
+from quadgym.envs.quad.gates import GatesOptions, GatesTask
 from quadgym.envs.quad.land import LandOptions, LandTask
 from quadgym.envs.quad.tasks import HoverTask
 from quadgym.envs.quad.teams import LeaderTask, ReformOptions, ReformTask, SwapTask
@@ -25,6 +26,7 @@ TASKS: dict[str, tuple[type[HoverTask], type[EnvConfig] | None]] = {
     "hover": (HoverTask, None),
     "track": (TrackTask, TrackOptions),
     "land": (LandTask, LandOptions),
+    "gates": (GatesTask, GatesOptions),
     "swap": (SwapTask, None),
     "reform": (ReformTask, ReformOptions),
     "leader": (LeaderTask, TrackOptions),
@@ -32,6 +34,8 @@ TASKS: dict[str, tuple[type[HoverTask], type[EnvConfig] | None]] = {
 TASK_NAMES = tuple(TASKS)
 #: Tasks of several drones (:mod:`quadgym.envs.quad.teams`): at least two in one world.
 TEAM_TASKS = ("swap", "reform", "leader")
+#: Tasks with PyBullet bodies of their own (one drone, the PyBullet faces only).
+BULLET_TASKS = ("gates",)
 
 
 def task_options(task: str, options: Mapping[str, Any]) -> EnvConfig | None:

@@ -274,6 +274,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self._guard = EpisodeGuard("quad_swarm_v0", over="every agent is done; call reset()")
         self.world = World(config.model, n, config.physics, config.physics_hz)
         with self.world.closed_on_error():
+            self.task.attach(self.world)
             self.start = self.target.copy()
             self.start[:, 2] = self.world.rest_height + config.start_height
             self._max_error = self.task.max_error(self.start, self.target)
@@ -365,6 +366,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
         steps = np.full(self.num_drones, self._steps)
+        self.task.progress(self._state)
         self._goal = self.task.goal(self.target, steps, self._state)
         reward, ended, details = self.task.judge(
             self._state, self._goal, prev_vz, self.world.rest_height, steps, self.max_steps

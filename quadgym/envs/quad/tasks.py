@@ -254,6 +254,14 @@ class HoverTask:
         return np.zeros(0)
 
     # --------------------------------------------------------- reward and end
+    def attach(self, world: Any) -> None:
+        """Load what the task needs into a face's PyBullet ``world`` (once, before the
+        first reset): QuadGates-v0's gates and pillars. Hover: nothing."""
+
+    def progress(self, state: State) -> None:
+        """Update what the task tracks along an episode from the state after a control
+        step, before :meth:`goal` and :meth:`judge` (gates passed). Hover: nothing."""
+
     def goal(self, target: np.ndarray, steps: np.ndarray, state: State | None = None) -> np.ndarray:
         """(n, 3) where each drone is asked to be after ``steps`` (n,) control steps of
         its episode, m; ``target`` is the face's (n, 3) nominal target, ``state`` the

@@ -24,7 +24,7 @@ from quadgym.envs.quad import dynamics
 from quadgym.envs.quad.config import QuadConfig, VectorConfig
 from quadgym.envs.quad.dynamics import State
 from quadgym.envs.quad.physics import Physics, advance
-from quadgym.envs.quad.suite import task_options
+from quadgym.envs.quad.suite import BULLET_TASKS, task_options
 
 
 def _check_backend(config: QuadConfig) -> Physics | None:
@@ -34,6 +34,11 @@ def _check_backend(config: QuadConfig) -> Physics | None:
     Raises:
         ValueError: naming the argument and the PyBullet env that can do it.
     """
+    if config.task in BULLET_TASKS:
+        raise ValueError(
+            f"task {config.task!r} needs PyBullet's collisions with its scene, which the "
+            "vector backend does not have; use the PyBullet env (vectorization_mode='sync')"
+        )
     if config.num_drones != 1:
         raise ValueError(
             f"the vector backend runs one drone per world, got num_drones={config.num_drones}; "
@@ -215,6 +220,7 @@ class QuadHoverVectorEnv(VectorEnv):
         )
         self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
         self._steps += 1
+        self.task.progress(self._state)
         goal = self.task.goal(self.target, self._steps, self._state)
         reward, terminated, _ = self.task.judge(
             self._state, goal, prev_vz, self.rest_height, self._steps, self.max_steps

@@ -140,6 +140,7 @@ class World:
         self._state = State.at_rest(np.zeros((self.num_drones, 3)))
         self._bullet_stale = False  # dyn: Bullet's poses lag behind self._state
         self._active = np.ones(self.num_drones, dtype=bool)  # False: retired
+        self._placed: dict[int, tuple[list, list]] = {}  # scene body -> pose to keep
         self._retired: list[int] = []  # their indices, in retirement order
         self._live: np.ndarray | None = None  # indices of the others while any is retired
         self._live_bodies: list[int] = self.body_ids
@@ -206,7 +207,66 @@ class World:
         self._state = state.copy()
         self._forget_contacts()
         self._reinstate()
+        cid = self.client
+        for body, pose in self._placed.items():  # restoreState put them back as added
+            p.resetBasePositionAndOrientation(body, *pose, physicsClientId=cid)
         self._write_to_bullet()
+
+    # ------------------------------------------------------------------ scene
+    def add_static(
+        self, boxes: list[tuple[tuple, tuple]], rgba: tuple = (0.9, 0.4, 0.1, 1.0)
+    ) -> int:
+        """A static body (gates, obstacles) made of boxes, each (half extents (3,), centre
+        in the body frame (3,)), m; returns its Bullet id. Scene bodies are added once,
+        before the first reset, far below the ground, and placed by :meth:`place`.
+
+        Raises:
+            RuntimeError: the world is closed.
+        """
+        self._check_open()
+        cid = self.client
+        halves = [list(map(float, half)) for half, _ in boxes]
+        centres = [list(map(float, centre)) for _, centre in boxes]
+        kinds = [p.GEOM_BOX] * len(boxes)
+        shape = p.createCollisionShapeArray(
+            kinds, halfExtents=halves, collisionFramePositions=centres, physicsClientId=cid
+        )
+        visual = p.createVisualShapeArray(
+            kinds,
+            halfExtents=halves,
+            visualFramePositions=centres,
+            rgbaColors=[list(rgba)] * len(boxes),
+            physicsClientId=cid,
+        )
+        body = p.createMultiBody(
+            0, shape, visual, [0, 0, -100.0 - len(self._placed)], physicsClientId=cid
+        )
+        self._placed[body] = ([0.0, 0.0, -100.0 - len(self._placed)], [0.0, 0.0, 0.0, 1.0])
+        # the snapshot that resets restore must hold the new body
+        p.removeState(self._untouched, physicsClientId=cid)
+        p.performCollisionDetection(physicsClientId=cid)
+        self._untouched = p.saveState(physicsClientId=cid)
+        return body
+
+    def place(self, body: int, pos: np.ndarray, yaw: float = 0.0) -> None:
+        """Move scene body ``body`` to ``pos`` (3,) m, turned by ``yaw`` rad about z; it
+        stays there through resets until placed again."""
+        self._check_open()
+        quat = p.getQuaternionFromEuler([0.0, 0.0, float(yaw)])
+        pose = ([float(x) for x in pos], list(quat))
+        self._placed[body] = pose
+        p.resetBasePositionAndOrientation(body, *pose, physicsClientId=self.client)
+
+    def touching(self, drone: int, bodies: list[int]) -> bool:
+        """Whether drone ``drone`` touches any of the scene ``bodies`` now (Bullet's
+        contact points of the last step; ``dyn`` modes run collision detection first)."""
+        self._check_open()
+        self.sync_bullet()
+        cid = self.client
+        if self.physics.integrator == "dyn":
+            p.performCollisionDetection(physicsClientId=cid)
+        me = self.body_ids[drone]
+        return any(p.getContactPoints(me, b, physicsClientId=cid) for b in bodies)
 
     @property
     def active(self) -> np.ndarray:
