@@ -3,14 +3,14 @@
     .venv/bin/python benchmarks/task_baselines.py [--episodes 20] [--run runs/DIR ...]
 
 For QuadHover-v0, QuadTrack-v0 (circle, figure8, spline), QuadLand-v0 and
-QuadGates-v0, in
-``pyb`` physics (240 Hz / 30 Hz) with the defaults otherwise, the ``pid`` plugin
-flies ``--episodes`` episodes (seeds 1000, 1001, ...; the seeds
-``scripts/evaluate.py`` uses) through each action type it can steer with, and
-each episode is scored by its task's own ``summarize`` (hover: final error and
-time to within 0.10 m; track: RMS error; land: landed, touchdown speed and
-error; gates: gates passed, completed, time, collided; all: crashed). ``--run`` adds trained runs of ``scripts/train.py``
-(their own env id and action type), scored the same way. Prints the table
+QuadGates-v0, in ``pyb`` physics (240 Hz / 30 Hz) with the defaults otherwise,
+the ``pid`` plugin flies ``--episodes`` episodes (seeds 1000, 1001, ...; the
+seeds ``scripts/evaluate.py`` uses) through each action type it can steer
+with, and each episode is scored by its task's own ``summarize`` (hover: final
+error and time to within 0.10 m; track: RMS error; land: landed, touchdown
+speed and error; gates: gates passed, completed, time, collided; all:
+crashed). ``--run`` adds trained runs of ``scripts/train.py`` (their own env
+id and action type), scored the same way. Prints the table
 (mean and 95 % t-interval over episodes) and writes
 ``benchmarks/results/task_baselines.json`` with every episode's metrics.
 """
