@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -77,6 +77,14 @@ class GatesTask(HoverTask):
 
     options: GatesOptions = field(default_factory=GatesOptions)
     reward_scale: float = 4.0
+    metric_goals: ClassVar[dict[str, str | None]] = {
+        "gates_passed": "max",
+        "completed": "max",
+        "time": "min",
+        "collided": "min",
+        "crashed": "min",
+        "seconds": None,
+    }
 
     def __post_init__(self) -> None:
         super().__post_init__()

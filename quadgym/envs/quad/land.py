@@ -19,7 +19,7 @@ other way forfeits that.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -52,6 +52,13 @@ class LandTask(HoverTask):
     """Land on the pad of :class:`LandOptions` (see the module's rules)."""
 
     options: LandOptions = field(default_factory=LandOptions)
+    metric_goals: ClassVar[dict[str, str | None]] = {
+        "landed": "max",
+        "touchdown_speed": "min",
+        "touchdown_error": "min",
+        "crashed": "min",
+        "seconds": None,
+    }
 
     def __post_init__(self) -> None:
         super().__post_init__()

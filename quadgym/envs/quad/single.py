@@ -306,6 +306,12 @@ class QuadHoverEnv(gym.Env, EzPickle):
             self.world.sync_bullet()
         return self._obs(), float(reward.sum()) / n, terminated, truncated, info
 
+    @property
+    def goal(self) -> np.ndarray:
+        """(num_drones, 3) where the task asks each drone to be now, m (the target of
+        hover, the reference point of tracking, the next gate's centre...)."""
+        return self._goal.copy()
+
     def _integrate(self, rpm: np.ndarray, substeps: int):
         self.world.step(rpm, substeps)
         return self.world.get_state()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
@@ -142,6 +142,13 @@ class HoverTask:
     max_rate_obs: float = 30.0
     #: Distance at which the step reward reaches 0, m (see :meth:`judge`).
     reward_scale: float = 2.0
+    #: Which way each metric of :meth:`summarize` is better ("min", "max"; None: neither).
+    metric_goals: ClassVar[dict[str, str | None]] = {
+        "final_error": "min",
+        "time_to_target": "min",
+        "crashed": "min",
+        "seconds": None,
+    }
 
     def __post_init__(self) -> None:
         self.actions = ActionMap(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -62,6 +62,12 @@ class TrackTask(HoverTask):
     """Follow the reference of :class:`TrackOptions` (see the module's table)."""
 
     options: TrackOptions = field(default_factory=TrackOptions)
+    metric_goals: ClassVar[dict[str, str | None]] = {
+        "rms_error": "min",
+        "max_error": "min",
+        "crashed": "min",
+        "seconds": None,
+    }
 
     def __post_init__(self) -> None:
         self.reward_scale = self.options.error_scale

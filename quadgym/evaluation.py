@@ -1,0 +1,125 @@
+"""Scoring controllers on the drone tasks: seeded episodes, each task's own metrics, intervals.
+
+A *controller* is anything with ``reset()`` and ``act(observation, deterministic=True)``:
+every algorithm plugin, or a user's own class. :func:`load_controller` builds one from
+a spec: a plugin name that needs no training (``pid``), a run directory written by
+``scripts/train.py`` (its last checkpoint), or ``"package.module:Class"`` (built as
+``Class(env)``). :func:`score` flies it through seeded episodes; each episode's metrics
+come from the env's task (``task.summarize``), so a new task brings its own metrics and
+``task.metric_goals`` says which way each is better.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import quadgym
+
+#: Two-sided 95 % t quantiles by degrees of freedom (the next lower entry is used).
+_T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 9: 2.26, 19: 2.09, 29: 2.05, 49: 2.01}
+
+
+def interval(values: list[float]) -> tuple[float, float]:
+    """Mean and 95 % t half-width of the finite ``values`` (NaN where undefined)."""
+    v = np.array([x for x in values if math.isfinite(x)], dtype=float)
+    if not v.size:
+        return math.nan, math.nan
+    if v.size == 1:
+        return float(v[0]), math.nan
+    t = _T95[max(k for k in _T95 if k <= v.size - 1)]
+    return float(v.mean()), float(t * v.std(ddof=1) / math.sqrt(v.size))
+
+
+@dataclass
+class Episode:
+    """One scored episode: its seed, the task's metrics and the drone's path (m)."""
+
+    seed: int
+    metrics: dict[str, float]
+    path: np.ndarray = field(repr=False)
+    goals: np.ndarray = field(repr=False)
+
+
+def controller_problem(spec: str) -> str | None:
+    """Why ``spec`` names no controller (see the module docstring), or None: checked
+    before any episode is flown."""
+    if Path(spec, "state.json").is_file() or spec in quadgym.list_algos():
+        return None
+    if ":" in spec:
+        module, _, name = spec.partition(":")
+        try:
+            getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            return f"controller {spec!r}: cannot import it ({exc})"
+        return None
+    return (
+        f"controller {spec!r} is not a plugin ({', '.join(quadgym.list_algos())}), a run "
+        "directory (with state.json) or 'package.module:Class'"
+    )
+
+
+def load_controller(spec: str, env: gym.Env) -> Any:
+    """The controller ``spec`` names, for ``env`` (see the module docstring).
+
+    Raises:
+        ValueError: a run directory of another env, a plugin that does not support
+            the env, or a spec that is none of the three kinds.
+    """
+    env_id = env.spec.id if env.spec is not None else None
+    if Path(spec, "state.json").is_file():
+        state = json.loads(Path(spec, "state.json").read_text())
+        if state["env"] != env_id:
+            raise ValueError(f"run {spec} was trained on {state['env']}, not {env_id}")
+        algo = quadgym.make_algo(state["algo"], state["env"], **state["config"])
+        algo.load(Path(spec, "checkpoint.bin"))
+        return algo
+    if ":" in spec:
+        module, _, name = spec.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"controller {spec!r}: cannot import it ({exc})") from None
+        return cls(env)
+    if spec in quadgym.list_algos():
+        return quadgym.make_algo(spec, env)
+    raise ValueError(
+        f"controller {spec!r} is not a plugin ({', '.join(quadgym.list_algos())}), a run "
+        "directory (with state.json) or 'package.module:Class'"
+    )
+
+
+def score(env: gym.Env, controller: Any, seeds: list[int]) -> list[Episode]:
+    """Fly ``controller`` through one episode per seed (deterministic actions) on
+    ``env`` and score each with the env's task."""
+    task = env.unwrapped.task
+    out = []
+    for seed in seeds:
+        obs, _ = env.reset(seed=seed)
+        controller.reset()
+        infos, path, goals = [], [], []
+        while True:
+            obs, _, term, trunc, info = env.step(controller.act(obs, deterministic=True))
+            infos.append(info)
+            path.append(env.unwrapped.world.get_state().pos[0].copy())
+            goals.append(env.unwrapped.goal[0])
+            if term or trunc:
+                break
+        out.append(Episode(seed, task.summarize(infos), np.array(path), np.array(goals)))
+    return out
+
+
+def best(goal: str | None, means: dict[str, float]) -> set[str]:
+    """The labels whose mean is the best by ``goal`` ("min"/"max"); none for None."""
+    finite = {k: v for k, v in means.items() if math.isfinite(v)}
+    if goal is None or not finite:
+        return set()
+    top = (min if goal == "min" else max)(finite.values())
+    return {k for k, v in finite.items() if v == top}

@@ -1,0 +1,192 @@
+"""Score controllers on the drone tasks: the same seeded episodes, each task's own metrics.
+
+    python scripts/benchmark.py --tasks all --controllers pid --out results/benchmark
+    python scripts/benchmark.py --tasks QuadTrack-v0 --controllers pid runs/QuadTrack-v0-ppo-s0
+    python scripts/benchmark.py --tasks QuadHover-v0 --controllers mypkg.control:MyController
+
+Every controller flies ``--episodes`` episodes of every task (seeds ``--seed``,
+``--seed`` + 1, ...), the same ones for all. A controller is an algorithm plugin
+that needs no training (``pid``), a run directory of ``scripts/train.py`` (scored on
+the env it was trained on), or ``package.module:Class``: a class built as
+``Class(env)`` with ``reset()`` and ``act(observation, deterministic=True)``. A
+controller that cannot fly a task (another env's run, a plugin without support) is
+listed as skipped. Metrics come from each task (``task.summarize``): hover final
+error and time to within 0.10 m, tracking RMS error, landing success and touchdown
+speed, gates passed and collisions, crashes.
+
+Writes into ``--out``: ``results.json`` (every episode's metrics, the command and the
+code version), ``leaderboard.md`` (per task, controller by metric: mean and 95 %
+t-interval over episodes, the best controller per metric in bold) and a PNG per
+task (each metric's distribution per controller; for QuadTrack-v0 also the
+reference and each controller's path of the first episode).
+"""
+
+import dataclasses
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from quadgym.cli import parse_args  # noqa: E402
+from quadgym.config import TypedConfig, param  # noqa: E402
+from quadgym.evaluation import (  # noqa: E402
+    best,
+    controller_problem,
+    interval,
+    load_controller,
+    score,
+)
+
+#: The single-drone tasks ``--tasks all`` names.
+ALL_TASKS = ("QuadHover-v0", "QuadTrack-v0", "QuadLand-v0", "QuadGates-v0")
+
+
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    tasks: tuple[str, ...] = param(("all",), "task ids, or 'all' for " + ", ".join(ALL_TASKS))
+    controllers: tuple[str, ...] = param(
+        ("pid",), "plugin names, run directories or package.module:Class"
+    )
+    episodes: int = param(20, "episodes per task and controller", ge=1)
+    seed: int = param(1000, "seed of the first episode (the next ones count up)", ge=0)
+    out: str = param("results/benchmark", "directory for results.json, leaderboard.md, PNGs")
+
+
+def task_ids(args: Args) -> list[str]:
+    return list(ALL_TASKS) if "all" in args.tasks else list(args.tasks)
+
+
+def not_runnable(args: Args) -> str | None:
+    """Why the arguments cannot run (an unknown task id, a controller that is none of
+    the three kinds or does not import), or None."""
+    unknown = [t for t in task_ids(args) if t not in ALL_TASKS]
+    if unknown:
+        return f"unknown task(s) {unknown}; allowed: {', '.join(ALL_TASKS)} or all"
+    for spec in args.controllers:
+        problem = controller_problem(spec)
+        if problem:
+            return problem
+    return None
+
+
+def leaderboard(results: dict) -> str:
+    """The markdown tables: per task, controllers by metric, best per metric in bold."""
+    lines = ["# Leaderboard", ""]
+    for task, rows in results["tasks"].items():
+        lines += [f"## {task}", ""]
+        scored = {c: r for c, r in rows.items() if "summary" in r}
+        if not scored:
+            lines += ["(no controller could fly it)", ""]
+            continue
+        metrics = list(next(iter(scored.values()))["summary"])
+        goals = next(iter(scored.values()))["goals"]
+        lines.append("| controller | " + " | ".join(metrics) + " |")
+        lines.append("|---" * (len(metrics) + 1) + "|")
+        tops = {
+            m: best(goals[m], {c: r["summary"][m][0] for c, r in scored.items()}) for m in metrics
+        }
+        for c, r in rows.items():
+            if "summary" not in r:
+                lines.append(f"| {c} | " + " | ".join(["skipped"] * len(metrics)) + " |")
+                continue
+            cells = []
+            for m in metrics:
+                mean, half = r["summary"][m]
+                text = f"{mean:.3f} ± {half:.3f}" if half == half else f"{mean:.3f}"
+                cells.append(f"**{text}**" if c in tops[m] else text)
+            lines.append(f"| {c} | " + " | ".join(cells) + " |")
+        skipped = {c: r["skipped"] for c, r in rows.items() if "skipped" in r}
+        lines += [""] + [f"- {c} skipped: {why}" for c, why in skipped.items()] + [""]
+    n = results["episodes"]
+    lines.append(f"Mean ± 95 % t half-width over {n} episodes (seeds {results['seeds']}).")
+    return "\n".join(lines) + "\n"
+
+
+def plot(task: str, rows: dict, episodes: dict, out: Path) -> None:
+    """One PNG per task: each metric per controller (dots per episode, mean bar), and
+    for tracking the reference with each controller's first path (x, y)."""
+    scored = [c for c in rows if "summary" in rows[c]]
+    if not scored:
+        return
+    metrics = list(rows[scored[0]]["summary"])
+    extra = 1 if task == "QuadTrack-v0" else 0
+    fig, axes = plt.subplots(1, len(metrics) + extra, figsize=(3.2 * (len(metrics) + extra), 3))
+    for ax, m in zip(axes, metrics, strict=False):
+        for i, c in enumerate(scored):
+            values = [e.metrics[m] for e in episodes[c]]
+            ax.plot([i] * len(values), values, ".", alpha=0.5)
+            ax.hlines(rows[c]["summary"][m][0], i - 0.3, i + 0.3, color="k")
+        ax.set_xticks(range(len(scored)), scored, rotation=30, fontsize=7)
+        ax.set_title(m, fontsize=9)
+    if extra:
+        ax = axes[-1]
+        first = episodes[scored[0]][0]
+        ax.plot(first.goals[:, 0], first.goals[:, 1], "k--", label="reference")
+        for c in scored:
+            ax.plot(episodes[c][0].path[:, 0], episodes[c][0].path[:, 1], label=c)
+        ax.set_aspect("equal")
+        ax.legend(fontsize=7)
+        ax.set_title("first episode, x-y (m)", fontsize=9)
+    fig.suptitle(task)
+    fig.tight_layout()
+    fig.savefig(out / f"{task}.png", dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(Args, __doc__, argv, check=not_runnable)
+    out = Path(args.out)
+    seeds = list(range(args.seed, args.seed + args.episodes))
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    results = {
+        "command": shlex.join(sys.argv),
+        "commit": commit or None,
+        "quadgym_args": args.to_dict(),
+        "episodes": args.episodes,
+        "seeds": f"{seeds[0]}-{seeds[-1]}",
+        "tasks": {},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    for task in task_ids(args):
+        rows, flown = {}, {}
+        for spec in args.controllers:
+            env = gym.make(task)
+            try:
+                controller = load_controller(spec, env)
+            except ValueError as exc:
+                rows[spec] = {"skipped": str(exc)}
+                env.close()
+                continue
+            episodes = score(env, controller, seeds)
+            env.close()
+            goals = env.unwrapped.task.metric_goals
+            metrics = list(episodes[0].metrics)
+            rows[spec] = {
+                "summary": {m: interval([e.metrics[m] for e in episodes]) for m in metrics},
+                "goals": {m: goals.get(m) for m in metrics},
+                "episodes": [{"seed": e.seed, **e.metrics} for e in episodes],
+            }
+            flown[spec] = episodes
+            print(
+                f"{task:<14}{spec:<30}"
+                + "  ".join(f"{m} {rows[spec]['summary'][m][0]:.3f}" for m in metrics)
+            )
+        results["tasks"][task] = rows
+        plot(task, rows, flown, out)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out / "leaderboard.md").write_text(leaderboard(results))
+    print(f"wrote {out / 'results.json'}, {out / 'leaderboard.md'} and a PNG per task")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

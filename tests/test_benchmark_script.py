@@ -1,0 +1,74 @@
+"""scripts/benchmark.py: every controller on the same seeded episodes, each task's metrics,
+the leaderboard's intervals and bold best, controllers of the three kinds."""
+
+import json
+import math
+import textwrap
+
+import numpy as np
+import pytest
+from scriptload import load_script
+
+from quadgym.evaluation import best, interval
+
+benchmark = load_script("benchmark")
+
+USER_CONTROLLER = '''
+import numpy as np
+
+
+class Idle:
+    """Holds hover RPM: a user's controller of the documented interface."""
+
+    def __init__(self, env):
+        self.shape = env.action_space.shape
+
+    def reset(self):
+        pass
+
+    def act(self, observation, deterministic=True):
+        return np.zeros(self.shape, dtype=np.float32)
+'''
+
+
+def test_interval_and_best_by_hand():
+    mean, half = interval([1.0, 2.0, 3.0, float("nan")])  # NaN (no touchdown) is left out
+    assert mean == 2.0 and half == pytest.approx(4.30 * 1.0 / math.sqrt(3))
+    assert best("min", {"a": 0.2, "b": 0.1, "c": float("nan")}) == {"b"}
+    assert best("max", {"a": 1.0, "b": 1.0}) == {"a", "b"}
+    assert best(None, {"a": 1.0}) == set()
+
+
+def test_the_pid_and_a_user_controller_on_the_same_episodes(tmp_path, monkeypatch):
+    (tmp_path / "mycontrol.py").write_text(textwrap.dedent(USER_CONTROLLER))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "bench"
+    argv = ["--tasks", "QuadHover-v0", "QuadLand-v0", "--controllers", "pid", "mycontrol:Idle"]
+    assert benchmark.main([*argv, "--episodes", "3", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["seeds"] == "1000-1002" and results["commit"]
+    hover = results["tasks"]["QuadHover-v0"]
+    assert [e["seed"] for e in hover["pid"]["episodes"]] == [1000, 1001, 1002]
+    pid_error = np.mean([e["final_error"] for e in hover["pid"]["episodes"]])
+    assert hover["pid"]["summary"]["final_error"][0] == pytest.approx(pid_error)
+    idle = hover["mycontrol:Idle"]["summary"]
+    assert idle["final_error"][0] > 0.9  # it never takes off (1 m below the target)
+    board = (out / "leaderboard.md").read_text()
+    row = next(line for line in board.splitlines() if line.startswith("| pid |"))
+    assert row.count("**") >= 4  # the PID is best on final error and time to target
+    land = results["tasks"]["QuadLand-v0"]["pid"]["summary"]
+    assert land["landed"][0] == 1.0
+    assert (out / "QuadHover-v0.png").stat().st_size > 1000
+
+
+def test_bad_arguments_exit_before_flying(capsys):
+    for argv, message in [
+        (["--tasks", "QuadSwim-v0"], "unknown task"),
+        (["--controllers", "no.such.module:X"], "cannot import"),
+        (["--controllers", "nope"], "is not a plugin"),
+        (["--episodes", "0"], "episodes"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            benchmark.main(argv)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
