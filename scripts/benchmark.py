@@ -3,10 +3,12 @@
     python scripts/benchmark.py --tasks all --controllers pid --out results/benchmark
     python scripts/benchmark.py --tasks QuadTrack-v0 --controllers pid runs/QuadTrack-v0-ppo-s0
     python scripts/benchmark.py --tasks QuadHover-v0 --controllers mypkg.control:MyController
+    python scripts/benchmark.py --tasks all --controllers pid --perturbations mild
 
 Every controller flies ``--episodes`` episodes of every task (seeds ``--seed``,
-``--seed`` + 1, ...), the same ones for all. A controller is an algorithm plugin
-that needs no training (``pid``), a run directory of ``scripts/train.py`` (scored on
+``--seed`` + 1, ...), the same ones for all, under ``--perturbations`` if given
+(wind, mass, inertia, sensor noise, action delay: quadgym.envs.quad.perturb).
+A controller is an algorithm plugin that needs no training (``pid``), a run directory of ``scripts/train.py`` (scored on
 the env it was trained on), or ``package.module:Class``: a class built as
 ``Class(env)`` with ``reset()`` and ``act(observation, deterministic=True)``. A
 controller that cannot fly a task (another env's run, a plugin without support) is
@@ -36,6 +38,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
+from quadgym.envs.quad.perturb import parse_perturb  # noqa: E402
 from quadgym.evaluation import (  # noqa: E402
     best,
     controller_problem,
@@ -55,6 +58,9 @@ class Args(TypedConfig):
         ("pid",), "plugin names, run directories or package.module:Class"
     )
     episodes: int = param(20, "episodes per task and controller", ge=1)
+    perturbations: str | None = param(
+        None, "perturb every task: 'mild', 'harsh' or text such as 'wind=(0.02,0,0),mass=1.2'"
+    )
     seed: int = param(1000, "seed of the first episode (the next ones count up)", ge=0)
     out: str = param("results/benchmark", "directory for results.json, leaderboard.md, PNGs")
 
@@ -69,6 +75,10 @@ def not_runnable(args: Args) -> str | None:
     unknown = [t for t in task_ids(args) if t not in ALL_TASKS]
     if unknown:
         return f"unknown task(s) {unknown}; allowed: {', '.join(ALL_TASKS)} or all"
+    try:
+        parse_perturb(args.perturbations)
+    except (TypeError, ValueError) as exc:
+        return f"--perturbations: {exc}"
     for spec in args.controllers:
         problem = controller_problem(spec)
         if problem:
@@ -159,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     for task in task_ids(args):
         rows, flown = {}, {}
         for spec in args.controllers:
-            env = gym.make(task)
+            env = gym.make(task, perturb=args.perturbations)
             try:
                 controller = load_controller(spec, env)
             except ValueError as exc:

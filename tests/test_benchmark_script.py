@@ -67,8 +67,19 @@ def test_bad_arguments_exit_before_flying(capsys):
         (["--controllers", "no.such.module:X"], "cannot import"),
         (["--controllers", "nope"], "is not a plugin"),
         (["--episodes", "0"], "episodes"),
+        (["--perturbations", "windy"], "unknown perturb preset"),
     ]:
         with pytest.raises(SystemExit) as exit_info:
             benchmark.main(argv)
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_perturbations_reach_every_task(tmp_path):
+    out = tmp_path / "harsh"
+    argv = ["--tasks", "QuadHover-v0", "--episodes", "2", "--perturbations", "harsh"]
+    assert benchmark.main([*argv, "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["quadgym_args"]["perturbations"] == "harsh"
+    summary = results["tasks"]["QuadHover-v0"]["pid"]["summary"]
+    assert summary["final_error"][0] > 0.1  # the PID at 30 Hz does not survive harsh

@@ -28,6 +28,7 @@ from gymnasium.vector import AutoresetMode
 from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.quad.models import MODEL_NAMES, DroneModel, get_model
+from quadgym.envs.quad.perturb import Perturbations, canonical, parse_perturb
 from quadgym.envs.quad.physics import Physics, parse_physics
 from quadgym.envs.quad.suite import BULLET_TASKS, TASK_NAMES, TEAM_TASKS, build_task
 from quadgym.envs.quad.tasks import (
@@ -189,6 +190,12 @@ class QuadConfig(EnvConfig):
         "None, 'rgb_array' (orbiting camera) or 'human' (PyBullet GUI)",
         choices=RENDER_MODES,
     )
+    perturb: Any = param(
+        None,
+        "perturbations (wind, mass, inertia, obs_noise, action_delay): None, 'mild', "
+        "'harsh', a dict or 'key=value,...' text; stored as that text",
+        check=lambda name, value: canonical(value),
+    )
 
     def check(self) -> None:
         check_rates(self.physics_hz, self.control_hz)
@@ -242,6 +249,11 @@ class QuadConfig(EnvConfig):
             self.start_height_noise,
         )
 
+    @property
+    def perturbations(self) -> Perturbations:
+        """The :class:`~quadgym.envs.quad.perturb.Perturbations` of ``perturb``."""
+        return parse_perturb(self.perturb)
+
     def make_task(self, options: EnvConfig | None = None) -> HoverTask:
         """The task of these arguments, with its checked ``options``
         (:func:`~quadgym.envs.quad.suite.task_options`; None for hover)."""
@@ -253,6 +265,7 @@ class QuadConfig(EnvConfig):
             control_hz=self.control_hz,
             box=self.box,
             max_tilt=self.max_tilt,
+            perturb=self.perturbations,
         )
 
     def nominal_points(self, rest_height: float) -> tuple[np.ndarray, np.ndarray]:

@@ -97,11 +97,13 @@ def advance(
     substeps: int,
     rest_height: float,
     wrench_matrix: np.ndarray | None = None,
+    wind: np.ndarray | None = None,
 ) -> State:
     """Hold motor speeds ``rpm`` (n, 4) for ``substeps`` steps of ``dt`` s, in place.
 
     ``physics`` selects the aerodynamic effects (None: none). Each substep adds
-    the aero wrench, integrates with :func:`dynamics.step` and applies the ground
+    the aero wrench and ``wind`` (a (3,) or (n, 3) world-frame force, N; a
+    perturbation), integrates with :func:`dynamics.step` and applies the ground
     contact rule.
     """
     w = dynamics.wrench_matrix(model) if wrench_matrix is None else wrench_matrix
@@ -112,6 +114,8 @@ def advance(
             rot = dynamics.quat_to_rot(state.quat)
             force_b, torque_b = aero_wrench(physics, model, state, rot, rpm)
             force_w = np.einsum("nij,nj->ni", rot, force_b)
+        if wind is not None:
+            force_w = np.broadcast_to(wind, state.pos.shape) + (0.0 if force_w is None else force_w)
         dynamics.step(state, wrench, model, dt, force_w, torque_b)
         dynamics.ground_contact(state, rest_height)
     return state

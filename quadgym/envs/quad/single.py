@@ -158,6 +158,9 @@ class QuadHoverEnv(gym.Env, EzPickle):
     |                        |               |         | ``human`` (PyBullet GUI, needs a display) |
     | ``task``               | **str**       | "hover" | ``hover``, ``track``, ``land``, ``gates`` |
     |                        |               |         | (the registered ids set it)               |
+    | ``perturb``            | **str, dict** | None    | perturbations: ``"mild"``, ``"harsh"``,   |
+    |                        |               |         | a dict or ``"wind=(0.02,0,0),mass=1.2"``  |
+    |                        |               |         | (:mod:`quadgym.envs.quad.perturb`)        |
 
     ``**options``: the task's own arguments, checked by its config (an
     unknown name is refused with the closest one): QuadTrack-v0's
@@ -189,8 +192,10 @@ class QuadHoverEnv(gym.Env, EzPickle):
     ## Version History
 
     * v0: initial version; action types ``one_d_rpm``, ``one_d_pid``, ``vel``
-      and ``attitude``, and the ``task`` argument (QuadTrack-v0, QuadLand-v0)
-      added (the defaults' behaviour is unchanged).
+      and ``attitude``, the ``task`` argument (QuadTrack-v0, QuadLand-v0,
+      QuadGates-v0) and ``perturb`` (wind, mass, inertia, sensor noise,
+      action delay; off by default) added (the defaults' behaviour is
+      unchanged).
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 30}
@@ -216,6 +221,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         box: float = 2.0,
         render_mode: str | None = None,
         task: str = "hover",
+        perturb: Any = None,
         **options: Any,
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "options")}
@@ -234,7 +240,9 @@ class QuadHoverEnv(gym.Env, EzPickle):
         self.controller = self.task.make_controller(n)  # raises for the racer's PID
         self._guard = EpisodeGuard("QuadHover-v0", after_end="warn")  # as CartPole
         gui = config.render_mode == "human"
-        self.world = World(config.model, n, config.physics, config.physics_hz, gui=gui)
+        self.world = World(
+            config.model, n, config.physics, config.physics_hz, gui, config.perturbations
+        )
         with self.world.closed_on_error():
             self.task.attach(self.world)
             self.start, self.target = config.nominal_points(self.world.rest_height)
@@ -260,7 +268,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         self._guard.reset()
         super().reset(seed=seed)
         n = self.num_drones
-        state = self.task.episode_start(
+        state = self.task.start_episode(
             self.np_random, np.arange(n), self.start, self.target, self.noise
         )
         self.world.reset(state)

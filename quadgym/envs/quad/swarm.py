@@ -175,8 +175,11 @@ class SwarmEnv(ParallelEnv, EzPickle):
     | ``render_mode``        | **str**        | None    | ``rgb_array`` (orbiting camera)      |
     | ``task``               | **str**        | "hover" | ``hover``, ``track`` (each drone     |
     |                        |                |         | follows a reference around its       |
-    |                        |                |         | formation point) or ``land`` (each   |
-    |                        |                |         | on a pad below it)                   |
+    |                        |                |         | formation point), ``land`` (each on  |
+    |                        |                |         | a pad below it), or the team tasks   |
+    |                        |                |         | ``swap``, ``reform``, ``leader``     |
+    | ``perturb``            | **str, dict**  | None    | perturbations, as QuadHover-v0's     |
+    |                        |                |         | (wind, mass, noise, delay; off)      |
 
     ``**options``: the task's own arguments, as QuadHover-v0's card lists
     them (``task="track"``: ``trajectory``, ``radius``, ...; ``"land"``:
@@ -247,6 +250,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         box: float = 2.0,
         render_mode: str | None = None,
         task: str = "hover",
+        perturb: Any = None,
         **options: Any,
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "options")}
@@ -272,7 +276,9 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self.max_steps = self.task.episode_steps(config.episode_seconds)
         self.controller = self.task.make_controller(n)  # raises for the racer's PID
         self._guard = EpisodeGuard("quad_swarm_v0", over="every agent is done; call reset()")
-        self.world = World(config.model, n, config.physics, config.physics_hz)
+        self.world = World(
+            config.model, n, config.physics, config.physics_hz, perturb=config.perturbations
+        )
         with self.world.closed_on_error():
             self.task.attach(self.world)
             self.start = self.target.copy()
@@ -336,7 +342,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
             else self._rng
         )
         n, rows = self.num_drones, np.arange(self.num_drones)
-        state = self.task.episode_start(self._rng, rows, self.start, self.target, self.noise)
+        state = self.task.start_episode(self._rng, rows, self.start, self.target, self.noise)
         self.world.reset(state)
         self._state = state
         if self.controller is not None:

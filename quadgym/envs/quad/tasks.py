@@ -24,6 +24,7 @@ from quadgym.envs.quad.actions import (  # noqa: F401 - ACTION_TYPES, check_acti
 )
 from quadgym.envs.quad.dynamics import State, euler_to_quat, quat_to_rot
 from quadgym.envs.quad.models import DroneModel
+from quadgym.envs.quad.perturb import Perturbations
 
 #: Named target formations of the multi-drone tasks.
 FORMATIONS = ("line", "circle", "grid")
@@ -142,6 +143,9 @@ class HoverTask:
     max_rate_obs: float = 30.0
     #: Distance at which the step reward reaches 0, m (see :meth:`judge`).
     reward_scale: float = 2.0
+    #: The perturbations the task applies (sensor noise, action delay; see
+    #: :mod:`quadgym.envs.quad.perturb`); the world applies the physical ones.
+    perturb: Perturbations | None = None
     #: Which way each metric of :meth:`summarize` is better ("min", "max"; None: neither).
     metric_goals: ClassVar[dict[str, str | None]] = {
         "final_error": "min",
@@ -161,6 +165,10 @@ class HoverTask:
         # beyond max_tilt when x² + y² exceeds (1 − cos max_tilt) / 2.
         self._tilt_xy2 = float((1.0 - np.cos(self.max_tilt)) / 2.0)
         self._high_cache: tuple[float | None, np.ndarray | None] = (None, None)
+        p = self.perturb or Perturbations()
+        self._delay, self._obs_noise = p.action_delay, p.obs_noise
+        self._queue = np.zeros((self._delay, 0, self.act_dim))  # delayed actions, oldest first
+        self._noise_rng: np.random.Generator | None = None
 
     # ----------------------------------------------------------------- spaces
     def action_space(self) -> spaces.Box:
@@ -217,6 +225,11 @@ class HoverTask:
         physics steps of ``dt`` s; ``integrate(rpm, k)`` advances the physics k
         steps and returns the new state. Returns the state and the last motor speeds.
         The one loop every face of the environment runs."""
+        if self._delay:  # the action of ``action_delay`` steps ago takes effect now
+            applied = self._queue[0].copy()
+            self._queue[:-1] = self._queue[1:]
+            self._queue[-1] = action
+            action = applied
         updates, hold = self.inner_loop(substeps)
         rpm = None
         for _ in range(updates):
@@ -249,6 +262,8 @@ class HoverTask:
             parts.append(tail[0])
             high = np.concatenate([high, tail[1]])
         obs = np.concatenate(parts, 1)
+        if self._obs_noise:  # sensor noise, from the generator the episode was seeded with
+            obs += self._noise_rng.normal(0.0, self._obs_noise, obs.shape)
         np.minimum(np.maximum(obs, -high, out=obs), high, out=obs)
         return obs.astype(np.float32)
 
@@ -343,6 +358,24 @@ class HoverTask:
         if seconds <= 0:
             raise ValueError(f"episode_seconds must be > 0, got {seconds!r}")
         return int(round(seconds * self.control_hz))
+
+    def start_episode(
+        self,
+        rng: np.random.Generator,
+        rows: np.ndarray,
+        start: np.ndarray,
+        target: np.ndarray,
+        noise: StartNoise,
+    ) -> State:
+        """What every face calls at a reset of the drones ``rows``: the perturbations'
+        bookkeeping (an empty action queue, the sensor noise's generator), then the
+        task's own :meth:`episode_start`."""
+        n = len(target)
+        if self._queue.shape[1] != n:
+            self._queue = np.zeros((self._delay, n, self.act_dim))
+        self._queue[:, rows] = 0.0
+        self._noise_rng = rng
+        return self.episode_start(rng, rows, start, target, noise)
 
     def episode_start(
         self,

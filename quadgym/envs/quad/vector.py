@@ -25,6 +25,7 @@ from quadgym.envs.quad.config import QuadConfig, VectorConfig
 from quadgym.envs.quad.dynamics import State
 from quadgym.envs.quad.physics import Physics, advance
 from quadgym.envs.quad.suite import BULLET_TASKS, task_options
+from quadgym.envs.quad.world import perturbed_model
 
 
 def _check_backend(config: QuadConfig) -> Physics | None:
@@ -136,6 +137,7 @@ class QuadHoverVectorEnv(VectorEnv):
         render_mode: str | None = None,
         num_drones: int = 1,
         task: str = "hover",
+        perturb: Any = None,
         **options: Any,
     ) -> None:
         self.config = config = QuadConfig.from_arguments(locals())
@@ -161,6 +163,9 @@ class QuadHoverVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, n)
         self.controller = self.task.make_controller(n)
         self._wrench = dynamics.wrench_matrix(model)
+        perturb = config.perturbations  # the physical ones here, the others in the task
+        self._true_model = perturbed_model(model, perturb)
+        self._wind = np.array(perturb.wind, dtype=float) if any(perturb.wind) else None
         self._state: State | None = None
         self._last_action = np.zeros((n, self.task.act_dim))
         self._steps = np.zeros(n, dtype=np.int64)
@@ -176,7 +181,7 @@ class QuadHoverVectorEnv(VectorEnv):
             raise ValueError(f"options['state'] has {len(state)} rows; expected {self.num_envs}")
         lanes = np.arange(self.num_envs)
         # the task's draws for the episode (a spline, a pad) even where the state is given
-        drawn = self.task.episode_start(self.np_random, lanes, self.start, self.target, self.noise)
+        drawn = self.task.start_episode(self.np_random, lanes, self.start, self.target, self.noise)
         self._state = drawn if state is None else state.copy()
         if self.controller is not None:
             self.controller.reset()
@@ -186,7 +191,7 @@ class QuadHoverVectorEnv(VectorEnv):
         return self._obs(), {}
 
     def _reset_lanes(self, lanes: np.ndarray) -> None:
-        fresh = self.task.episode_start(self.np_random, lanes, self.start, self.target, self.noise)
+        fresh = self.task.start_episode(self.np_random, lanes, self.start, self.target, self.noise)
         s = self._state
         s.pos[lanes], s.quat[lanes], s.vel[lanes], s.ang_vel[lanes] = (
             fresh.pos,
@@ -254,12 +259,13 @@ class QuadHoverVectorEnv(VectorEnv):
         return advance(
             self._state,
             rpm,
-            self.model,
+            self._true_model,
             self.physics,
             self.dt,
             substeps,
             self.rest_height,
             self._wrench,
+            self._wind,
         )
 
     def _obs(self) -> np.ndarray:

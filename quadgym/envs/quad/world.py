@@ -33,6 +33,7 @@ quadratically with the drone count.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 import weakref
@@ -45,6 +46,7 @@ from numpy.typing import ArrayLike
 from quadgym.envs.quad import dynamics
 from quadgym.envs.quad.dynamics import State
 from quadgym.envs.quad.models import GRAVITY, DroneModel
+from quadgym.envs.quad.perturb import Perturbations
 from quadgym.envs.quad.physics import (  # noqa: F401 - re-exported
     Physics,
     advance,
@@ -80,6 +82,15 @@ GROUND_FRICTION = 1.0
 _DRONE_FILTER = (1, -1)
 
 
+def perturbed_model(model: DroneModel, perturb: Perturbations) -> DroneModel:
+    """The airframe with the perturbed mass and inertia (``model`` itself if unchanged)."""
+    if perturb.mass == 1.0 and perturb.inertia == 1.0:
+        return model
+    return dataclasses.replace(
+        model, mass=model.mass * perturb.mass, inertia=model.inertia * perturb.inertia
+    )
+
+
 def _disconnect(client: int) -> None:
     """Disconnect PyBullet client ``client`` (a finaliser: it must not refer to the World)."""
     with contextlib.suppress(p.error):
@@ -104,12 +115,17 @@ class World:
         physics: str = "pyb",
         physics_hz: int = 240,
         gui: bool = False,
+        perturb: Perturbations | None = None,
     ) -> None:
         if not isinstance(num_drones, int | np.integer) or num_drones < 1:
             raise ValueError(f"num_drones must be an integer >= 1, got {num_drones!r}")
         if not isinstance(physics_hz, int | np.integer) or physics_hz < 1:
             raise ValueError(f"physics_hz must be a positive integer, got {physics_hz!r}")
         self.model = model
+        self.perturb = p_ = perturb or Perturbations()
+        # the airframe the physics flies (controllers and tasks keep ``model``)
+        self.true_model = perturbed_model(model, p_)
+        self._wind = np.array(p_.wind, dtype=float) if any(p_.wind) else None
         self.num_drones = int(num_drones)
         self.physics = parse_physics(physics)
         self.dt = 1.0 / physics_hz
@@ -171,6 +187,15 @@ class World:
                 p.changeDynamics(
                     body, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=cid
                 )
+                if self.true_model is not model:
+                    true = self.true_model
+                    p.changeDynamics(
+                        body,
+                        -1,
+                        mass=true.mass,
+                        localInertiaDiagonal=true.inertia.tolist(),
+                        physicsClientId=cid,
+                    )
                 self.body_ids.append(body)
         # The bodies as loaded (1 m apart, 1 m up: touching nothing), restored at every
         # reset to drop Bullet's contact caches (see _forget_contacts).
@@ -419,12 +444,13 @@ class World:
         advance(
             state,
             rpm if live is None else rpm[live],
-            self.model,
+            self.true_model,
             self.physics if self._aero else None,
             self.dt,
             substeps,
             self.rest_height,
             self._wrench_matrix,
+            self._wind,
         )
         if live is not None:
             self._state.put(live, state)
@@ -454,6 +480,11 @@ class World:
             for body, f, t in calls:
                 apply_force(body, -1, f, origin, frame, cid)
                 apply_torque(body, -1, t, frame, cid)
+            if self._wind is not None:  # a world-frame force at each centre of mass
+                wind = self._wind.tolist()
+                for body in bodies:
+                    centre = p.getBasePositionAndOrientation(body, cid)[0]
+                    apply_force(body, -1, wind, centre, p.WORLD_FRAME, cid)
             p.stepSimulation(cid)
             if self._settling:
                 self._settle()

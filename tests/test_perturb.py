@@ -1,0 +1,143 @@
+"""Perturbations: each against its hand-computed effect, on every face, refused when wrong."""
+
+import gymnasium as gym
+import numpy as np
+import pybullet
+import pytest
+
+from quadgym.envs import quad_swarm_v0
+from quadgym.envs.quad.dynamics import State
+from quadgym.envs.quad.models import GRAVITY, get_model
+from quadgym.envs.quad.perturb import PRESETS, Perturbations, parse_perturb
+
+M = get_model("cf2x")
+STILL = {"start_height": 1.0, "target": [0, 0, 1.0], "start_xy_noise": 0.0, "start_yaw_noise": 0.0}
+DT, SUB = 1 / 240, 8
+
+
+def hold(perturb, physics, steps, action_type="one_d_rpm", action=(0.0,)):
+    """The drone's states over ``steps`` control steps of a constant action."""
+    env = gym.make(
+        "QuadHover-v0", physics=physics, action_type=action_type, perturb=perturb, **STILL
+    ).unwrapped
+    env.reset(seed=0)
+    out = []
+    for _ in range(steps):
+        env.step(np.array(action, dtype=np.float32))
+        out.append(env.world.get_state())
+    return env, out
+
+
+@pytest.mark.parametrize("physics, tol", [("dyn", 1e-12), ("pyb", 1e-6)])
+def test_wind_accelerates_a_hovering_drone_by_f_over_m(physics, tol):
+    """Hover RPM (thrust = weight) and a 0.02 N wind along x: x = (F/m)·dt²·N(N+1)/2
+    after N substeps (semi-implicit Euler, Bullet's scheme too), no climb or sink."""
+    env, states = hold({"wind": (0.02, 0.0, 0.0)}, physics, 15)
+    n = 15 * SUB
+    x0 = env.target[0, 0]
+    want = 0.02 / M.mass * DT**2 * n * (n + 1) / 2
+    assert states[-1].pos[0, 0] - x0 == pytest.approx(want, rel=tol, abs=tol)
+    assert abs(states[-1].pos[0, 2] - states[0].pos[0, 2]) < 1e-3
+    assert want > 0.09  # 9 cm in half a second: a visible push
+
+
+@pytest.mark.parametrize("physics, tol", [("dyn", 1e-12), ("pyb", 1e-6)])
+def test_a_heavier_frame_sinks_at_hover_rpm(physics, tol):
+    """Mass x1.2 at the URDF's hover RPM: a = (m·g − 1.2·m·g)/(1.2·m) = −g/6."""
+    env, states = hold({"mass": 1.2}, physics, 15)
+    n = 15 * SUB
+    z0 = env.world.rest_height + 1.0
+    want = -GRAVITY / 6 * DT**2 * n * (n + 1) / 2
+    assert states[-1].pos[0, 2] - z0 == pytest.approx(want, rel=tol, abs=tol)
+
+
+def test_inertia_scales_the_angular_response():
+    """A roll command from rest: one substep's body rate is τ/J, so a frame with inertia
+    x2 turns at half the rate (dyn, from rest: no gyroscopic term)."""
+    roll = (0.1, -0.1, -0.1, 0.1)  # motors 0, 3 faster: a roll torque (cf2x numbering)
+    rates = []
+    for factor in (1.0, 2.0):
+        env = gym.make(
+            "QuadHover-v0",
+            physics="dyn",
+            physics_hz=240,
+            control_hz=240,
+            perturb={"inertia": factor},
+            **STILL,
+        ).unwrapped
+        env.reset(seed=0)
+        env.step(np.array(roll, dtype=np.float32))
+        rates.append(env.world.get_state().ang_vel[0, 0])
+    assert abs(rates[0]) > 0 and rates[1] == pytest.approx(rates[0] / 2, rel=1e-9)
+
+
+def test_sensor_noise_has_the_given_spread_and_the_seed_fixes_it():
+    clean = gym.make("QuadHover-v0", physics="dyn", action_type="pid", **STILL)
+    noisy = gym.make(
+        "QuadHover-v0", physics="dyn", action_type="pid", perturb="obs_noise=0.01", **STILL
+    )
+    again = gym.make(
+        "QuadHover-v0", physics="dyn", action_type="pid", perturb="obs_noise=0.01", **STILL
+    )
+    diffs, repeat = [], []
+    for env in (clean, noisy, again):
+        env.reset(seed=4)
+    for _ in range(100):
+        a = np.zeros(3, dtype=np.float32)
+        c, n, r = (e.step(a)[0] for e in (clean, noisy, again))
+        diffs.append(n - c)
+        repeat.append(r - n)
+    diffs = np.array(diffs)[:, 3:12]  # the rotation entries (never clipped near hover)
+    assert np.std(diffs) == pytest.approx(0.01, rel=0.1)
+    assert abs(np.mean(diffs)) < 0.002
+    np.testing.assert_array_equal(np.array(repeat), 0.0)
+
+
+def test_an_action_takes_effect_after_the_delay():
+    """action_delay=2: the motor speeds of step t are those of the action of step t−2; the
+    first two steps fly the zero action (hover RPM)."""
+    env = gym.make("QuadHover-v0", perturb={"action_delay": 2}, **STILL)
+    env.reset(seed=0)
+    actions = [np.full(4, v, dtype=np.float32) for v in (0.1, 0.2, 0.3, 0.4, 0.5)]
+    rpms = [env.step(a)[4]["rpm"][0, 0] for a in actions]
+    want = [M.hover_rpm * (1 + 0.5 * v) for v in (0.0, 0.0, 0.1, 0.2, 0.3)]
+    np.testing.assert_allclose(rpms, want, rtol=1e-6)
+    env.reset(seed=0)  # a reset empties the queue
+    assert env.step(actions[4])[4]["rpm"][0, 0] == pytest.approx(M.hover_rpm)
+
+
+def test_every_face_flies_the_same_perturbed_episode():
+    """Lane 1 of the vector backend and drone 0 of a one-drone swarm run the single env's
+    dyn episode under wind, mass and a delay, to 1e-12."""
+    perturb = "wind=(0.01,-0.02,0),mass=1.1,inertia=0.9,action_delay=1"
+    single = gym.make("QuadHover-v0", physics="dyn", perturb=perturb).unwrapped
+    single.reset(seed=3)
+    s0 = single.world.get_state()
+    envs = gym.make_vec("QuadHover-v0", num_envs=3, physics="dyn", perturb=perturb)
+    st = State(*(np.repeat(a, 3, axis=0) for a in (s0.pos, s0.quat, s0.vel, s0.ang_vel)))
+    envs.reset(seed=0, options={"state": st})
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        act = rng.uniform(-0.2, 0.2, size=(3, 4)).astype(np.float32)
+        obs, *_ = single.step(act[1])
+        vobs, *_ = envs.step(act)
+        np.testing.assert_allclose(vobs[1], obs, rtol=0, atol=1e-12)
+    swarm = quad_swarm_v0.parallel_env(num_drones=2, perturb="harsh")
+    swarm.reset(seed=0)
+    assert swarm.world.true_model.mass == pytest.approx(1.25 * M.mass)
+    assert swarm.task._delay == 2 and swarm.config.perturbations == parse_perturb("harsh")
+
+
+def test_presets_and_bad_perturbations(forbid):
+    assert parse_perturb(None) == Perturbations() and set(PRESETS) == {"none", "mild", "harsh"}
+    forbid((pybullet, "connect"))
+    for value, error, message in [
+        ("windy", ValueError, "unknown perturb preset 'windy'"),
+        ("mas=1.2", ValueError, "did you mean 'mass'"),
+        ({"wind": (5.0, 0, 0)}, ValueError, "wind must be 3 finite forces"),
+        ({"mass": -1.0}, ValueError, "mass"),
+        ("obs_noise=nan", ValueError, "obs_noise"),
+        (3.0, TypeError, "perturb must be"),
+    ]:
+        with pytest.raises(error, match=message):
+            gym.make("QuadHover-v0", perturb=value)
