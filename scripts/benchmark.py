@@ -7,14 +7,15 @@
 
 Every controller flies ``--episodes`` episodes of every task (seeds ``--seed``,
 ``--seed`` + 1, ...), the same ones for all, under ``--perturbations`` if given
-(wind, mass, inertia, sensor noise, action delay: quadgym.envs.quad.perturb).
-A controller is an algorithm plugin that needs no training (``pid``), a run directory of ``scripts/train.py`` (scored on
-the env it was trained on), or ``package.module:Class``: a class built as
-``Class(env)`` with ``reset()`` and ``act(observation, deterministic=True)``. A
-controller that cannot fly a task (another env's run, a plugin without support) is
-listed as skipped. Metrics come from each task (``task.summarize``): hover final
-error and time to within 0.10 m, tracking RMS error, landing success and touchdown
-speed, gates passed and collisions, crashes.
+(wind, mass, inertia, sensor noise, action delay: quadgym.envs.quad.perturb). A
+controller is an algorithm plugin that needs no training (``pid``), a run directory
+of ``scripts/train.py`` (scored on the env it was trained on), or
+``package.module:Class``: a class built as ``Class(env)`` with ``reset()`` and
+``act(observation, deterministic=True)``. A controller that cannot fly a task
+(another env's run, a plugin without support) is listed as skipped. Metrics come
+from each task (``task.summarize``): hover final error and time to within 0.10 m,
+tracking RMS error, landing success and touchdown speed, gates passed and
+collisions, crashes.
 
 Writes into ``--out``: ``results.json`` (every episode's metrics, the command and the
 code version), ``leaderboard.md`` (per task, controller by metric: mean and 95 %
