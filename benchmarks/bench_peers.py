@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,43 @@ RATIOS = {
 
 
 # ----------------------------------------------------------------- the shared loops
+def timed_loop(
+    prepare: Callable[[int], tuple[Any, int]],
+    step: Callable[[Any], bool],
+    reset: Callable[[], Any],
+    steps: int,
+) -> dict[str, float]:
+    """``steps`` steps: ``prepare(k)`` (untimed) gives step k's argument and the agents
+    acting in it, ``step(argument)`` (timed) says whether the episode is over, and then
+    ``reset()`` (timed apart) starts the next. Seconds in steps and resets, counts."""
+    clock = time.perf_counter
+    in_step = in_reset = 0.0
+    live = length = 0
+    lengths: list[int] = []
+    for k in range(steps):
+        argument, acting = prepare(k)
+        live += acting
+        t = clock()
+        over = step(argument)
+        in_step += clock() - t
+        length += 1
+        if over:
+            t = clock()
+            reset()
+            in_reset += clock() - t
+            lengths.append(length)
+            length = 0
+    episodes = max(len(lengths), 1)
+    return {
+        "in_step": in_step,
+        "in_reset": in_reset,
+        "live": live,
+        "reset_ms": in_reset / episodes * 1e3,
+        "episodes": len(lengths),
+        "mean_episode_steps": sum(lengths) / episodes,
+    }
+
+
 def hover_loop(env: Any, steps: int, seed: int, warmup: int) -> dict[str, float]:
     """A Gymnasium env under uniform random actions, reset whenever an episode ends."""
     import numpy as np
@@ -98,34 +136,22 @@ def hover_loop(env: Any, steps: int, seed: int, warmup: int) -> dict[str, float]
     def draw(n: int) -> Any:
         return rng.uniform(space.low, space.high, size=(n, *space.shape)).astype(space.dtype)
 
+    def over(action: Any) -> bool:
+        _, _, term, trunc, _ = env.step(action)
+        return bool(term or trunc)
+
     env.reset(seed=seed)
-    for a in draw(warmup):  # untimed
-        _, _, term, trunc, _ = env.step(a)
-        if term or trunc:
-            env.reset()
+    warm = draw(warmup)
+    timed_loop(lambda k: (warm[k], 1), over, env.reset, warmup)  # untimed warm-up
     env.reset(seed=seed)
     actions = draw(steps)
-    clock = time.perf_counter
-    in_step = in_reset = 0.0
-    lengths: list[int] = []
-    length = 0
-    for a in actions:
-        t = clock()
-        _, _, term, trunc, _ = env.step(a)
-        in_step += clock() - t
-        length += 1
-        if term or trunc:
-            t = clock()
-            env.reset()
-            in_reset += clock() - t
-            lengths.append(length)
-            length = 0
+    r = timed_loop(lambda k: (actions[k], 1), over, env.reset, steps)
     return {
-        "step_only_steps_per_s": steps / in_step,
-        "loop_steps_per_s": steps / (in_step + in_reset),
-        "reset_ms": in_reset / max(len(lengths), 1) * 1e3,
-        "episodes": len(lengths),
-        "mean_episode_steps": sum(lengths) / max(len(lengths), 1),
+        "step_only_steps_per_s": steps / r["in_step"],
+        "loop_steps_per_s": steps / (r["in_step"] + r["in_reset"]),
+        "reset_ms": r["reset_ms"],
+        "episodes": r["episodes"],
+        "mean_episode_steps": r["mean_episode_steps"],
     }
 
 
@@ -144,40 +170,29 @@ def parallel_loop(env: Any, steps: int, seed: int, warmup: int) -> dict[str, flo
             out[a] = rng.uniform(space.low, space.high, size=(n, *space.shape)).astype(space.dtype)
         return out
 
-    env.reset(seed=seed)
-    warm = draw(warmup)
-    for k in range(warmup):  # untimed
-        env.step({a: warm[a][k] for a in env.agents})
-        if not env.agents:
-            env.reset()
-    env.reset(seed=seed)
-    actions = draw(steps)
-    clock = time.perf_counter
-    in_step = in_reset = 0.0
-    live = 0
-    lengths: list[int] = []
-    length = 0
-    for k in range(steps):
-        act = {a: actions[a][k] for a in env.agents}
-        live += len(act)
-        t = clock()
+    def acting(table: dict[str, Any]) -> Callable[[int], tuple[dict, int]]:
+        def prepare(k: int) -> tuple[dict, int]:
+            act = {a: table[a][k] for a in env.agents}
+            return act, len(act)
+
+        return prepare
+
+    def over(act: dict) -> bool:
         env.step(act)
-        in_step += clock() - t
-        length += 1
-        if not env.agents:
-            t = clock()
-            env.reset()
-            in_reset += clock() - t
-            lengths.append(length)
-            length = 0
+        return not env.agents
+
+    env.reset(seed=seed)
+    timed_loop(acting(draw(warmup)), over, env.reset, warmup)  # untimed warm-up
+    env.reset(seed=seed)
+    r = timed_loop(acting(draw(steps)), over, env.reset, steps)
     return {
-        "agent_steps_per_s": live / in_step,
-        "env_steps_per_s": steps / in_step,
-        "loop_agent_steps_per_s": live / (in_step + in_reset),
-        "reset_ms": in_reset / max(len(lengths), 1) * 1e3,
-        "live_agents_per_step": live / steps,
-        "episodes": len(lengths),
-        "mean_episode_steps": sum(lengths) / max(len(lengths), 1),
+        "agent_steps_per_s": r["live"] / r["in_step"],
+        "env_steps_per_s": steps / r["in_step"],
+        "loop_agent_steps_per_s": r["live"] / (r["in_step"] + r["in_reset"]),
+        "reset_ms": r["reset_ms"],
+        "live_agents_per_step": r["live"] / steps,
+        "episodes": r["episodes"],
+        "mean_episode_steps": r["mean_episode_steps"],
     }
 
 
