@@ -22,20 +22,13 @@ import gymnasium as gym
 import numpy as np
 
 import quadgym
-
-#: Two-sided 95 % t quantiles by degrees of freedom (the next lower entry is used).
-_T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 9: 2.26, 19: 2.09, 29: 2.05, 49: 2.01}
+from quadgym.stats import t_interval
 
 
 def interval(values: list[float]) -> tuple[float, float]:
     """Mean and 95 % t half-width of the finite ``values`` (NaN where undefined)."""
-    v = np.array([x for x in values if math.isfinite(x)], dtype=float)
-    if not v.size:
-        return math.nan, math.nan
-    if v.size == 1:
-        return float(v[0]), math.nan
-    t = _T95[max(k for k in _T95 if k <= v.size - 1)]
-    return float(v.mean()), float(t * v.std(ddof=1) / math.sqrt(v.size))
+    mean, low, high = t_interval(values)
+    return mean, (high - low) / 2
 
 
 @dataclass

@@ -60,12 +60,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from scipy import stats  # noqa: E402
 
 import quadgym  # noqa: E402
 from quadgym.agents.schedule import Schedule  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
+from quadgym.stats import paired_test, t_interval  # noqa: E402
 
 METHODS = {  # result key -> (plugin, extra config)
     "copg": ("copg", {}),
@@ -88,7 +88,6 @@ BEHAVIOURS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 PAPER_LR: float = 1e-3
 PAPER_SCHEDULE: Schedule = "constant"
 LONG = 3  # the paper_long setting trains LONG × --epochs
-LEVEL = 0.95  # confidence level of every interval
 RANDOM_PAIRS = 2000  # random behaviour pairs for IPO's unlimited-data fixed point
 
 
@@ -160,30 +159,6 @@ def settings_of(args: Args) -> list[Setting]:
 
 
 # ----------------------------------------------------------------- statistics
-def t_interval(x: Any, level: float = LEVEL) -> tuple[float, float, float]:
-    """(mean, low, high): the t-interval of the mean of ``x`` over seeds; NaN bounds for
-    fewer than two values."""
-    x = np.asarray(x, dtype=float)
-    mean = float(x.mean())
-    if x.size < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-    return mean, mean - half, mean + half
-
-
-def paired_test(a: Any, b: Any) -> dict[str, Any]:
-    """``a`` against ``b``, paired by seed: the mean difference a − b (``diff``) with its
-    t-interval, the two-sided paired t-test's p-value ``p`` (NaN for fewer than two seeds
-    or differences that are all equal), and on how many of the ``n`` seeds a < b."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    d = a - b
-    mean, low, high = t_interval(d)
-    p = float("nan")
-    if d.size >= 2 and np.ptp(d) > 0:
-        p = float(stats.ttest_rel(a, b).pvalue)
-    return {"diff": mean, "diff_ci": [low, high], "p": p, "lower": int((d < 0).sum()), "n": d.size}
-
-
 def total_variation(p: Any, q: Any) -> float:
     """½·Σ|p − q|, in [0, 1]."""
     return 0.5 * float(np.abs(np.asarray(p) - np.asarray(q)).sum())
