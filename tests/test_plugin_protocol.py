@@ -24,6 +24,7 @@ TINY_SEQ = ["d_model=16", "layers=1", "heads=2", "batch_size=8"]
 #: plugin -> (env, config words, total budget): small runs that cross a chunk boundary
 CASES = {
     "pid": ("QuadHover-v0", [], 40),
+    "lqr": ("QuadHover-v0", [], 40),
     "ppo": ("QuadHover-v0", TINY_PPO, 128),
     "sac": ("QuadHover-v0", TINY_OFF, 64),
     "td3": ("QuadHover-v0", TINY_OFF, 64),
@@ -49,8 +50,8 @@ CASES = {
     "ftp": ("ToyCoding-v0", [*TINY_SEQ, "d_decoder=16"], 6),
 }
 #: plugins that make no record per unit of budget: SB3's report at the end of a rollout
-#: in which episodes finished, the PID learns nothing
-SPARSE = {"pid", "ppo", "sac", "td3", "ppo_shared"}
+#: in which episodes finished, the PID and the LQR learn nothing
+SPARSE = {"pid", "lqr", "ppo", "sac", "td3", "ppo_shared"}
 
 
 def run(*args) -> int:

@@ -32,6 +32,7 @@ def supported_pairs():
 def test_every_builtin_is_listed():
     expected = {
         "pid",
+        "lqr",
         "copg",
         "ipo",
         "dpo",
