@@ -31,11 +31,18 @@ def paired_test(a: Any, b: Any) -> dict[str, Any]:
     """``a`` against ``b``, paired (by seed): the mean difference a − b (``diff``) with its
     t-interval (``diff_ci``), the two-sided paired t-test's p-value ``p`` (NaN for fewer
     than two pairs or differences that are all equal), and on how many of the ``n`` pairs
-    a < b (``lower``)."""
+    a < b (``lower``) and a > b (``higher``)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     d = a - b
     mean, low, high = t_interval(d)
     p = math.nan
     if d.size >= 2 and np.ptp(d) > 0:
         p = float(stats.ttest_rel(a, b).pvalue)
-    return {"diff": mean, "diff_ci": [low, high], "p": p, "lower": int((d < 0).sum()), "n": d.size}
+    return {
+        "diff": mean,
+        "diff_ci": [low, high],
+        "p": p,
+        "lower": int((d < 0).sum()),
+        "higher": int((d > 0).sum()),
+        "n": int(d.size),
+    }

@@ -1,36 +1,56 @@
-"""DPO's 3D-properties on PreferenceToy-v0: the corollary, the three D's and the fixes.
+"""DPO's 3D-properties on PreferenceToy-v0, asserted as changes from the start of training.
 
-Thresholds were measured on seeds 0, 1, 2 with the defaults (β = 0.1, lr 1e-3,
-batch 64, 300 epochs, a rank-2 response embedding) and hold on each.
+Every property is a change from epoch 0 (the policy = π_ref) to the last epoch
+(300), computed by scripts/reproduce_dpo3d.py's ``changes``: the drastic drop as
+Δ log10 rejected mass (decades), the degradation as Δ ln chosen mass (nats) and its
+fall from the peak, the dispersion as Δ unseen mass. Defaults: β = 0.1, Adam lr 1e-3,
+batch 64, 64 pairs per prompt, a rank-2 response embedding.
+
+What happens here (docs/dpo3d.md): on-policy data shows all three; off-policy data
+shows the drop, weaker than on-policy, the chosen mass rising (on 9 of seeds 0-9; it
+collapses on seed 9) and the unseen mass falling: the paper's "worse off-policy" is not
+reproduced, and the tests say so. Both fixes (β⁻ = 0.01 < β⁺ = 0.1; λ = 1 SFT) reduce
+each property on every seed.
+
+Thresholds hold on every seed of 0-9; seed 0 runs in ``make test``, the others under
+the ``paper`` mark (tests/claims.py).
 """
+
+import math
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from claims import claim_seeds
 from gymnasium.utils.env_checker import check_env as gym_check_env
+from scriptload import load_script
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
 from quadgym.agents.contrastive import dpo_loss
 
-SEEDS = [0, 1, 2]
+script = load_script("reproduce_dpo3d")
+
 EPOCHS = 300
+SEEDS = claim_seeds(*range(10))
+FIXES = {
+    "dpo_flex": ("dpo_flex", {"beta_plus": 0.1, "beta_minus": 0.01}),
+    "dpo_sft": ("dpo_sft", {"sft_weight": 1.0}),
+}
+_RUNS: dict = {}
 
 
-def run(scenario, seed, algo="dpo", **kw):
-    torch.set_num_threads(1)
-    chosen, rejected = scenario.split("_")
-    agent = quadgym.make_algo(
-        algo, "PreferenceToy-v0", chosen=chosen, rejected=rejected, seed=seed, **kw
-    )
-    hist = agent.learn(EPOCHS)
-    return {k: np.array([h[k] for h in hist]) for k in ("chosen", "rejected", "unseen")}
-
-
-@pytest.fixture(scope="module")
-def curves():
-    return {(sc, s): run(sc, s) for sc in ("on_on", "off_off") for s in SEEDS}
+def changes(method: str, scenario: str, seed: int) -> dict[str, float]:
+    """The script's changes of one run (cached for the module)."""
+    key = (method, scenario, seed)
+    if key not in _RUNS:
+        torch.set_num_threads(1)
+        algo, extra = FIXES.get(method, (method, {}))
+        chosen, rejected = scenario.split("_")
+        run = script.train(algo, seed, EPOCHS, chosen=chosen, rejected=rejected, **extra)
+        _RUNS[key] = run["changes"]
+    return _RUNS[key]
 
 
 def test_gradient_ratio_corollary():
@@ -46,60 +66,101 @@ def test_gradient_ratio_corollary():
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_drastic_drop_of_rejected_off_policy(curves, seed):
-    c = curves[("off_off", seed)]
-    collapsed = np.flatnonzero(c["rejected"] < 0.1 * c["rejected"][0])
-    assert collapsed.size, "the rejected likelihood never fell tenfold"
-    t = collapsed[0]
-    assert t <= 100
-    assert c["chosen"][t] < 0.35  # the chosen responses have gained little by then
+def test_on_policy_dpo_shows_the_three_properties_as_changes(seed):
+    c = changes("dpo", "on_on", seed)
+    # drastic drop: the rejected mass falls by > 12 decades, tenfold within 70 epochs
+    assert c["drop_log10_rejected"] < -12
+    assert c["epochs_to_tenth"] <= 70
+    # degradation: the chosen mass rises, then ends > 0.3 nats below its peak and no
+    # higher than where it started (below it on 8 of seeds 0-9)
+    assert c["dln_chosen_from_peak"] < -0.3
+    assert c["dln_chosen"] < 0.01
+    # dispersion: > 0.3 of the probability moves onto responses the data never shows
+    assert c["d_unseen"] > 0.3
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_degradation_on_policy(curves, seed):
-    c = curves[("on_on", seed)]
-    peak = c["chosen"].argmax()
-    assert 0 < peak < EPOCHS // 4  # an early rise ...
-    assert c["chosen"][peak] > c["chosen"][0] + 0.1
-    assert c["chosen"][-1] < c["chosen"][peak] - 0.2  # ... then well below the peak
+def test_off_policy_dpo_shows_no_property_more_strongly_than_on_policy(seed):
+    """The paper's direction (all three worse off-policy) fails in this toy."""
+    off, on = changes("dpo", "off_off", seed), changes("dpo", "on_on", seed)
+    assert off["drop_log10_rejected"] < -5  # a drastic drop, ...
+    assert off["drop_log10_rejected"] > on["drop_log10_rejected"] + 0.5  # ... milder than on
+    # the chosen mass moves far from its start (up 3.1-4.3 nats on 9 of seeds 0-9, down
+    # 7.8 nats on seed 9), where on-policy it ends within 1 nat of its start
+    assert abs(off["dln_chosen"]) > 2.5 and abs(on["dln_chosen"]) < 1
+    # next to no dispersion: the unseen mass falls (or rises by < 0.05 on seed 9)
+    assert off["d_unseen"] < 0.05
+    assert off["d_unseen"] < on["d_unseen"] - 0.3
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_dispersion_onto_unseen_off_policy(curves, seed):
-    c = curves[("off_off", seed)]
-    assert c["unseen"][-1] >= 0.5
-    assert c["rejected"][-1] < 1e-3
+@pytest.mark.parametrize("fix", list(FIXES))
+def test_each_fix_reduces_each_property(seed, fix):
+    dpo, fixed = changes("dpo", "on_on", seed), changes(fix, "on_on", seed)
+    assert fixed["drop_log10_rejected"] > dpo["drop_log10_rejected"] + 8
+    assert fixed["drop_log10_rejected"] > -4
+    assert fixed["dln_chosen"] > dpo["dln_chosen"] + 0.3
+    assert fixed["dln_chosen"] > 0.3  # the chosen mass now rises
+    assert fixed["d_unseen"] < dpo["d_unseen"] - 0.2
+    assert abs(fixed["d_unseen"]) < 0.15  # next to no dispersion
+    # off-policy too: the rejected mass no longer drops, less mass on unseen responses
+    dpo_off, fixed_off = changes("dpo", "off_off", seed), changes(fix, "off_off", seed)
+    assert fixed_off["drop_log10_rejected"] > 0
+    assert fixed_off["d_unseen"] < dpo_off["d_unseen"] - 0.15
 
 
-def test_on_policy_ends_with_higher_chosen_than_off_policy(curves):
-    on = np.mean([curves[("on_on", s)]["chosen"][-1] for s in SEEDS])
-    off = np.mean([curves[("off_off", s)]["chosen"][-1] for s in SEEDS])
-    assert on > off + 0.1
+def test_script_statistics_and_changes_against_hand_computation():
+    mean, low, high = script.t_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    half = 2.7764451051977987 * math.sqrt(2.5) / math.sqrt(5)  # t(0.975, 4)·s/√n
+    assert (mean, low, high) == pytest.approx((3.0, 3.0 - half, 3.0 + half))
+    test = script.paired([1.0, 2.0, 4.0], [2.0, 2.5, 3.0], sign=-1)
+    assert test["diff"] == pytest.approx(-0.1666666, rel=1e-5)
+    assert test["stronger"] == 2 and test["n"] == 3
+    d = np.array([-1.0, -0.5, 1.0])
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(3))
+    from scipy import stats
+
+    assert test["p"] == pytest.approx(2 * stats.t.sf(abs(t), 2))
+    c = script.changes([0.5, 0.8, 0.4], [0.4, 0.03, 4e-4], [0.1, 0.17, 0.5996])
+    assert c["dln_chosen"] == pytest.approx(math.log(0.8))
+    assert c["dln_chosen_from_peak"] == pytest.approx(math.log(0.5))
+    assert c["drop_log10_rejected"] == pytest.approx(-3.0)
+    assert c["epochs_to_tenth"] == 1.0
+    assert c["d_unseen"] == pytest.approx(0.4996)
+    assert math.isnan(script.changes([1, 1], [1, 0.5], [0, 0])["epochs_to_tenth"])
 
 
-@pytest.mark.slow
-def test_lower_beta_minus_raises_final_chosen(curves):
-    sweep = [0.05, 0.02, 0.01]
-    finals = np.array(
+def test_script_tiny_full_run(tmp_path):
+    torch.set_num_threads(1)
+    res = script.main(
         [
-            [curves[("on_on", s)]["chosen"][-1]]
-            + [
-                run("on_on", s, "dpo_flex", beta_plus=0.1, beta_minus=b)["chosen"][-1]
-                for b in sweep
-            ]
-            for s in SEEDS
+            "--out",
+            str(tmp_path),
+            "--seeds",
+            "2",
+            "--epochs",
+            "3",
+            "--beta-minus",
+            "0.01",
+            "--sft-lambda",
+            "1.0",
+            "--full",
         ]
     )
-    assert np.all(np.diff(finals.mean(axis=0)) > 0)  # monotone in the mean over seeds
-    assert np.all(finals[:, 1:] > finals[:, :1] + 0.1)  # every β⁻ < β⁺ beats DPO on every seed
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_sft_term_keeps_chosen_high(curves, seed):
-    c = run("on_on", seed, "dpo_sft", sft_weight=1.0)
-    assert c["chosen"][-1] > 0.8
-    assert c["chosen"][20:].min() > 0.65
-    assert c["chosen"][-1] > curves[("on_on", seed)]["chosen"][-1] + 0.3
+    for name in ("results.json", "tables.md", "figure.png", "fixes.png"):
+        assert (tmp_path / name).is_file()
+    for name in ("figure.png", "fixes.png"):
+        assert (tmp_path / name).stat().st_size < 200_000
+    runs = res["runs"]
+    assert {"dpo/on_on", "dpo/off_off", "dpo_flex β⁻=0.01/on_on", "dpo_sft λ=1/off_off"} <= set(
+        runs
+    )
+    assert {"dpo/sampled_top", "dpo_sft λ=1/sampled_rarest"} <= set(runs)
+    assert len(runs["dpo/on_on"]["chosen"]) == 2 and len(runs["dpo/on_on"]["chosen"][0]) == 4
+    text = (tmp_path / "tables.md").read_text()
+    assert "Paired comparisons" in text and "sampled-and-labelled" in text
+    props = {(t["a"], t["property"]) for t in res["comparisons"]}
+    assert ("dpo/off_off", "dispersion") in props and ("dpo_sft λ=1/on_on", "degradation") in props
 
 
 def test_every_plugin_logs_the_sets_and_gradients():

@@ -141,3 +141,46 @@ def test_presets_and_bad_perturbations(forbid):
     ]:
         with pytest.raises(error, match=message):
             gym.make("QuadHover-v0", perturb=value)
+
+
+def _settle(perturb, seconds=12.0):
+    """QuadHover-v0 with the env's PID holding the target (pid actions, 240 Hz), long
+    enough to settle; the last state and motor speeds."""
+    env = gym.make(
+        "QuadHover-v0",
+        physics="dyn",
+        action_type="pid",
+        perturb=perturb,
+        episode_seconds=seconds,
+        **STILL,
+    ).unwrapped
+    env.reset(seed=0)
+    for _ in range(round(seconds * 30)):
+        _, _, term, _, info = env.step(np.zeros(3, dtype=np.float32))
+        assert not term
+    return env, env.world.get_state(), info["rpm"][0]
+
+
+def test_a_steady_wind_displaces_the_pid_by_what_its_integral_limit_predicts():
+    """At rest against a wind F the position loop's force p·e + i·∫e equals F. The x
+    integral saturates at i_pos_limit (2 m·s) × i (0.05 N/(m·s)) = 0.1 N, so a 0.2 N wind
+    leaves e = (F − 0.1 N) / p = 0.1 / 0.4 = 0.25 m downwind, and 0.05 N none at all."""
+    from quadgym.control.pid import PIDGains
+
+    g = PIDGains()
+    cap = g.i_pos_limit[0] * g.i_pos[0]
+    env, state, _ = _settle({"wind": (0.2, 0.0, 0.0)})
+    want = (0.2 - cap) / g.p_pos[0]
+    assert state.pos[0, 0] - env.target[0, 0] == pytest.approx(want, abs=0.005)
+    env, state, _ = _settle({"wind": (0.05, 0.0, 0.0)}, seconds=25.0)
+    assert abs(state.pos[0, 0] - env.target[0, 0]) < 0.005
+
+
+def test_a_heavier_drone_hovers_at_the_higher_rpm():
+    """Thrust = 1.2·m·g at rest: every motor at ω_h·√1.2. The z integral saturates at
+    0.15 m·s × 0.05 N/(m·s) = 0.0075 N, so the drone hangs (0.2·m·g − 0.0075 N)/1.25 N/m
+    below the target."""
+    env, state, rpm = _settle({"mass": 1.2})
+    np.testing.assert_allclose(rpm, M.hover_rpm * np.sqrt(1.2), rtol=2e-3)
+    sag = (0.2 * M.mass * GRAVITY - 0.15 * 0.05) / 1.25
+    assert env.target[0, 2] - state.pos[0, 2] == pytest.approx(sag, abs=0.002)
