@@ -44,7 +44,11 @@ class Episode:
 def controller_problem(spec: str) -> str | None:
     """Why ``spec`` names no controller (see the module docstring), or None: checked
     before any episode is flown."""
-    if Path(spec, "state.json").is_file() or spec in quadgym.list_algos():
+    if Path(spec, "state.json").is_file():
+        if not Path(spec, "checkpoint.bin").is_file():
+            return f"controller {spec!r}: the run has no checkpoint.bin (trained at all?)"
+        return None
+    if spec in quadgym.list_algos():
         return None
     if ":" in spec:
         module, _, name = spec.partition(":")
@@ -73,7 +77,7 @@ def load_controller(spec: str, env: gym.Env) -> Any:
             raise ValueError(f"run {spec} was trained on {state['env']}, not {env_id}")
         algo = quadgym.make_algo(state["algo"], state["env"], **state["config"])
         algo.load(Path(spec, "checkpoint.bin"))
-        return algo
+        return _fitting(spec, algo, env)
     if ":" in spec:
         module, _, name = spec.partition(":")
         try:
@@ -82,11 +86,26 @@ def load_controller(spec: str, env: gym.Env) -> Any:
             raise ValueError(f"controller {spec!r}: cannot import it ({exc})") from None
         return cls(env)
     if spec in quadgym.list_algos():
-        return quadgym.make_algo(spec, env)
+        return _fitting(spec, quadgym.make_algo(spec, env), env)
     raise ValueError(
         f"controller {spec!r} is not a plugin ({', '.join(quadgym.list_algos())}), a run "
         "directory (with state.json) or 'package.module:Class'"
     )
+
+
+def _fitting(spec: str, algo: Any, env: gym.Env) -> Any:
+    """``algo`` if it acts in ``env``'s action space.
+
+    Raises:
+        ValueError: naming both spaces (e.g. a run trained with other action types).
+    """
+    own = getattr(getattr(algo, "env", None), "action_space", None)
+    if own is not None and own.shape != env.action_space.shape:
+        raise ValueError(
+            f"controller {spec!r} acts in {own}, the task in {env.action_space} (trained "
+            "with other env arguments?)"
+        )
+    return algo
 
 
 def score(env: gym.Env, controller: Any, seeds: list[int]) -> list[Episode]:
@@ -107,6 +126,40 @@ def score(env: gym.Env, controller: Any, seeds: list[int]) -> list[Episode]:
                 break
         out.append(Episode(seed, task.summarize(infos), np.array(path), np.array(goals)))
     return out
+
+
+def _score_job(env_id: str, perturb: str | None, spec: str, seeds: list[int]) -> list[Episode]:
+    """One worker's share: build the env and the controller in this process, fly ``seeds``."""
+    env = gym.make(env_id, perturb=perturb)
+    try:
+        return score(env, load_controller(spec, env), seeds)
+    finally:
+        env.close()
+
+
+def score_many(
+    env_id: str, spec: str, seeds: list[int], perturb: str | None = None, workers: int = 1
+) -> list[Episode]:
+    """:func:`score` of the controller ``spec`` on ``env_id`` (with ``perturb``), the seeds
+    split over ``workers`` processes (each builds its own PyBullet world and controller;
+    spawned, so no client is shared). Episodes come back in seed order, and each is the
+    same as a sequential run's: every episode is seeded and the controller reset.
+
+    Raises:
+        ValueError: the controller cannot fly the env (see :func:`load_controller`).
+    """
+    if workers <= 1 or len(seeds) < 2:
+        return _score_job(env_id, perturb, spec, seeds)
+    import concurrent.futures
+    import multiprocessing
+
+    chunks = [seeds[i::workers] for i in range(workers) if seeds[i::workers]]
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
+        jobs = [pool.submit(_score_job, env_id, perturb, spec, c) for c in chunks]
+        parts = [job.result() for job in jobs]
+    by_seed = {e.seed: e for part in parts for e in part}
+    return [by_seed[seed] for seed in seeds]
 
 
 def best(goal: str | None, means: dict[str, float]) -> set[str]:

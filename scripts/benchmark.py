@@ -17,6 +17,9 @@ from each task (``task.summarize``): hover final error and time to within 0.10 m
 tracking RMS error, landing success and touchdown speed, gates passed and
 collisions, crashes.
 
+``--workers N`` splits each controller's episodes over N spawned processes (each with
+its own PyBullet world); the numbers are the sequential ones.
+
 Writes into ``--out``: ``results.json`` (every episode's metrics, the command and the
 code version), ``leaderboard.md`` (per task, controller by metric: mean and 95 %
 t-interval over episodes, the best controller per metric in bold) and a PNG per
@@ -45,7 +48,7 @@ from quadgym.evaluation import (  # noqa: E402
     controller_problem,
     interval,
     load_controller,
-    score,
+    score_many,
 )
 
 #: The single-drone tasks ``--tasks all`` names.
@@ -63,6 +66,7 @@ class Args(TypedConfig):
         None, "perturb every task: 'mild', 'harsh' or text such as 'wind=(0.02,0,0),mass=1.2'"
     )
     seed: int = param(1000, "seed of the first episode (the next ones count up)", ge=0)
+    workers: int = param(1, "processes the episodes are split over (the same results)", ge=1)
     out: str = param("results/benchmark", "directory for results.json, leaderboard.md, PNGs")
 
 
@@ -172,12 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         for spec in args.controllers:
             env = gym.make(task, perturb=args.perturbations)
             try:
-                controller = load_controller(spec, env)
+                load_controller(spec, env)  # can it fly this task? (else: skipped, and why)
             except ValueError as exc:
                 rows[spec] = {"skipped": str(exc)}
                 env.close()
                 continue
-            episodes = score(env, controller, seeds)
+            episodes = score_many(task, spec, seeds, args.perturbations, args.workers)
             env.close()
             goals = env.unwrapped.task.metric_goals
             metrics = list(episodes[0].metrics)

@@ -83,3 +83,35 @@ def test_perturbations_reach_every_task(tmp_path):
     assert results["quadgym_args"]["perturbations"] == "harsh"
     summary = results["tasks"]["QuadHover-v0"]["pid"]["summary"]
     assert summary["final_error"][0] > 0.1  # the PID at 30 Hz does not survive harsh
+
+
+def test_parallel_workers_give_the_sequential_numbers(tmp_path):
+    """The same controller on the same seeds: identical metrics whether the episodes run in
+    one process or are split over two (spawned, each with its own PyBullet world)."""
+    out = {}
+    for workers in (1, 2):
+        path = tmp_path / f"w{workers}"
+        argv = ["--tasks", "QuadTrack-v0", "--controllers", "pid", "lqr", "--episodes", "4"]
+        assert benchmark.main([*argv, "--workers", str(workers), "--out", str(path)]) == 0
+        out[workers] = json.loads((path / "results.json").read_text())["tasks"]
+    for spec in ("pid", "lqr"):
+        assert out[1]["QuadTrack-v0"][spec]["episodes"] == out[2]["QuadTrack-v0"][spec]["episodes"]
+
+
+def test_a_missing_checkpoint_and_a_misfit_controller_give_clear_errors(tmp_path, capsys):
+    import gymnasium as gym
+
+    from quadgym.evaluation import _fitting
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "state.json").write_text('{"env": "QuadHover-v0", "algo": "ppo", "config": {}}')
+    with pytest.raises(SystemExit):
+        benchmark.main(["--controllers", str(run)])
+    assert "has no checkpoint.bin" in capsys.readouterr().err
+
+    class Other:  # a controller built for pid actions, (3,)
+        env = gym.make("QuadHover-v0", action_type="pid")
+
+    with pytest.raises(ValueError, match=r"acts in Box.*\(3,\).*the task in Box.*\(4,\)"):
+        _fitting("other", Other(), gym.make("QuadHover-v0"))
