@@ -184,3 +184,48 @@ def test_a_heavier_drone_hovers_at_the_higher_rpm():
     np.testing.assert_allclose(rpm, M.hover_rpm * np.sqrt(1.2), rtol=2e-3)
     sag = (0.2 * M.mass * GRAVITY - 0.15 * 0.05) / 1.25
     assert env.target[0, 2] - state.pos[0, 2] == pytest.approx(sag, abs=0.002)
+
+
+def test_gusts_are_an_ornstein_uhlenbeck_force_of_the_given_spread():
+    """Stationary std σ per axis, correlation e⁻¹ after one time constant (0.5 s), the
+    same gusts for the same generator, the steady wind added."""
+    from quadgym.envs.quad.perturb import GUST_TAU, Disturbances
+
+    def run(seed):
+        d = Disturbances(parse_perturb({"gust": 0.05, "wind": (0.01, 0, 0)}), 200, 1 / 240)
+        d.reset(np.random.default_rng(seed), np.arange(200))
+        return np.array([d.force() for _ in range(2400)])  # 10 s of 240 Hz
+
+    f = run(1)
+    np.testing.assert_array_equal(f, run(1))
+    g = f[480:] - [0.01, 0.0, 0.0]  # after 2 s: stationary
+    assert np.std(g) == pytest.approx(0.05, rel=0.03)
+    lag = round(GUST_TAU * 240)
+    corr = np.mean(g[lag:] * g[:-lag]) / np.var(g)
+    assert corr == pytest.approx(np.exp(-1), abs=0.03)
+
+
+def test_a_lagging_motor_approaches_its_command_exponentially():
+    """After a step command from ω₀ to ω₁, k substeps later the speed is
+    ω₁ + (ω₀ − ω₁)·exp(−k·dt/τ) (the exact discretisation of the first-order lag)."""
+    env, _ = hold({"motor_tau": 0.05}, "dyn", 1)  # 1 control step at hover: ω₀ = ω_h
+    command = np.float32(0.25)
+    env.step(np.array([command], dtype=np.float32))
+    w0, w1 = M.hover_rpm, M.hover_rpm * (1 + 0.5 * 0.25)
+    want = w1 + (w0 - w1) * np.exp(-8 * DT / 0.05)
+    np.testing.assert_allclose(env.world._disturb.speed[0], want, rtol=1e-9)
+
+
+def test_a_spread_thrust_accelerates_by_the_drawn_factors():
+    """Hover RPM, each motor's thrust x(1 + u_i), u_i drawn per episode within ±0.1: the
+    vertical acceleration is g·(mean factor − 1) (from the same seed, same factors); over
+    one control step, before the unequal torques tilt the drone noticeably."""
+    env, states = hold({"kf_spread": 0.1}, "dyn", 1)
+    factors = env.world._disturb.factor[0]
+    assert np.all(np.abs(factors - 1) <= 0.1) and np.ptp(factors) > 0.01
+    env.reset(seed=0)
+    np.testing.assert_array_equal(env.world._disturb.factor[0], factors)
+    acc = GRAVITY * (factors.mean() - 1)
+    z0 = env.world.rest_height + 1.0
+    want = acc * DT**2 * SUB * (SUB + 1) / 2
+    assert states[-1].pos[0, 2] - z0 == pytest.approx(want, rel=5e-3)  # tilt: ~0.1 %

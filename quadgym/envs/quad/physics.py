@@ -17,6 +17,7 @@ import numpy as np
 from quadgym.envs.quad import aero, dynamics
 from quadgym.envs.quad.dynamics import State
 from quadgym.envs.quad.models import DroneModel
+from quadgym.envs.quad.perturb import Disturbances
 
 _EFFECTS = ("gnd", "drag", "dw")
 
@@ -97,25 +98,30 @@ def advance(
     substeps: int,
     rest_height: float,
     wrench_matrix: np.ndarray | None = None,
-    wind: np.ndarray | None = None,
+    disturb: Disturbances | None = None,
+    rows: np.ndarray | None = None,
 ) -> State:
     """Hold motor speeds ``rpm`` (n, 4) for ``substeps`` steps of ``dt`` s, in place.
 
     ``physics`` selects the aerodynamic effects (None: none). Each substep adds
-    the aero wrench and ``wind`` (a (3,) or (n, 3) world-frame force, N; a
-    perturbation), integrates with :func:`dynamics.step` and applies the ground
-    contact rule.
+    the aero wrench and the perturbations that act every substep (``disturb``, for
+    the drones ``rows`` of it: wind and gusts, lagging motors, thrust spread),
+    integrates with :func:`dynamics.step` and applies the ground contact rule.
     """
     w = dynamics.wrench_matrix(model) if wrench_matrix is None else wrench_matrix
     wrench = (rpm * rpm) @ w
+    motors = disturb is not None and disturb.per_motor
+    forces = disturb is not None and disturb.pushes
     for _ in range(substeps):
         force_w = torque_b = None
+        if motors:
+            wrench = disturb.effective(rpm, rows) @ w
         if physics is not None and physics.has_aero:
             rot = dynamics.quat_to_rot(state.quat)
             force_b, torque_b = aero_wrench(physics, model, state, rot, rpm)
             force_w = np.einsum("nij,nj->ni", rot, force_b)
-        if wind is not None:
-            force_w = np.broadcast_to(wind, state.pos.shape) + (0.0 if force_w is None else force_w)
+        if forces:
+            force_w = disturb.force(rows) + (0.0 if force_w is None else force_w)
         dynamics.step(state, wrench, model, dt, force_w, torque_b)
         dynamics.ground_contact(state, rest_height)
     return state

@@ -271,7 +271,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         state = self.task.start_episode(
             self.np_random, np.arange(n), self.start, self.target, self.noise
         )
-        self.world.reset(state)
+        self.world.reset(state, self.np_random)
         if self.controller is not None:
             self.controller.reset()
         self._last_action[:] = 0.0

@@ -343,7 +343,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         )
         n, rows = self.num_drones, np.arange(self.num_drones)
         state = self.task.start_episode(self._rng, rows, self.start, self.target, self.noise)
-        self.world.reset(state)
+        self.world.reset(state, self._rng)
         self._state = state
         if self.controller is not None:
             self.controller.reset()

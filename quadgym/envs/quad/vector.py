@@ -23,6 +23,7 @@ from quadgym.envs.lifecycle import EpisodeGuard
 from quadgym.envs.quad import dynamics
 from quadgym.envs.quad.config import QuadConfig, VectorConfig
 from quadgym.envs.quad.dynamics import State
+from quadgym.envs.quad.perturb import Disturbances
 from quadgym.envs.quad.physics import Physics, advance
 from quadgym.envs.quad.suite import BULLET_TASKS, task_options
 from quadgym.envs.quad.world import perturbed_model
@@ -165,7 +166,7 @@ class QuadHoverVectorEnv(VectorEnv):
         self._wrench = dynamics.wrench_matrix(model)
         perturb = config.perturbations  # the physical ones here, the others in the task
         self._true_model = perturbed_model(model, perturb)
-        self._wind = np.array(perturb.wind, dtype=float) if any(perturb.wind) else None
+        self._disturb = Disturbances(perturb, n, self.dt) if perturb.acting else None
         self._state: State | None = None
         self._last_action = np.zeros((n, self.task.act_dim))
         self._steps = np.zeros(n, dtype=np.int64)
@@ -183,6 +184,8 @@ class QuadHoverVectorEnv(VectorEnv):
         # the task's draws for the episode (a spline, a pad) even where the state is given
         drawn = self.task.start_episode(self.np_random, lanes, self.start, self.target, self.noise)
         self._state = drawn if state is None else state.copy()
+        if self._disturb is not None:
+            self._disturb.reset(self.np_random, lanes)
         if self.controller is not None:
             self.controller.reset()
         self._last_action[:] = 0.0
@@ -192,6 +195,8 @@ class QuadHoverVectorEnv(VectorEnv):
 
     def _reset_lanes(self, lanes: np.ndarray) -> None:
         fresh = self.task.start_episode(self.np_random, lanes, self.start, self.target, self.noise)
+        if self._disturb is not None:
+            self._disturb.reset(self.np_random, lanes)
         s = self._state
         s.pos[lanes], s.quat[lanes], s.vel[lanes], s.ang_vel[lanes] = (
             fresh.pos,
@@ -265,7 +270,7 @@ class QuadHoverVectorEnv(VectorEnv):
             substeps,
             self.rest_height,
             self._wrench,
-            self._wind,
+            self._disturb,
         )
 
     def _obs(self) -> np.ndarray:

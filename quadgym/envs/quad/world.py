@@ -46,7 +46,7 @@ from numpy.typing import ArrayLike
 from quadgym.envs.quad import dynamics
 from quadgym.envs.quad.dynamics import State
 from quadgym.envs.quad.models import GRAVITY, DroneModel
-from quadgym.envs.quad.perturb import Perturbations
+from quadgym.envs.quad.perturb import Disturbances, Perturbations
 from quadgym.envs.quad.physics import (  # noqa: F401 - re-exported
     Physics,
     advance,
@@ -125,10 +125,10 @@ class World:
         self.perturb = p_ = perturb or Perturbations()
         # the airframe the physics flies (controllers and tasks keep ``model``)
         self.true_model = perturbed_model(model, p_)
-        self._wind = np.array(p_.wind, dtype=float) if any(p_.wind) else None
         self.num_drones = int(num_drones)
         self.physics = parse_physics(physics)
         self.dt = 1.0 / physics_hz
+        self._disturb = Disturbances(p_, self.num_drones, self.dt) if p_.acting else None
         self.rest_height = model.collision_height / 2.0
         self._wrench_matrix = dynamics.wrench_matrix(model)
         if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
@@ -222,13 +222,18 @@ class World:
             self.close()
             raise
 
-    def reset(self, state: State) -> None:
-        """Put every drone in ``state`` (poses and velocities), nothing reloaded.
+    def reset(self, state: State, rng: np.random.Generator | None = None) -> None:
+        """Put every drone in ``state`` (poses and velocities), nothing reloaded; the
+        perturbations' episode draws (thrust spread, gusts) come from ``rng`` (the
+        episode's generator; a fixed one if None).
 
         Raises:
             RuntimeError: the world is closed.
         """
         self._check_open()
+        if self._disturb is not None:
+            rng = np.random.default_rng(0) if rng is None else rng
+            self._disturb.reset(rng, np.arange(self.num_drones))
         self._state = state.copy()
         self._forget_contacts()
         self._reinstate()
@@ -450,7 +455,8 @@ class World:
             substeps,
             self.rest_height,
             self._wrench_matrix,
-            self._wind,
+            self._disturb,
+            live,
         )
         if live is not None:
             self._state.put(live, state)
@@ -467,7 +473,16 @@ class World:
         # drone per control step.
         apply_force, apply_torque = p.applyExternalForce, p.applyExternalTorque
         origin, frame = (0.0, 0.0, 0.0), p.LINK_FRAME
+        disturb = self._disturb
+        per_substep = disturb is not None and disturb.per_motor
+        pushed = disturb is not None and disturb.pushes
         for _ in range(substeps):
+            if per_substep:  # lagging motors, spread thrust: a new wrench every substep
+                wrench = disturb.effective(rpm, live) @ self._wrench_matrix
+                motor = [
+                    (b, (0.0, 0.0, w[0]), w[1:])
+                    for b, w in zip(bodies, wrench.tolist(), strict=True)
+                ]
             calls = motor
             if self._aero and bodies:
                 # downwash and the rest among live drones only
@@ -480,11 +495,10 @@ class World:
             for body, f, t in calls:
                 apply_force(body, -1, f, origin, frame, cid)
                 apply_torque(body, -1, t, frame, cid)
-            if self._wind is not None:  # a world-frame force at each centre of mass
-                wind = self._wind.tolist()
-                for body in bodies:
+            if pushed:  # wind and gusts: a world-frame force at each centre of mass
+                for body, f in zip(bodies, disturb.force(live).tolist(), strict=True):
                     centre = p.getBasePositionAndOrientation(body, cid)[0]
-                    apply_force(body, -1, wind, centre, p.WORLD_FRAME, cid)
+                    apply_force(body, -1, f, centre, p.WORLD_FRAME, cid)
             p.stepSimulation(cid)
             if self._settling:
                 self._settle()
