@@ -32,8 +32,7 @@ class LQRAgent(ModelBasedAgent):
         super().__init__(env, **config)
         if self.task.action_type != "rpm":
             raise ValueError(
-                f"lqr sets motor speeds: it needs action_type='rpm', got "
-                f"{self.task.action_type!r}"
+                f"lqr sets motor speeds: it needs action_type='rpm', got {self.task.action_type!r}"
             )
         world = self.env.unwrapped.world
         self.controller = LQR(self.task.model, world.dt, self.env.unwrapped.substeps)
