@@ -32,6 +32,7 @@ import json
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -62,8 +63,10 @@ class Args(TypedConfig):
         ("pid",), "plugin names, run directories or package.module:Class"
     )
     episodes: int = param(20, "episodes per task and controller", ge=1)
-    perturbations: str | None = param(
-        None, "perturb every task: 'mild', 'harsh' or text such as 'wind=(0.02,0,0),mass=1.2'"
+    perturbations: tuple[str, ...] = param(
+        ("none",),
+        "perturbation sets, each a section of its own: 'none', 'mild', 'harsh' or text such "
+        "as 'wind=(0.02,0,0),mass=1.2'",
     )
     seed: int = param(1000, "seed of the first episode (the next ones count up)", ge=0)
     workers: int = param(1, "processes the episodes are split over (the same results)", ge=1)
@@ -80,10 +83,11 @@ def not_runnable(args: Args) -> str | None:
     unknown = [t for t in task_ids(args) if t not in ALL_TASKS]
     if unknown:
         return f"unknown task(s) {unknown}; allowed: {', '.join(ALL_TASKS)} or all"
-    try:
-        parse_perturb(args.perturbations)
-    except (TypeError, ValueError) as exc:
-        return f"--perturbations: {exc}"
+    for perturb in args.perturbations:
+        try:
+            parse_perturb(perturb)
+        except (TypeError, ValueError) as exc:
+            return f"--perturbations: {exc}"
     for spec in args.controllers:
         problem = controller_problem(spec)
         if problem:
@@ -121,6 +125,8 @@ def leaderboard(results: dict) -> str:
         lines += [""] + [f"- {c} skipped: {why}" for c, why in skipped.items()] + [""]
     n = results["episodes"]
     lines.append(f"Mean ± 95 % t half-width over {n} episodes (seeds {results['seeds']}).")
+    if "wall_clock_s" in results:
+        lines.append(f"Wall clock of the whole run: {results['wall_clock_s']} s.")
     return "\n".join(lines) + "\n"
 
 
@@ -131,7 +137,7 @@ def plot(task: str, rows: dict, episodes: dict, out: Path) -> None:
     if not scored:
         return
     metrics = list(rows[scored[0]]["summary"])
-    extra = 1 if task == "QuadTrack-v0" else 0
+    extra = 1 if task.startswith("QuadTrack-v0") else 0
     fig, axes = plt.subplots(1, len(metrics) + extra, figsize=(3.2 * (len(metrics) + extra), 3))
     for ax, m in zip(axes, metrics, strict=False):
         for i, c in enumerate(scored):
@@ -151,8 +157,35 @@ def plot(task: str, rows: dict, episodes: dict, out: Path) -> None:
         ax.set_title("first episode, x-y (m)", fontsize=9)
     fig.suptitle(task)
     fig.tight_layout()
-    fig.savefig(out / f"{task}.png", dpi=100)
+    fig.savefig(out / f"{task.replace(' ', '_')}.png", dpi=100)
     plt.close(fig)
+
+
+def evaluate(task: str, perturb: str, seeds: list[int], args: Args) -> tuple[dict, dict]:
+    """Every controller on ``task`` under ``perturb``: the rows of the results (summary,
+    metric goals, episodes; or why it was skipped) and the flown episodes."""
+    rows, flown = {}, {}
+    for spec in args.controllers:
+        env = gym.make(task, perturb=perturb)
+        try:
+            load_controller(spec, env)  # can it fly this task? (else: skipped, and why)
+        except ValueError as exc:
+            rows[spec] = {"skipped": str(exc)}
+            continue
+        finally:
+            env.close()
+        episodes = score_many(task, spec, seeds, perturb, args.workers)
+        goals = env.unwrapped.task.metric_goals
+        metrics = list(episodes[0].metrics)
+        rows[spec] = {
+            "summary": {m: interval([e.metrics[m] for e in episodes]) for m in metrics},
+            "goals": {m: goals.get(m) for m in metrics},
+            "episodes": [{"seed": e.seed, **e.metrics} for e in episodes],
+        }
+        flown[spec] = episodes
+        means = "  ".join(f"{m} {rows[spec]['summary'][m][0]:.3f}" for m in metrics)
+        print(f"{task:<14}{perturb:<8}{spec:<28}{means}")
+    return rows, flown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,32 +204,14 @@ def main(argv: list[str] | None = None) -> int:
         "tasks": {},
     }
     out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
     for task in task_ids(args):
-        rows, flown = {}, {}
-        for spec in args.controllers:
-            env = gym.make(task, perturb=args.perturbations)
-            try:
-                load_controller(spec, env)  # can it fly this task? (else: skipped, and why)
-            except ValueError as exc:
-                rows[spec] = {"skipped": str(exc)}
-                env.close()
-                continue
-            episodes = score_many(task, spec, seeds, args.perturbations, args.workers)
-            env.close()
-            goals = env.unwrapped.task.metric_goals
-            metrics = list(episodes[0].metrics)
-            rows[spec] = {
-                "summary": {m: interval([e.metrics[m] for e in episodes]) for m in metrics},
-                "goals": {m: goals.get(m) for m in metrics},
-                "episodes": [{"seed": e.seed, **e.metrics} for e in episodes],
-            }
-            flown[spec] = episodes
-            print(
-                f"{task:<14}{spec:<30}"
-                + "  ".join(f"{m} {rows[spec]['summary'][m][0]:.3f}" for m in metrics)
-            )
-        results["tasks"][task] = rows
-        plot(task, rows, flown, out)
+        for perturb in args.perturbations:
+            section = task if perturb == "none" else f"{task} under {perturb}"
+            rows, flown = evaluate(task, perturb, seeds, args)
+            results["tasks"][section] = rows
+            plot(section, rows, flown, out)
+    results["wall_clock_s"] = round(time.perf_counter() - start, 1)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "leaderboard.md").write_text(leaderboard(results))
     print(f"wrote {out / 'results.json'}, {out / 'leaderboard.md'} and a PNG per task")

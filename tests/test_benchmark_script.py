@@ -80,8 +80,8 @@ def test_perturbations_reach_every_task(tmp_path):
     argv = ["--tasks", "QuadHover-v0", "--episodes", "2", "--perturbations", "harsh"]
     assert benchmark.main([*argv, "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
-    assert results["quadgym_args"]["perturbations"] == "harsh"
-    summary = results["tasks"]["QuadHover-v0"]["pid"]["summary"]
+    assert results["quadgym_args"]["perturbations"] == ["harsh"]
+    summary = results["tasks"]["QuadHover-v0 under harsh"]["pid"]["summary"]
     assert summary["final_error"][0] > 0.1  # the PID at 30 Hz does not survive harsh
 
 
