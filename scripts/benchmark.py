@@ -97,7 +97,12 @@ def not_runnable(args: Args) -> str | None:
 
 def leaderboard(results: dict) -> str:
     """The markdown tables: per task, controllers by metric, best per metric in bold."""
-    lines = ["# Leaderboard", ""]
+    lines = [
+        "# Leaderboard",
+        "",
+        f"Regenerate with `python {results['command']}` (commit {results['commit']}).",
+        "",
+    ]
     for task, rows in results["tasks"].items():
         lines += [f"## {task}", ""]
         scored = {c: r for c, r in rows.items() if "summary" in r}
