@@ -262,3 +262,21 @@ def test_a_pickled_env_is_a_fresh_env_of_the_same_arguments():
     assert copy.unwrapped.task_options == env.unwrapped.task_options
     assert copy.unwrapped.world.client != env.unwrapped.world.client
     np.testing.assert_array_equal(copy.reset(seed=2)[0], env.reset(seed=2)[0])
+
+
+def test_control_effort_is_the_integral_of_the_squared_motor_speeds():
+    """Every task's ``effort``: Σ_i (ω_i/ω_h)² dt per drone; hovering in place for 1 s at
+    the hover speed scores 4 (four motors), within the LQR's tiny corrections."""
+    from quadgym.evaluation import score
+
+    env = gym.make(
+        "QuadHover-v0",
+        physics="dyn",
+        episode_seconds=1.0,
+        **QUIET,
+        start_height=1.0,
+        target=[0, 0, 1.0],
+    )
+    (episode,) = score(env, quadgym.make_algo("lqr", env), [0])
+    assert episode.metrics["effort"] == pytest.approx(4.0, rel=1e-3)
+    assert env.unwrapped.task.metric_goals["effort"] == "min"

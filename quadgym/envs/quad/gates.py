@@ -84,6 +84,7 @@ class GatesTask(HoverTask):
         "collided": "min",
         "crashed": "min",
         "seconds": None,
+        "effort": "min",
     }
 
     def __post_init__(self) -> None:

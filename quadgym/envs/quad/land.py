@@ -58,6 +58,7 @@ class LandTask(HoverTask):
         "touchdown_error": "min",
         "crashed": "min",
         "seconds": None,
+        "effort": "min",
     }
 
     def __post_init__(self) -> None:

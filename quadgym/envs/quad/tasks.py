@@ -152,6 +152,7 @@ class HoverTask:
         "time_to_target": "min",
         "crashed": "min",
         "seconds": None,
+        "effort": "min",
     }
 
     def __post_init__(self) -> None:
@@ -330,9 +331,21 @@ class HoverTask:
         }
 
     def _episode(self, infos: list[dict[str, Any]]) -> dict[str, float]:
-        """The metrics every task reports: ``crashed`` (0 or 1) and ``seconds`` flown."""
+        """The metrics every task reports: ``crashed`` (0 or 1), ``seconds`` flown and
+        ``effort``: the integral of the motors' squared speeds, Σ_i ω_i² dt, in units of
+        the hover speed (so a drone hovering for 1 s scores 4); NaN where the infos
+        carry no motor speeds."""
         crashed = any(info["crashed"] for info in infos)
-        return {"crashed": float(crashed), "seconds": len(infos) / self.control_hz}
+        speeds = [info["rpm"] for info in infos if "rpm" in info]
+        effort = np.nan
+        if len(speeds) == len(infos):
+            squares = np.square(np.asarray(speeds, dtype=float) / self.model.hover_rpm)
+            effort = float(squares.sum() / len(speeds[0]) / self.control_hz)
+        return {
+            "crashed": float(crashed),
+            "seconds": len(infos) / self.control_hz,
+            "effort": effort,
+        }
 
     def crashed(
         self, state: State, target: np.ndarray, prev_vz: np.ndarray, rest_height: float

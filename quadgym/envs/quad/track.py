@@ -67,6 +67,7 @@ class TrackTask(HoverTask):
         "max_error": "min",
         "crashed": "min",
         "seconds": None,
+        "effort": "min",
     }
 
     def __post_init__(self) -> None:
