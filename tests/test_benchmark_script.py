@@ -91,11 +91,10 @@ def test_parallel_workers_give_the_sequential_numbers(tmp_path):
     out = {}
     for workers in (1, 2):
         path = tmp_path / f"w{workers}"
-        argv = ["--tasks", "QuadTrack-v0", "--controllers", "pid", "lqr", "--episodes", "4"]
+        argv = ["--tasks", "QuadTrack-v0", "--controllers", "lqr", "--episodes", "4"]
         assert benchmark.main([*argv, "--workers", str(workers), "--out", str(path)]) == 0
         out[workers] = json.loads((path / "results.json").read_text())["tasks"]
-    for spec in ("pid", "lqr"):
-        assert out[1]["QuadTrack-v0"][spec]["episodes"] == out[2]["QuadTrack-v0"][spec]["episodes"]
+    assert out[1]["QuadTrack-v0"]["lqr"]["episodes"] == out[2]["QuadTrack-v0"]["lqr"]["episodes"]
 
 
 def test_a_missing_checkpoint_and_a_misfit_controller_give_clear_errors(tmp_path, capsys):
