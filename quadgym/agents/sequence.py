@@ -13,8 +13,20 @@ batches drawn from one fixed set of n training sequences (the data-limited
 regime, where a model sees each program many times), and returns one record
 per step, positioned at the steps taken so far.
 
+Regularisation (all off or at the former fixed values by default): ``dropout`` in
+the encoder blocks (attention weights, after attention, in the MLP; the masks come
+from the run's own torch generator state, seeded by ``seed`` and checkpointed, so
+they do not depend on what else the process has run),
+AdamW ``weight_decay``, and early stopping (``early_stop_every`` > 0): the
+next-token loss on ``val_programs`` training-split programs the model never trains
+on (its own stream, as a practitioner's held-out slice of the data) is measured every
+``early_stop_every`` updates; after ``patience`` checks without improvement the
+remaining budget is spent without updates (records say ``stopped``) and the best
+weights are restored, as they also are when the schedule's horizon is reached. The
+best weights are not checkpointed.
+
 Config: :class:`SequenceConfig` (``gpt``) and :class:`FTPConfig` (``ftp``). The
-optimizer is AdamW (weight decay 0.01, gradient norm clipped at 1) with the
+optimizer is AdamW (weight decay ``weight_decay``, gradient norm clipped at 1) with the
 learning-rate schedule of :mod:`quadgym.agents.schedule`: ``"cosine"`` decays
 the step size to 0 over ``horizon`` updates (by default those of each
 ``learn`` call; ``scripts/train.py`` passes the run's total so that a resumed
@@ -62,6 +74,15 @@ class SequenceConfig(AlgoConfig):
     )
     corpus_size: int | None = param(
         None, "training sequences in one fixed corpus (None: fresh ones every update)", ge=1
+    )
+    dropout: float = param(0.0, "dropout probability in the encoder blocks", ge=0, lt=1)
+    weight_decay: float = param(0.01, "AdamW decoupled weight decay (per unit lr)", ge=0)
+    early_stop_every: int = param(
+        0, "updates between validation-loss checks for early stopping (0: off)", ge=0
+    )
+    patience: int = param(3, "checks without a lower validation loss before stopping", ge=1)
+    val_programs: int = param(
+        500, "held-out training-split programs of the early-stopping loss", ge=1
     )
 
     def check(self) -> None:
@@ -111,13 +132,31 @@ class SequenceModelAlgorithm(Algorithm):
             self.net = self.network(
                 self.task.vocab_size, self.task.max_length, **self.network_kwargs()
             )
-        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=c.lr, weight_decay=0.01)
+        self.dropout_rng: torch.Tensor | None = None
+        if c.dropout:
+            with torch.random.fork_rng():
+                torch.manual_seed(self.seed + 1)
+                self.dropout_rng = torch.get_rng_state()
+            for block in self.net.encoder.blocks.layers:
+                block.self_attn.dropout = c.dropout
+                for m in (block.dropout, block.dropout1, block.dropout2):
+                    m.p = c.dropout
+        self.optimizer = torch.optim.AdamW(
+            self.net.parameters(), lr=c.lr, weight_decay=c.weight_decay
+        )
         self._call_end = 0  # the end of the current learn call: the default horizon
         self.scheduler = lr_schedule(self.optimizer, c.schedule, self._horizon)
         self.rng = np.random.default_rng(self.seed)
         self.gen = torch.Generator().manual_seed(self.seed)
         self.steps_done = 0
         self.fixed_corpus = None
+        self.stopped = False
+        self.best: tuple[float, dict[str, torch.Tensor]] | None = None
+        self.val_history: list[tuple[int, float]] = []  # (updates, validation loss)
+        self.val_tokens = None
+        if c.early_stop_every:
+            val = self.task.corpus(np.random.default_rng([self.seed, 2]), c.val_programs, "train")
+            self.val_tokens = torch.as_tensor(val)
         if c.corpus_size is not None:
             # its own stream, so the corpus depends on the seed and its size only
             self.fixed_corpus = self.task.corpus(
@@ -160,8 +199,24 @@ class SequenceModelAlgorithm(Algorithm):
     def _learn(self, budget: int, emit: Callable[[dict], None]) -> None:
         self._call_end = self.steps_done + budget
         refresh(self.scheduler)
+        with torch.random.fork_rng():
+            if self.dropout_rng is not None:
+                torch.set_rng_state(self.dropout_rng)
+            self._steps(budget, emit)
+            if self.dropout_rng is not None:
+                self.dropout_rng = torch.get_rng_state()
+        self.net.eval()
+        if self.best is not None and (self.stopped or self.steps_done >= self._horizon()):
+            self.net.load_state_dict(self.best[1])
+
+    def _steps(self, budget: int, emit: Callable[[dict], None]) -> None:
+        """``budget`` updates (or, after an early stop, no-op steps)."""
         self.net.train()
         for _ in range(budget):
+            if self.stopped:
+                self.steps_done += 1
+                emit({"loss": float("nan"), "lr": 0.0, "stopped": 1.0})
+                continue
             lr = self.optimizer.param_groups[0]["lr"]
             tokens, mask = self.batch(self.config.batch_size)
             loss = self.net.loss(tokens, mask)
@@ -171,8 +226,42 @@ class SequenceModelAlgorithm(Algorithm):
             self.optimizer.step()
             self.scheduler.step()
             self.steps_done += 1
+            if self.config.early_stop_every and self.steps_done % self.config.early_stop_every == 0:
+                self._check_validation()
             emit({"loss": float(loss.detach()), "lr": lr})
+
+    def validation_loss(self) -> float:
+        """Next-token cross-entropy (nats per program token) on the early-stopping
+        programs (or, without early stopping, on 500 fresh training-split ones)."""
+        tokens = self.val_tokens
+        if tokens is None:
+            tokens = torch.as_tensor(
+                self.task.corpus(np.random.default_rng([self.seed, 2]), 500, "train")
+            )
+        mask = torch.zeros_like(tokens, dtype=torch.bool)
+        mask[:, self.task.prompt_length :] = tokens[:, self.task.prompt_length :] != PAD
+        training = self.net.training
         self.net.eval()
+        with torch.no_grad():
+            logits = self.net.next_logits(tokens[:, :-1])
+            ce = torch.nn.functional.cross_entropy(
+                logits.transpose(1, 2), tokens[:, 1:], reduction="none"
+            )
+        self.net.train(training)
+        m = mask[:, 1:].float()
+        return float((ce * m).sum() / m.sum())
+
+    def _check_validation(self) -> None:
+        """Early stopping: keep the best weights; stop after ``patience`` worse checks."""
+        loss = self.validation_loss()
+        self.val_history.append((self.steps_done, loss))
+        if self.best is None or loss < self.best[0]:
+            self.best = (loss, {k: v.detach().clone() for k, v in self.net.state_dict().items()})
+            self._bad_checks = 0
+            return
+        self._bad_checks += 1
+        if self._bad_checks >= self.config.patience:
+            self.stopped = True
 
     # ------------------------------------------------------------ generation
     def generate(
@@ -254,6 +343,7 @@ class SequenceModelAlgorithm(Algorithm):
                 "rng": self.rng.bit_generator.state,
                 "generator": self.gen.get_state(),
                 "steps_done": self.steps_done,
+                "dropout_rng": self.dropout_rng,
             },
         )
 
@@ -268,6 +358,7 @@ class SequenceModelAlgorithm(Algorithm):
         self.rng.bit_generator.state = ckpt["rng"]
         self.gen.set_state(ckpt["generator"])
         self.steps_done = ckpt["steps_done"]
+        self.dropout_rng = ckpt.get("dropout_rng", self.dropout_rng)
         self.net.eval()
 
 
