@@ -171,7 +171,13 @@ LEARN_STEPS = {"gpt": 600, "ftp": 800}
 
 
 @pytest.mark.parametrize("seed", claim_seeds(0, 1, 2))
-@pytest.mark.parametrize("name", ["gpt", "ftp"])
+@pytest.mark.parametrize(
+    # ftp's first seed joins the paper tests: make test already holds FTP far above
+    # chance (0.037) in the few-programs test (FTP_FEW_FLOOR, from fewer programs), and
+    # this run costs ~35 s of the suite
+    "name",
+    ["gpt", pytest.param("ftp", marks=pytest.mark.paper)],
+)
 def test_both_models_learn_well_above_chance(name, seed):
     assert trained(name, seed, LEARN_STEPS[name]).evaluate(300) >= SUCCESS_FLOOR
 
