@@ -34,16 +34,9 @@ from quadgym.envs.quad.tasks import FORMATIONS, HoverTask, StartNoise, formation
 from quadgym.envs.quad.track import TrackOptions, TrackTask
 
 
-def _in_the_air(
-    task: HoverTask, rng: np.random.Generator, rows: np.ndarray, target: np.ndarray, noise
-) -> State:
-    """Drones ``rows`` at rest at their formation points (plus ``noise``)."""
-    return task.sample_start(rng, np.asarray(target, dtype=float)[rows], noise)
-
-
 @dataclass
-class SwapTask(HoverTask):
-    """Every drone flies to the formation point of its mirror, n−1−i (see the table)."""
+class AirStart(HoverTask):
+    """A team task whose drones start at rest, in the air, at their formation points."""
 
     def episode_start(
         self,
@@ -53,7 +46,13 @@ class SwapTask(HoverTask):
         target: np.ndarray,
         noise: StartNoise,
     ) -> State:
-        return _in_the_air(self, rng, rows, target, noise)
+        """Drones ``rows`` at rest at their formation points (plus ``noise``)."""
+        return self.sample_start(rng, np.asarray(target, dtype=float)[rows], noise)
+
+
+@dataclass
+class SwapTask(AirStart):
+    """Every drone flies to the formation point of its mirror, n−1−i (see the table)."""
 
     def goal(self, target: np.ndarray, steps: np.ndarray, state: State | None = None) -> np.ndarray:
         return target[::-1]
@@ -71,20 +70,10 @@ class ReformOptions(EnvConfig):
 
 
 @dataclass
-class ReformTask(HoverTask):
+class ReformTask(AirStart):
     """Hold the formation, then change to another at ``at`` seconds (see the table)."""
 
     options: ReformOptions = field(default_factory=ReformOptions)
-
-    def episode_start(
-        self,
-        rng: np.random.Generator,
-        rows: np.ndarray,
-        start: np.ndarray,
-        target: np.ndarray,
-        noise: StartNoise,
-    ) -> State:
-        return _in_the_air(self, rng, rows, target, noise)
 
     def second(self, target: np.ndarray) -> np.ndarray:
         """(n, 3) the second formation's points: same centre (x, y) and altitude."""
