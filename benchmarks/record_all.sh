@@ -31,7 +31,7 @@ run benchmarks/bench_vector.py
 run benchmarks/bench_swarm.py
 run benchmarks/bench_toys.py
 run benchmarks/time_to_hover.py --steps 400000 --seeds 0,1,2
-run benchmarks/time_to_hover.py --steps 500000 --seeds 0,1,2 --num-envs 64
+run benchmarks/time_to_hover.py --steps 1500000 --every 250000 --seeds 0,1,2 --num-envs 64
 
 echo
 echo "done: $(ls benchmarks/results/*.json | tr '\n' ' ')"

@@ -5,12 +5,13 @@ adapter's own keys: ``n_envs`` (copies of the env in a ``DummyVecEnv``),
 ``num_envs`` (instead: that many lanes of the env's batched backend,
 ``gym.make_vec``'s ``vector_entry_point``, behind :class:`BatchedVecEnv`),
 ``normalize`` (``VecNormalize`` of observations and returns) and ``env_kwargs``
-(``gym.make`` keywords of the training envs; on QuadHover-v0 the default
-spreads the starts, see :data:`HOVER_TRAIN_ENV`); the commonly tuned SB3
-hyper-parameters as typed fields (None: the QuadHover-v0 default of
-:data:`HOVER_PPO_DEFAULTS` for PPO there, SB3's own otherwise); and
-``sb3_kwargs``, any other keyword of the SB3 class, checked against its
-``__init__`` before anything is built.
+(``gym.make`` keywords of the training envs; None: the env's entry of
+:data:`~quadgym.agents.sb3_config.ENV_DEFAULTS`, which on QuadHover-v0 spreads
+the starts); the commonly tuned SB3 hyper-parameters as typed fields (None: for
+PPO the env's defaults in that table, on copies or on the batched backend; SB3's
+own otherwise); and ``sb3_kwargs``, any other keyword of the SB3 class, checked
+against its ``__init__`` before anything is built. The table's ids
+(QuadHover-v0, QuadTrack-v0, QuadLand-v0) are the envs the adapters support.
 
 ``learn``'s budget is in environment steps (agent-steps for ``ppo_shared``);
 SB3 finishes the rollout it is in, so a call may consume a little more, and
@@ -23,7 +24,6 @@ normalisation statistics in one file.
 
 from __future__ import annotations
 
-import copy
 import io
 import pickle
 import zipfile
@@ -39,13 +39,11 @@ from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 
 from quadgym.agents.base import Algorithm, BudgetUnit, atomic_write_bytes
 from quadgym.agents.sb3_config import (
-    HOVER_PPO_DEFAULTS,
-    HOVER_TRAIN_ENV,
+    ENV_DEFAULTS,
     PPOConfig,
     SACConfig,
     SB3Config,
     TD3Config,
-    rollout_steps,
     sb3_keywords,
 )
 
@@ -151,12 +149,13 @@ class SB3Algorithm(Algorithm):
 
     The env needs no capability beyond Gymnasium's (``requires`` is empty) and a
     registered id, from which the training envs are built; ``supported_envs`` lists
-    the envs the registry pairs the adapters with (their defaults are tuned there).
+    the envs the registry pairs the adapters with: those of
+    :data:`~quadgym.agents.sb3_config.ENV_DEFAULTS`, whose defaults are tuned there.
     """
 
     Config: ClassVar[type[SB3Config]] = SB3Config
     budget_unit = BudgetUnit.ENV_STEPS
-    supported_envs: ClassVar[tuple[str, ...]] = ("QuadHover-v0",)
+    supported_envs: ClassVar[tuple[str, ...]] = tuple(ENV_DEFAULTS)
     config: SB3Config
 
     def __init__(self, env: str | gym.Env, **config: Any) -> None:
@@ -185,11 +184,11 @@ class SB3Algorithm(Algorithm):
 
     def make_training_venv(self, env_id: str) -> VecEnv:
         """The SB3 ``VecEnv`` to train on: ``n_envs`` copies, or ``num_envs`` lanes of
-        the batched backend."""
+        the batched backend; ``env_kwargs`` None: the env's defaults in ``ENV_DEFAULTS``."""
         c = self.config
         env_kwargs = c.env_kwargs
         if env_kwargs is None:
-            env_kwargs = HOVER_TRAIN_ENV if env_id == "QuadHover-v0" else {}
+            env_kwargs = ENV_DEFAULTS[env_id].train_env if env_id in ENV_DEFAULTS else {}
         if c.num_envs is None:
             return make_vec_env(env_id, n_envs=c.n_envs, seed=c.seed, env_kwargs=env_kwargs)
         batched = gym.make_vec(
@@ -261,12 +260,12 @@ class PPOAlgorithm(SB3Algorithm):
     config: PPOConfig
 
     def sb3_defaults(self, env_id: str, venv: VecEnv) -> dict[str, Any]:
-        if env_id != "QuadHover-v0":
+        """The env's PPO keywords in ``ENV_DEFAULTS``: those for copies, or for the lanes
+        of the batched backend (with ``num_envs``); none for an env not in the table."""
+        if env_id not in ENV_DEFAULTS:
             return {}
-        defaults = copy.deepcopy(HOVER_PPO_DEFAULTS)
-        if self.config.num_envs is not None:  # keep the rollout's size whatever the lanes
-            defaults["n_steps"] = rollout_steps(venv.num_envs)
-        return defaults
+        lanes = venv.num_envs if self.config.num_envs is not None else None
+        return ENV_DEFAULTS[env_id].ppo_keywords(lanes)
 
 
 class SACAlgorithm(SB3Algorithm):

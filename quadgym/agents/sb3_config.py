@@ -1,9 +1,10 @@
 """Typed configs of the Stable-Baselines3 plugins (ppo, sac, td3, ppo_shared) and the
-QuadHover-v0 defaults they fall back on.
+per-env defaults they fall back on (:data:`ENV_DEFAULTS`, keyed by env id).
 
-Fields named after SB3 keywords are passed to SB3 unless None (None: the QuadHover-v0
-default of :data:`HOVER_PPO_DEFAULTS` for PPO there, SB3's own otherwise); ``sb3_kwargs``
-takes any other keyword of the SB3 class and is checked against its ``__init__``.
+Fields named after SB3 keywords are passed to SB3 unless None (None: the env's
+default of :data:`ENV_DEFAULTS` for PPO on an env it lists, SB3's own otherwise);
+``sb3_kwargs`` takes any other keyword of the SB3 class and is checked against its
+``__init__``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ HOVER_TRAIN_ENV = {
     "start_vel_noise": 0.5,
 }
 
-#: PPO defaults on QuadHover-v0: 8 envs × 256 steps per rollout (2048 samples, about
-#: 1 s of wall clock), small [64, 64] networks (the state is 22 numbers), an initial
-#: action std of e^-1 ≈ 0.37 (a std of 1 saturates the motors and flips the drone).
+#: PPO defaults on QuadHover-v0 (and, through ``ppo_shared``, quad_swarm_v0): 8 envs
+#: × 256 steps per rollout (2048 samples, about 1 s of wall clock), small [64, 64]
+#: networks (the state is 22 numbers), an initial action std of e^-1 ≈ 0.37 (a std
+#: of 1 saturates the motors and flips the drone).
 HOVER_PPO_DEFAULTS = {
     "n_steps": 256,
     "batch_size": 512,
@@ -48,10 +50,81 @@ HOVER_PPO_DEFAULTS = {
 ROLLOUT_SAMPLES = 2048
 
 
-def rollout_steps(slots: int) -> int:
-    """PPO's ``n_steps`` for about :data:`ROLLOUT_SAMPLES` samples per rollout over
-    ``slots`` parallel envs (at least 16 steps)."""
-    return max(16, ROLLOUT_SAMPLES // slots)
+def rollout_steps(slots: int, samples: int = ROLLOUT_SAMPLES) -> int:
+    """PPO's ``n_steps`` for about ``samples`` samples per rollout over ``slots``
+    parallel envs (at least 16 steps)."""
+    return max(16, samples // slots)
+
+
+#: Samples per rollout of PPO on the batched backend (128 steps of 64 lanes): the GAE
+#: sees 4 s of flight before it bootstraps, where 2048 samples over 64 lanes gave it 1 s.
+BATCHED_SAMPLES = 8192
+
+#: PPO keywords that replace the copies' defaults on the batched backend: minibatches of
+#: 1024 and an initial action std of e^-1.5 ≈ 0.22. On QuadHover-v0, at 2048-sample
+#: rollouts, minibatches of 512 and std 0.37, a 500k-step run took 2.8 s to settle within
+#: 0.10 m of the target from the ground (4.9 s at 250k), and longer runs sat up to 0.14 m
+#: off it (seed 1 at 750k); with these and BATCHED_SAMPLES, seeds 0-2 hold within 0.10 m
+#: from 1.5-2.0 s on after 1.5 M steps (benchmarks/README.md).
+BATCHED_PPO = {
+    "batch_size": 1024,
+    "policy_kwargs": {"net_arch": [64, 64], "log_std_init": -1.5},
+}
+
+#: Training-env defaults on QuadLand-v0: the default starts (1 m above the pad, ±0.3 m)
+#: up to 0.5 m higher, tilted up to ±0.3 rad and moving up to ±0.5 m/s per axis, so that
+#: the policy has met more than the evaluation's starts at rest (with γ = 0.98 it lands
+#: from those alone as well: 20/20 on seeds 0-2 after 500k steps).
+LAND_TRAIN_ENV = {"start_height_noise": 0.5, "start_tilt_noise": 0.3, "start_vel_noise": 0.5}
+
+#: PPO defaults on QuadLand-v0: QuadHover-v0's with γ = 0.98. A landing pays the steps
+#: left as one reward; at γ = 0.99 hovering near the pad is worth almost as much (seed 0
+#: on the batched backend, default starts: 0/20 landings after 1.5 M steps, 20/20 at 2 M
+#: taking 6-7 s to come down, 0/20 again at 3 M; with LAND_TRAIN_ENV 0/20 until 1 M); at
+#: 0.98 seeds 0-2 land in 20/20 from 500k steps on.
+LAND_PPO_DEFAULTS = {**HOVER_PPO_DEFAULTS, "gamma": 0.98}
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvDefaults:
+    """What the single-agent SB3 plugins fall back on for one env id.
+
+    Attributes:
+        train_env: ``gym.make`` keywords of the training envs (the config's
+            ``env_kwargs`` replaces them).
+        ppo: PPO keywords on ``n_envs`` copies of the env (each typed config field
+            that is set overrides its keyword).
+        batched: PPO keywords that replace those of ``ppo`` on ``num_envs`` lanes
+            of the batched backend.
+        batched_samples: samples per rollout on the batched backend; ``n_steps``
+            is this over the lanes (:func:`rollout_steps`), whatever their number.
+    """
+
+    train_env: dict[str, Any] = dataclasses.field(default_factory=dict)
+    ppo: dict[str, Any] = dataclasses.field(default_factory=lambda: HOVER_PPO_DEFAULTS)
+    batched: dict[str, Any] = dataclasses.field(default_factory=lambda: BATCHED_PPO)
+    batched_samples: int = BATCHED_SAMPLES
+
+    def ppo_keywords(self, lanes: int | None) -> dict[str, Any]:
+        """PPO's keywords on ``n_envs`` copies (``lanes`` None) or on ``lanes`` lanes of
+        the batched backend; a copy (SB3 writes into ``policy_kwargs``)."""
+        if lanes is None:
+            return copy.deepcopy(self.ppo)
+        steps = rollout_steps(lanes, self.batched_samples)
+        return copy.deepcopy({**self.ppo, **self.batched, "n_steps": steps})
+
+
+#: Per-env defaults of the single-agent SB3 plugins (ppo, sac, td3), which support
+#: exactly these ids. Tuned for PPO on the batched backend (``num_envs``: the README's
+#: commands); on PyBullet copies (``n_envs``) QuadHover-v0 keeps the defaults its
+#: time_to_hover row measured, and QuadTrack-v0 and QuadLand-v0 take the same table
+#: untried there. QuadTrack-v0 (circle) needs nothing of its own: its default starts are
+#: at rest on the curve, and seed 0 tracks it within 0.022 m RMS after 500k steps.
+ENV_DEFAULTS: dict[str, EnvDefaults] = {
+    "QuadHover-v0": EnvDefaults(train_env=HOVER_TRAIN_ENV),
+    "QuadTrack-v0": EnvDefaults(),
+    "QuadLand-v0": EnvDefaults(train_env=LAND_TRAIN_ENV, ppo=LAND_PPO_DEFAULTS),
+}
 
 
 def sb3_keywords(sb3_class: type[BaseAlgorithm]) -> dict[str, inspect.Parameter]:
@@ -62,7 +135,9 @@ def sb3_keywords(sb3_class: type[BaseAlgorithm]) -> dict[str, inspect.Parameter]
     return {k: v for k, v in params.items() if k not in internal}
 
 
-HOVER_DEFAULT = "None: the QuadHover-v0 default for PPO (HOVER_PPO_DEFAULTS), else SB3's"
+ENV_DEFAULT = (
+    "None: PPO's default on the env (ENV_DEFAULTS; ppo_shared: QuadHover-v0's), else SB3's"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,13 +153,13 @@ class SB3Config(AlgoConfig):
 
     normalize: bool = param(True, "wrap the training envs in VecNormalize (obs and returns)")
     env_kwargs: dict | None = param(
-        None, "gym.make keywords of the training envs (None: HOVER_TRAIN_ENV on QuadHover-v0)"
+        None, "gym.make keywords of the training envs (None: the env's ENV_DEFAULTS train_env)"
     )
-    learning_rate: float | None = param(None, f"Adam step size ({HOVER_DEFAULT})", gt=0)
-    batch_size: int | None = param(None, f"samples per gradient step ({HOVER_DEFAULT})", ge=1)
-    gamma: float | None = param(None, f"discount per env step ({HOVER_DEFAULT})", ge=0, le=1)
+    learning_rate: float | None = param(None, f"Adam step size ({ENV_DEFAULT})", gt=0)
+    batch_size: int | None = param(None, f"samples per gradient step ({ENV_DEFAULT})", ge=1)
+    gamma: float | None = param(None, f"discount per env step ({ENV_DEFAULT})", ge=0, le=1)
     policy_kwargs: dict | None = param(
-        None, f"keywords of the policy, e.g. net_arch, log_std_init ({HOVER_DEFAULT})"
+        None, f"keywords of the policy, e.g. net_arch, log_std_init ({ENV_DEFAULT})"
     )
     sb3_kwargs: dict = param({}, "any other keyword of the SB3 class (checked against it)")
 
@@ -132,12 +207,13 @@ class PPOHyperConfig(SB3Config):
 
     n_steps: int | None = param(
         None,
-        "env steps per env slot and rollout (None: 256 on QuadHover-v0, about 2048 samples "
-        "over num_envs lanes or ppo_shared's drones; SB3's 2048 elsewhere)",
+        "env steps per env slot and rollout (None: on an env of ENV_DEFAULTS its ppo n_steps, "
+        "or its batched_samples over num_envs lanes; about 2048 samples over ppo_shared's "
+        "drones; SB3's 2048 elsewhere)",
         ge=1,
     )
-    n_epochs: int | None = param(None, f"passes over each rollout ({HOVER_DEFAULT})", ge=1)
-    gae_lambda: float | None = param(None, f"GAE's λ ({HOVER_DEFAULT})", ge=0, le=1)
+    n_epochs: int | None = param(None, f"passes over each rollout ({ENV_DEFAULT})", ge=1)
+    gae_lambda: float | None = param(None, f"GAE's λ ({ENV_DEFAULT})", ge=0, le=1)
     clip_range: float | None = param(None, "PPO's ratio clip ε (None: SB3's 0.2)", gt=0)
     ent_coef: float | None = param(None, "entropy bonus weight (None: SB3's 0)", ge=0)
     vf_coef: float | None = param(None, "value-loss weight (None: SB3's 0.5)", ge=0)
