@@ -18,15 +18,14 @@ id and action type), scored the same way. Prints the table
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 from record import arguments, stamp, write_result
 
 import quadgym
+from quadgym.evaluation import interval
 
 #: (label, env id, env kwargs) of the tasks scored.
 TASKS = [
@@ -38,13 +37,6 @@ TASKS = [
     ("gates", "QuadGates-v0", {}),
 ]
 ACTION_TYPES = ("rpm", "pid", "vel", "attitude")
-#: t quantiles (two-sided 95 %) by degrees of freedom, for the intervals.
-_T95 = {1: 12.71, 2: 4.30, 4: 2.78, 9: 2.26, 19: 2.09, 29: 2.05, 49: 2.01}
-
-
-def t95(dof: int) -> float:
-    """The two-sided 95 % t quantile for ``dof`` degrees of freedom (nearest below)."""
-    return _T95[max(k for k in _T95 if k <= max(dof, 1))]
 
 
 def episodes(env: gym.Env, agent: Any, count: int) -> list[dict[str, float]]:
@@ -62,15 +54,6 @@ def episodes(env: gym.Env, agent: Any, count: int) -> list[dict[str, float]]:
                 break
         out.append(env.unwrapped.task.summarize(infos))
     return out
-
-
-def interval(values: list[float]) -> tuple[float, float]:
-    """Mean and 95 % half-width of the finite ``values`` (NaN when there are none)."""
-    v = np.array([x for x in values if math.isfinite(x)])
-    if not v.size:
-        return math.nan, math.nan
-    half = t95(v.size - 1) * v.std(ddof=1) / math.sqrt(v.size) if v.size > 1 else math.nan
-    return float(v.mean()), float(half)
 
 
 def main() -> None:

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 from record import arguments, stamp, write_result
-from task_baselines import interval
 
+from quadgym.evaluation import interval
 from quadgym.registry import make_parallel_env
 
 ENVS = ("quad_swarm_v0", "quad_swap_v0", "quad_reform_v0", "quad_leader_v0")
