@@ -25,7 +25,7 @@ import gymnasium as gym
 from record import arguments, stamp, write_result
 
 import quadgym
-from quadgym.evaluation import interval
+from quadgym.evaluation import controller_interface, interval
 
 #: (label, env id, env kwargs) of the tasks scored.
 TASKS = [
@@ -74,7 +74,7 @@ def main() -> None:
         state = json.loads((run / "state.json").read_text())
         algo = quadgym.make_algo(state["algo"], state["env"], **state["config"])
         algo.load(run / "checkpoint.bin")
-        env = gym.make(state["env"])
+        env = gym.make(state["env"], **controller_interface(str(run)))
         scores = episodes(env, algo, args.episodes)
         label = f"{state['algo']} ({run.name})"
         rows.append({"task": state["env"], "controller": label, "episodes": scores})

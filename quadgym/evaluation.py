@@ -22,6 +22,8 @@ import gymnasium as gym
 import numpy as np
 
 import quadgym
+from quadgym.agents.base import INTERFACE_KEYS
+from quadgym.registry import PARALLEL_ENVS, get_algo_class, make_parallel_env
 from quadgym.stats import t_interval
 
 
@@ -63,6 +65,16 @@ def controller_problem(spec: str) -> str | None:
     )
 
 
+def controller_interface(spec: str) -> dict[str, Any]:
+    """The env keywords the controller ``spec`` acts through (a run directory: its plugin
+    config's ``interface()``, e.g. ``{"action_type": "vel"}``; otherwise {}). The env a
+    run is scored on takes them, as the env it trained on had them."""
+    if not Path(spec, "state.json").is_file():
+        return {}
+    state = json.loads(Path(spec, "state.json").read_text())
+    return get_algo_class(state["algo"]).make_config(state["config"]).interface()
+
+
 def load_controller(spec: str, env: gym.Env) -> Any:
     """The controller ``spec`` names, for ``env`` (see the module docstring).
 
@@ -70,7 +82,8 @@ def load_controller(spec: str, env: gym.Env) -> Any:
         ValueError: a run directory of another env, a plugin that does not support
             the env, or a spec that is none of the three kinds.
     """
-    env_id = env.spec.id if env.spec is not None else None
+    spec_ = getattr(env, "spec", None)
+    env_id = spec_.id if spec_ is not None else getattr(env, "metadata", {}).get("name")
     if Path(spec, "state.json").is_file():
         state = json.loads(Path(spec, "state.json").read_text())
         if state["env"] != env_id:
@@ -93,25 +106,58 @@ def load_controller(spec: str, env: gym.Env) -> Any:
     )
 
 
+def is_team(env: Any) -> bool:
+    """Whether ``env`` is a PettingZoo ``ParallelEnv`` (one agent per drone)."""
+    return hasattr(env, "possible_agents")
+
+
+def action_space(env: Any) -> Any:
+    """``env``'s action space (a PettingZoo env's: its first agent's; they all share it)."""
+    if is_team(env):
+        return env.action_space(env.possible_agents[0])
+    return getattr(env, "action_space", None)
+
+
+def make_env(env_id: str, **kwargs: Any) -> Any:
+    """The env of ``env_id`` with ``kwargs``: ``gym.make``, or a multi-agent id's
+    PettingZoo ``ParallelEnv``."""
+    if env_id in PARALLEL_ENVS:
+        return make_parallel_env(env_id, **kwargs)
+    return gym.make(env_id, **kwargs)
+
+
 def _fitting(spec: str, algo: Any, env: gym.Env) -> Any:
-    """``algo`` if it acts in ``env``'s action space.
+    """``algo`` if it acts in ``env``'s action space, through the same interface keys.
 
     Raises:
-        ValueError: naming both spaces (e.g. a run trained with other action types).
+        ValueError: naming both spaces or both values (e.g. a run trained with other
+            action types).
     """
-    own = getattr(getattr(algo, "env", None), "action_space", None)
-    if own is not None and own.shape != env.action_space.shape:
+    own_env = getattr(algo, "env", None)
+    own = None if own_env is None else action_space(own_env)
+    if own is not None and own.shape != action_space(env).shape:
         raise ValueError(
-            f"controller {spec!r} acts in {own}, the task in {env.action_space} (trained "
+            f"controller {spec!r} acts in {own}, the task in {action_space(env)} (trained "
             "with other env arguments?)"
         )
+    mine = getattr(getattr(own_env, "unwrapped", None), "config", None)
+    theirs = getattr(env.unwrapped, "config", None)
+    for key in INTERFACE_KEYS:
+        a, b = getattr(mine, key, None), getattr(theirs, key, None)
+        if a is not None and b is not None and a != b:
+            raise ValueError(
+                f"controller {spec!r} acts with {key}={a!r}, the env has {key}={b!r} (build "
+                f"it with {controller_interface(spec) or {key: a}})"
+            )
     return algo
 
 
-def score(env: gym.Env, controller: Any, seeds: list[int]) -> list[Episode]:
+def score(env: Any, controller: Any, seeds: list[int]) -> list[Episode]:
     """Fly ``controller`` through one episode per seed (deterministic actions) on
-    ``env`` and score each with the env's task."""
+    ``env`` and score each with the env's task (a PettingZoo env's by
+    ``task.summarize_team``; its path and goals are (steps, drones, 3))."""
     task = env.unwrapped.task
+    team = is_team(env)
     out = []
     for seed in seeds:
         obs, _ = env.reset(seed=seed)
@@ -120,17 +166,21 @@ def score(env: gym.Env, controller: Any, seeds: list[int]) -> list[Episode]:
         while True:
             obs, _, term, trunc, info = env.step(controller.act(obs, deterministic=True))
             infos.append(info)
-            path.append(env.unwrapped.world.get_state().pos[0].copy())
-            goals.append(env.unwrapped.goal[0])
-            if term or trunc:
+            path.append(env.unwrapped.world.get_state().pos.copy())
+            goals.append(env.unwrapped.goal.copy())
+            if not env.agents if team else term or trunc:
                 break
-        out.append(Episode(seed, task.summarize(infos), np.array(path), np.array(goals)))
+        metrics = task.summarize_team(infos) if team else task.summarize(infos)
+        path_a, goals_a = np.array(path), np.array(goals)
+        if not team:
+            path_a, goals_a = path_a[:, 0], goals_a[:, 0]
+        out.append(Episode(seed, metrics, path_a, goals_a))
     return out
 
 
 def _score_job(env_id: str, perturb: str | None, spec: str, seeds: list[int]) -> list[Episode]:
     """One worker's share: build the env and the controller in this process, fly ``seeds``."""
-    env = gym.make(env_id, perturb=perturb)
+    env = make_env(env_id, perturb=perturb, **controller_interface(spec))
     try:
         return score(env, load_controller(spec, env), seeds)
     finally:

@@ -15,7 +15,9 @@ of ``scripts/train.py`` (scored on the env it was trained on), or
 (another env's run, a plugin without support) is listed as skipped. Metrics come
 from each task (``task.summarize``): hover final error and time to within 0.10 m,
 tracking RMS error, landing success and touchdown speed, gates passed and
-collisions, crashes.
+collisions, crashes; on the multi-agent envs (PettingZoo; a controller acts for every
+drone, on dicts keyed by agent): completed (every drone within 0.10 m of its goal at
+the end, no crash or collision), collisions, crashes, worst final error.
 
 ``--workers N`` splits each controller's episodes over N spawned processes (each with
 its own PyBullet world); the numbers are the sequential ones.
@@ -35,25 +37,29 @@ import sys
 import time
 from pathlib import Path
 
-import gymnasium as gym
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from quadgym.agents.base import atomic_write_bytes  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
 from quadgym.envs.quad.perturb import parse_perturb  # noqa: E402
+from quadgym.envs.quad.suite import TASK_ENVS  # noqa: E402
 from quadgym.evaluation import (  # noqa: E402
     best,
+    controller_interface,
     controller_problem,
     interval,
+    is_team,
     load_controller,
+    make_env,
     score_many,
 )
 
-#: The single-drone tasks ``--tasks all`` names.
-ALL_TASKS = ("QuadHover-v0", "QuadTrack-v0", "QuadLand-v0", "QuadGates-v0")
+#: The tasks ``--tasks all`` names: the single-drone envs and the multi-agent ones.
+ALL_TASKS = TASK_ENVS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,7 +177,7 @@ def evaluate(task: str, perturb: str, seeds: list[int], args: Args) -> tuple[dic
     metric goals, episodes; or why it was skipped) and the flown episodes."""
     rows, flown = {}, {}
     for spec in args.controllers:
-        env = gym.make(task, perturb=perturb)
+        env = make_env(task, perturb=perturb, **controller_interface(spec))
         try:
             load_controller(spec, env)  # can it fly this task? (else: skipped, and why)
         except ValueError as exc:
@@ -180,7 +186,8 @@ def evaluate(task: str, perturb: str, seeds: list[int], args: Args) -> tuple[dic
         finally:
             env.close()
         episodes = score_many(task, spec, seeds, perturb, args.workers)
-        goals = env.unwrapped.task.metric_goals
+        own = env.unwrapped.task
+        goals = own.team_metric_goals if is_team(env) else own.metric_goals
         metrics = list(episodes[0].metrics)
         rows[spec] = {
             "summary": {m: interval([e.metrics[m] for e in episodes]) for m in metrics},
@@ -217,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             results["tasks"][section] = rows
             plot(section, rows, flown, out)
     results["wall_clock_s"] = round(time.perf_counter() - start, 1)
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    (out / "leaderboard.md").write_text(leaderboard(results))
+    atomic_write_bytes(out / "results.json", (json.dumps(results, indent=1) + "\n").encode())
+    atomic_write_bytes(out / "leaderboard.md", leaderboard(results).encode())
     print(f"wrote {out / 'results.json'}, {out / 'leaderboard.md'} and a PNG per task")
     return 0
 

@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import quadgym  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
+from quadgym.evaluation import controller_interface  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +37,9 @@ class Args(TypedConfig):
     tolerance: float = param(0.10, "success radius: largest final distance to the target, m", gt=0)
     video: str | None = param(None, "write an MP4 of the first episode here (drone envs)")
     env_kwargs: dict[str, Any] = param(
-        {}, "keyword arguments of the evaluation env, a Python dict: \"{'physics': 'dyn'}\""
+        {},
+        "keyword arguments of the evaluation env, a Python dict: \"{'physics': 'dyn'}\" (it "
+        "takes the run's action_type from its training env)",
     )
 
 
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(Args, __doc__, argv, check=not_a_run)
     run = Path(args.run)
     state, algo = load_run(run)
-    kwargs = dict(args.env_kwargs)
+    kwargs = {**controller_interface(str(run)), **args.env_kwargs}
     if args.video:
         kwargs["render_mode"] = "rgb_array"
     env = gym.make(state["env"], **kwargs)

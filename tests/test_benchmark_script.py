@@ -114,3 +114,72 @@ def test_a_missing_checkpoint_and_a_misfit_controller_give_clear_errors(tmp_path
 
     with pytest.raises(ValueError, match=r"acts in Box.*\(3,\).*the task in Box.*\(4,\)"):
         _fitting("other", Other(), gym.make("QuadHover-v0"))
+
+
+def test_a_run_is_scored_through_the_action_type_it_trained_with(tmp_path):
+    """``vel`` and ``rpm`` actions are both (4,): the shape check alone would fly a velocity
+    policy as motor speeds. The run's ``env_kwargs`` action_type reaches its own env and the
+    env it is scored on; an env with another action type is refused, naming both."""
+    import gymnasium as gym
+
+    import quadgym
+    from quadgym.evaluation import _fitting, controller_interface, load_controller, score_many
+
+    run = tmp_path / "run"
+    config = {"n_envs": 1, "n_steps": 16, "batch_size": 16, "env_kwargs": {"action_type": "vel"}}
+    algo = quadgym.make_algo("ppo", "QuadHover-v0", **config)
+    assert algo.env.unwrapped.config.action_type == "vel"
+    run.mkdir()
+    algo.save(run / "checkpoint.bin")
+    state = {"env": "QuadHover-v0", "algo": "ppo", "config": config}
+    (run / "state.json").write_text(json.dumps(state))
+    assert controller_interface(str(run)) == {"action_type": "vel"}
+    assert controller_interface("pid") == {}
+    with pytest.raises(ValueError, match=r"action_type='vel', the env has action_type='rpm'"):
+        load_controller(str(run), gym.make("QuadHover-v0"))
+    with pytest.raises(ValueError, match=r"action_type='rpm', the env has action_type='vel'"):
+        _fitting(
+            "pid",
+            quadgym.make_algo("pid", "QuadHover-v0"),
+            gym.make("QuadHover-v0", action_type="vel"),
+        )
+    (episode,) = score_many("QuadHover-v0", str(run), [1000])
+    assert episode.metrics["seconds"] > 0
+
+
+def test_ppo_shared_evaluates_with_the_action_type_it_trains_with():
+    import quadgym
+
+    algo = quadgym.make_algo(
+        "ppo_shared", "quad_swap_v0", num_drones=2, n_swarms=1, env_kwargs={"action_type": "vel"}
+    )
+    assert algo.env.action_space(algo.env.possible_agents[0]).shape == (4,)
+    assert algo.env.config.action_type == "vel"
+    with pytest.raises(ValueError, match=r"eval_env_kwargs: action_type='pid' would change"):
+        quadgym.make_algo(
+            "ppo_shared", "quad_swap_v0", num_drones=2, eval_env_kwargs={"action_type": "pid"}
+        )
+
+
+def test_the_multi_agent_tasks_are_scored_for_the_whole_team(tmp_path, monkeypatch):
+    """A PettingZoo task: the pid plugin acts for every drone; a user's controller class
+    is built on the ParallelEnv and acts on dicts; the team's metrics (completed,
+    collisions, worst final error) come from the task's summarize_team."""
+    team_controller = USER_CONTROLLER.replace(
+        "self.shape = env.action_space.shape", "self.shape = (4,)"
+    ).replace(
+        "return np.zeros(self.shape, dtype=np.float32)",
+        "return {a: np.zeros(self.shape, dtype=np.float32) for a in observation}",
+    )
+    (tmp_path / "teamcontrol.py").write_text(textwrap.dedent(team_controller))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "bench"
+    argv = ["--tasks", "quad_swap_v0", "--controllers", "pid", "teamcontrol:Idle"]
+    assert benchmark.main([*argv, "--episodes", "2", "--out", str(out)]) == 0
+    rows = json.loads((out / "results.json").read_text())["tasks"]["quad_swap_v0"]
+    assert rows["pid"]["summary"]["completed"][0] == 1.0
+    assert rows["pid"]["goals"]["completed"] == "max"
+    idle = rows["teamcontrol:Idle"]["summary"]  # hover RPM: nobody moves, nobody collides
+    assert idle["completed"][0] == 0.0 and idle["collided"][0] == 0.0
+    assert idle["max_final_error"][0] == pytest.approx(np.sqrt(0.5), abs=0.05)  # the diagonal
+    assert "| pid | **1.000" in (out / "leaderboard.md").read_text()

@@ -12,6 +12,7 @@ from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
 import quadgym
 from quadgym.envs import quad_leader_v0, quad_reform_v0, quad_swap_v0
 from quadgym.envs.quad.tasks import formation_points
+from quadgym.registry import make_parallel_env
 
 MODULES = {"quad_swap_v0": quad_swap_v0, "quad_reform_v0": quad_reform_v0}
 MODULES["quad_leader_v0"] = quad_leader_v0
@@ -134,3 +135,45 @@ def test_a_pickled_swarm_is_a_fresh_swarm_of_the_same_arguments():
     np.testing.assert_array_equal(obs["drone_1"], env.reset(seed=0)[0]["drone_1"])
     env.close()
     copy.step(hold(copy))  # the copy's world is its own: closing the original leaves it
+
+
+def test_team_summary_by_hand():
+    """summarize_team over per-agent infos: the worst last distance, any crash or
+    collision, effort per drone (a drone hovering for 1 s scores 4)."""
+    env = make_parallel_env("quad_swap_v0", num_drones=2)
+    task, hover = env.task, env.task.model.hover_rpm
+    calm = {"crashed": False, "collided": False, "rpm": [hover] * 4}
+    steps = [
+        {"drone_0": {**calm, "position_error": 0.3}, "drone_1": {**calm, "position_error": 0.2}},
+        {"drone_0": {**calm, "position_error": 0.05}, "drone_1": {**calm, "position_error": 0.08}},
+    ]
+    out = task.summarize_team(steps)
+    assert out["completed"] == 1.0 and out["max_final_error"] == pytest.approx(0.08)
+    assert out["seconds"] == pytest.approx(2 / 30) and out["effort"] == pytest.approx(4 * 2 / 30)
+    steps[1]["drone_1"] = {**calm, "position_error": 0.01, "collided": True}
+    out = task.summarize_team(steps)
+    assert out["completed"] == 0.0 and out["collided"] == 1.0 and out["crashed"] == 0.0
+    # a drone that ended a step earlier is judged by its own last step
+    steps[1] = {"drone_0": {**calm, "position_error": 0.05}}
+    assert task.summarize_team(steps)["max_final_error"] == pytest.approx(0.2)
+    env.close()
+
+
+@pytest.mark.parametrize("action_type", ["rpm", "pid"])
+def test_the_pid_plugin_swaps_by_layers_and_collides_without_them(action_type, monkeypatch):
+    """One agent for the whole team: the pid plugin flies every drone of quad_swap_v0 on
+    its own observation (dicts in and out); its planner's height layers get the four
+    drones across (each within 0.10 m of its mirror point, no collision). Without them
+    every path crosses the centre at one height and the drones collide."""
+    from quadgym.agents.model_based import ModelBasedAgent
+    from quadgym.evaluation import score
+
+    env = make_parallel_env("quad_swap_v0", action_type=action_type)
+    agent = quadgym.make_algo("pid", env)
+    (episode,) = score(env, agent, [1000])
+    assert episode.metrics["completed"] == 1.0, episode.metrics
+    assert episode.path.shape == (240, 4, 3)
+    monkeypatch.setattr(ModelBasedAgent, "SWAP_LAYER", 0.0)
+    (episode,) = score(env, agent, [1000])
+    assert episode.metrics["collided"] == 1.0, episode.metrics
+    env.close()

@@ -47,11 +47,23 @@ class BudgetUnit(enum.StrEnum):
     UPDATES = "updates"  #: one gradient step on a fresh batch
 
 
+#: Env keywords that shape what a policy observes and how it acts (its spaces and their
+#: meaning). A policy trained with one of them set must act in an env with the same value:
+#: ``rpm`` and ``vel`` actions are both 4 numbers in [-1, 1], so the shape alone cannot
+#: tell a velocity policy flown as motor speeds.
+INTERFACE_KEYS = ("action_type",)
+
+
 @dataclasses.dataclass(frozen=True)
 class AlgoConfig(TypedConfig):
     """Configuration every plugin takes."""
 
     seed: int = param(0, "seeds the plugin's data, initialisation and sampling", ge=0)
+
+    def interface(self) -> dict[str, Any]:
+        """The :data:`INTERFACE_KEYS` the plugin's policy was built for (env keywords; {}:
+        the env's defaults). The plugin's own env and every evaluation env take them."""
+        return {}
 
 
 class Algorithm(abc.ABC):
@@ -98,8 +110,13 @@ class Algorithm(abc.ABC):
             raise type(exc)(f"{cls.name}: {exc}") from None
 
     def make_env(self, env_id: str) -> Any:
-        """The env for ``env_id`` (``gym.make`` unless the plugin needs more)."""
-        return gym.make(env_id)
+        """The env for ``env_id`` with the config's interface: ``gym.make``, or the
+        PettingZoo ``ParallelEnv`` of a multi-agent id (unless the plugin needs more)."""
+        from quadgym.registry import PARALLEL_ENVS, make_parallel_env
+
+        if env_id in PARALLEL_ENVS:
+            return make_parallel_env(env_id, **self.config.interface())
+        return gym.make(env_id, **self.config.interface())
 
     @classmethod
     def supports(cls, env_id: str | None) -> bool:

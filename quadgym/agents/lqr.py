@@ -40,7 +40,7 @@ class LQRAgent(ModelBasedAgent):
     def reset(self) -> None:
         """Nothing to reset: the LQR has no internal state."""
 
-    def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+    def control(self, observation: np.ndarray) -> np.ndarray:
         obs, state = self.observed(observation)
         _, home, lead = self.plan(obs)
         x = from_state(state)
@@ -51,5 +51,4 @@ class LQRAgent(ModelBasedAgent):
         rpm = self.controller.rpm(x - reference)
         task = self.task
         action = (rpm / task.model.hover_rpm - 1.0) / task.actions.rpm_scale
-        action = np.clip(action, -1.0, 1.0).astype(np.float32)
-        return action[0] if self.num_drones == 1 else action
+        return np.clip(action, -1.0, 1.0).astype(np.float32)

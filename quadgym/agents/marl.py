@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
-from quadgym.agents.base import BudgetUnit
+from quadgym.agents.base import INTERFACE_KEYS, BudgetUnit
 from quadgym.agents.sb3 import SB3Algorithm
 from quadgym.agents.sb3_config import HOVER_PPO_DEFAULTS, PPOHyperConfig, rollout_steps
 from quadgym.config import param
@@ -119,7 +119,11 @@ class PPOSharedConfig(PPOHyperConfig):
     env_kwargs: dict | None = param(
         None, "swarm keywords of the training swarms, merged over SWARM_TRAIN_ENV"
     )
-    eval_env_kwargs: dict = param({}, "swarm keywords of self.env (the one a user evaluates on)")
+    eval_env_kwargs: dict = param(
+        {},
+        "swarm keywords of self.env (the one a user evaluates on; it takes env_kwargs' "
+        "interface keys, action_type)",
+    )
 
     def check(self) -> None:
         super().check()
@@ -129,6 +133,14 @@ class PPOSharedConfig(PPOHyperConfig):
         ):
             if "num_drones" in (kwargs or {}):
                 raise ValueError(f"{name}: num_drones is a config key of its own; set it directly")
+        trained = self.interface()
+        for key in set(INTERFACE_KEYS) & set(self.eval_env_kwargs):
+            if key not in trained or self.eval_env_kwargs[key] != trained[key]:
+                raise ValueError(
+                    f"eval_env_kwargs: {key}={self.eval_env_kwargs[key]!r} would change what "
+                    f"the policy trained with (env_kwargs: {trained.get(key, 'the default')!r}); "
+                    "set it in env_kwargs, self.env takes it from there"
+                )
 
 
 class PPOShared(SB3Algorithm):
@@ -141,13 +153,20 @@ class PPOShared(SB3Algorithm):
     name = "ppo_shared"
     Config = PPOSharedConfig
     budget_unit = BudgetUnit.AGENT_STEPS
-    supported_envs: ClassVar[tuple[str, ...]] = ("quad_swarm_v0",)
+    supported_envs: ClassVar[tuple[str, ...]] = (
+        "quad_swarm_v0",
+        "quad_swap_v0",
+        "quad_reform_v0",
+        "quad_leader_v0",
+    )
     config: PPOSharedConfig
 
     def make_env(self, env_id: str) -> Any:
         """The PettingZoo swarm a user evaluates on (``self.env``)."""
         c = self.config
-        return make_parallel_env(env_id, num_drones=c.num_drones, **c.eval_env_kwargs)
+        return make_parallel_env(
+            env_id, num_drones=c.num_drones, **{**c.interface(), **c.eval_env_kwargs}
+        )
 
     def make_training_venv(self, env_id: str) -> VecEnv:
         """The drones of ``n_swarms`` swarms as the slots of one ``VecEnv``."""

@@ -5,8 +5,15 @@ The planner: the goal point, approached through a set-point at most ``CARROT_UP`
 from the drone (``CARROT_DOWN`` m below it: the published PID gains, run at the 30 Hz
 of the agent, saturate and tilt the drone past its limit on a 1 m step, and a landing
 must touch down slowly; QuadGates-v0: ``GATE_CARROT``, lining up on each gate's axis
-first), and on QuadTrack-v0 the reference's velocity, estimated from the first
-observed reference point ahead, to feed forward.
+first), and on QuadTrack-v0 (and quad_leader_v0) the reference's velocity, estimated
+from the first observed reference point ahead, to feed forward. On quad_swap_v0, whose
+straight paths all cross the centre at one height, drone i flies ``SWAP_LAYER`` m ×
+(i − (n−1)/2) above its goal while more than ``SWAP_NEAR`` m from it horizontally, the
+layer shrinking in proportion below that.
+
+On a PettingZoo env (quad_swarm_v0 and the team envs) one agent controls every drone:
+``act`` takes and returns dicts keyed by agent; each drone is flown on its own
+observation, as on QuadHover-v0 (a drone whose episode ended has no entry).
 """
 
 from __future__ import annotations
@@ -24,6 +31,11 @@ from quadgym.agents.base import Algorithm, BudgetUnit, atomic_write_bytes
 from quadgym.agents.capabilities import QuadControl
 from quadgym.envs.quad.dynamics import State, rot_to_quat
 from quadgym.envs.quad.gates import GatesTask
+from quadgym.envs.quad.suite import TASK_ENVS
+from quadgym.envs.quad.teams import SwapTask
+
+#: A done drone's row in the joint observation: at its goal, level, at rest.
+_AT_REST = np.r_[np.zeros(3), np.eye(3).ravel(), np.zeros(6)]
 
 
 class ModelBasedAgent(Algorithm):
@@ -41,16 +53,42 @@ class ModelBasedAgent(Algorithm):
     GATE_APPROACH, GATE_ALIGN = 0.5, 0.2
     #: QuadGates-v0: the set-point's farthest distance (about 0.5 m/s of flight), m.
     GATE_CARROT = 0.4
+    #: quad_swap_v0: height between the drones' layers while they cross, m, and the
+    #: horizontal distance to the goal within which a drone leaves its layer, m (a
+    #: sudden 0.45 m drop saturates the PID at low thrust and tips the drone).
+    SWAP_LAYER, SWAP_NEAR = 0.3, 0.3
 
     budget_unit = BudgetUnit.ENV_STEPS
-    supported_envs = ("QuadHover-v0", "QuadTrack-v0", "QuadLand-v0", "QuadGates-v0")
+    supported_envs = TASK_ENVS
     requires = (QuadControl,)
 
-    def __init__(self, env: str | gym.Env, **config: Any) -> None:
+    def __init__(self, env: str | gym.Env | Any, **config: Any) -> None:
         super().__init__(env, **config)
         self.task = self.env.unwrapped.task
         self.num_drones = self.env.unwrapped.num_drones
+        #: a PettingZoo env's agents in drone order (None: a Gymnasium env's joint array)
+        self.agents: list[str] | None = getattr(self.env, "possible_agents", None)
         self.steps_done = 0
+
+    def act(self, observation: Any, deterministic: bool = True) -> Any:
+        """The action of :meth:`control` for a Gymnasium env's observation ((obs_dim,)
+        for one drone, (n, obs_dim) for several), or per agent for a PettingZoo env's
+        dict of observations (one entry per live agent)."""
+        if self.agents is None:
+            action = self.control(np.asarray(observation, dtype=np.float64))
+            return action[0] if self.num_drones == 1 else action
+        width = self.env.observation_space(self.agents[0]).shape[0]
+        rows = np.zeros((self.num_drones, width))
+        rows[:, : _AT_REST.size] = _AT_REST
+        index = {agent: i for i, agent in enumerate(self.agents)}
+        for agent, obs in observation.items():
+            rows[index[agent]] = obs
+        action = self.control(rows)
+        return {agent: action[index[agent]] for agent in observation}
+
+    def control(self, observation: np.ndarray) -> np.ndarray:
+        """(n, act_dim) float32 actions in [-1, 1] for the drones' observations."""
+        raise NotImplementedError
 
     @property
     def progress(self) -> int:
@@ -85,6 +123,11 @@ class ModelBasedAgent(Algorithm):
         that shrinks to 0 as the drone strays ``GATE_ALIGN`` m from the axis, so that it
         lines up first and then flies through."""
         error = obs[:, 0:3]
+        if isinstance(self.task, SwapTask):
+            n = len(obs)
+            far = np.minimum(1.0, norm(error[:, :2], axis=1) / self.SWAP_NEAR)
+            layer = self.SWAP_LAYER * (np.arange(n) - (n - 1) / 2) * far
+            return error + np.c_[np.zeros((n, 2)), layer]
         if not isinstance(self.task, GatesTask):
             return error
         first = 18 + self.task.act_dim

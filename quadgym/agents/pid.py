@@ -50,8 +50,8 @@ class PIDAgent(ModelBasedAgent):
     def reset(self) -> None:
         self.controller.reset()
 
-    def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        n, task = self.num_drones, self.task
+    def control(self, observation: np.ndarray) -> np.ndarray:
+        task = self.task
         obs, state = self.observed(observation)
         kind, maps = task.action_type, task.actions
         dt = 1.0 / task.control_hz
@@ -78,5 +78,4 @@ class PIDAgent(ModelBasedAgent):
                 rpy_des[:, :2] / maps.max_angle,
                 -self.YAW_GAIN * yaw / maps.max_yaw_rate,
             ]
-        action = np.clip(action, -1.0, 1.0).astype(np.float32)
-        return action[0] if n == 1 else action
+        return np.clip(action, -1.0, 1.0).astype(np.float32)

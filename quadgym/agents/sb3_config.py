@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from stable_baselines3 import PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from quadgym.agents.base import AlgoConfig
+from quadgym.agents.base import INTERFACE_KEYS, AlgoConfig
 from quadgym.config import closest, param
 
 #: Training-env defaults on QuadHover-v0: starts spread over the air around the
@@ -162,6 +162,10 @@ class SB3Config(AlgoConfig):
         None, f"keywords of the policy, e.g. net_arch, log_std_init ({ENV_DEFAULT})"
     )
     sb3_kwargs: dict = param({}, "any other keyword of the SB3 class (checked against it)")
+
+    def interface(self) -> dict[str, Any]:
+        """The interface keys of ``env_kwargs`` (``ENV_DEFAULTS``' training envs set none)."""
+        return {k: v for k, v in (self.env_kwargs or {}).items() if k in INTERFACE_KEYS}
 
     def check(self) -> None:
         accepted = sb3_keywords(self.sb3_class)

@@ -21,6 +21,19 @@ from quadgym.envs.quad.tasks import HoverTask
 from quadgym.envs.quad.teams import LeaderTask, ReformOptions, ReformTask, SwapTask
 from quadgym.envs.quad.track import TrackOptions, TrackTask
 
+#: The env id of every drone task: the Gymnasium ones (one drone), then the PettingZoo
+#: ones (one agent per drone).
+TASK_ENVS = (
+    "QuadHover-v0",
+    "QuadTrack-v0",
+    "QuadLand-v0",
+    "QuadGates-v0",
+    "quad_swarm_v0",
+    "quad_swap_v0",
+    "quad_reform_v0",
+    "quad_leader_v0",
+)
+
 #: name -> (task class, its options' config, or None for a task without options)
 TASKS: dict[str, tuple[type[HoverTask], type[EnvConfig] | None]] = {
     "hover": (HoverTask, None),

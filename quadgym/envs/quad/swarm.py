@@ -360,7 +360,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self._guard.check_step()
         a = self._gather(actions)
         prev_vz = self._state.vel[:, 2].copy()
-        self._state, _ = self.task.control_step(
+        self._state, rpm = self.task.control_step(
             a,
             self._state,
             self._goal,
@@ -380,6 +380,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         neighbours = self._neighbours()
         collided = self._collisions(neighbours)
         details["collided"] = collided
+        details["rpm"] = rpm
         obs = self._observe(neighbours)
         out_obs, rew, term, trunc, infos = {}, {}, {}, {}, {}
         done = []
@@ -408,6 +409,11 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self._live = set(self.agents)
         self._guard.end(not self.agents)
         return out_obs, rew, term, trunc, infos
+
+    @property
+    def goal(self) -> np.ndarray:
+        """(num_drones, 3) where the task asks each drone to be now, m."""
+        return self._goal.copy()
 
     def _gather(self, actions: dict) -> np.ndarray:
         """The (num_drones, act_dim) action array of one action per live agent (zeros for

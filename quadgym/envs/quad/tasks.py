@@ -330,6 +330,39 @@ class HoverTask:
             **self._episode(infos),
         }
 
+    #: Which way each metric of :meth:`summarize_team` is better.
+    team_metric_goals: ClassVar[dict[str, str | None]] = {
+        "completed": "max",
+        "collided": "min",
+        "crashed": "min",
+        "max_final_error": "min",
+        "seconds": None,
+        "effort": "min",
+    }
+
+    def summarize_team(self, infos: list[dict[str, dict[str, Any]]]) -> dict[str, float]:
+        """A PettingZoo episode's metrics from its steps' infos (per agent, as ``step``
+        returns them): ``completed`` (1 if every drone ended within 0.10 m of its goal, none
+        crashed or collided), ``collided`` and ``crashed`` (1 if any drone did),
+        ``max_final_error`` (the worst drone's distance to its goal at its last step, m),
+        ``seconds`` the team flew, ``effort`` (:meth:`_episode`'s, mean over drones)."""
+        per_drone: dict[str, list[dict[str, Any]]] = {}
+        for step in infos:
+            for agent, info in step.items():
+                per_drone.setdefault(agent, []).append(info)
+        crashed = any(i["crashed"] for own in per_drone.values() for i in own)
+        collided = any(i.get("collided", False) for own in per_drone.values() for i in own)
+        worst = max(own[-1]["position_error"] for own in per_drone.values())
+        efforts = [self._episode(own)["effort"] for own in per_drone.values()]
+        return {
+            "completed": float(not crashed and not collided and worst < 0.10),
+            "collided": float(collided),
+            "crashed": float(crashed),
+            "max_final_error": float(worst),
+            "seconds": len(infos) / self.control_hz,
+            "effort": float(np.mean(efforts)),
+        }
+
     def _episode(self, infos: list[dict[str, Any]]) -> dict[str, float]:
         """The metrics every task reports: ``crashed`` (0 or 1), ``seconds`` flown and
         ``effort``: the integral of the motors' squared speeds, Σ_i ω_i² dt, in units of
@@ -340,7 +373,8 @@ class HoverTask:
         effort = np.nan
         if len(speeds) == len(infos):
             squares = np.square(np.asarray(speeds, dtype=float) / self.model.hover_rpm)
-            effort = float(squares.sum() / len(speeds[0]) / self.control_hz)
+            drones = squares.size // (4 * len(speeds))  # (steps, [drones,] 4 motors)
+            effort = float(squares.sum() / drones / self.control_hz)
         return {
             "crashed": float(crashed),
             "seconds": len(infos) / self.control_hz,
