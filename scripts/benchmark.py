@@ -12,7 +12,9 @@ controller is an algorithm plugin that needs no training (``pid``), a run direct
 of ``scripts/train.py`` (scored on the env it was trained on), or
 ``package.module:Class``: a class built as ``Class(env)`` with ``reset()`` and
 ``act(observation, deterministic=True)``. A controller that cannot fly a task
-(another env's run, a plugin without support) is listed as skipped. Metrics come
+(a plugin without support) is listed as skipped under the task's table (a run of
+another env: in results.json only, so that one command can name every task's
+trained run). Metrics come
 from each task (``task.summarize``): hover final error and time to within 0.10 m,
 tracking RMS error, landing success and touchdown speed, gates passed and
 collisions, crashes; on the multi-agent envs (PettingZoo; a controller acts for every
@@ -122,17 +124,16 @@ def leaderboard(results: dict) -> str:
         tops = {
             m: best(goals[m], {c: r["summary"][m][0] for c, r in scored.items()}) for m in metrics
         }
-        for c, r in rows.items():
-            if "summary" not in r:
-                lines.append(f"| {c} | " + " | ".join(["skipped"] * len(metrics)) + " |")
-                continue
+        for c, r in scored.items():
             cells = []
             for m in metrics:
                 mean, half = r["summary"][m]
                 text = f"{mean:.3f} ± {half:.3f}" if half == half else f"{mean:.3f}"
                 cells.append(f"**{text}**" if c in tops[m] else text)
             lines.append(f"| {c} | " + " | ".join(cells) + " |")
-        skipped = {c: r["skipped"] for c, r in rows.items() if "skipped" in r}
+        skipped = {
+            c: r["skipped"] for c, r in rows.items() if "skipped" in r and not r["elsewhere"]
+        }
         lines += [""] + [f"- {c} skipped: {why}" for c, why in skipped.items()] + [""]
     n = results["episodes"]
     lines.append(f"Mean ± 95 % t half-width over {n} episodes (seeds {results['seeds']}).")
@@ -172,6 +173,12 @@ def plot(task: str, rows: dict, episodes: dict, out: Path) -> None:
     plt.close(fig)
 
 
+def trained_on(spec: str) -> str | None:
+    """The env id a run directory was trained on (None: ``spec`` is not a run)."""
+    state = Path(spec, "state.json")
+    return json.loads(state.read_text())["env"] if state.is_file() else None
+
+
 def evaluate(task: str, perturb: str, seeds: list[int], args: Args) -> tuple[dict, dict]:
     """Every controller on ``task`` under ``perturb``: the rows of the results (summary,
     metric goals, episodes; or why it was skipped) and the flown episodes."""
@@ -181,7 +188,7 @@ def evaluate(task: str, perturb: str, seeds: list[int], args: Args) -> tuple[dic
         try:
             load_controller(spec, env)  # can it fly this task? (else: skipped, and why)
         except ValueError as exc:
-            rows[spec] = {"skipped": str(exc)}
+            rows[spec] = {"skipped": str(exc), "elsewhere": trained_on(spec) not in (None, task)}
             continue
         finally:
             env.close()

@@ -116,6 +116,20 @@ def test_a_missing_checkpoint_and_a_misfit_controller_give_clear_errors(tmp_path
         _fitting("other", Other(), gym.make("QuadHover-v0"))
 
 
+def untrained_run(path, **env_kwargs):
+    """A run directory of an untrained ppo plugin on QuadHover-v0 (``env_kwargs`` for its
+    training env), as scripts/train.py writes one."""
+    import quadgym
+
+    config = {"n_envs": 1, "n_steps": 16, "batch_size": 16, "env_kwargs": env_kwargs}
+    algo = quadgym.make_algo("ppo", "QuadHover-v0", **config)
+    path.mkdir()
+    algo.save(path / "checkpoint.bin")
+    state = {"env": "QuadHover-v0", "algo": "ppo", "config": config}
+    (path / "state.json").write_text(json.dumps(state))
+    return algo
+
+
 def test_a_run_is_scored_through_the_action_type_it_trained_with(tmp_path):
     """``vel`` and ``rpm`` actions are both (4,): the shape check alone would fly a velocity
     policy as motor speeds. The run's ``env_kwargs`` action_type reaches its own env and the
@@ -126,25 +140,30 @@ def test_a_run_is_scored_through_the_action_type_it_trained_with(tmp_path):
     from quadgym.evaluation import _fitting, controller_interface, load_controller, score_many
 
     run = tmp_path / "run"
-    config = {"n_envs": 1, "n_steps": 16, "batch_size": 16, "env_kwargs": {"action_type": "vel"}}
-    algo = quadgym.make_algo("ppo", "QuadHover-v0", **config)
+    algo = untrained_run(run, action_type="vel")
     assert algo.env.unwrapped.config.action_type == "vel"
-    run.mkdir()
-    algo.save(run / "checkpoint.bin")
-    state = {"env": "QuadHover-v0", "algo": "ppo", "config": config}
-    (run / "state.json").write_text(json.dumps(state))
     assert controller_interface(str(run)) == {"action_type": "vel"}
     assert controller_interface("pid") == {}
     with pytest.raises(ValueError, match=r"action_type='vel', the env has action_type='rpm'"):
         load_controller(str(run), gym.make("QuadHover-v0"))
+    pid = quadgym.make_algo("pid", "QuadHover-v0")
     with pytest.raises(ValueError, match=r"action_type='rpm', the env has action_type='vel'"):
-        _fitting(
-            "pid",
-            quadgym.make_algo("pid", "QuadHover-v0"),
-            gym.make("QuadHover-v0", action_type="vel"),
-        )
+        _fitting("pid", pid, gym.make("QuadHover-v0", action_type="vel"))
     (episode,) = score_many("QuadHover-v0", str(run), [1000])
     assert episode.metrics["seconds"] > 0
+
+
+def test_a_run_is_left_out_of_other_tasks_tables(tmp_path):
+    run = tmp_path / "hover-run"
+    untrained_run(run)
+    out = tmp_path / "bench"
+    argv = ["--tasks", "QuadHover-v0", "QuadLand-v0", "--controllers", "pid", str(run)]
+    assert benchmark.main([*argv, "--episodes", "1", "--out", str(out)]) == 0
+    tasks = json.loads((out / "results.json").read_text())["tasks"]
+    assert "summary" in tasks["QuadHover-v0"][str(run)]
+    assert "trained on QuadHover-v0" in tasks["QuadLand-v0"][str(run)]["skipped"]
+    hover, land = (out / "leaderboard.md").read_text().split("## QuadLand-v0")
+    assert f"| {run} |" in hover and str(run) not in land
 
 
 def test_ppo_shared_evaluates_with_the_action_type_it_trains_with():
