@@ -187,27 +187,50 @@ def _score_job(env_id: str, perturb: str | None, spec: str, seeds: list[int]) ->
         env.close()
 
 
+#: Where :func:`score_many` runs its shares: spawned local processes, or Ray tasks.
+EXECUTORS = ("processes", "ray")
+
+
 def score_many(
-    env_id: str, spec: str, seeds: list[int], perturb: str | None = None, workers: int = 1
+    env_id: str,
+    spec: str,
+    seeds: list[int],
+    perturb: str | None = None,
+    workers: int = 1,
+    executor: str = "processes",
 ) -> list[Episode]:
     """:func:`score` of the controller ``spec`` on ``env_id`` (with ``perturb``), the seeds
-    split over ``workers`` processes (each builds its own PyBullet world and controller;
-    spawned, so no client is shared). Episodes come back in seed order, and each is the
-    same as a sequential run's: every episode is seeded and the controller reset.
+    split into ``workers`` shares, each flown by a spawned process or a Ray task (each
+    builds its own PyBullet world and controller, so no client is shared). Ray: the
+    session of this process, or a new one (``ray.init()``: the cluster of ``RAY_ADDRESS``,
+    else an embedded local one), each task asking for one CPU; a user's controller module
+    must be importable there. Episodes come back in seed order, and each is the same as a
+    sequential run's: every episode is seeded and the controller reset.
 
     Raises:
-        ValueError: the controller cannot fly the env (see :func:`load_controller`).
+        ValueError: the controller cannot fly the env (see :func:`load_controller`), or
+            an unknown executor.
     """
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
     if workers <= 1 or len(seeds) < 2:
         return _score_job(env_id, perturb, spec, seeds)
-    import concurrent.futures
-    import multiprocessing
-
     chunks = [seeds[i::workers] for i in range(workers) if seeds[i::workers]]
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
-        jobs = [pool.submit(_score_job, env_id, perturb, spec, c) for c in chunks]
-        parts = [job.result() for job in jobs]
+    if executor == "ray":
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(include_dashboard=False, log_to_driver=False)
+        job = ray.remote(num_cpus=1)(_score_job)
+        parts = ray.get([job.remote(env_id, perturb, spec, c) for c in chunks])
+    else:
+        import concurrent.futures
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
+            jobs = [pool.submit(_score_job, env_id, perturb, spec, c) for c in chunks]
+            parts = [job.result() for job in jobs]
     by_seed = {e.seed: e for part in parts for e in part}
     return [by_seed[seed] for seed in seeds]
 

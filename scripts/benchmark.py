@@ -21,8 +21,10 @@ collisions, crashes; on the multi-agent envs (PettingZoo; a controller acts for 
 drone, on dicts keyed by agent): completed (every drone within 0.10 m of its goal at
 the end, no crash or collision), collisions, crashes, worst final error.
 
-``--workers N`` splits each controller's episodes over N spawned processes (each with
-its own PyBullet world); the numbers are the sequential ones.
+``--workers N`` splits each controller's episodes into N shares flown in parallel, each
+with its own PyBullet world: by spawned processes, or (``--executor ray``) by Ray tasks
+on the cluster of ``--address`` (or ``RAY_ADDRESS``; neither: an embedded local Ray).
+The numbers are the sequential ones either way.
 
 Writes into ``--out``: ``results.json`` (every episode's metrics, the command and the
 code version), ``leaderboard.md`` (per task, controller by metric: mean and 95 %
@@ -32,6 +34,7 @@ reference and each controller's path of the first episode).
 """
 
 import dataclasses
+import importlib.util
 import json
 import shlex
 import subprocess
@@ -50,6 +53,7 @@ from quadgym.config import TypedConfig, param  # noqa: E402
 from quadgym.envs.quad.perturb import parse_perturb  # noqa: E402
 from quadgym.envs.quad.suite import TASK_ENVS  # noqa: E402
 from quadgym.evaluation import (  # noqa: E402
+    EXECUTORS,
     best,
     controller_interface,
     controller_problem,
@@ -77,7 +81,13 @@ class Args(TypedConfig):
         "as 'wind=(0.02,0,0),mass=1.2'",
     )
     seed: int = param(1000, "seed of the first episode (the next ones count up)", ge=0)
-    workers: int = param(1, "processes the episodes are split over (the same results)", ge=1)
+    workers: int = param(1, "shares the episodes are split into (the same results)", ge=1)
+    executor: str = param(
+        "processes", "what flies the shares: spawned 'processes' or 'ray' tasks", choices=EXECUTORS
+    )
+    address: str | None = param(
+        None, "Ray cluster address (--executor ray; default RAY_ADDRESS, else a local Ray)"
+    )
     out: str = param("results/benchmark", "directory for results.json, leaderboard.md, PNGs")
 
 
@@ -100,6 +110,10 @@ def not_runnable(args: Args) -> str | None:
         problem = controller_problem(spec)
         if problem:
             return problem
+    if args.executor == "ray" and importlib.util.find_spec("ray") is None:
+        return "--executor ray needs Ray: pip install -e '.[ray]'"
+    if args.address is not None and args.executor != "ray":
+        return "--address is the Ray cluster of --executor ray"
     return None
 
 
@@ -192,7 +206,7 @@ def evaluate(task: str, perturb: str, seeds: list[int], args: Args) -> tuple[dic
             continue
         finally:
             env.close()
-        episodes = score_many(task, spec, seeds, perturb, args.workers)
+        episodes = score_many(task, spec, seeds, perturb, args.workers, args.executor)
         own = env.unwrapped.task
         goals = own.team_metric_goals if is_team(env) else own.metric_goals
         metrics = list(episodes[0].metrics)
@@ -224,12 +238,21 @@ def main(argv: list[str] | None = None) -> int:
     }
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    for task in task_ids(args):
-        for perturb in args.perturbations:
-            section = task if perturb == "none" else f"{task} under {perturb}"
-            rows, flown = evaluate(task, perturb, seeds, args)
-            results["tasks"][section] = rows
-            plot(section, rows, flown, out)
+    ray = None
+    if args.executor == "ray":
+        import ray
+
+        ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
+    try:
+        for task in task_ids(args):
+            for perturb in args.perturbations:
+                section = task if perturb == "none" else f"{task} under {perturb}"
+                rows, flown = evaluate(task, perturb, seeds, args)
+                results["tasks"][section] = rows
+                plot(section, rows, flown, out)
+    finally:
+        if ray is not None:
+            ray.shutdown()
     results["wall_clock_s"] = round(time.perf_counter() - start, 1)
     atomic_write_bytes(out / "results.json", (json.dumps(results, indent=1) + "\n").encode())
     atomic_write_bytes(out / "leaderboard.md", leaderboard(results).encode())

@@ -202,3 +202,27 @@ def test_the_multi_agent_tasks_are_scored_for_the_whole_team(tmp_path, monkeypat
     assert idle["completed"][0] == 0.0 and idle["collided"][0] == 0.0
     assert idle["max_final_error"][0] == pytest.approx(np.sqrt(0.5), abs=0.05)  # the diagonal
     assert "| pid | **1.000" in (out / "leaderboard.md").read_text()
+
+
+@pytest.mark.slow  # Ray's start: ~10 s on 2 cores
+def test_ray_tasks_give_the_sequential_numbers(tmp_path):
+    """--executor ray: the shares run as tasks of an embedded local Ray; the metrics are the
+    sequential run's, on a single-drone and a multi-agent task."""
+    pytest.importorskip("ray")
+    out = {}
+    for extra in ([], ["--workers", "2", "--executor", "ray"]):
+        path = tmp_path / ("ray" if extra else "one")
+        argv = ["--tasks", "QuadTrack-v0", "quad_swap_v0", "--controllers", "lqr"]
+        assert benchmark.main([*argv, "--episodes", "3", *extra, "--out", str(path)]) == 0
+        out[bool(extra)] = json.loads((path / "results.json").read_text())["tasks"]
+    for task in ("QuadTrack-v0", "quad_swap_v0"):
+        assert out[True][task]["lqr"]["episodes"] == out[False][task]["lqr"]["episodes"]
+
+
+def test_ray_arguments_are_checked_before_flying(capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(["--address", "127.0.0.1:6379"])
+    assert "--address is the Ray cluster of --executor ray" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        benchmark.main(["--executor", "dask"])
+    assert "executor" in capsys.readouterr().err
