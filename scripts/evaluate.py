@@ -4,9 +4,11 @@
     python scripts/evaluate.py --run runs/QuadHover-v0-ppo-s0 --episodes 5 --video hover.mp4
 
 Loads the run's configuration and last checkpoint, plays ``--episodes``
-episodes with deterministic actions (seeds 1000, 1001, ...), prints the mean
-return and, for drone envs, the success rate (final position error under
-``--tolerance`` m and no crash) and the final position errors, and writes
+episodes with deterministic actions (seeds 1000, 1001, ...; the env takes the
+run's action type), prints the mean return and, for drone envs, the success rate
+(final position error under ``--tolerance`` m and no crash), the final position
+errors and the task's own metrics (``task.summarize``: e.g. gates passed, landings,
+RMS tracking error), and writes
 ``evaluation.png`` (return per episode; for drone envs the distance to the
 target over time) and ``evaluation.json`` into the run directory.
 """
@@ -68,13 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.video:
         kwargs["render_mode"] = "rgb_array"
     env = gym.make(state["env"], **kwargs)
-    returns, errors, crashed, traces, frames = [], [], [], [], []
+    task = getattr(env.unwrapped, "task", None)
+    summarize = getattr(task, "summarize", None)  # the drone tasks' own metrics
+    returns, errors, crashed, traces, frames, metrics = [], [], [], [], [], []
     for ep in range(args.episodes):
         obs, info = env.reset(seed=1000 + ep)
         algo.reset()
-        total, trace = 0.0, []
+        total, trace, infos = 0.0, [], []
         while True:
             obs, reward, term, trunc, info = env.step(algo.act(obs, deterministic=True))
+            infos.append(info)
             total += reward
             if "position_error" in info:
                 trace.append(float(np.max(info["position_error"])))
@@ -84,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                 break
         returns.append(total)
         traces.append(trace)
+        if summarize is not None:
+            metrics.append(summarize(infos))
         if trace:
             errors.append(trace[-1])
             crashed.append(bool(np.any(info.get("crashed", False))))
@@ -105,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
             f"final error mean {np.mean(errors):.3f} m, max {np.max(errors):.3f} m; "
             f"crashes {sum(crashed)}"
         )
+    if metrics:
+        result["task_metrics"] = metrics
+        means = {m: float(np.nanmean([e[m] for e in metrics])) for m in metrics[0]}
+        print("task metrics (mean): " + ", ".join(f"{m} {v:.3f}" for m, v in means.items()))
     (run / "evaluation.json").write_text(json.dumps(result, indent=1))
     fig, axes = plt.subplots(1, 2 if errors else 1, figsize=(11 if errors else 6, 4))
     axes = np.atleast_1d(axes)

@@ -176,6 +176,9 @@ def test_evaluate_script_reports_and_plots(tmp_path):
     assert "success rate 1.00" in proc.stdout
     result = json.loads((out / "evaluation.json").read_text())
     assert max(result["final_position_error"]) < 0.1
+    # the task's own metrics, per episode (hover: final error, time to target, crashes)
+    assert [m["final_error"] for m in result["task_metrics"]] == result["final_position_error"]
+    assert "task metrics (mean): final_error" in proc.stdout
     assert (out / "evaluation.png").stat().st_size > 5000
 
 
