@@ -187,6 +187,16 @@ def _score_job(env_id: str, perturb: str | None, spec: str, seeds: list[int]) ->
         env.close()
 
 
+def process_pool(workers: int) -> Any:
+    """A ``ProcessPoolExecutor`` of ``workers`` spawned processes (no PyBullet client or
+    torch state is inherited), for :func:`score_many`."""
+    import concurrent.futures
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+
+
 #: Where :func:`score_many` runs its shares: spawned local processes, or Ray tasks.
 EXECUTORS = ("processes", "ray")
 
@@ -198,14 +208,17 @@ def score_many(
     perturb: str | None = None,
     workers: int = 1,
     executor: str = "processes",
+    pool: Any = None,
 ) -> list[Episode]:
     """:func:`score` of the controller ``spec`` on ``env_id`` (with ``perturb``), the seeds
     split into ``workers`` shares, each flown by a spawned process or a Ray task (each
     builds its own PyBullet world and controller, so no client is shared). Ray: the
     session of this process, or a new one (``ray.init()``: the cluster of ``RAY_ADDRESS``,
     else an embedded local one), each task asking for one CPU; a user's controller module
-    must be importable there. Episodes come back in seed order, and each is the same as a
-    sequential run's: every episode is seeded and the controller reset.
+    must be importable there. ``pool``: a ``concurrent.futures`` executor of spawned
+    processes to reuse (a caller scoring many controllers saves each call's process start,
+    ~3 s with torch); None: one for this call. Episodes come back in seed order, and each is
+    the same as a sequential run's: every episode is seeded and the controller reset.
 
     Raises:
         ValueError: the controller cannot fly the env (see :func:`load_controller`), or
@@ -223,13 +236,12 @@ def score_many(
             ray.init(include_dashboard=False, log_to_driver=False)
         job = ray.remote(num_cpus=1)(_score_job)
         parts = ray.get([job.remote(env_id, perturb, spec, c) for c in chunks])
+    elif pool is not None:
+        jobs = [pool.submit(_score_job, env_id, perturb, spec, c) for c in chunks]
+        parts = [job.result() for job in jobs]
     else:
-        import concurrent.futures
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
-            jobs = [pool.submit(_score_job, env_id, perturb, spec, c) for c in chunks]
+        with process_pool(len(chunks)) as own:
+            jobs = [own.submit(_score_job, env_id, perturb, spec, c) for c in chunks]
             parts = [job.result() for job in jobs]
     by_seed = {e.seed: e for part in parts for e in part}
     return [by_seed[seed] for seed in seeds]

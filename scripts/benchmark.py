@@ -41,6 +41,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -61,6 +62,7 @@ from quadgym.evaluation import (  # noqa: E402
     is_team,
     load_controller,
     make_env,
+    process_pool,
     score_many,
 )
 
@@ -193,20 +195,26 @@ def trained_on(spec: str) -> str | None:
     return json.loads(state.read_text())["env"] if state.is_file() else None
 
 
-def evaluate(task: str, perturb: str, seeds: list[int], args: Args) -> tuple[dict, dict]:
-    """Every controller on ``task`` under ``perturb``: the rows of the results (summary,
-    metric goals, episodes; or why it was skipped) and the flown episodes."""
+def evaluate(
+    task: str, perturb: str, seeds: list[int], args: Args, pool: Any = None
+) -> tuple[dict, dict]:
+    """Every controller on ``task`` under ``perturb`` (its episodes' shares flown by
+    ``pool`` when given): the rows of the results (summary, metric goals, episodes; or why
+    it was skipped) and the flown episodes."""
     rows, flown = {}, {}
     for spec in args.controllers:
+        if trained_on(spec) not in (None, task):  # another task's run: not loaded at all
+            rows[spec] = {"skipped": f"trained on {trained_on(spec)}", "elsewhere": True}
+            continue
         env = make_env(task, perturb=perturb, **controller_interface(spec))
         try:
             load_controller(spec, env)  # can it fly this task? (else: skipped, and why)
         except ValueError as exc:
-            rows[spec] = {"skipped": str(exc), "elsewhere": trained_on(spec) not in (None, task)}
+            rows[spec] = {"skipped": str(exc), "elsewhere": False}
             continue
         finally:
             env.close()
-        episodes = score_many(task, spec, seeds, perturb, args.workers, args.executor)
+        episodes = score_many(task, spec, seeds, perturb, args.workers, args.executor, pool)
         own = env.unwrapped.task
         goals = own.team_metric_goals if is_team(env) else own.metric_goals
         metrics = list(episodes[0].metrics)
@@ -238,21 +246,25 @@ def main(argv: list[str] | None = None) -> int:
     }
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    ray = None
+    ray = pool = None
     if args.executor == "ray":
         import ray
 
         ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
+    elif args.workers > 1:
+        pool = process_pool(args.workers)  # one start of the processes for the whole run
     try:
         for task in task_ids(args):
             for perturb in args.perturbations:
                 section = task if perturb == "none" else f"{task} under {perturb}"
-                rows, flown = evaluate(task, perturb, seeds, args)
+                rows, flown = evaluate(task, perturb, seeds, args, pool)
                 results["tasks"][section] = rows
                 plot(section, rows, flown, out)
     finally:
         if ray is not None:
             ray.shutdown()
+        if pool is not None:
+            pool.shutdown()
     results["wall_clock_s"] = round(time.perf_counter() - start, 1)
     atomic_write_bytes(out / "results.json", (json.dumps(results, indent=1) + "\n").encode())
     atomic_write_bytes(out / "leaderboard.md", leaderboard(results).encode())
