@@ -89,6 +89,30 @@ def test_benchmark_criteria():
     assert rl.track_met(tracked) and not rl.track_met([{**tracked[0], "rms_error": 0.05}])
     assert rl.land_met([{"landed": 1.0}] * 9 + [{"landed": 0.0}])
     assert not rl.land_met([{"landed": 1.0}] * 8 + [{"landed": 0.0}] * 2)
+    assert rl.completed_met([{"completed": 1.0}] * 18 + [{"completed": 0.0}] * 2)
+    assert not rl.completed_met([{"completed": 1.0}] * 17 + [{"completed": 0.0}] * 3)
+
+
+def test_every_task_has_a_baseline_whose_command_trains_it(tmp_path):
+    """Every task of the suite but quad_swarm_v0 (scripts/train_marl.py's) has a baseline;
+    each command is a scripts/train.py command line whose plugin takes the env and the
+    config words."""
+    from scriptload import load_script
+
+    from quadgym.cli import parse_args
+    from quadgym.envs.quad.suite import TASK_ENVS
+
+    assert {b.env_id for b in rl.BASELINES.values()} == set(TASK_ENVS) - {"quad_swarm_v0"}
+    train = load_script("train")
+    for baseline in rl.BASELINES.values():
+        command = rl.train_command(baseline, 0, tmp_path / baseline.env_id)
+        assert command[1] == "scripts/train.py"
+        args = parse_args(train.Args, None, command[2:])
+        assert (args.env, args.algo, args.steps) == (baseline.env_id, baseline.algo, baseline.steps)
+        assert args.num_envs == baseline.lanes
+        cls = get_algo_class(args.algo)
+        assert cls.supports(args.env)
+        cls.make_config(cls.Config.parse_strings(args.config))
 
 
 # ------------------------------------------------------------- the defaults
