@@ -1,0 +1,281 @@
+"""Sweep a plugin's typed config over seeds with Ray Tune; every trial is a scripts/train.py run.
+
+    python scripts/tune.py --env CoPGBandit-v0 --algo copg --steps 200 \\
+        --space "lr=grid(0.01,0.001)" --seeds 0,1 --metric kl_to_optimal --mode min \\
+        --out sweeps/copg-lr
+    python scripts/tune.py --env QuadHover-v0 --algo ppo --steps 500000 --num-envs 64 \\
+        --space "learning_rate=loguniform(1e-4,1e-3)" "gamma=choice(0.98,0.99)" \\
+        --samples 4 --seeds 0,1,2 --out sweeps/hover
+    python scripts/tune.py --resume sweeps/hover              # after a crash or Ctrl-C
+    python scripts/tune.py ... --address 10.0.0.1:6379        # the same sweep on a cluster
+
+The search space names fields of the plugin's typed config (``python -c "import quadgym;
+print(quadgym.describe_algo('ppo'))"``), each ``KEY=grid(v1,v2,...)`` (every value),
+``choice(v1,v2,...)``, ``uniform(low,high)``, ``loguniform(low,high)`` or
+``randint(low,high)`` (high excluded); or ``--space-file`` a JSON or YAML mapping
+``{key: {grid: [...]}}``. ``--samples`` draws of the random ones are crossed with every
+grid value and every ``--seeds`` seed. Every key and every value (both ends of a range)
+is checked against the plugin's config before Ray starts. ``--config`` words are fixed
+for all trials.
+
+Each trial runs ``scripts/train.py`` in a subprocess into ``OUT/trials/<trial id>``: the
+same checkpoints, ``metrics.csv``, TensorBoard events and ``state.json`` as a run of its
+own, so ``scripts/evaluate.py --run`` and ``--resume`` work on it. After each chunk
+(``--checkpoint-every``, a tenth of ``--steps`` by default) the trial reports the last
+value of ``--metric`` in ``metrics.csv`` to Tune; ASHA (default) stops the worse trials
+early on it, FIFO runs all to the end. ``--max-concurrent`` trials run at once, each
+holding ``--cpus-per-trial`` CPUs of Ray's.
+
+Ray: the cluster of ``--address`` (or ``RAY_ADDRESS``), else an embedded local Ray. Tune
+keeps the experiment in ``OUT/tune``; ``--resume OUT`` restores it: finished trials are
+not run again, and unfinished ones continue their run directory from its last
+checkpoint. A trial's training process ends with its Ray worker (Linux).
+
+Writes ``OUT/results.csv`` (one row per trial: config, seed, budget done, last metric,
+run directory), ``OUT/best.md`` (each config's mean and standard deviation over its
+seeds, best first) and ``OUT/curves.png`` (the metric against the budget, per trial).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from quadgym.cli import parse_args
+from quadgym.config import TypedConfig, param
+from quadgym.registry import get_algo_class
+from quadgym.sweep import checked_space, last_value, run_trial, tune_space
+
+TRAIN = Path(__file__).resolve().parent / "train.py"
+
+
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    env: str | None = param(None, "environment id")
+    algo: str | None = param(None, "algorithm plugin")
+    steps: int | None = param(None, "each trial's budget, in the plugin's unit", ge=1)
+    space: tuple[str, ...] = param((), "search space words: KEY=grid(...)|choice(...)|...")
+    space_file: str | None = param(None, "search space as a JSON or YAML file")
+    config: tuple[str, ...] = param((), "the plugin's config words fixed for every trial")
+    seeds: tuple[int, ...] = param((0,), "seeds, each crossed with every config")
+    samples: int = param(1, "draws of the random parts of the space", ge=1)
+    metric: str = param("mean_return", "the metrics.csv column trials are compared on")
+    mode: str = param("max", "whether a larger or smaller metric is better", choices=("max", "min"))
+    scheduler: str = param(
+        "asha", "'asha' (stop the worse early) or 'fifo'", choices=("asha", "fifo")
+    )
+    max_concurrent: int | None = param(None, "trials at once (default: Ray's CPUs allow)", ge=1)
+    cpus_per_trial: float = param(1.0, "Ray CPUs each trial holds", gt=0)
+    checkpoint_every: int | None = param(None, "budget per chunk (default: a tenth)", ge=1)
+    num_envs: int | None = param(None, "scripts/train.py --num-envs of every trial", ge=1)
+    out: str | None = param(None, "the sweep's directory (default sweeps/<env>-<algo>)")
+    resume: str | None = param(None, "continue the sweep in this directory")
+    address: str | None = param(None, "Ray cluster address (default RAY_ADDRESS, else local)")
+
+
+# ----------------------------------------------------------------- results
+
+
+def summarize(out: Path, results: Any, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Write results.csv, best.md and curves.png from Tune's results; the summary rows
+    (one per config: mean, sd and count over seeds), best first."""
+    metric, keys = settings["metric"], settings["keys"]
+    rows = []
+    for result in results:
+        if result.config is None:
+            continue
+        trial = (result.metrics or {}).get("trial_id")
+        run = out / "trials" / trial if trial else None
+        if run is None or not (run / "state.json").is_file():
+            run = None
+        value = last_value(run, metric) if run else None
+        done = json.loads((run / "state.json").read_text())["done"] if run else 0
+        row = {k: result.config[k] for k in [*keys, "seed"]}
+        rows.append({**row, "done": done, metric: value, "run": str(run) if run else ""})
+    rows.sort(key=lambda r: (tuple(str(r[k]) for k in keys), r["seed"]))
+    with (out / "results.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, [*keys, "seed", "done", metric, "run"])
+        writer.writeheader()
+        writer.writerows(rows)
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    for r in rows:
+        if r[metric] is not None:
+            groups[tuple(r[k] for k in keys)].append(r[metric])
+    summary = []
+    for config, values in groups.items():
+        mean = sum(values) / len(values)
+        sd = (
+            math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+            if len(values) > 1
+            else 0.0
+        )
+        summary.append(
+            {**dict(zip(keys, config, strict=True)), "mean": mean, "sd": sd, "n": len(values)}
+        )
+    summary.sort(key=lambda s: s["mean"], reverse=settings["mode"] == "max")
+    lines = [
+        f"# Sweep of {settings['algo']} on {settings['env']}",
+        "",
+        f"Last `{metric}` of each trial ({settings['mode']} is better; ASHA may have stopped "
+        "a trial early: see `done` in results.csv); mean and standard deviation over seeds.",
+        "",
+        "| " + " | ".join([*keys, "mean", "sd", "seeds"]) + " |",
+        "|---" * (len(keys) + 3) + "|",
+    ]
+    for s in summary:
+        cells = [str(s[k]) for k in keys] + [f"{s['mean']:.4g}", f"{s['sd']:.2g}", str(s["n"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    (out / "best.md").write_text("\n".join(lines) + "\n")
+    plot_curves(out, rows, keys, metric)
+    return summary
+
+
+def plot_curves(out: Path, rows: list[dict[str, Any]], keys: list[str], metric: str) -> None:
+    """The metric against the budget for every trial, one colour per config."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    colours: dict[tuple, Any] = {}
+    for r in rows:
+        if not r["run"]:
+            continue
+        with (Path(r["run"]) / "metrics.csv").open() as f:
+            points = [
+                (float(x["step"]), float(x[metric])) for x in csv.DictReader(f) if x.get(metric)
+            ]
+        if not points:
+            continue
+        config = tuple(r[k] for k in keys)
+        label = ", ".join(f"{k}={r[k]}" for k in keys) if config not in colours else None
+        line = ax.plot(*zip(*points, strict=True), color=colours.get(config), lw=1, label=label)
+        colours.setdefault(config, line[0].get_color())
+    ax.set_xlabel("budget")
+    ax.set_ylabel(metric)
+    if colours:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=90)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------- main
+
+
+def problem(args: Args) -> str | None:
+    """Why the arguments cannot run (checked before Ray starts), or None."""
+    if args.resume:
+        if not (Path(args.resume) / "sweep.json").is_file():
+            return f"{args.resume} holds no sweep (no sweep.json)"
+        return None
+    if not (args.env and args.algo and args.steps):
+        return "--env, --algo and --steps are required (or --resume DIR)"
+    try:
+        cls = get_algo_class(args.algo)
+        if not cls.supports(args.env):
+            return f"{args.algo} does not support {args.env}"
+        checked_space(args.algo, args.space, args.space_file, args.config)
+    except (TypeError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(Args, __doc__, argv, check=problem)
+    import ray
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    if args.resume:
+        out = Path(args.resume).resolve()
+        settings = json.loads((out / "sweep.json").read_text())
+    else:
+        out = Path(args.out or f"sweeps/{args.env}-{args.algo}").resolve()
+        if (out / "sweep.json").exists():
+            print(f"{out} holds a sweep; continue it with --resume {out}", file=sys.stderr)
+            return 2
+        space = checked_space(args.algo, args.space, args.space_file, args.config)
+        chunk = args.checkpoint_every or max(1, args.steps // 10)
+        train_argv = ["--env", args.env, "--algo", args.algo, "--steps", str(args.steps)]
+        train_argv += ["--checkpoint-every", str(chunk)]
+        train_argv += ["--num-envs", str(args.num_envs)] if args.num_envs else []
+        settings = {
+            "env": args.env,
+            "algo": args.algo,
+            "argv": train_argv,
+            "config": list(args.config),
+            "metric": args.metric,
+            "mode": args.mode,
+            "keys": list(space),
+            "root": str(out / "trials"),
+            "train": str(TRAIN),
+            "scheduler": args.scheduler,
+            "chunks": math.ceil(args.steps / chunk),
+            "cpus_per_trial": args.cpus_per_trial,
+            "max_concurrent": args.max_concurrent,
+            "samples": args.samples,
+            "command": [sys.argv[0], *(argv if argv is not None else sys.argv[1:])],
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "sweep.json").write_text(json.dumps(settings, indent=1) + "\n")
+    ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
+    try:
+        trainable = tune.with_resources(run_trial, {"cpu": settings["cpus_per_trial"]})
+        if args.resume:
+            tuner = tune.Tuner.restore(
+                str(out / "tune"), trainable, resume_unfinished=True, resume_errored=True
+            )
+        else:
+            if settings["scheduler"] == "asha":
+                scheduler = ASHAScheduler(
+                    time_attr="training_iteration",
+                    max_t=settings["chunks"],
+                    grace_period=max(1, settings["chunks"] // 4),
+                )
+            else:
+                scheduler = FIFOScheduler()
+            space = tune_space(
+                checked_space(args.algo, args.space, args.space_file, args.config), args.seeds
+            )
+            space["__sweep"] = settings
+            tuner = tune.Tuner(
+                trainable,
+                param_space=space,
+                tune_config=tune.TuneConfig(
+                    metric=settings["metric"],
+                    mode=settings["mode"],
+                    scheduler=scheduler,
+                    num_samples=settings["samples"],
+                    max_concurrent_trials=settings["max_concurrent"],
+                ),
+                run_config=tune.RunConfig(storage_path=str(out), name="tune", verbose=0),
+            )
+        results = tuner.fit()
+    finally:
+        ray.shutdown()
+    summary = summarize(out, results, settings)
+    if results.errors:
+        for error in results.errors:
+            print(f"a trial failed: {error}", file=sys.stderr)
+        print(
+            f"{len(results.errors)} trial(s) failed; --resume {out} retries them", file=sys.stderr
+        )
+        return 1
+    if summary:
+        best = summary[0]
+        shown = ", ".join(f"{k}={best[k]}" for k in settings["keys"]) or "the fixed config"
+        print(f"best: {shown}: {settings['metric']} {best['mean']:.4g} ± {best['sd']:.2g}")
+    print(f"wrote {out / 'results.csv'}, {out / 'best.md'}, {out / 'curves.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

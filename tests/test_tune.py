@@ -1,0 +1,189 @@
+"""scripts/tune.py: sweeps on Ray Tune whose trials are scripts/train.py runs.
+
+The sweeps are small (2 learning rates x 2 seeds of the copg plugin on CoPGBandit-v0,
+40 epochs each, a few seconds a trial); the better learning rate is known: at lr 0.01
+the KL to the optimal policy falls to ~1e-4 in 40 epochs, at 1e-4 it stays at ~0.54.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from scriptload import load_script
+
+pytest.importorskip("ray.tune")
+
+tune = load_script("tune")
+from quadgym.sweep import checked_space, last_value, split_values  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEEP = [
+    "--env",
+    "CoPGBandit-v0",
+    "--algo",
+    "copg",
+    "--steps",
+    "40",
+    "--space",
+    "lr=grid(0.01,0.0001)",
+    "--seeds",
+    "0,1",
+    "--metric",
+    "kl_to_optimal",
+    "--mode",
+    "min",
+]
+
+
+def rows(out: Path) -> list[dict[str, str]]:
+    with (out / "results.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["--space", "lrr=grid(0.1)"], "unknown key 'lrr'; did you mean 'lr'?"),
+        (["--space", "lr=grid(-1,0.1)"], "lr must be > 0, got -1.0"),
+        (["--space", "lr=loguniform(0,1)"], "lr must be > 0, got 0.0"),
+        (["--space", "lr=uniform(0.1,0.01)"], "needs numbers, low < high"),
+        (["--space", "lr=normal(1,2)"], "KIND one of grid, choice"),
+        (["--space", "lr=grid()"], "takes one or more values"),
+        (["--space", "seed=grid(1,2)"], "the seed is swept by --seeds"),
+        (["--space", "schedule=choice(constant,linear)"], "schedule"),
+    ],
+)
+def test_a_bad_space_is_refused_before_ray_starts(words, message, tmp_path, capsys):
+    import ray
+
+    argv = ["--env", "CoPGBandit-v0", "--algo", "copg", "--steps", "4", *words]
+    with pytest.raises(SystemExit) as exit_info:
+        tune.main([*argv, "--out", str(tmp_path / "sweep")])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not ray.is_initialized() and not (tmp_path / "sweep").exists()
+
+
+def test_space_words_and_files_parse_to_typed_values(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text("beta:\n  loguniform: [0.01, 1.0]\nschedule:\n  choice: [constant, cosine]\n")
+    args = tune.Args(
+        env="CoPGBandit-v0",
+        algo="copg",
+        steps=4,
+        space=("lr=grid(0.01, 0.001)", "n_pairs=choice(100,1000)"),
+        space_file=str(path),
+    )
+    space = checked_space(args.algo, args.space, args.space_file)
+    assert space["lr"] == ("grid", [0.01, 0.001])
+    assert space["n_pairs"] == ("choice", [100, 1000])  # typed by the field: int
+    assert space["beta"] == ("loguniform", [0.01, 1.0])
+    assert space["schedule"] == ("choice", ["constant", "cosine"])
+    assert split_values("(0.2, 0.3), (0.1,0.7)") == ["(0.2, 0.3)", "(0.1,0.7)"]
+
+
+@pytest.mark.slow  # Ray's start and 4 trials: ~15 s on 2 cores
+def test_a_tiny_sweep_trains_one_run_directory_per_trial_and_finds_the_better_rate(tmp_path):
+    out = tmp_path / "sweep"
+    assert tune.main([*SWEEP, "--scheduler", "fifo", "--out", str(out)]) == 0
+    trials = rows(out)
+    assert sorted((r["lr"], r["seed"]) for r in trials) == [
+        ("0.0001", "0"),
+        ("0.0001", "1"),
+        ("0.01", "0"),
+        ("0.01", "1"),
+    ]
+    for r in trials:  # each trial is a scripts/train.py run of its own
+        run = Path(r["run"])
+        state = json.loads((run / "state.json").read_text())
+        assert state["done"] == state["total"] == 40 and r["done"] == "40"
+        assert state["config"] == {"seed": int(r["seed"]), "lr": float(r["lr"])}
+        assert (run / "checkpoint.bin").is_file() and (run / "tb").is_dir()
+        assert float(r["kl_to_optimal"]) == pytest.approx(last_value(run, "kl_to_optimal"))
+    best = (out / "best.md").read_text().splitlines()
+    table = [line for line in best if line.startswith("| 0.")]
+    assert table[0].startswith("| 0.01 |") and table[1].startswith("| 0.0001 |")
+    assert (out / "curves.png").stat().st_size > 5000
+
+
+@pytest.mark.slow  # two Ray starts and a kill: ~40 s on 2 cores
+def test_a_killed_sweep_resumes_without_repeating_finished_trials(tmp_path):
+    """kill -9 of the driver once a trial has finished, then --resume: every trial ends
+    at its full budget, the finished ones untouched (never resumed, same checkpoint), the
+    unfinished ones continued from their run directory."""
+    out = tmp_path / "sweep"
+    argv = [*SWEEP, "--steps", "400", "--scheduler", "fifo", "--max-concurrent", "1"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "scripts")}
+    driver = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "tune.py"), *argv, "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+
+    def finished() -> list[Path]:
+        states = (out / "trials").glob("*/state.json")
+        return [p.parent for p in states if json.loads(p.read_text())["done"] == 400]
+
+    deadline = time.monotonic() + 240
+    while not finished() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert finished(), "no trial finished in 240 s"
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    time.sleep(2)  # Ray's processes share the driver's fate
+    first = {run: (run / "checkpoint.bin").read_bytes() for run in finished()}
+    assert len(first) < 4
+    assert tune.main(["--resume", str(out)]) == 0
+    trials = rows(out)
+    assert len(trials) == 4 and len({r["run"] for r in trials}) == 4
+    assert len(list((out / "trials").glob("*/state.json"))) == 4
+    for r in trials:
+        state = json.loads((Path(r["run"]) / "state.json").read_text())
+        assert state["done"] == 400, r
+    for run, checkpoint in first.items():
+        assert (run / "checkpoint.bin").read_bytes() == checkpoint
+        assert json.loads((run / "state.json").read_text())["resumes"] == []
+
+
+@pytest.mark.slow  # a head node's start, and the sweep on it: ~30 s on 2 cores
+def test_the_same_sweep_on_a_running_head_node_gives_the_same_table(tmp_path, monkeypatch):
+    """`ray start --head` on 127.0.0.1 (stopped at the end), then the sweep with --address:
+    the same trials and the same last metric per trial as on the embedded Ray."""
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # a test cluster, on loopback only
+    port = 6390 + os.getpid() % 50
+    ray_cli = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen(
+        [str(ray_cli), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port)]
+        + ["--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats", "--block"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        for line in head.stdout:  # up once it says so
+            if "Ray runtime started" in line:
+                break
+        else:
+            pytest.fail("ray start --head ended before the runtime started")
+        tables = {}
+        for name, extra in (("local", []), ("cluster", ["--address", f"127.0.0.1:{port}"])):
+            out = tmp_path / name
+            assert tune.main([*SWEEP, "--scheduler", "fifo", *extra, "--out", str(out)]) == 0
+            tables[name] = sorted(
+                (r["lr"], r["seed"], r["done"], r["kl_to_optimal"]) for r in rows(out)
+            )
+        assert tables["cluster"] == tables["local"]
+    finally:
+        os.killpg(head.pid, signal.SIGKILL)  # the head and the processes it started
+        head.wait()
