@@ -197,6 +197,15 @@ def process_pool(workers: int) -> Any:
     return concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
 
 
+def ray_address(address: str | None) -> str:
+    """The address ``ray.init`` is given: ``address``, else ``RAY_ADDRESS``, else "local" (a
+    new embedded Ray). Not None: Ray would then join whichever cluster it last saw started
+    on this machine (its ``ray_current_cluster`` file outlives a killed head node)."""
+    import os
+
+    return address or os.environ.get("RAY_ADDRESS") or "local"
+
+
 #: Where :func:`score_many` runs its shares: spawned local processes, or Ray tasks.
 EXECUTORS = ("processes", "ray")
 
@@ -213,12 +222,13 @@ def score_many(
     """:func:`score` of the controller ``spec`` on ``env_id`` (with ``perturb``), the seeds
     split into ``workers`` shares, each flown by a spawned process or a Ray task (each
     builds its own PyBullet world and controller, so no client is shared). Ray: the
-    session of this process, or a new one (``ray.init()``: the cluster of ``RAY_ADDRESS``,
-    else an embedded local one), each task asking for one CPU; a user's controller module
-    must be importable there. ``pool``: a ``concurrent.futures`` executor of spawned
-    processes to reuse (a caller scoring many controllers saves each call's process start,
-    ~3 s with torch); None: one for this call. Episodes come back in seed order, and each is
-    the same as a sequential run's: every episode is seeded and the controller reset.
+    session of this process, or a new one (:func:`ray_address`: the cluster of
+    ``RAY_ADDRESS``, else an embedded local one), each task asking for one CPU; a user's
+    controller module must be importable there. ``pool``: a ``concurrent.futures`` executor
+    of spawned processes to reuse (a caller scoring many controllers saves each call's
+    process start, ~3 s with torch); None: one for this call. Episodes come back in seed
+    order, and each is the same as a sequential run's: every episode is seeded and the
+    controller reset.
 
     Raises:
         ValueError: the controller cannot fly the env (see :func:`load_controller`), or
@@ -233,7 +243,7 @@ def score_many(
         import ray
 
         if not ray.is_initialized():
-            ray.init(include_dashboard=False, log_to_driver=False)
+            ray.init(ray_address(None), include_dashboard=False, log_to_driver=False)
         job = ray.remote(num_cpus=1)(_score_job)
         parts = ray.get([job.remote(env_id, perturb, spec, c) for c in chunks])
     elif pool is not None:

@@ -63,6 +63,7 @@ from quadgym.evaluation import (  # noqa: E402
     load_controller,
     make_env,
     process_pool,
+    ray_address,
     score_many,
 )
 
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.executor == "ray":
         import ray
 
-        ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
+        ray.init(ray_address(args.address), include_dashboard=False, log_to_driver=False)
     elif args.workers > 1:
         pool = process_pool(args.workers)  # one start of the processes for the whole run
     try:

@@ -49,6 +49,7 @@ from typing import Any
 
 from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
+from quadgym.evaluation import ray_address
 from quadgym.registry import get_algo_class
 from quadgym.sweep import checked_space, last_value, run_trial, tune_space
 
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         out.mkdir(parents=True, exist_ok=True)
         (out / "sweep.json").write_text(json.dumps(settings, indent=1) + "\n")
-    ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
+    ray.init(ray_address(args.address), include_dashboard=False, log_to_driver=False)
     try:
         trainable = tune.with_resources(run_trial, {"cpu": settings["cpus_per_trial"]})
         if args.resume:

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -187,3 +188,7 @@ def test_the_same_sweep_on_a_running_head_node_gives_the_same_table(tmp_path, mo
     finally:
         os.killpg(head.pid, signal.SIGKILL)  # the head and the processes it started
         head.wait()
+        # Ray's note of the last cluster started here would outlive it (as `ray stop` does)
+        current = Path(tempfile.gettempdir(), "ray", "ray_current_cluster")
+        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
+            current.unlink()
