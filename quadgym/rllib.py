@@ -1,0 +1,165 @@
+"""RLlib on quadgym's PettingZoo envs: the env wrapper, a PPO config, and a controller.
+
+    from quadgym.rllib import ppo_config
+    algo = ppo_config("quad_swarm_v0", num_drones=4).build_algo()   # after ray.init()
+    algo.train(); algo.save_to_path("runs/rllib-swarm")
+
+:class:`QuadParallelEnv` is RLlib's own ``ParallelPettingZooEnv`` with one fix: when a
+team episode ends with mixed flags (a crashed drone terminated, the others truncated:
+quadgym's ``end_together``), RLlib's wrapper sets neither ``__all__`` and steps an env
+whose agents are all done; here a finished episode always sets one. :func:`ppo_config`
+trains one policy shared by every drone (``"shared"``, RLlib's parameter sharing) or one
+per drone (``policies="per_agent"``), on the swarm's training starts of ``ppo_shared``
+(``quadgym.agents.marl.SWARM_TRAIN_ENV``) by default. :class:`RLlibController` flies a
+saved checkpoint's modules (greedy: the Gaussian's mean) with the ``reset``/``act``
+interface of quadgym's controllers, so ``quadgym.evaluation.score`` and
+``scripts/replay_marl.py``'s evaluation take it.
+
+RLlib is an optional dependency (``pip install -e ".[ray]"``: ray[tune] and dm_tree; the
+``ray[rllib]`` extra pins gymnasium 1.2.2, which quadgym does not need).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
+
+from quadgym.agents.marl import SWARM_TRAIN_ENV
+from quadgym.registry import PARALLEL_ENVS, make_parallel_env
+
+#: The policy id every drone maps to with one shared policy (not RLlib's "default_policy",
+#: which RLlib would take for a single-agent setup).
+SHARED = "shared"
+POLICIES = ("shared", "per_agent")
+
+
+class QuadParallelEnv(ParallelPettingZooEnv):
+    """RLlib's ParallelPettingZooEnv whose ``__all__`` flags end every finished episode."""
+
+    def step(self, action_dict: dict) -> tuple:
+        obs, rewards, terminated, truncated, infos = self.par_env.step(action_dict)
+        over = not self.par_env.agents
+        terminated["__all__"] = bool(terminated) and all(terminated.values())
+        truncated["__all__"] = over and not terminated["__all__"]
+        return obs, rewards, terminated, truncated, infos
+
+
+def register(env_id: str, **env_kwargs: Any) -> str:
+    """Register ``env_id`` (a quadgym PettingZoo id) with Ray Tune's env registry as a
+    :class:`QuadParallelEnv` built with ``env_kwargs`` (each env runner builds its own, with
+    its own PyBullet client); the registered name.
+
+    Raises:
+        ValueError: an id that is not one of quadgym's PettingZoo envs.
+    """
+    from ray.tune.registry import register_env
+
+    if env_id not in PARALLEL_ENVS:
+        raise ValueError(f"unknown PettingZoo env {env_id!r}; quadgym has {sorted(PARALLEL_ENVS)}")
+    name = f"quadgym-{env_id}"
+    register_env(name, lambda config: QuadParallelEnv(make_parallel_env(env_id, **env_kwargs)))
+    return name
+
+
+def policy_of(policies: str) -> Any:
+    """The agent -> policy id map of ``policies`` ("shared" or "per_agent")."""
+    if policies == "shared":
+        return lambda agent_id, *args, **kwargs: SHARED
+    return lambda agent_id, *args, **kwargs: agent_id
+
+
+def ppo_config(
+    env_id: str = "quad_swarm_v0",
+    num_drones: int = 4,
+    policies: str = "shared",
+    env_runners: int = 0,
+    seed: int = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    hidden: tuple[int, ...] = (64, 64),
+    batch: int = 8192,
+) -> Any:
+    """RLlib's PPO on ``num_drones`` drones of ``env_id``: the hyper-parameters of
+    ``ppo_shared`` (lr 3e-4, γ 0.99, λ 0.95, 10 epochs, minibatches of 512, [64, 64]
+    networks), ``batch`` agent-steps a training iteration, ``env_runners`` remote env
+    runners (0: sampling in the driver).
+
+    Raises:
+        ValueError: an unknown ``policies``, fewer than one drone or a negative number of
+            env runners (before anything is built).
+    """
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+    if policies not in POLICIES:
+        raise ValueError(f"policies must be one of {POLICIES}, got {policies!r}")
+    if num_drones < 1 or env_runners < 0 or batch < 1:
+        raise ValueError(
+            f"need num_drones >= 1, env_runners >= 0, batch >= 1; got {num_drones}, "
+            f"{env_runners}, {batch}"
+        )
+    kwargs = {**SWARM_TRAIN_ENV, **(env_kwargs or {}), "num_drones": num_drones}
+    name = register(env_id, **kwargs)
+    agents = [f"drone_{i}" for i in range(num_drones)]
+    ids = [SHARED] if policies == "shared" else agents
+    spec = RLModuleSpec(model_config={"fcnet_hiddens": list(hidden), "vf_share_layers": False})
+    runners = max(1, env_runners)
+    return (
+        PPOConfig()
+        .environment(name)
+        .env_runners(
+            num_env_runners=env_runners,
+            rollout_fragment_length=max(16, batch // num_drones // runners),
+        )
+        .multi_agent(policies=set(ids), policy_mapping_fn=policy_of(policies))
+        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={i: spec for i in ids}))
+        .training(
+            train_batch_size_per_learner=batch // num_drones,
+            minibatch_size=min(512, batch // num_drones),
+            num_epochs=10,
+            lr=3e-4,
+            gamma=0.99,
+            lambda_=0.95,
+        )
+        .debugging(seed=seed)
+    )
+
+
+class RLlibController:
+    """Greedy actions of a saved RLlib checkpoint's modules, for every drone of a team env.
+
+    Args:
+        checkpoint: a directory written by ``Algorithm.save_to_path``.
+        policies: how agents map to the saved modules ("shared" or "per_agent").
+    """
+
+    def __init__(self, checkpoint: str | Path, policies: str = "shared") -> None:
+        from ray.rllib.core.rl_module.rl_module import RLModule
+
+        if policies not in POLICIES:
+            raise ValueError(f"policies must be one of {POLICIES}, got {policies!r}")
+        root = Path(checkpoint, "learner_group", "learner", "rl_module")
+        if not root.is_dir():
+            raise ValueError(f"{checkpoint} holds no RLlib checkpoint ({root} is missing)")
+        self.modules = {p.name: RLModule.from_checkpoint(p) for p in root.iterdir() if p.is_dir()}
+        self.policy = policy_of(policies)
+
+    def reset(self) -> None:
+        """Nothing to reset: the policy is feed-forward."""
+
+    def act(self, observation: dict, deterministic: bool = True) -> dict:
+        """Each agent's action: its module's Gaussian mean, clipped to [-1, 1]."""
+        import torch
+
+        out = {}
+        for agent, obs in observation.items():
+            module = self.modules[self.policy(agent)]
+            batch = {"obs": torch.as_tensor(np.asarray(obs, dtype=np.float32)[None])}
+            with torch.no_grad():
+                inputs = module.forward_inference(batch)["action_dist_inputs"][0].numpy()
+            mean = inputs[: inputs.size // 2]  # (mean, log std) of a diagonal Gaussian
+            out[agent] = np.clip(mean, -1.0, 1.0).astype(np.float32)
+        return out

@@ -1,0 +1,92 @@
+"""RLlib on the swarm (quadgym.rllib): the wrapper's episode ends, a training iteration, a
+checkpoint restored, and the greedy controller of a checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ray.rllib")
+
+from quadgym.rllib import POLICIES, QuadParallelEnv, RLlibController, ppo_config  # noqa: E402
+
+
+class Ended:
+    """A PettingZoo env stand-in whose step ends the team's episode with given flags."""
+
+    def __init__(self, terminated: dict, truncated: dict):
+        self.agents = ["drone_0", "drone_1"]
+        self.flags = terminated, truncated
+
+    def step(self, actions):
+        self.agents = []
+        zeros = {a: 0.0 for a in actions}
+        return dict(zeros), dict(zeros), dict(self.flags[0]), dict(self.flags[1]), {}
+
+
+@pytest.mark.parametrize(
+    ("terminated", "truncated", "ends_by"),
+    [
+        ({"drone_0": True, "drone_1": False}, {"drone_0": False, "drone_1": True}, "truncated"),
+        ({"drone_0": True, "drone_1": True}, {"drone_0": False, "drone_1": False}, "terminated"),
+        ({"drone_0": False, "drone_1": False}, {"drone_0": True, "drone_1": True}, "truncated"),
+    ],
+)
+def test_every_finished_team_episode_sets_an_all_flag(terminated, truncated, ends_by):
+    """A crash ends the team (end_together): the crashed drone is terminated, the others
+    truncated. RLlib's own wrapper sets neither __all__ then and steps a finished env."""
+    env = QuadParallelEnv.__new__(QuadParallelEnv)
+    env.par_env = Ended(terminated, truncated)
+    _, _, term, trunc, _ = env.step({"drone_0": 0, "drone_1": 0})
+    assert term["__all__"] == (ends_by == "terminated")
+    assert trunc["__all__"] == (ends_by == "truncated")
+    assert term["drone_0"] == terminated["drone_0"]  # per-agent flags untouched
+
+
+def test_bad_rllib_arguments_are_refused_before_building():
+    with pytest.raises(ValueError, match="policies must be one of"):
+        ppo_config(policies="each")
+    with pytest.raises(ValueError, match="need num_drones >= 1"):
+        ppo_config(num_drones=0)
+    with pytest.raises(ValueError, match="unknown PettingZoo env"):
+        ppo_config("QuadHover-v0")
+
+
+@pytest.mark.slow  # Ray's start, an RLlib build, an iteration and a restore: ~30 s
+@pytest.mark.parametrize("policies", POLICIES)
+def test_an_iteration_on_the_swarm_then_a_restored_checkpoint(policies, tmp_path):
+    import ray
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    ray.init("local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        algo = ppo_config("quad_swarm_v0", 2, policies, batch=512).build_algo()
+        result = algo.train()
+        steps = sum(result["env_runners"]["num_agent_steps_sampled_lifetime"].values())
+        assert steps >= 512
+        algo.save_to_path(str(tmp_path / "ckpt"))
+        before = {
+            pid: {k: v.copy() for k, v in algo.get_module(pid).get_state().items()}
+            for pid in (["shared"] if policies == "shared" else ["drone_0", "drone_1"])
+        }
+        algo.stop()
+        restored = Algorithm.from_checkpoint(str(tmp_path / "ckpt"))
+        for pid, state in before.items():
+            after = restored.get_module(pid).get_state()
+            assert all(np.array_equal(np.asarray(state[k]), np.asarray(after[k])) for k in state)
+        restored.train()  # and it trains on from there
+        restored.stop()
+    finally:
+        ray.shutdown()
+    controller = RLlibController(tmp_path / "ckpt", policies)
+    obs = {a: np.zeros(controller_obs_dim(controller), np.float32) for a in ("drone_0", "drone_1")}
+    first, second = controller.act(obs), controller.act(obs)
+    for agent in obs:
+        assert first[agent].shape == (4,) and np.all(np.abs(first[agent]) <= 1.0)
+        assert np.array_equal(first[agent], second[agent])  # greedy: the same action
+
+
+def controller_obs_dim(controller: RLlibController) -> int:
+    """The observation size the checkpoint's modules take."""
+    module = next(iter(controller.modules.values()))
+    return module.observation_space.shape[0]
