@@ -28,6 +28,7 @@ import numpy as np
 from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
 from quadgym.agents.marl import SWARM_TRAIN_ENV
+from quadgym.agents.sb3_config import ENV_DEFAULTS
 from quadgym.registry import PARALLEL_ENVS, make_parallel_env
 
 #: The policy id every drone maps to with one shared policy (not RLlib's "default_policy",
@@ -48,20 +49,39 @@ class QuadParallelEnv(ParallelPettingZooEnv):
 
 
 def register(env_id: str, **env_kwargs: Any) -> str:
-    """Register ``env_id`` (a quadgym PettingZoo id) with Ray Tune's env registry as a
-    :class:`QuadParallelEnv` built with ``env_kwargs`` (each env runner builds its own, with
-    its own PyBullet client); the registered name.
+    """Register ``env_id`` with Ray Tune's env registry, built with ``env_kwargs`` (each env
+    runner builds its own, with its own PyBullet client): a PettingZoo id as a
+    :class:`QuadParallelEnv`, a Gymnasium id (QuadHover-v0...) by ``gym.make``. Returns the
+    registered name.
 
     Raises:
-        ValueError: an id that is not one of quadgym's PettingZoo envs.
+        ValueError: an id quadgym does not register.
     """
+    import gymnasium as gym
     from ray.tune.registry import register_env
 
-    if env_id not in PARALLEL_ENVS:
-        raise ValueError(f"unknown PettingZoo env {env_id!r}; quadgym has {sorted(PARALLEL_ENVS)}")
-    name = f"quadgym-{env_id}"
-    register_env(name, lambda config: QuadParallelEnv(make_parallel_env(env_id, **env_kwargs)))
+    import quadgym  # noqa: F401  (registers the Gymnasium ids in this process)
+
+    name = "quadgym_" + env_id.replace("-", "_")  # not "...-v0": RLlib would gym.make it
+    if env_id in PARALLEL_ENVS:
+        register_env(name, lambda config: QuadParallelEnv(make_parallel_env(env_id, **env_kwargs)))
+    elif env_id in gym.registry:
+        register_env(name, lambda config: _gym_env(env_id, env_kwargs))
+    else:
+        raise ValueError(
+            f"unknown env {env_id!r}; quadgym has {sorted(PARALLEL_ENVS)} and the Gymnasium "
+            "ids of quadgym.list_envs()"
+        )
     return name
+
+
+def _gym_env(env_id: str, env_kwargs: dict[str, Any]) -> Any:
+    """``gym.make`` in an env runner's process, where quadgym registers its ids on import."""
+    import gymnasium as gym
+
+    import quadgym  # noqa: F401
+
+    return gym.make(env_id, **env_kwargs)
 
 
 def policy_of(policies: str) -> Any:
@@ -81,10 +101,11 @@ def ppo_config(
     hidden: tuple[int, ...] = (64, 64),
     batch: int = 8192,
 ) -> Any:
-    """RLlib's PPO on ``num_drones`` drones of ``env_id``: the hyper-parameters of
-    ``ppo_shared`` (lr 3e-4, γ 0.99, λ 0.95, 10 epochs, minibatches of 512, [64, 64]
-    networks), ``batch`` agent-steps a training iteration, ``env_runners`` remote env
-    runners (0: sampling in the driver).
+    """RLlib's PPO on ``num_drones`` drones of the PettingZoo env ``env_id`` (or on a
+    Gymnasium id such as QuadHover-v0, one agent, its ``ENV_DEFAULTS`` training starts):
+    the hyper-parameters of ``ppo_shared`` (lr 3e-4, γ 0.99, λ 0.95, 10 epochs,
+    minibatches of 512, [64, 64] networks), ``batch`` agent-steps a training iteration,
+    ``env_runners`` remote env runners (0: sampling in the driver).
 
     Raises:
         ValueError: an unknown ``policies``, fewer than one drone or a negative number of
@@ -101,24 +122,32 @@ def ppo_config(
             f"need num_drones >= 1, env_runners >= 0, batch >= 1; got {num_drones}, "
             f"{env_runners}, {batch}"
         )
-    kwargs = {**SWARM_TRAIN_ENV, **(env_kwargs or {}), "num_drones": num_drones}
-    name = register(env_id, **kwargs)
-    agents = [f"drone_{i}" for i in range(num_drones)]
-    ids = [SHARED] if policies == "shared" else agents
     spec = RLModuleSpec(model_config={"fcnet_hiddens": list(hidden), "vf_share_layers": False})
     runners = max(1, env_runners)
-    return (
-        PPOConfig()
-        .environment(name)
-        .env_runners(
-            num_env_runners=env_runners,
-            rollout_fragment_length=max(16, batch // num_drones // runners),
+    if env_id not in PARALLEL_ENVS:  # one agent: the Gymnasium env with its training starts
+        train_env = ENV_DEFAULTS[env_id].train_env if env_id in ENV_DEFAULTS else {}
+        name = register(env_id, **{**train_env, **(env_kwargs or {})})
+        config = PPOConfig().environment(name).rl_module(rl_module_spec=spec)
+        per_step = 1
+    else:
+        kwargs = {**SWARM_TRAIN_ENV, **(env_kwargs or {}), "num_drones": num_drones}
+        name = register(env_id, **kwargs)
+        ids = [SHARED] if policies == "shared" else [f"drone_{i}" for i in range(num_drones)]
+        config = (
+            PPOConfig()
+            .environment(name)
+            .multi_agent(policies=set(ids), policy_mapping_fn=policy_of(policies))
+            .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={i: spec for i in ids}))
         )
-        .multi_agent(policies=set(ids), policy_mapping_fn=policy_of(policies))
-        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={i: spec for i in ids}))
+        per_step = num_drones
+    return (
+        config.env_runners(
+            num_env_runners=env_runners,
+            rollout_fragment_length=max(16, batch // per_step // runners),
+        )
         .training(
-            train_batch_size_per_learner=batch // num_drones,
-            minibatch_size=min(512, batch // num_drones),
+            train_batch_size_per_learner=batch // per_step,
+            minibatch_size=min(512, batch // per_step),
             num_epochs=10,
             lr=3e-4,
             gamma=0.99,

@@ -48,8 +48,8 @@ def test_bad_rllib_arguments_are_refused_before_building():
         ppo_config(policies="each")
     with pytest.raises(ValueError, match="need num_drones >= 1"):
         ppo_config(num_drones=0)
-    with pytest.raises(ValueError, match="unknown PettingZoo env"):
-        ppo_config("QuadHover-v0")
+    with pytest.raises(ValueError, match="unknown env 'QuadSwim-v0'"):
+        ppo_config("QuadSwim-v0")
 
 
 @pytest.mark.slow  # Ray's start, an RLlib build, an iteration and a restore: ~30 s
@@ -90,3 +90,21 @@ def controller_obs_dim(controller: RLlibController) -> int:
     """The observation size the checkpoint's modules take."""
     module = next(iter(controller.modules.values()))
     return module.observation_space.shape[0]
+
+
+@pytest.mark.slow  # Ray's start, an RLlib build and an iteration: ~15 s
+def test_rllib_ppo_trains_an_iteration_on_quadhover():
+    """The single-agent path: QuadHover-v0 through gym.make in the env runner, with its
+    ENV_DEFAULTS training starts."""
+    import ray
+
+    ray.init("local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        algo = ppo_config("QuadHover-v0", batch=512, env_runners=1).build_algo()
+        result = algo.train()
+        assert result["env_runners"]["num_env_steps_sampled_lifetime"] >= 512
+        module = algo.get_module()
+        assert module.observation_space.shape == (22,)
+        algo.stop()
+    finally:
+        ray.shutdown()
