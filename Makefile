@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: demo test test-paper lint format bench clean install install-test
+.PHONY: demo test test-paper test-ray lint format bench clean install install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ test: install-test
 # Claims at a paper's own budget and claims' further seeds: not in `make test`, run by CI after it.
 test-paper: install-test
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n auto --dist worksteal -m paper
+
+# Tests that start Ray (sweeps, RLlib, the benchmark's Ray executor): one at a time, the machine
+# to themselves. Not in `make test`; CI runs them after it.
+test-ray: install-test
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -m ray
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -39,3 +39,20 @@ def forbid(monkeypatch):
             monkeypatch.setattr(owner, name, refuse)
 
     return patch
+
+
+@pytest.fixture
+def ray_alone():
+    """Run the test while no other test of this machine runs Ray (pytest-xdist workers
+    take turns on a file lock): two local Ray clusters starting at once on 2 cores fight
+    over ports and CPUs (a GCS that fails to start, trials cancelled before they run)."""
+    import fcntl
+    import tempfile
+    from pathlib import Path
+
+    with Path(tempfile.gettempdir(), "quadgym-tests-ray.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -204,8 +204,9 @@ def test_the_multi_agent_tasks_are_scored_for_the_whole_team(tmp_path, monkeypat
     assert "| pid | **1.000" in (out / "leaderboard.md").read_text()
 
 
+@pytest.mark.ray
 @pytest.mark.slow  # Ray's start: ~10 s on 2 cores
-def test_ray_tasks_give_the_sequential_numbers(tmp_path):
+def test_ray_tasks_give_the_sequential_numbers(tmp_path, ray_alone):
     """--executor ray: the shares run as tasks of an embedded local Ray; the metrics are the
     sequential run's, on a single-drone and a multi-agent task."""
     pytest.importorskip("ray")

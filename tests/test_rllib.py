@@ -52,9 +52,10 @@ def test_bad_rllib_arguments_are_refused_before_building():
         ppo_config("QuadSwim-v0")
 
 
+@pytest.mark.ray
 @pytest.mark.slow  # Ray's start, an RLlib build, an iteration and a restore: ~30 s
 @pytest.mark.parametrize("policies", POLICIES)
-def test_an_iteration_on_the_swarm_then_a_restored_checkpoint(policies, tmp_path):
+def test_an_iteration_on_the_swarm_then_a_restored_checkpoint(policies, tmp_path, ray_alone):
     import ray
     from ray.rllib.algorithms.algorithm import Algorithm
 
@@ -92,8 +93,9 @@ def controller_obs_dim(controller: RLlibController) -> int:
     return module.observation_space.shape[0]
 
 
+@pytest.mark.ray
 @pytest.mark.slow  # Ray's start, an RLlib build and an iteration: ~15 s
-def test_rllib_ppo_trains_an_iteration_on_quadhover():
+def test_rllib_ppo_trains_an_iteration_on_quadhover(ray_alone):
     """The single-agent path: QuadHover-v0 through gym.make in the env runner, with its
     ENV_DEFAULTS training starts."""
     import ray

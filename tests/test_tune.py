@@ -91,10 +91,10 @@ def test_space_words_and_files_parse_to_typed_values(tmp_path):
     assert split_values("(0.2, 0.3), (0.1,0.7)") == ["(0.2, 0.3)", "(0.1,0.7)"]
 
 
-@pytest.mark.slow  # Ray's start and 4 trials: ~15 s on 2 cores
-def test_a_tiny_sweep_trains_one_run_directory_per_trial_and_finds_the_better_rate(tmp_path):
-    out = tmp_path / "sweep"
-    assert tune.main([*SWEEP, "--scheduler", "fifo", "--out", str(out)]) == 0
+def check_tiny_sweep(out: Path, extra: list[str]) -> None:
+    """The copg sweep into ``out``: one scripts/train.py run directory per trial, at its
+    full budget, and lr 0.01 ranked above 1e-4."""
+    assert tune.main([*SWEEP, "--scheduler", "fifo", *extra, "--out", str(out)]) == 0
     trials = rows(out)
     assert sorted((r["lr"], r["seed"]) for r in trials) == [
         ("0.0001", "0"),
@@ -115,8 +115,9 @@ def test_a_tiny_sweep_trains_one_run_directory_per_trial_and_finds_the_better_ra
     assert (out / "curves.png").stat().st_size > 5000
 
 
+@pytest.mark.ray
 @pytest.mark.slow  # two Ray starts and a kill: ~40 s on 2 cores
-def test_a_killed_sweep_resumes_without_repeating_finished_trials(tmp_path):
+def test_a_killed_sweep_resumes_without_repeating_finished_trials(tmp_path, ray_alone):
     """kill -9 of the driver once a trial has finished, then --resume: every trial ends
     at its full budget, the finished ones untouched (never resumed, same checkpoint), the
     unfinished ones continued from their run directory."""
@@ -156,10 +157,13 @@ def test_a_killed_sweep_resumes_without_repeating_finished_trials(tmp_path):
         assert json.loads((run / "state.json").read_text())["resumes"] == []
 
 
-@pytest.mark.slow  # a head node's start, and the sweep on it: ~30 s on 2 cores
-def test_the_same_sweep_on_a_running_head_node_gives_the_same_table(tmp_path, monkeypatch):
-    """`ray start --head` on 127.0.0.1 (stopped at the end), then the sweep with --address:
-    the same trials and the same last metric per trial as on the embedded Ray."""
+@pytest.mark.ray
+@pytest.mark.slow  # the sweep on an embedded Ray, then on a head node: ~30 s on 2 cores
+def test_a_tiny_sweep_embedded_and_on_a_running_head_node(tmp_path, monkeypatch, ray_alone):
+    """On the embedded Ray: one scripts/train.py run directory per trial, the better rate
+    first. Then `ray start --head` on 127.0.0.1 (stopped at the end) and the same sweep with
+    --address: the same trials and the same last metric per trial."""
+    check_tiny_sweep(tmp_path / "local", [])  # before the head node: one Ray at a time
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # a test cluster, on loopback only
     port = 6390 + os.getpid() % 50
     ray_cli = Path(sys.executable).with_name("ray")
@@ -177,14 +181,9 @@ def test_the_same_sweep_on_a_running_head_node_gives_the_same_table(tmp_path, mo
                 break
         else:
             pytest.fail("ray start --head ended before the runtime started")
-        tables = {}
-        for name, extra in (("local", []), ("cluster", ["--address", f"127.0.0.1:{port}"])):
-            out = tmp_path / name
-            assert tune.main([*SWEEP, "--scheduler", "fifo", *extra, "--out", str(out)]) == 0
-            tables[name] = sorted(
-                (r["lr"], r["seed"], r["done"], r["kl_to_optimal"]) for r in rows(out)
-            )
-        assert tables["cluster"] == tables["local"]
+        out = tmp_path / "cluster"
+        argv = [*SWEEP, "--scheduler", "fifo", "--address", f"127.0.0.1:{port}"]
+        assert tune.main([*argv, "--out", str(out)]) == 0
     finally:
         os.killpg(head.pid, signal.SIGKILL)  # the head and the processes it started
         head.wait()
@@ -192,10 +191,16 @@ def test_the_same_sweep_on_a_running_head_node_gives_the_same_table(tmp_path, mo
         current = Path(tempfile.gettempdir(), "ray", "ray_current_cluster")
         if current.is_file() and current.read_text().strip().endswith(f":{port}"):
             current.unlink()
+    tables = {
+        name: sorted((r["lr"], r["seed"], r["done"], r["kl_to_optimal"]) for r in rows(path))
+        for name, path in (("local", tmp_path / "local"), ("cluster", out))
+    }
+    assert tables["cluster"] == tables["local"]
 
 
+@pytest.mark.ray
 @pytest.mark.slow  # 4 trials of 65k batched steps: ~25 s on 2 cores
-def test_a_tiny_hover_sweep_ranks_a_learning_rate_that_learns_first(tmp_path):
+def test_a_tiny_hover_sweep_ranks_a_learning_rate_that_learns_first(tmp_path, ray_alone):
     """ppo on 64 lanes of QuadHover-v0's batched backend, 65k steps a trial: at lr 1e-3 the
     mean return climbs to ~34 (seeds 0, 1), at 1e-6 it stays at ~12."""
     out = tmp_path / "hover"
