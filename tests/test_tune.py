@@ -159,12 +159,14 @@ def test_a_killed_sweep_resumes_without_repeating_finished_trials(tmp_path, ray_
 
 @pytest.mark.ray
 @pytest.mark.slow  # the sweep on an embedded Ray, then on a head node: ~30 s on 2 cores
-def test_a_tiny_sweep_embedded_and_on_a_running_head_node(tmp_path, monkeypatch, ray_alone):
+def test_a_tiny_sweep_embedded_and_on_a_running_head_node(tmp_path, ray_alone):
     """On the embedded Ray: one scripts/train.py run directory per trial, the better rate
     first. Then `ray start --head` on 127.0.0.1 (stopped at the end) and the same sweep with
     --address: the same trials and the same last metric per trial."""
     check_tiny_sweep(tmp_path / "local", [])  # before the head node: one Ray at a time
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # a test cluster, on loopback only
+    # a test cluster on loopback, without Ray's token authentication: the head and the
+    # driver are processes of their own (Ray reads the mode once per process)
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     port = 6390 + os.getpid() % 50
     ray_cli = Path(sys.executable).with_name("ray")
     head = subprocess.Popen(
@@ -174,6 +176,7 @@ def test_a_tiny_sweep_embedded_and_on_a_running_head_node(tmp_path, monkeypatch,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        env=env,
     )
     try:
         for line in head.stdout:  # up once it says so
@@ -182,8 +185,10 @@ def test_a_tiny_sweep_embedded_and_on_a_running_head_node(tmp_path, monkeypatch,
         else:
             pytest.fail("ray start --head ended before the runtime started")
         out = tmp_path / "cluster"
-        argv = [*SWEEP, "--scheduler", "fifo", "--address", f"127.0.0.1:{port}"]
-        assert tune.main([*argv, "--out", str(out)]) == 0
+        argv = [*SWEEP, "--scheduler", "fifo", "--address", f"127.0.0.1:{port}", "--out", str(out)]
+        driver = [sys.executable, str(ROOT / "scripts" / "tune.py"), *argv]
+        done = subprocess.run(driver, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
     finally:
         os.killpg(head.pid, signal.SIGKILL)  # the head and the processes it started
         head.wait()
