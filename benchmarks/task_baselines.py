@@ -25,7 +25,7 @@ import gymnasium as gym
 from record import arguments, stamp, write_result
 
 import quadgym
-from quadgym.evaluation import controller_interface, interval
+from quadgym.evaluation import controller_interface, interval, score
 
 #: (label, env id, env kwargs) of the tasks scored.
 TASKS = [
@@ -42,18 +42,7 @@ ACTION_TYPES = ("rpm", "pid", "vel", "attitude")
 def episodes(env: gym.Env, agent: Any, count: int) -> list[dict[str, float]]:
     """``count`` episodes of ``agent`` (deterministic actions) on ``env`` (seeds 1000...),
     each summarized by the env's task."""
-    out = []
-    for k in range(count):
-        obs, _ = env.reset(seed=1000 + k)
-        agent.reset()
-        infos = []
-        while True:
-            obs, _, term, trunc, info = env.step(agent.act(obs, deterministic=True))
-            infos.append(info)
-            if term or trunc:
-                break
-        out.append(env.unwrapped.task.summarize(infos))
-    return out
+    return [e.metrics for e in score(env, agent, [1000 + k for k in range(count)])]
 
 
 def main() -> None:

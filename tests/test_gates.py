@@ -10,6 +10,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
 from quadgym.envs.quad.dynamics import State
+from quadgym.evaluation import score
 
 
 @pytest.mark.parametrize("action_type", ["rpm", "pid", "vel"])
@@ -119,18 +120,7 @@ def test_bad_courses_are_refused():
 def test_the_pid_flies_through_nine_of_ten_courses():
     """The control baseline (pid actions, its gate planner; 2 pillars): at least 9 of 10
     seeded courses completed without a collision (measured 19 of 20)."""
-    done = 0
-    for seed in range(10):
-        env = gym.make("QuadGates-v0", action_type="pid")
-        agent = quadgym.make_algo("pid", env)
-        obs, _ = env.reset(seed=1000 + seed)
-        agent.reset()
-        infos = []
-        while True:
-            obs, _, term, trunc, info = env.step(agent.act(obs))
-            infos.append(info)
-            if term or trunc:
-                break
-        m = env.unwrapped.task.summarize(infos)
-        done += int(m["completed"] and not m["collided"])
+    env = gym.make("QuadGates-v0", action_type="pid")
+    episodes = score(env, quadgym.make_algo("pid", env), [1000 + seed for seed in range(10)])
+    done = sum(int(e.metrics["completed"] and not e.metrics["collided"]) for e in episodes)
     assert done >= 9

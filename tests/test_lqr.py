@@ -8,6 +8,7 @@ import pytest
 import quadgym
 from quadgym.control.lqr import LQR, from_state
 from quadgym.envs.quad.models import get_model
+from quadgym.evaluation import score
 
 M = get_model("cf2x")
 T = 1 / 30  # the control period: 8 substeps at 240 Hz
@@ -68,15 +69,8 @@ def test_the_lqr_flies_the_tasks():
     metrics = {}
     for env_id in ("QuadHover-v0", "QuadTrack-v0", "QuadLand-v0"):
         env = gym.make(env_id)
-        agent = quadgym.make_algo("lqr", env)
-        obs, _ = env.reset(seed=1000)
-        infos = []
-        while True:
-            obs, _, term, trunc, info = env.step(agent.act(obs))
-            infos.append(info)
-            if term or trunc:
-                break
-        metrics[env_id] = env.unwrapped.task.summarize(infos)
+        (episode,) = score(env, quadgym.make_algo("lqr", env), [1000])
+        metrics[env_id] = episode.metrics
     assert metrics["QuadHover-v0"]["time_to_target"] < 1.5
     assert metrics["QuadHover-v0"]["final_error"] < 0.01
     assert metrics["QuadTrack-v0"]["rms_error"] < 0.05
