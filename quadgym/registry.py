@@ -35,6 +35,16 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
         "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
         "kwargs": {"task": "gates", "episode_seconds": 15.0},
     },
+    "QuadVisualReach-v0": {
+        "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
+        "kwargs": {
+            "task": "visual_reach",
+            "obs_type": "kin+rgb",
+            "action_type": "pid",
+            "control_hz": 15,
+            "episode_seconds": 4.0,
+        },
+    },
     "CoPGBandit-v0": {"entry_point": "quadgym.envs.bandit:CoPGBanditEnv"},
     "CoPGSequence-v0": {"entry_point": "quadgym.envs.bandit:CoPGSequenceEnv"},
     "PreferenceToy-v0": {"entry_point": "quadgym.envs.preference:PreferenceToyEnv"},

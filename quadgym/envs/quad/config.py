@@ -27,6 +27,15 @@ from gymnasium.vector import AutoresetMode
 
 from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
+from quadgym.envs.quad.camera import (
+    IMAGE_PARTS,
+    MAX_FAR,
+    MAX_SIDE,
+    RENDERERS,
+    CameraModel,
+    body_reach,
+    parse_obs_type,
+)
 from quadgym.envs.quad.models import MODEL_NAMES, DroneModel, get_model
 from quadgym.envs.quad.perturb import Perturbations, canonical, parse_perturb
 from quadgym.envs.quad.physics import Physics, parse_physics
@@ -130,8 +139,8 @@ class QuadConfig(EnvConfig):
 
     task: str = param(
         "hover",
-        "what the drones are asked to do: 'hover', 'track', 'land', 'gates' (one drone), or "
-        "for several drones 'swap', 'reform', 'leader'",
+        "what the drones are asked to do: 'hover', 'track', 'land', 'gates', 'visual_reach' "
+        "(one drone), or for several drones 'swap', 'reform', 'leader'",
         choices=TASK_NAMES,
     )
     drone_model: str = param(
@@ -197,8 +206,54 @@ class QuadConfig(EnvConfig):
         check=lambda name, value: canonical(value),
     )
 
+    obs_type: str = param(
+        "kin",
+        "observation: 'kin' (the kinematic vector), 'rgb', 'depth', 'seg' (images of the "
+        "onboard camera), or parts joined by '+' (e.g. 'kin+rgb': a Dict)",
+        check=parse_obs_type,
+    )
+    camera_width: int = param(64, "onboard camera image width, pixels", ge=1, le=MAX_SIDE)
+    camera_height: int = param(48, "onboard camera image height, pixels", ge=1, le=MAX_SIDE)
+    camera_fov: float = param(
+        60.0, "onboard camera vertical field of view, degrees, in (0, 180)", gt=0.0, lt=180.0
+    )
+    camera_near: float = param(
+        0.1, "onboard camera near plane, m; beyond the drone's own body", gt=0.0
+    )
+    camera_far: float = param(
+        20.0, "onboard camera far plane, m (depth where nothing is hit)", gt=0.0, le=MAX_FAR
+    )
+    camera_tilt: float = param(
+        0.0, "onboard camera pitch below body +x, degrees", ge=-90.0, le=90.0
+    )
+    camera_hz: int | None = param(
+        None, "camera frames per second; must divide control_hz; None: control_hz", ge=1
+    )
+    camera_renderer: str = param(
+        "auto",
+        "'auto' (= 'tiny'), 'tiny' (getCameraImage, CPU), 'rays' (depth and seg by batched "
+        "ray casts), 'egl' (PyBullet's EGL plugin, for a GPU)",
+        choices=RENDERERS,
+    )
+
     def check(self) -> None:
         check_rates(self.physics_hz, self.control_hz)
+        if self.camera_near >= self.camera_far:
+            raise ValueError(
+                f"camera_near={self.camera_near!r} must be below camera_far={self.camera_far!r}"
+            )
+        reach = body_reach(self.model)
+        if self.image_parts and self.camera_near <= reach:
+            raise ValueError(
+                f"camera_near={self.camera_near!r} m lies inside the {self.drone_model}'s own "
+                f"body, which reaches {reach:.3f} m from the camera; use camera_near > {reach:.3f}"
+            )
+        if self.camera_hz is not None and self.control_hz % self.camera_hz:
+            divisors = [d for d in range(1, self.control_hz + 1) if self.control_hz % d == 0]
+            raise ValueError(
+                f"camera_hz={self.camera_hz} does not divide control_hz={self.control_hz} (frames "
+                f"are held for whole control steps); choose one of {divisors}"
+            )
         if self.task in BULLET_TASKS and self.num_drones != 1:
             raise ValueError(
                 f"task {self.task!r} flies one drone through its course, got "
@@ -239,6 +294,28 @@ class QuadConfig(EnvConfig):
         return self.physics_hz // self.control_hz
 
     @property
+    def image_parts(self) -> tuple[str, ...]:
+        """The image parts of ``obs_type`` (none for ``"kin"``)."""
+        return tuple(x for x in self.obs_type.split("+") if x in IMAGE_PARTS)
+
+    @property
+    def camera(self) -> CameraModel:
+        """The onboard camera's model of the ``camera_*`` arguments."""
+        return CameraModel(
+            self.camera_width,
+            self.camera_height,
+            self.camera_fov,
+            self.camera_near,
+            self.camera_far,
+            self.camera_tilt,
+        )
+
+    @property
+    def camera_period(self) -> int:
+        """Control steps per camera frame."""
+        return 1 if self.camera_hz is None else self.control_hz // self.camera_hz
+
+    @property
     def start_noise(self) -> StartNoise:
         """The start-state perturbations: the one place they are built."""
         return StartNoise(
@@ -266,6 +343,7 @@ class QuadConfig(EnvConfig):
             box=self.box,
             max_tilt=self.max_tilt,
             perturb=self.perturbations,
+            camera=self.camera,
         )
 
     def nominal_points(self, rest_height: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,5 @@
-"""QuadHover-v0, QuadTrack-v0, QuadLand-v0: a Gymnasium environment over a PyBullet world
-and a task of the suite (:mod:`quadgym.envs.quad.suite`)."""
+"""QuadHover-v0, QuadTrack-v0, QuadLand-v0, QuadGates-v0, QuadVisualReach-v0: a Gymnasium
+environment over a PyBullet world and a task of the suite (:mod:`quadgym.envs.quad.suite`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from gymnasium.utils import EzPickle
 from numpy.typing import ArrayLike
 
 from quadgym.envs.lifecycle import EpisodeGuard
+from quadgym.envs.quad.camera import Observer
 from quadgym.envs.quad.config import QuadConfig
 from quadgym.envs.quad.suite import task_options
 from quadgym.envs.quad.tasks import check_actions
@@ -21,13 +22,15 @@ class QuadHoverEnv(gym.Env, EzPickle):
     """
     ## Description
 
-    One class, four registered tasks (``task=``): **QuadHover-v0** (below),
+    One class, five registered tasks (``task=``): **QuadHover-v0** (below),
     **QuadTrack-v0** (follow a moving reference: circle, figure-eight or a
     seeded random spline around the target; :mod:`quadgym.envs.quad.track`),
     **QuadLand-v0** (from the air onto a pad below the target, touching
     down slowly; :mod:`quadgym.envs.quad.land`) and **QuadGates-v0** (through
     a seeded course of gates past pillars, PyBullet bodies loaded once and
-    moved by reset; 15 s episodes; :mod:`quadgym.envs.quad.gates`). Each task module's docstring
+    moved by reset; 15 s episodes; :mod:`quadgym.envs.quad.gates`) and
+    **QuadVisualReach-v0** (fly to a red sphere that only the onboard camera
+    shows; its full card is :mod:`quadgym.envs.quad.visual`'s). Each task module's docstring
     is its card's task part: start, observation entries of its own, reward
     and end; everything else is as described here.
 
@@ -84,6 +87,43 @@ class QuadHoverEnv(gym.Env, EzPickle):
 
     ``e`` is the box half-width plus the start-to-target distance plus 0.5 m
     (3.5 m by default). Velocities saturate at the bounds.
+
+    **Onboard cameras** (``obs_type``, default ``"kin"``: the vector above, alone).
+    One forward camera per drone at its centre, looking along body +x tilted
+    down by ``camera_tilt`` degrees, rolling, pitching and yawing with the body
+    (:mod:`quadgym.envs.quad.camera`). ``obs_type`` names the parts, joined by
+    "+" (``"rgb"``, ``"kin+rgb"``, ``"kin+depth+seg"``, ...): one part is a Box,
+    several a ``Dict`` keyed by part (SB3's ``MultiInputPolicy``); with
+    ``num_drones > 1`` each part gains a leading ``num_drones`` axis.
+
+    | Part      | Space                                   | Content                         |
+    |-----------|-----------------------------------------|---------------------------------|
+    | ``kin``   | ``Box(float32)``, the table above       | kinematics                      |
+    | ``rgb``   | ``Box(0, 255, (H, W, 3), uint8)``       | colour, white where nothing is  |
+    | ``depth`` | ``Box(near, far, (H, W, 1), float32)``  | depth along the optical axis, m;|
+    |           |                                         | ``far`` where nothing is hit    |
+    | ``seg``   | ``Box(0, L, (H, W, 1), int32)``         | segmentation ids (below)        |
+
+    H × W is ``camera_height`` × ``camera_width`` (48 × 64). Segmentation ids:
+    0 nothing (sky, beyond ``far``), 1 the ground, 2 a visual target
+    (QuadVisualReach-v0), 3 + i drone i, then the other scene bodies in the order
+    they were loaded (obstacles, gates, pillars); L is the largest id of the world.
+    The ground is an infinite plane drawn as a 100 m grid (0.5 m checker tiles, a
+    darker line every metre). A new frame is captured at every reset and then
+    every ``control_hz / camera_hz`` control steps, the last frame held between
+    (``camera_hz`` None: every step). Nothing nearer than ``camera_near`` is seen,
+    which must clear the drone's own body (> 0.067 m for the cf2x and cf2p).
+
+    Policies: SB3's ``CnnPolicy`` takes ``"rgb"`` (uint8, channel-last: an image
+    space to SB3) and ``MultiInputPolicy`` takes any Dict, running a CNN on
+    ``rgb`` and an MLP on the rest. ``depth`` (float metres) and ``seg`` (int
+    ids) are not images to SB3: it flattens them into its MLP; scale depth to
+    uint8 or give a custom features extractor to convolve them.
+    Rendering: ``camera_renderer`` ``"auto"``/``"tiny"`` (PyBullet's CPU
+    TinyRenderer, fastest here: ~1,300 frames/s at 64x48 on one core),
+    ``"rays"`` (depth and seg by batched ray casts, agreeing with TinyRenderer
+    on the scene; ~6x slower at 64x48), ``"egl"`` (PyBullet's EGL plugin: use
+    it on a machine with a GPU). ``benchmarks/bench_camera.py`` measures them.
 
     ## Rewards
 
@@ -156,11 +196,24 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | ``box``                | **float**     | 2.0     | half-width of the flight box, m; (0, 1e4] |
     | ``render_mode``        | **str**       | None    | ``rgb_array`` (orbiting camera) or        |
     |                        |               |         | ``human`` (PyBullet GUI, needs a display) |
-    | ``task``               | **str**       | "hover" | ``hover``, ``track``, ``land``, ``gates`` |
-    |                        |               |         | (the registered ids set it)               |
+    | ``task``               | **str**       | "hover" | ``hover``, ``track``, ``land``, ``gates``,|
+    |                        |               |         | ``visual_reach`` (the registered ids set  |
+    |                        |               |         | it)                                       |
     | ``perturb``            | **str, dict** | None    | perturbations: ``"mild"``, ``"harsh"``,   |
     |                        |               |         | a dict or ``"wind=(0.02,0,0),mass=1.2"``  |
     |                        |               |         | (:mod:`quadgym.envs.quad.perturb`)        |
+    | ``obs_type``           | **str**       | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` or   |
+    |                        |               |         | parts joined by "+" (Observation Space)   |
+    | ``camera_width``       | **int**       | 64      | image width, pixels; 1 to 1024            |
+    | ``camera_height``      | **int**       | 48      | image height, pixels; 1 to 1024           |
+    | ``camera_fov``         | **float**     | 60.0    | vertical field of view, deg; in (0, 180)  |
+    | ``camera_near``        | **float**     | 0.1     | near plane, m; beyond the drone's body    |
+    | ``camera_far``         | **float**     | 20.0    | far plane, m; > near, <= 1000             |
+    | ``camera_tilt``        | **float**     | 0.0     | camera pitch below body +x, deg; ±90      |
+    | ``camera_hz``          | **int**       | None    | frames/s; divides ``control_hz``; None:   |
+    |                        |               |         | a new frame every control step            |
+    | ``camera_renderer``    | **str**       | "auto"  | ``auto`` (= ``tiny``), ``tiny``, ``rays``,|
+    |                        |               |         | ``egl`` (Observation Space)               |
 
     ``**options``: the task's own arguments, checked by its config (an
     unknown name is refused with the closest one): QuadTrack-v0's
@@ -170,8 +223,10 @@ class QuadHoverEnv(gym.Env, EzPickle):
     ``height``, ``offset``, ``pad_radius``, ``max_touchdown_speed``
     (:class:`~quadgym.envs.quad.land.LandOptions`); QuadGates-v0's ``gates``,
     ``opening``, ``bar``, ``spacing``, ``jitter``, ``heights``, ``turn``,
-    ``obstacles`` (:class:`~quadgym.envs.quad.gates.GatesOptions`); hover takes
-    none.
+    ``obstacles`` (:class:`~quadgym.envs.quad.gates.GatesOptions`);
+    QuadVisualReach-v0's ``distance``, ``spread``, ``height``, ``radius``,
+    ``success_radius``, ``target_in_obs``, ``obstacles``
+    (:class:`~quadgym.envs.quad.visual.VisualReachOptions`); hover takes none.
     ``env.unwrapped.task_options`` holds them.
 
     Counts are >= 1; noises, heights and lengths >= 0, finite. Positions stay
@@ -193,9 +248,10 @@ class QuadHoverEnv(gym.Env, EzPickle):
 
     * v0: initial version; action types ``one_d_rpm``, ``one_d_pid``, ``vel``
       and ``attitude``, the ``task`` argument (QuadTrack-v0, QuadLand-v0,
-      QuadGates-v0) and ``perturb`` (wind, mass, inertia, sensor noise,
-      action delay; off by default) added (the defaults' behaviour is
-      unchanged).
+      QuadGates-v0, QuadVisualReach-v0), ``perturb`` (wind, mass, inertia, sensor
+      noise, action delay; off by default) and the onboard cameras (``obs_type``,
+      ``camera_*``; default ``"kin"``) added (the defaults' behaviour is
+      unchanged; the ground is drawn as a grid in ``render()``).
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 30}
@@ -222,6 +278,15 @@ class QuadHoverEnv(gym.Env, EzPickle):
         render_mode: str | None = None,
         task: str = "hover",
         perturb: Any = None,
+        obs_type: str = "kin",
+        camera_width: int = 64,
+        camera_height: int = 48,
+        camera_fov: float = 60.0,
+        camera_near: float = 0.1,
+        camera_far: float = 20.0,
+        camera_tilt: float = 0.0,
+        camera_hz: int | None = None,
+        camera_renderer: str = "auto",
         **options: Any,
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "options")}
@@ -259,6 +324,9 @@ class QuadHoverEnv(gym.Env, EzPickle):
                     dtype=np.float32,
                 )
                 self._act_shape = self.action_space.shape
+            self._observer = Observer.of(self.world, config)  # None: "kin", the vector alone
+            if self._observer is not None:
+                self.observation_space = self._observer.space(obs, () if n == 1 else (n,))
         self._last_action = np.zeros((n, self.task.act_dim))
         self._state = None
         self._steps = 0
@@ -278,8 +346,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         self._state = state
         self._steps = 0
         self._goal = self.task.goal(self.target, np.zeros(n, dtype=np.int64), state)
-        err = self._goal - state.pos
-        info = {"position_error": np.sqrt(np.einsum("ni,ni->n", err, err))}
+        info = {"position_error": self.task.position_error(state, self._goal)}
         info["crashed"] = np.zeros(n, dtype=bool)
         return self._obs(), self._info(info)
 
@@ -324,10 +391,18 @@ class QuadHoverEnv(gym.Env, EzPickle):
         self.world.step(rpm, substeps)
         return self.world.get_state()
 
-    def _obs(self) -> np.ndarray:
+    def _obs(self) -> np.ndarray | dict[str, np.ndarray]:
         steps = np.full(self.num_drones, self._steps)
-        obs = self.task.observe(self._state, self._goal, self._last_action, self._max_error, steps)
-        return obs[0] if self.num_drones == 1 else obs
+        observer, one = self._observer, self.num_drones == 1
+        obs = None
+        if observer is None or "kin" in observer.parts:
+            obs = self.task.observe(
+                self._state, self._goal, self._last_action, self._max_error, steps
+            )
+        if observer is None:
+            return obs[0] if one else obs
+        parts = observer.observe(obs, self._state, self._steps)
+        return observer.pick(parts, 0 if one else slice(None))
 
     def _info(self, details: dict[str, np.ndarray]) -> dict:
         """The task's per-drone details (scalars for one drone) and the episode time, s."""

@@ -5,7 +5,8 @@ options as further keyword arguments; :func:`task_options` checks them (an
 unknown one is refused with the closest name) before anything is built, and
 :meth:`QuadConfig.make_task <quadgym.envs.quad.config.QuadConfig.make_task>`
 builds the task. The registered ids set ``task``: ``QuadHover-v0`` (hover),
-``QuadTrack-v0`` (track), ``QuadLand-v0`` (land), ``QuadGates-v0`` (gates); the PettingZoo envs
+``QuadTrack-v0`` (track), ``QuadLand-v0`` (land), ``QuadGates-v0`` (gates),
+``QuadVisualReach-v0`` (visual_reach); the PettingZoo envs
 ``quad_swap_v0``, ``quad_reform_v0`` and ``quad_leader_v0`` the team tasks.
 """
 
@@ -20,9 +21,11 @@ from quadgym.envs.quad.land import LandOptions, LandTask
 from quadgym.envs.quad.tasks import HoverTask
 from quadgym.envs.quad.teams import LeaderTask, ReformOptions, ReformTask, SwapTask
 from quadgym.envs.quad.track import TrackOptions, TrackTask
+from quadgym.envs.quad.visual import VisualReachOptions, VisualReachTask
 
 #: The env id of every drone task: the Gymnasium ones (one drone), then the PettingZoo
-#: ones (one agent per drone).
+#: ones (one agent per drone). QuadVisualReach-v0 is left out: it hides its target from
+#: the kinematic observation, where the model-based controllers (pid, lqr) read theirs.
 TASK_ENVS = (
     "QuadHover-v0",
     "QuadTrack-v0",
@@ -40,6 +43,7 @@ TASKS: dict[str, tuple[type[HoverTask], type[EnvConfig] | None]] = {
     "track": (TrackTask, TrackOptions),
     "land": (LandTask, LandOptions),
     "gates": (GatesTask, GatesOptions),
+    "visual_reach": (VisualReachTask, VisualReachOptions),
     "swap": (SwapTask, None),
     "reform": (ReformTask, ReformOptions),
     "leader": (LeaderTask, TrackOptions),
@@ -48,7 +52,7 @@ TASK_NAMES = tuple(TASKS)
 #: Tasks of several drones (:mod:`quadgym.envs.quad.teams`): at least two in one world.
 TEAM_TASKS = ("swap", "reform", "leader")
 #: Tasks with PyBullet bodies of their own (one drone, the PyBullet faces only).
-BULLET_TASKS = ("gates",)
+BULLET_TASKS = ("gates", "visual_reach")
 
 
 def task_options(task: str, options: Mapping[str, Any]) -> EnvConfig | None:

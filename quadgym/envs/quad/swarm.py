@@ -16,6 +16,7 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec, wrappers
 
 from quadgym.envs.lifecycle import EpisodeGuard
+from quadgym.envs.quad.camera import Observer
 from quadgym.envs.quad.config import QuadConfig, SwarmConfig
 from quadgym.envs.quad.dynamics import State, quat_to_rot
 from quadgym.envs.quad.neighbours import nearest_live
@@ -69,6 +70,15 @@ class SwarmEnv(ParallelEnv, EzPickle):
 
     ``e`` is the box half-width plus the largest start-to-target distance plus
     0.5 m; ``s = 2·e + 2·spacing·num_drones``. Values saturate at the bounds.
+
+    **Onboard cameras** (``obs_type``, default ``"kin"``: the vector above,
+    alone): each agent gets the images of its own drone's forward camera, and
+    the drones see each other (segmentation id 3 + i for drone i; a drone never
+    sees itself). Parts, spaces, ids, capture rate and renderers are
+    QuadHover-v0's (its card's Observation Space): one part is a Box, several a
+    ``Dict`` keyed by part. Every live drone renders its own frame (one
+    ``getCameraImage`` call each; ``benchmarks/bench_camera.py`` for 1 to 16
+    drones).
 
     ## State
 
@@ -180,6 +190,17 @@ class SwarmEnv(ParallelEnv, EzPickle):
     |                        |                |         | ``swap``, ``reform``, ``leader``     |
     | ``perturb``            | **str, dict**  | None    | perturbations, as QuadHover-v0's     |
     |                        |                |         | (wind, mass, noise, delay; off)      |
+    | ``obs_type``           | **str**        | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` |
+    |                        |                |         | or parts joined by "+"               |
+    | ``camera_width``       | **int**        | 64      | image width, pixels; 1 to 1024       |
+    | ``camera_height``      | **int**        | 48      | image height, pixels; 1 to 1024      |
+    | ``camera_fov``         | **float**      | 60.0    | vertical field of view, deg; (0, 180)|
+    | ``camera_near``        | **float**      | 0.1     | near plane, m; beyond the body       |
+    | ``camera_far``         | **float**      | 20.0    | far plane, m; > near, <= 1000        |
+    | ``camera_tilt``        | **float**      | 0.0     | pitch below body +x, deg; ±90        |
+    | ``camera_hz``          | **int**        | None    | frames/s; divides ``control_hz``;    |
+    |                        |                |         | None: every control step             |
+    | ``camera_renderer``    | **str**        | "auto"  | ``auto``, ``tiny``, ``rays``, ``egl``|
 
     ``**options``: the task's own arguments, as QuadHover-v0's card lists
     them (``task="track"``: ``trajectory``, ``radius``, ...; ``"land"``:
@@ -216,6 +237,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
       downwash of one. ``end_together`` (default True) added: before, agents
       always left one by one, and the SuperSuit path failed without
       ``black_death_v3``. Pickling rebuilds the env from its arguments.
+      Onboard cameras (``obs_type``, ``camera_*``; default ``"kin"``) added.
     """
 
     metadata = {
@@ -251,6 +273,15 @@ class SwarmEnv(ParallelEnv, EzPickle):
         render_mode: str | None = None,
         task: str = "hover",
         perturb: Any = None,
+        obs_type: str = "kin",
+        camera_width: int = 64,
+        camera_height: int = 48,
+        camera_fov: float = 60.0,
+        camera_near: float = 0.1,
+        camera_far: float = 20.0,
+        camera_tilt: float = 0.0,
+        camera_hz: int | None = None,
+        camera_renderer: str = "auto",
         **options: Any,
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "options")}
@@ -292,6 +323,9 @@ class SwarmEnv(ParallelEnv, EzPickle):
                 [own.high, np.tile([span] * 3 + [2 * self.task.max_speed_obs] * 3, self.k)]
             ).astype(np.float32)
             self._obs_space = gym.spaces.Box(-high, high, dtype=np.float32)
+            self._observer = Observer.of(self.world, config)  # None: "kin", the vector alone
+            if self._observer is not None:
+                self._obs_space = self._observer.space(self._obs_space)
             self._neigh_high = high[own.shape[0] :].astype(np.float64)
             self._act_space = self.task.action_space()
             self.state_space = self._state_space()
@@ -327,7 +361,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         space = self.state_space
         return np.minimum(np.maximum(flat, space.low), space.high).astype(np.float32)
 
-    def observation_space(self, agent: str) -> gym.spaces.Box:
+    def observation_space(self, agent: str) -> gym.spaces.Space:
         return self._obs_space
 
     def action_space(self, agent: str) -> gym.spaces.Box:
@@ -354,7 +388,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self.agents = list(self.possible_agents)
         self._live = set(self.agents)
         obs = self._observe()
-        return {a: obs[i] for i, a in enumerate(self.agents)}, {a: {} for a in self.agents}
+        pick = self._pick(obs)
+        return {a: pick(i) for i, a in enumerate(self.agents)}, {a: {} for a in self.agents}
 
     def step(self, actions: dict):
         self._guard.check_step()
@@ -381,7 +416,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         collided = self._collisions(neighbours)
         details["collided"] = collided
         details["rpm"] = rpm
-        obs = self._observe(neighbours)
+        pick = self._pick(self._observe(neighbours))
         out_obs, rew, term, trunc, infos = {}, {}, {}, {}, {}
         done = []
         ended = ended | collided
@@ -395,7 +430,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         columns = {key: value.tolist() for key, value in details.items()}
         for agent in self.agents:
             i = self._index[agent]
-            out_obs[agent] = obs[i]
+            out_obs[agent] = pick(i)
             rew[agent] = reward_l[i]
             term[agent] = ended[i]
             trunc[agent] = truncated and not ended[i]
@@ -459,9 +494,24 @@ class SwarmEnv(ParallelEnv, EzPickle):
         (the nearest live neighbour's squared distance; inf where there is none)."""
         return self._alive & (neighbours[1][:, 0] < self.collision_distance**2)
 
-    def _observe(self, neighbours: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    def _pick(self, obs: Any) -> Any:
+        """Drone i's observation of :meth:`_observe`'s: row i of the kinematic array, or
+        with images (``obs_type``) its Box or dict of parts."""
+        if self._observer is None:
+            return obs.__getitem__
+        return lambda i: self._observer.pick(obs, i)
+
+    def _observe(self, neighbours: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
         """Every drone's observation: the task's, then its ``k`` nearest live neighbours'
-        relative positions and velocities (zeros where fewer remain)."""
+        relative positions and velocities (zeros where fewer remain); with images
+        (``obs_type``) {part: (n, ...)} of those and the cameras' frames."""
+        if self._observer is not None:
+            kin = self._observe_kin(neighbours) if "kin" in self._observer.parts else None
+            return self._observer.observe(kin, self._state, self._steps)
+        return self._observe_kin(neighbours)
+
+    def _observe_kin(self, neighbours: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        """(n, o) every drone's kinematic observation (see :meth:`_observe`)."""
         steps = np.full(self.num_drones, self._steps)
         tail = None
         if self.k:

@@ -146,6 +146,9 @@ class HoverTask:
     #: The perturbations the task applies (sensor noise, action delay; see
     #: :mod:`quadgym.envs.quad.perturb`); the world applies the physical ones.
     perturb: Perturbations | None = None
+    #: The onboard camera's model (:class:`~quadgym.envs.quad.camera.CameraModel`):
+    #: a task that places things in view needs it (QuadVisualReach-v0). Hover: unused.
+    camera: Any = None
     #: Which way each metric of :meth:`summarize` is better ("min", "max"; None: neither).
     metric_goals: ClassVar[dict[str, str | None]] = {
         "final_error": "min",
@@ -317,6 +320,12 @@ class HoverTask:
         crashed = self.crashed(state, goal, prev_vz, rest_height)
         reward = np.maximum(0.0, 1.0 - dist / self.reward_scale)
         return reward, crashed, {"position_error": dist, "crashed": crashed}
+
+    def position_error(self, state: State, goal: np.ndarray) -> np.ndarray:
+        """(n,) the distance :meth:`judge` reports as ``position_error``, m, for a face's
+        reset info. Hover: to the goal."""
+        err = goal - state.pos
+        return np.sqrt(np.einsum("ni,ni->n", err, err))
 
     def summarize(self, infos: list[dict[str, Any]]) -> dict[str, float]:
         """An episode's metrics from its steps' infos (one drone's, scalars). Hover:

@@ -46,6 +46,12 @@ def _check_backend(config: QuadConfig) -> Physics | None:
             f"the vector backend runs one drone per world, got num_drones={config.num_drones}; "
             "use the PyBullet env (vectorization_mode='sync') for several drones per world"
         )
+    if config.image_parts:
+        raise ValueError(
+            f"obs_type={config.obs_type!r} needs onboard cameras, which the vector backend "
+            "does not have; image observations are available in QuadHover-v0 (gym.make, or "
+            "gym.make_vec with vectorization_mode='sync') and quad_swarm_v0"
+        )
     if config.render_mode is not None:
         raise ValueError(
             f"render_mode={config.render_mode!r} needs PyBullet's cameras; the vector backend "
@@ -104,6 +110,8 @@ class QuadHoverVectorEnv(VectorEnv):
     |                    |         |             | ``disabled`` (or the enum)          |
     | ``num_drones``     | **int** | 1           | must be 1 (one drone per world)     |
     | ``render_mode``    | **str** | None        | must be None (no renderer)          |
+    | ``obs_type``       | **str** | "kin"       | must be "kin" (no cameras: images   |
+    |                    |         |             | need QuadHover-v0, quad_swarm_v0)   |
 
     ``reset(options={"state": State})`` sets every lane's state explicitly
     (``num_envs`` rows).
@@ -139,6 +147,7 @@ class QuadHoverVectorEnv(VectorEnv):
         num_drones: int = 1,
         task: str = "hover",
         perturb: Any = None,
+        obs_type: str = "kin",
         **options: Any,
     ) -> None:
         self.config = config = QuadConfig.from_arguments(locals())

@@ -54,6 +54,7 @@ from quadgym.envs.quad.physics import (  # noqa: F401 - re-exported
     parse_physics,
     physics_modes,
 )
+from quadgym.envs.quad.scene import SEG_DRONE, SEG_GROUND, add_ground, make_shapes
 
 
 @contextlib.contextmanager
@@ -168,15 +169,7 @@ class World:
         cid = self.client
         p.setGravity(0, 0, -GRAVITY, physicsClientId=cid)
         p.setTimeStep(self.dt, physicsClientId=cid)
-        ground = p.createCollisionShape(p.GEOM_PLANE, physicsClientId=cid)
-        ground_vis = p.createVisualShape(
-            p.GEOM_BOX,
-            halfExtents=[20, 20, 0.005],
-            rgbaColor=[0.85, 0.85, 0.8, 1],
-            visualFramePosition=[0, 0, -0.005],
-            physicsClientId=cid,
-        )
-        self.ground_id = p.createMultiBody(0, ground, ground_vis, physicsClientId=cid)
+        self.ground_id = add_ground(cid)  # an infinite plane, drawn as a gridded quad
         p.changeDynamics(self.ground_id, -1, lateralFriction=GROUND_FRICTION, physicsClientId=cid)
         flags = p.URDF_USE_INERTIA_FROM_FILE | p.URDF_MERGE_FIXED_LINKS
         self.body_ids: list[int] = []
@@ -197,6 +190,9 @@ class World:
                         physicsClientId=cid,
                     )
                 self.body_ids.append(body)
+        #: Bullet body id -> segmentation id (see quadgym.envs.quad.scene)
+        self.labels: dict[int, int] = {self.ground_id: SEG_GROUND}
+        self.labels.update({b: SEG_DRONE + i for i, b in enumerate(self.body_ids)})
         # The bodies as loaded (1 m apart, 1 m up: touching nothing), restored at every
         # reset to drop Bullet's contact caches (see _forget_contacts).
         p.performCollisionDetection(physicsClientId=cid)
@@ -247,31 +243,43 @@ class World:
         self, boxes: list[tuple[tuple, tuple]], rgba: tuple = (0.9, 0.4, 0.1, 1.0)
     ) -> int:
         """A static body (gates, obstacles) made of boxes, each (half extents (3,), centre
-        in the body frame (3,)), m; returns its Bullet id. Scene bodies are added once,
-        before the first reset, far below the ground, and placed by :meth:`place`.
+        in the body frame (3,)), m; returns its Bullet id. See :meth:`add_body`."""
+        return self.add_body([("box", half, centre) for half, centre in boxes], rgba)
+
+    def add_body(
+        self,
+        shapes: list[tuple[str, tuple, tuple]],
+        rgba: tuple = (0.9, 0.4, 0.1, 1.0),
+        collide: bool = True,
+        label: int | None = None,
+    ) -> int:
+        """A static scene body made of ``shapes``, each (kind, size, centre in the body
+        frame (3,)): ``"box"`` size = half extents (3,), ``"cylinder"`` (radius, half
+        length) along z, ``"sphere"`` (radius,), m; returns its Bullet id. Scene bodies
+        are added once, before the first reset, far below the ground, and placed by
+        :meth:`place`. ``collide=False``: the drones fly through it (ray casts still
+        hit it). ``label``: its segmentation id (default: the next obstacle id,
+        :data:`~quadgym.envs.quad.scene.SEG_DRONE` + num_drones + the scene bodies
+        labelled so far).
 
         Raises:
             RuntimeError: the world is closed.
+            ValueError: an unknown kind, a size of the wrong length, or a round shape
+                among others (:func:`~quadgym.envs.quad.scene.make_shapes`).
         """
         self._check_open()
         cid = self.client
-        halves = [list(map(float, half)) for half, _ in boxes]
-        centres = [list(map(float, centre)) for _, centre in boxes]
-        kinds = [p.GEOM_BOX] * len(boxes)
-        shape = p.createCollisionShapeArray(
-            kinds, halfExtents=halves, collisionFramePositions=centres, physicsClientId=cid
-        )
-        visual = p.createVisualShapeArray(
-            kinds,
-            halfExtents=halves,
-            visualFramePositions=centres,
-            rgbaColors=[list(rgba)] * len(boxes),
-            physicsClientId=cid,
-        )
-        body = p.createMultiBody(
-            0, shape, visual, [0, 0, -100.0 - len(self._placed)], physicsClientId=cid
-        )
-        self._placed[body] = ([0.0, 0.0, -100.0 - len(self._placed)], [0.0, 0.0, 0.0, 1.0])
+        shape, visual = make_shapes(cid, shapes, rgba)
+        below = [0.0, 0.0, -100.0 - len(self._placed)]
+        body = p.createMultiBody(0, shape, visual, below, physicsClientId=cid)
+        self._placed[body] = (below, [0.0, 0.0, 0.0, 1.0])
+        if label is None:  # the next obstacle id, after the drones'
+            first = SEG_DRONE + self.num_drones
+            label = first + sum(1 for v in self.labels.values() if v >= first)
+        self.labels[body] = int(label)
+        if not collide:
+            for other in [self.ground_id, *self.body_ids]:
+                p.setCollisionFilterPair(body, other, -1, -1, 0, physicsClientId=cid)
         # the snapshot that resets restore must hold the new body
         p.removeState(self._untouched, physicsClientId=cid)
         p.performCollisionDetection(physicsClientId=cid)
