@@ -2,6 +2,7 @@
 
     python scripts/evaluate.py --run runs/QuadHover-v0-ppo-s0
     python scripts/evaluate.py --run runs/QuadHover-v0-ppo-s0 --episodes 5 --video hover.mp4
+    python scripts/evaluate.py --run runs/QuadVisualReach-v0-ppo-s0 --onboard
 
 Loads the run's configuration and last checkpoint, plays ``--episodes``
 episodes with deterministic actions (seeds 1000, 1001, ...; the env takes the
@@ -10,7 +11,12 @@ run's action type), prints the mean return and, for drone envs, the success rate
 errors and the task's own metrics (``task.summarize``: e.g. gates passed, landings,
 RMS tracking error), and writes
 ``evaluation.png`` (return per episode; for drone envs the distance to the
-target over time) and ``evaluation.json`` into the run directory.
+target over time) and ``evaluation.json`` into the run directory. ``--video``
+films the first episode from a third-person camera that follows the drones;
+``--onboard`` (drone envs) writes ``onboard.png`` and ``onboard.mp4`` into the run
+directory: what each drone's camera sees in the first episode (rgb, depth and
+segmentation, the env's camera model; its policy sees the parts its
+``obs_type`` names) under the third-person view, with the drone's goal marked.
 """
 
 import dataclasses
@@ -29,7 +35,9 @@ import numpy as np  # noqa: E402
 import quadgym  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
+from quadgym.envs.quad.pictures import OnboardRecorder  # noqa: E402
 from quadgym.evaluation import controller_interface  # noqa: E402
+from quadgym.registry import ENV_SPECS  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +46,12 @@ class Args(TypedConfig):
     episodes: int = param(20, "evaluation episodes (seeds 1000, 1001, ...)", ge=1)
     tolerance: float = param(0.10, "success radius: largest final distance to the target, m", gt=0)
     video: str | None = param(None, "write an MP4 of the first episode here (drone envs)")
+    onboard: bool = param(
+        False,
+        "write onboard.png and onboard.mp4 into the run: each drone's camera under the "
+        "third-person view, first episode (drone envs)",
+    )
+    onboard_frames: int = param(6, "panels of onboard.png, spread over the episode", ge=1, le=100)
     env_kwargs: dict[str, Any] = param(
         {},
         "keyword arguments of the evaluation env, a Python dict: \"{'physics': 'dyn'}\" (it "
@@ -45,12 +59,29 @@ class Args(TypedConfig):
     )
 
 
+#: The env class whose runs ``--onboard`` can film (it has a PyBullet world and cameras).
+DRONE_ENTRY = "quadgym.envs.quad.single:QuadHoverEnv"
+
+
 def not_a_run(args: Any) -> str | None:
-    """Why ``args.run`` is not a run directory of scripts/train.py, or None if it is."""
+    """Why ``args.run`` is not a run directory of scripts/train.py (or, with
+    ``--onboard``, not one of a drone env), or None if it is."""
     run = Path(args.run)
     if not (run / "state.json").is_file() or not (run / "checkpoint.bin").is_file():
         return f"{run} has no state.json and checkpoint.bin; is it a run directory?"
+    if getattr(args, "onboard", False):
+        env_id = json.loads((run / "state.json").read_text())["env"]
+        if ENV_SPECS.get(env_id, {}).get("entry_point") != DRONE_ENTRY:
+            drones = sorted(k for k, v in ENV_SPECS.items() if v["entry_point"] == DRONE_ENTRY)
+            return f"--onboard films drone envs ({', '.join(drones)}); {run} is a run of {env_id}"
     return None
+
+
+def aims(env: Any) -> np.ndarray:
+    """(n, 3) where the task asks each drone to go, m: the task's hidden ``targets``
+    where it keeps them out of the goal (QuadVisualReach-v0), else the env's goal."""
+    task = env.task
+    return task.targets if hasattr(task, "targets") else env.goal
 
 
 def load_run(run: Path) -> tuple[dict[str, Any], Any]:
@@ -73,10 +104,22 @@ def main(argv: list[str] | None = None) -> int:
     task = getattr(env.unwrapped, "task", None)
     summarize = getattr(task, "summarize", None)  # the drone tasks' own metrics
     returns, errors, crashed, traces, frames, metrics = [], [], [], [], [], []
+    onboard = None
+    if args.onboard:
+        drone_env = env.unwrapped
+        onboard = OnboardRecorder(
+            drone_env.world,
+            drone_env.config.camera,
+            args.onboard_frames,
+            run / "onboard.mp4",
+            fps=drone_env.task.control_hz,
+        )
     for ep in range(args.episodes):
         obs, info = env.reset(seed=1000 + ep)
         algo.reset()
         total, trace, infos = 0.0, [], []
+        if onboard is not None and ep == 0:
+            onboard.record(drone_env.world.get_state(), 0.0, aims(drone_env))
         while True:
             obs, reward, term, trunc, info = env.step(algo.act(obs, deterministic=True))
             infos.append(info)
@@ -85,8 +128,14 @@ def main(argv: list[str] | None = None) -> int:
                 trace.append(float(np.max(info["position_error"])))
             if args.video and ep == 0:
                 frames.append(env.render())
+            if onboard is not None and ep == 0:
+                onboard.record(drone_env.world.get_state(), info["time"], aims(drone_env))
             if term or trunc:
                 break
+        if onboard is not None and ep == 0:
+            onboard.close()
+            onboard.write_strip(run / "onboard.png")
+            print(f"wrote {run / 'onboard.png'} and {run / 'onboard.mp4'}")
         returns.append(total)
         traces.append(trace)
         if summarize is not None:
@@ -114,7 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     if metrics:
         result["task_metrics"] = metrics
-        means = {m: float(np.nanmean([e[m] for e in metrics])) for m in metrics[0]}
+        values = {m: np.array([e[m] for e in metrics], dtype=float) for m in metrics[0]}
+        # a metric NaN in every episode (time_to_reach when none arrives) stays NaN, quietly
+        means = {
+            m: float(np.nanmean(v)) if np.isfinite(v).any() else np.nan for m, v in values.items()
+        }
         print("task metrics (mean): " + ", ".join(f"{m} {v:.3f}" for m, v in means.items()))
     (run / "evaluation.json").write_text(json.dumps(result, indent=1))
     fig, axes = plt.subplots(1, 2 if errors else 1, figsize=(11 if errors else 6, 4))

@@ -2,12 +2,19 @@
 
     python scripts/fly_pid.py --drones 4 --physics pyb_gnd_drag_dw --output-dir results/fly
     python scripts/fly_pid.py --drones 2 --duration 4 --video results/fly/flight.mp4
+    python scripts/fly_pid.py --drones 4 --duration 6 --camera --output-dir results/fly
     python scripts/fly_pid.py --drones 1 --gui
 
 Writes ``flight.npz`` and ``flight.csv`` (time, per drone position, attitude,
 set-point and motor RPM), ``flight.png`` (positions, attitudes, motor speeds)
-and, with ``--video PATH``, an MP4 from a headless camera. Prints the tracking
-error of each drone and the real-time factor.
+and, with ``--video PATH``, an MP4 from a headless third-person camera that
+follows the drones (each drone ringed in its plot colour, with its trail, a line
+down to the ground and its set-point's cross). With ``--camera``, also
+``onboard.png`` and ``onboard.mp4``: what each drone's forward camera sees (rgb,
+depth, segmentation) under the third-person view, ``--camera-frames`` panels
+spread over the flight in the PNG, every frame at 24 frames/s in the MP4. Prints
+the tracking error of each drone and the real-time factor (of the flight alone:
+filming is timed apart).
 """
 
 import csv
@@ -22,9 +29,12 @@ import numpy as np
 from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
 from quadgym.control.pid import TUNED_MODELS, CascadedPID
+from quadgym.envs.quad.camera import MAX_SIDE, CameraModel, body_reach
 from quadgym.envs.quad.dynamics import State, quat_to_euler
 from quadgym.envs.quad.models import get_model
+from quadgym.envs.quad.pictures import FPS, OnboardRecorder
 from quadgym.envs.quad.tasks import check_rates
+from quadgym.envs.quad.view import drone_colour
 from quadgym.envs.quad.world import World, physics_modes
 
 #: Where the drones start: ``circle`` (0.5 m radius per 4 drones) or ``row`` (0.5 m apart).
@@ -53,11 +63,32 @@ class Args(TypedConfig):
     takeoff: float = param(2.0, "take-off (climb) time, s", gt=0)
     gui: bool = param(False, "open the PyBullet GUI and fly in real time")
     video: str | None = param(None, "write an MP4 of the flight to this path")
+    camera: bool = param(
+        False, "write onboard.png and onboard.mp4: each drone's camera under the third-person view"
+    )
+    camera_frames: int = param(6, "panels of onboard.png, spread over the flight", ge=1, le=100)
+    camera_width: int = param(64, "onboard camera image width, pixels", ge=1, le=MAX_SIDE)
+    camera_height: int = param(48, "onboard camera image height, pixels", ge=1, le=MAX_SIDE)
+    camera_tilt: float = param(
+        0.0, "onboard camera pitch below body +x, degrees", ge=-90.0, le=90.0
+    )
     output_dir: str = param("results/fly_pid", "where the log and the plot go")
 
     def check(self) -> None:
-        """The control rate must divide the physics rate (whole substeps)."""
+        """The control rate must divide the physics rate (whole substeps); the onboard
+        camera's near plane must clear the drone's own body."""
         check_rates(self.physics_hz, self.control_hz)
+        if self.camera:
+            reach = body_reach(get_model(self.model))
+            if self.lens().near <= reach:
+                raise ValueError(
+                    f"the onboard camera's near plane ({self.lens().near} m) lies inside the "
+                    f"{self.model}'s body ({reach:.3f} m)"
+                )
+
+    def lens(self) -> CameraModel:
+        """The onboard camera (QuadHover-v0's defaults but size and tilt)."""
+        return CameraModel(self.camera_width, self.camera_height, tilt=self.camera_tilt)
 
 
 def start_positions(n: int, formation: str, rest_height: float) -> np.ndarray:
@@ -100,8 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     substeps = args.physics_hz // args.control_hz
     steps = int(round(args.duration * args.control_hz))
     dt = 1.0 / args.control_hz
-    video_every = max(1, args.control_hz // 24)
+    video_every = max(1, args.control_hz // FPS)
     frames = []
+    onboard = None
+    if args.camera:
+        onboard = OnboardRecorder(world, args.lens(), args.camera_frames, out / "onboard.mp4")
+    filming = 0.0  # wall time spent on pictures, s
     log = {k: [] for k in ("t", "pos", "rpy", "vel", "set_point", "rpm")}
     wall = time.perf_counter()
     for k in range(steps):
@@ -120,11 +155,20 @@ def main(argv: list[str] | None = None) -> int:
         ):
             log[key].append(value)
         world.step(rpm, substeps)
-        if args.video and k % video_every == 0:
-            frames.append(world.render(640, 480, target=(0.0, 0.0, 0.5), distance=3.0))
+        if (args.video or onboard) and (k % video_every == 0 or k == steps - 1):
+            shot = time.perf_counter()
+            after = world.get_state()
+            if args.video:
+                frames.append(world.render(640, 480, set_points=sp))
+            if onboard is not None:
+                onboard.record(after, t + dt, sp)
+            filming += time.perf_counter() - shot
         if args.gui:
             time.sleep(max(0.0, dt - (time.perf_counter() - wall) / (k + 1)))
-    elapsed = time.perf_counter() - wall
+    elapsed = time.perf_counter() - wall - filming
+    if onboard is not None:
+        onboard.close()
+        onboard.write_strip(out / "onboard.png")
     world.close()
     data = {k: np.asarray(v) for k, v in log.items()}
     np.savez(out / "flight.npz", **data, model=args.model, physics=args.physics)
@@ -147,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"log: {out / 'flight.npz'}, {out / 'flight.csv'}; plot: {out / 'flight.png'}"
         + (f"; video: {args.video}" if args.video else "")
+        + (f"; onboard: {out / 'onboard.png'}, {out / 'onboard.mp4'}" if onboard else "")
     )
+    if args.video or onboard:
+        print(f"filming took {filming:.2f} s wall")
     return 0
 
 
@@ -192,16 +239,18 @@ def plot(path: Path, data: dict[str, np.ndarray], args: Args) -> None:
     t, n = data["t"], data["pos"].shape[1]
     fig, axes = plt.subplots(3, 3, figsize=(14, 9), sharex=True)
     for i in range(n):
-        c = f"C{i}"
+        c = drone_colour(i)  # the drone's colour in the videos too
         for j, name in enumerate("xyz"):
-            axes[0, j].plot(t, data["pos"][:, i, j], c, label=f"drone {i}")
-            axes[0, j].plot(t, data["set_point"][:, i, j], c, ls="--", lw=0.8)
+            axes[0, j].plot(t, data["pos"][:, i, j], color=c, label=f"drone {i}")
+            axes[0, j].plot(t, data["set_point"][:, i, j], color=c, ls="--", lw=0.8)
             axes[0, j].set_ylabel(f"{name} (m)")
-            axes[1, j].plot(t, np.degrees(data["rpy"][:, i, j]), c)
+            axes[1, j].plot(t, np.degrees(data["rpy"][:, i, j]), color=c)
             axes[1, j].set_ylabel(["roll", "pitch", "yaw"][j] + " (deg)")
-        axes[2, 0].plot(t, data["rpm"][:, i].mean(axis=1), c)
-        axes[2, 1].plot(t, data["rpm"][:, i].max(axis=1) - data["rpm"][:, i].min(axis=1), c)
-        axes[2, 2].plot(t, np.linalg.norm(data["pos"][:, i] - data["set_point"][:, i], axis=1), c)
+        axes[2, 0].plot(t, data["rpm"][:, i].mean(axis=1), color=c)
+        axes[2, 1].plot(t, data["rpm"][:, i].max(axis=1) - data["rpm"][:, i].min(axis=1), color=c)
+        axes[2, 2].plot(
+            t, np.linalg.norm(data["pos"][:, i] - data["set_point"][:, i], axis=1), color=c
+        )
     axes[2, 0].set_ylabel("mean motor speed (RPM)")
     axes[2, 1].set_ylabel("motor speed spread (RPM)")
     axes[2, 2].set_ylabel("tracking error (m)")

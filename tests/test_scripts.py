@@ -1,4 +1,5 @@
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,55 @@ def test_parse_args_builds_options_from_the_dataclass():
     with pytest.raises(SystemExit) as exit_info:
         parse_args(Args, "doc", ["--seeds", "1"], check=lambda a: "need 2 seeds" * (a.seeds < 2))
     assert exit_info.value.code == 2
+
+
+def test_fly_pid_camera_writes_the_onboard_strip_and_video(tmp_path):
+    """2 drones, 0.25 s at 240 Hz: panels every 10 control steps (24 frames/s) and the
+    last one, 7 in the MP4; the strip holds 3 of them, each 3·128 = 384 wide and 288 +
+    2·(96 + 2) tall (64x48 images scaled by 2)."""
+    import imageio.v2 as imageio
+    from scriptload import load_script
+
+    from quadgym.envs.quad.pictures import GAP
+
+    fly = load_script("fly_pid")
+    argv = ["--drones", "2", "--duration", "0.25", "--camera", "--camera-frames", "3"]
+    assert fly.main([*argv, "--output-dir", str(tmp_path)]) == 0
+    strip = imageio.imread(tmp_path / "onboard.png")
+    assert strip.shape == (288 + 2 * (96 + GAP), 3 * 384 + 2 * GAP, 3) == (484, 1156, 3)
+    frames = imageio.mimread(tmp_path / "onboard.mp4")
+    assert len(frames) == 7 and frames[0].shape == (484, 384, 3)
+
+
+def test_evaluate_onboard_films_a_vision_run(tmp_path):
+    """An untrained ppo run on QuadVisualReach-v0 (kin+rgb), one 0.4 s episode at 15 Hz:
+    the reset and 6 steps make 7 panels, 4 of them in the strip (1 drone: 288 + 98 tall)."""
+    import imageio.v2 as imageio
+    from scriptload import load_script
+
+    import quadgym
+
+    run = tmp_path / "run"
+    run.mkdir()
+    config = {"n_envs": 1, "n_steps": 16, "batch_size": 16}
+    quadgym.make_algo("ppo", "QuadVisualReach-v0", **config).save(run / "checkpoint.bin")
+    state = {"env": "QuadVisualReach-v0", "algo": "ppo", "config": config}
+    (run / "state.json").write_text(json.dumps(state))
+    evaluate = load_script("evaluate")
+    argv = ["--run", str(run), "--episodes", "1", "--onboard", "--onboard-frames", "4"]
+    assert evaluate.main([*argv, "--env-kwargs", "{'episode_seconds': 0.4}"]) == 0
+    assert imageio.imread(run / "onboard.png").shape == (386, 4 * 384 + 3 * 2, 3)
+    assert len(imageio.mimread(run / "onboard.mp4")) == 7
+
+
+def test_evaluate_onboard_refuses_a_run_without_drones(tmp_path, capsys):
+    from scriptload import load_script
+
+    (tmp_path / "state.json").write_text('{"env": "CoPGBandit-v0", "algo": "copg", "config": {}}')
+    (tmp_path / "checkpoint.bin").write_bytes(b"")
+    with pytest.raises(SystemExit) as exit_info:
+        load_script("evaluate").main(["--run", str(tmp_path), "--onboard"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--onboard films drone envs (QuadGates-v0, QuadHover-v0" in err
+    assert "is a run of CoPGBandit-v0" in err

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import sys
 import weakref
@@ -55,6 +56,7 @@ from quadgym.envs.quad.physics import (  # noqa: F401 - re-exported
     physics_modes,
 )
 from quadgym.envs.quad.scene import SEG_DRONE, SEG_GROUND, add_ground, make_shapes
+from quadgym.envs.quad.view import ThirdPerson, as_points
 
 
 @contextlib.contextmanager
@@ -162,6 +164,7 @@ class World:
         self._live: np.ndarray | None = None  # indices of the others while any is retired
         self._live_bodies: list[int] = self.body_ids
         self._settling: list[int] = []  # retired since the last Bullet step (see _settle)
+        self._view: ThirdPerson | None = None  # render()'s camera and trails
 
     def _build_scene(self) -> None:
         """Gravity, time step, the ground and the drones, in this world's client."""
@@ -231,6 +234,8 @@ class World:
             rng = np.random.default_rng(0) if rng is None else rng
             self._disturb.reset(rng, np.arange(self.num_drones))
         self._state = state.copy()
+        if self._view is not None:  # a new episode: no trail from the last one
+            self._view.reset()
         self._forget_contacts()
         self._reinstate()
         cid = self.client
@@ -532,24 +537,38 @@ class World:
         self,
         width: int = 320,
         height: int = 240,
-        target: tuple[float, float, float] = (0.0, 0.0, 0.5),
-        distance: float = 2.5,
+        target: ArrayLike | None = None,
+        distance: float | None = None,
         yaw: float = 30.0,
-        pitch: float = -25.0,
-        fov: float = 60.0,
+        pitch: float = -35.0,
+        fov: float = 50.0,
+        set_points: ArrayLike | None = None,
     ) -> np.ndarray:
-        """An RGB image (height, width, 3) uint8 from an orbiting camera, headless."""
+        """An RGB image (height, width, 3) uint8 from a third-person camera, headless
+        (:class:`~quadgym.envs.quad.view.ThirdPerson`): it frames the drones, their
+        ``set_points`` (n, 3) m if given and ``target`` (3,) m if given, following them
+        from call to call; with ``distance`` (m) it looks at ``target`` (default
+        (0, 0, 0.5)) from there instead. Drawn over the picture: each drone's ring,
+        trail (the positions of the last calls since :meth:`reset`), drop line to the
+        ground and set-point cross. ``yaw``, ``pitch``, ``fov``: degrees.
+
+        Raises:
+            RuntimeError: the world is closed.
+            ValueError: a size, angle or distance out of range.
+        """
         self._check_open()
+        if distance is not None and not (math.isfinite(distance) and 0.0 < distance <= 1e4):
+            raise ValueError(f"distance must be in (0, 1e4] m, got {distance!r}")
+        view = self._view
+        wanted = (width, height, yaw, pitch, fov)
+        if view is None or (view.width, view.height, view.yaw, view.pitch, view.fov) != wanted:
+            view = self._view = ThirdPerson(width, height, yaw, pitch, fov)
         self.sync_bullet()
-        cid = self.client
-        view = p.computeViewMatrixFromYawPitchRoll(
-            target, distance, yaw, pitch, 0.0, 2, physicsClientId=cid
-        )
-        proj = p.computeProjectionMatrixFOV(fov, width / height, 0.05, 100.0, physicsClientId=cid)
-        _, _, rgba, _, _ = p.getCameraImage(
-            width, height, view, proj, renderer=p.ER_TINY_RENDERER, physicsClientId=cid
-        )
-        return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3].copy()
+        include = None if target is None else as_points("target", target, 1)
+        fixed = None
+        if distance is not None:
+            fixed = (np.array([0.0, 0.0, 0.5]) if include is None else include[0], distance)
+        return view.render(self.client, self.get_state().pos, set_points, include, fixed)
 
     def close(self) -> None:
         """Disconnect this world's client (the finaliser, run now); again does nothing."""
