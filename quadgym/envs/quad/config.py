@@ -196,7 +196,7 @@ class QuadConfig(EnvConfig):
     )
     render_mode: str | None = param(
         None,
-        "None, 'rgb_array' (orbiting camera) or 'human' (PyBullet GUI)",
+        "None, 'rgb_array' (a third-person camera following the drones) or 'human' (PyBullet GUI)",
         choices=RENDER_MODES,
     )
     perturb: Any = param(

@@ -194,7 +194,8 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | ``episode_seconds``    | **float**     | 8.0     | episode length, s (>= 1 control step)     |
     | ``max_tilt``           | **float**     | 1.2     | crash tilt from upright, rad; in (0, π]   |
     | ``box``                | **float**     | 2.0     | half-width of the flight box, m; (0, 1e4] |
-    | ``render_mode``        | **str**       | None    | ``rgb_array`` (orbiting camera) or        |
+    | ``render_mode``        | **str**       | None    | ``rgb_array`` (a camera following the     |
+    |                        |               |         | drone, its trail and set-point) or        |
     |                        |               |         | ``human`` (PyBullet GUI, needs a display) |
     | ``task``               | **str**       | "hover" | ``hover``, ``track``, ``land``, ``gates``,|
     |                        |               |         | ``visual_reach`` (the registered ids set  |
@@ -413,8 +414,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
 
     def render(self):
         if self.render_mode == "rgb_array":
-            centre = self.target.mean(axis=0)
-            return self.world.render(target=tuple(centre * [1, 1, 0.6]))
+            return self.world.render(set_points=getattr(self, "_goal", None))
         return None
 
     def close(self) -> None:

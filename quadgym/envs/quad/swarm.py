@@ -182,7 +182,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
     | ``start_yaw_noise``    | **float**      | 0.0     | ± start noise of yaw, rad; <= π      |
     | ``max_tilt``           | **float**      | 1.2     | crash tilt from upright, rad         |
     | ``box``                | **float**      | 2.0     | half-width of each flight box, m     |
-    | ``render_mode``        | **str**        | None    | ``rgb_array`` (orbiting camera)      |
+    | ``render_mode``        | **str**        | None    | ``rgb_array`` (a camera following    |
+    |                        |                |         | the drones, trails and set-points)   |
     | ``task``               | **str**        | "hover" | ``hover``, ``track`` (each drone     |
     |                        |                |         | follows a reference around its       |
     |                        |                |         | formation point), ``land`` (each on  |
@@ -533,7 +534,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
 
     def render(self):
         if self.render_mode == "rgb_array":
-            return self.world.render(target=tuple(self.target.mean(axis=0) * [1, 1, 0.6]))
+            return self.world.render(set_points=getattr(self, "_goal", None))
         return None
 
     def close(self) -> None:
