@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
 from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
 from quadgym.agents.marl import SWARM_TRAIN_ENV
-from quadgym.agents.sb3_config import ENV_DEFAULTS
+from quadgym.agents.sb3_config import ENV_DEFAULTS, HOVER_PPO_DEFAULTS
 from quadgym.registry import PARALLEL_ENVS, make_parallel_env
 
 #: The policy id every drone maps to with one shared policy (not RLlib's "default_policy",
@@ -46,6 +47,22 @@ class QuadParallelEnv(ParallelPettingZooEnv):
         terminated["__all__"] = bool(terminated) and all(terminated.values())
         truncated["__all__"] = over and not terminated["__all__"]
         return obs, rewards, terminated, truncated, infos
+
+
+class QuadPPOModule(DefaultPPOTorchRLModule):
+    """RLlib's PPO module with a state-independent log std that starts at ppo_shared's
+    ``log_std_init`` (e^-1 ≈ 0.37 of the [-1, 1] action range). RLlib's own starts at 0, a
+    standard deviation as wide as the whole action range."""
+
+    LOG_STD_INIT = HOVER_PPO_DEFAULTS["policy_kwargs"]["log_std_init"]
+
+    def setup(self) -> None:
+        super().setup()
+        import torch
+
+        if hasattr(self.pi, "log_std"):  # a continuous action head (free_log_std)
+            with torch.no_grad():
+                self.pi.log_std.fill_(self.LOG_STD_INIT)
 
 
 def register(env_id: str, **env_kwargs: Any) -> str:
@@ -99,12 +116,13 @@ def ppo_config(
     seed: int = 0,
     env_kwargs: dict[str, Any] | None = None,
     hidden: tuple[int, ...] = (64, 64),
-    batch: int = 8192,
+    batch: int = 2048,
 ) -> Any:
     """RLlib's PPO on ``num_drones`` drones of the PettingZoo env ``env_id`` (or on a
     Gymnasium id such as QuadHover-v0, one agent, its ``ENV_DEFAULTS`` training starts):
     the hyper-parameters of ``ppo_shared`` (lr 3e-4, γ 0.99, λ 0.95, 10 epochs,
-    minibatches of 512, [64, 64] networks), ``batch`` agent-steps a training iteration,
+    minibatches of 512, [64, 64] networks, clip 0.2, gradient norm 0.5, value loss weight
+    0.5 unclipped, log std from -1), ``batch`` agent-steps a training iteration (its rollout),
     ``env_runners`` remote env runners (0: sampling in the driver).
 
     Raises:
@@ -122,7 +140,14 @@ def ppo_config(
             f"need num_drones >= 1, env_runners >= 0, batch >= 1; got {num_drones}, "
             f"{env_runners}, {batch}"
         )
-    spec = RLModuleSpec(model_config={"fcnet_hiddens": list(hidden), "vf_share_layers": False})
+    spec = RLModuleSpec(
+        module_class=QuadPPOModule,
+        model_config={
+            "fcnet_hiddens": list(hidden),
+            "vf_share_layers": False,
+            "free_log_std": True,
+        },
+    )
     runners = max(1, env_runners)
     if env_id not in PARALLEL_ENVS:  # one agent: the Gymnasium env with its training starts
         train_env = ENV_DEFAULTS[env_id].train_env if env_id in ENV_DEFAULTS else {}
@@ -144,6 +169,11 @@ def ppo_config(
         config.env_runners(
             num_env_runners=env_runners,
             rollout_fragment_length=max(16, batch // per_step // runners),
+            # Ray 2.60's multi-agent runner re-converts every episode finished so far in a
+            # sample() call to NumPy after each env step: quadratic in the short episodes of
+            # early training, 7x the sampling time here (ray-project/ray#50077 proposed this
+            # off by default: the learner takes list-form episodes as they are).
+            episodes_to_numpy=False,
         )
         .training(
             train_batch_size_per_learner=batch // per_step,
@@ -152,6 +182,15 @@ def ppo_config(
             lr=3e-4,
             gamma=0.99,
             lambda_=0.95,
+            # SB3's PPO, as ppo_shared runs it; RLlib's own defaults differ in each of these
+            # (clip 0.3, an added KL penalty, value loss weight 1 clipped at 10 -- returns
+            # here reach ~100, so that clip stalls the critic -- and no gradient clipping).
+            clip_param=0.2,
+            use_kl_loss=False,
+            vf_loss_coeff=0.5,
+            vf_clip_param=float("inf"),
+            grad_clip=0.5,
+            grad_clip_by="global_norm",
         )
         .debugging(seed=seed)
     )

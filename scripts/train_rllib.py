@@ -9,7 +9,8 @@ Ray starts embedded (or joins ``--address`` / ``RAY_ADDRESS``); ``--env-runners 
 N remote env runners, each building its own PyBullet world (0: in the driver). The budget
 counts agent-steps (one drone, one 30 Hz control step), as ``ppo_shared``'s; each training
 iteration is ``--batch`` of them. Writes into ``--out``: ``checkpoint/`` (RLlib's
-``save_to_path``, after the last iteration), ``metrics.csv`` (one row per iteration:
+``save_to_path``, after the last iteration and every ``--checkpoint-every`` iterations,
+each written aside and renamed into place), ``metrics.csv`` (one row per iteration:
 agent-steps, mean episode return, wall clock) and scripts/replay_marl.py's ``replay.json``
 and ``replay.png`` for ``--episodes`` evaluation episodes from the ground (seeds 1000...,
 greedy actions): the mean final distance of each drone to its target, crashes and
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -36,13 +38,16 @@ class Args(TypedConfig):
     env: str = param("quad_swarm_v0", "a quadgym PettingZoo env id")
     drones: int = param(4, "drones, one agent each", ge=1)
     steps: int = param(400_000, "training budget, agent-steps", ge=1)
-    batch: int = param(8192, "agent-steps per training iteration", ge=64)
+    batch: int = param(2048, "agent-steps per training iteration", ge=64)
     policies: str = param(
         "shared", "'shared' (one for all drones) or 'per_agent'", choices=("shared", "per_agent")
     )
     env_runners: int = param(0, "remote env runners (0: sample in the driver)", ge=0)
     seed: int = param(0, "RLlib's seed", ge=0)
     episodes: int = param(20, "evaluation episodes after training", ge=1)
+    checkpoint_every: int = param(
+        0, "also save checkpoint/ every this many iterations (0: only at the end)", ge=0
+    )
     out: str | None = param(None, "run directory; none: runs/rllib-<env>-<drones>-s<seed>")
     address: str | None = param(None, "Ray cluster address (default RAY_ADDRESS, else local)")
 
@@ -80,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"mean return {mean_return:.1f}, {seconds:.0f} s",
                     flush=True,
                 )
-        algo.save_to_path(str(out / "checkpoint"))
+                every = args.checkpoint_every
+                if every and result["training_iteration"] % every == 0:
+                    save(algo, out / "checkpoint")
+        save(algo, out / "checkpoint")
         algo.stop()
     finally:
         ray.shutdown()
@@ -91,6 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     controller = RLlibController(out / "checkpoint", args.policies)
     replay_marl.report(replay_marl.evaluate(controller, args.drones, args.episodes), out)
     return 0
+
+
+def save(algo: object, path: Path) -> None:
+    """``algo.save_to_path`` into a fresh directory renamed over ``path``: a kill leaves the
+    previous checkpoint or the new one whole, never a half-written one."""
+    tmp, old = path.with_name(path.name + ".tmp"), path.with_name(path.name + ".old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    algo.save_to_path(str(tmp))
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 if __name__ == "__main__":

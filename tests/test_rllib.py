@@ -8,6 +8,7 @@ import pytest
 
 pytest.importorskip("ray.rllib")
 
+from quadgym.registry import make_parallel_env  # noqa: E402
 from quadgym.rllib import POLICIES, QuadParallelEnv, RLlibController, ppo_config  # noqa: E402
 
 
@@ -110,3 +111,32 @@ def test_rllib_ppo_trains_an_iteration_on_quadhover(ray_alone):
         algo.stop()
     finally:
         ray.shutdown()
+
+
+@pytest.mark.parametrize("policies", POLICIES)
+def test_the_config_is_ppo_shareds_and_its_policies_start_at_its_action_spread(policies):
+    """The modules start with ppo_shared's log std (-1 for every action, not RLlib's 0) and a
+    state-independent spread; the losses are SB3's (clip 0.2, no KL term, the value loss
+    unclipped, weight 0.5), and episodes stay in list form (Ray 2.60's NumPy conversion is
+    quadratic in the episodes a sample() call finishes). No Ray start: the modules are built
+    from the config's spec."""
+    import torch
+
+    from quadgym.agents.sb3_config import HOVER_PPO_DEFAULTS
+
+    config = ppo_config("quad_swarm_v0", 2, policies)
+    assert (config.clip_param, config.use_kl_loss, config.vf_loss_coeff) == (0.2, False, 0.5)
+    assert config.vf_clip_param == float("inf") and config.grad_clip == 0.5
+    assert config.episodes_to_numpy is False
+    env = QuadParallelEnv(make_parallel_env("quad_swarm_v0", num_drones=2))
+    modules = config.get_multi_rl_module_spec(env=env).build()
+    env.close()
+    ids = ["shared"] if policies == "shared" else ["drone_0", "drone_1"]
+    assert sorted(modules.keys()) == ids
+    obs = torch.zeros((3, modules[ids[0]].observation_space.shape[0]))
+    for pid in ids:
+        inputs = modules[pid].forward_inference({"obs": obs})["action_dist_inputs"]
+        log_std = inputs[:, 4:]
+        assert inputs.shape == (3, 8)
+        expected = HOVER_PPO_DEFAULTS["policy_kwargs"]["log_std_init"]
+        assert torch.all(log_std == expected) and expected == -1.0
