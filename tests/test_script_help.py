@@ -144,7 +144,7 @@ def test_flags_lists_and_dicts_parse_to_their_types(scripts_on_path):
     assert parse_args(hard, None, []).datasets == ("toy", "mnist1d")
     assert parse_args(hard, None, ["--datasets", "mnist1d"]).datasets == ("mnist1d",)
     ftp = parse_args(script("reproduce_ftp").Args, None, ["--runs", "gpt,ftp"])
-    assert ftp.runs == ("gpt", "ftp") and ftp.corpus_size is None
+    assert ftp.runs == ("gpt", "ftp") and ftp.corpus_size == 1000
     run = ["--run", "r", "--env-kwargs", "{'physics': 'dyn'}"]
     assert parse_args(script("evaluate").Args, None, run).env_kwargs == {"physics": "dyn"}
     assert parse_args(script("train_marl").Args, None, ["--out", "none"]).out is None

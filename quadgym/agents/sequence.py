@@ -35,9 +35,10 @@ run follows the same schedule) or ``"constant"``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -240,14 +241,11 @@ class SequenceModelAlgorithm(Algorithm):
             )
         mask = torch.zeros_like(tokens, dtype=torch.bool)
         mask[:, self.task.prompt_length :] = tokens[:, self.task.prompt_length :] != PAD
-        training = self.net.training
-        self.net.eval()
-        with torch.no_grad():
+        with self.inference():
             logits = self.net.next_logits(tokens[:, :-1])
             ce = torch.nn.functional.cross_entropy(
                 logits.transpose(1, 2), tokens[:, 1:], reduction="none"
             )
-        self.net.train(training)
         m = mask[:, 1:].float()
         return float((ce * m).sum() / m.sum())
 
@@ -264,6 +262,18 @@ class SequenceModelAlgorithm(Algorithm):
             self.stopped = True
 
     # ------------------------------------------------------------ generation
+    @contextlib.contextmanager
+    def inference(self) -> Iterator[None]:
+        """No gradients and the network in eval mode (no dropout), restored afterwards:
+        scores and written programs never depend on where training left the mode."""
+        training = self.net.training
+        self.net.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.net.train(training)
+
     def generate(
         self, prompts: np.ndarray, greedy: bool = True, generator: torch.Generator | None = None
     ) -> np.ndarray:
@@ -280,7 +290,7 @@ class SequenceModelAlgorithm(Algorithm):
             self.task.parse_prompt(p)
         tokens = torch.as_tensor(prompts, dtype=torch.long)
         done = torch.zeros(len(tokens), dtype=torch.bool)
-        with torch.no_grad():
+        with self.inference():
             for _ in range(self.task.max_program_length):
                 logits = self.net.next_logits(tokens)[:, -1]
                 if greedy:
@@ -301,7 +311,7 @@ class SequenceModelAlgorithm(Algorithm):
         obs = self.task.check_tokens(observation, "observation")
         length = int(np.count_nonzero(obs != PAD))
         tokens = torch.as_tensor(obs[:length][None])
-        with torch.no_grad():
+        with self.inference():
             logits = self.net.next_logits(tokens)[0, -1]
         if deterministic:
             return int(logits.argmax())
@@ -317,19 +327,34 @@ class SequenceModelAlgorithm(Algorithm):
             np.mean([self.task.execute(p, g)[0] for p, g in zip(prompts, programs, strict=True)])
         )
 
-    def adjacent_cosine(self, n: int = 500) -> float:
-        """Mean cosine similarity of the top-layer vectors of neighbouring positions,
-        from ``<sep>`` to ``<eos>``, on ``n`` held-out (prompt, correct program) pairs."""
+    def neighbour_cosines(self, n: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cosine similarity (n, T−1) of the top-layer vectors at positions t and t+1 on
+        ``n`` held-out (prompt, correct program) pairs, and the mask (n, T−1) of the pairs
+        from ``<sep>`` to ``<eos>`` (the ones that :meth:`adjacent_cosine` averages)."""
         prompts, programs = self.task.sample(np.random.default_rng(EVAL_SEED + 1), n, "test")
         tokens = torch.as_tensor(np.concatenate([prompts, programs], axis=1))
-        with torch.no_grad():
+        with self.inference():
             h = self.net.encoder(tokens)
         cos = torch.nn.functional.cosine_similarity(h[:, :-1], h[:, 1:], dim=-1)
         first = self.task.prompt_length - 1
         pos = torch.arange(tokens.shape[1] - 1)[None, :]
         eos_at = (tokens == EOS).int().argmax(dim=1)[:, None]
-        keep = (pos >= first) & (pos + 1 <= eos_at)
+        return cos, (pos >= first) & (pos + 1 <= eos_at)
+
+    def adjacent_cosine(self, n: int = 500) -> float:
+        """Mean cosine similarity of the top-layer vectors of neighbouring positions,
+        from ``<sep>`` to ``<eos>``, on ``n`` held-out (prompt, correct program) pairs."""
+        cos, keep = self.neighbour_cosines(n)
         return float(cos[keep].mean())
+
+    def adjacent_cosine_profile(self, n: int = 500) -> list[float]:
+        """Per position pair (t, t+1), t = ``<sep>``'s position, ...: the mean cosine of
+        :meth:`adjacent_cosine` over the programs that reach t+1 (NaN where none does)."""
+        cos, keep = self.neighbour_cosines(n)
+        first = self.task.prompt_length - 1
+        counts = keep.sum(0)[first:].float()
+        sums = (cos * keep).sum(0)[first:]
+        return [float(s / c) if c else float("nan") for s, c in zip(sums, counts, strict=True)]
 
     # ------------------------------------------------------------ checkpoints
     def save(self, path: str | Path) -> None:
