@@ -11,11 +11,13 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
+from quadgym.agents.augmentors import WarpGenerator
 from quadgym.envs.hard.data import make_dataset, make_toy, roll_rows
-from quadgym.envs.hard.models import kd_kl, shift_interpolate
+from quadgym.envs.hard.models import estimate_shift, kd_kl, shift_interpolate, warp_interpolate
+from quadgym.stats import paired_test
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)
 
 
 def make(**kwargs):
@@ -38,7 +40,8 @@ def test_toy_places_each_template_at_its_position():
     assert set(np.unique(data.pos_eval)) == set(range(32))
     # without noise, rolling a sample back to position 0 gives its class template exactly
     back = roll_rows(data.x_eval, -data.pos_eval)
-    for c in range(4):
+    assert data.num_classes == 8 and set(np.unique(data.y_train)) == set(range(8))
+    for c in range(data.num_classes):
         rows = back[data.y_eval == c]
         np.testing.assert_array_equal(rows, np.broadcast_to(rows[0], rows.shape))
         assert np.all(rows[:, 6:] == 0) and np.sqrt(np.mean(rows[0, :6] ** 2)) == pytest.approx(1)
@@ -87,7 +90,8 @@ def test_teacher_is_shift_invariant_and_accurate(dataset):
         for s in range(env.data.length):
             rolled = torch.roll(x, shifts=s, dims=1)
             torch.testing.assert_close(env.teacher(rolled), ref, atol=1e-5, rtol=1e-5)
-    floor = 0.99 if dataset == "toy" else 0.98  # measured: toy 1.000; mnist1d 0.984-0.995
+    # measured, seeds 0-4: toy 0.973-1.0; mnist1d 0.984-0.995
+    floor = 0.97 if dataset == "toy" else 0.98
     assert env.teacher_accuracy["in_distribution"] >= floor
     assert env.teacher_accuracy["shifted"] >= floor
 
@@ -103,6 +107,33 @@ def test_interpolated_shift_matches_roll_at_integers_and_is_differentiable():
     s = torch.full((5,), 2.3, requires_grad=True)
     shift_interpolate(x, s).pow(2).sum().backward()
     assert torch.all(torch.isfinite(s.grad)) and s.grad.abs().sum() > 0
+
+
+def test_warp_with_a_constant_field_is_the_shift_and_interpolates_a_field_by_hand():
+    x = torch.randn(3, 10)
+    shifts = torch.tensor([0.0, 2.5, 9.25])
+    field = shifts[:, None].expand(3, 10)
+    torch.testing.assert_close(warp_interpolate(x, field), shift_interpolate(x, shifts))
+    # out[i] = x(i - d[i]): d = (0, 0.5, -1, 0, ...) reads x[0], halfway x[0]..x[1], x[3], x[3], ...
+    row = torch.arange(10.0)[None, :] ** 2
+    d = torch.zeros(1, 10)
+    d[0, 1], d[0, 2] = 0.5, -1.0
+    expected = row.clone()
+    expected[0, 1], expected[0, 2] = 0.5 * (0 + 1), 9.0
+    torch.testing.assert_close(warp_interpolate(row, d), expected)
+    # the wrap: position 0 moved by +0.5 reads halfway between x[9] and x[0]
+    d = torch.zeros(1, 10)
+    d[0, 0] = 0.5
+    assert warp_interpolate(row, d)[0, 0].item() == pytest.approx(0.5 * 81)
+    d = torch.full((1, 10), 0.3, requires_grad=True)
+    warp_interpolate(row, d).sum().backward()
+    assert torch.all(torch.isfinite(d.grad)) and d.grad.abs().sum() > 0
+
+
+def test_estimate_shift_recovers_every_roll():
+    x = np.random.default_rng(0).normal(size=(40, 32))
+    shifts = np.arange(40) % 32
+    np.testing.assert_array_equal(estimate_shift(x, roll_rows(x, shifts)), shifts)
 
 
 def test_kd_kl_is_zero_for_equal_logits_and_matches_hand_value():
@@ -212,31 +243,78 @@ def train(name, seed, **config):
     return algo, history
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+def second_half_out_of_window(history):
+    """Fraction of augmented patterns that start outside the window, over the run's second half."""
+    return np.mean([r["out_of_window"] for r in history[len(history) // 2 :]])
+
+
+# Toy (8 classes, noise 0.3, 600 updates), measured over seeds 0-4 (docs/hard.md): teacher
+# in-distribution 0.973-1.0 and shifted 0.979-1.0; kd in-distribution 0.797-0.906, shifted
+# 0.132-0.156 (chance 0.125); shifted: kd_noise 0.156-0.210, kd_random_shift 0.495-0.598,
+# hard 0.523-0.633, hard_grad 0.411-0.534, hard_warp 0.430-0.562.
+
+
+@pytest.mark.parametrize("seed", claim_seeds(*SEEDS))
 def test_kd_alone_does_not_transfer_the_invariance(seed):
     algo, _ = train("kd", seed)
-    # measured over seeds 0-5: in-distribution 1.000, shifted 0.21-0.32 (chance 0.25)
-    assert algo.final["acc_in_distribution"] >= 0.99
-    assert algo.final["acc_shifted"] <= 0.40
+    assert algo.final["acc_in_distribution"] >= 0.75
+    assert algo.final["acc_shifted"] <= 0.20
 
 
 @pytest.mark.parametrize("name", ["kd_random_shift", "hard", "hard_grad"])
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", claim_seeds(*SEEDS))
 def test_shift_augmentations_transfer_the_invariance(name, seed):
     algo, history = train(name, seed)
-    # measured over seeds 0-5 (600 updates): random 0.987-1.0, hard 0.992-1.0, hard_grad 0.974-1.0
-    assert algo.final["acc_shifted"] >= 0.95
-    assert algo.final["acc_in_distribution"] >= 0.98
+    assert algo.final["acc_shifted"] >= 0.38
     if name == "hard":
         # uniform shifts leave 24/32 = 0.75 of patterns outside the window; the learned
-        # policy puts more there (measured 0.947-0.978 over the second half, seeds 0-5)
-        out = np.mean([r["out_of_window"] for r in history[300:]])
-        assert out >= 0.9
+        # policy puts more there (measured 0.942-0.968 over the second half, seeds 0-4)
+        assert second_half_out_of_window(history) >= 0.9
+
+
+@pytest.mark.parametrize("seed", claim_seeds(*SEEDS))
+def test_hard_warp_transfers_the_invariance_better_than_kd_and_learns_to_shift(seed):
+    """The spatial-transformer augmentor, which the env only sees as additive perturbations,
+    moves patterns out of the window (measured 0.906-0.923 of them over the second half,
+    uniform shifts 0.75) and lifts shifted accuracy over plain KD by 0.296-0.365 (seeds 0-4)."""
+    warp, history = train("hard_warp", seed)
+    kd, _ = train("kd", seed)
+    assert warp.final["acc_shifted"] >= kd.final["acc_shifted"] + 0.25
+    assert second_half_out_of_window(history) >= 0.85
+
+
+@pytest.mark.paper
+def test_hard_warp_beats_kd_on_the_toy_paired_over_five_seeds():
+    warp = [train("hard_warp", s)[0].final["acc_shifted"] for s in range(5)]
+    kd = [train("kd", s)[0].final["acc_shifted"] for s in range(5)]
+    test = paired_test(warp, kd)
+    assert test["higher"] == 5 and test["p"] < 0.01 and test["diff_ci"][0] > 0.2
+
+
+def train_mnist1d(name, seed, **config):
+    env_kwargs = {"task_seed": seed, "dataset": "mnist1d", "budget": 3000}
+    algo = quadgym.make_algo(name, "HardShift-v0", seed=seed, env_kwargs=env_kwargs, **config)
+    algo.learn(3000)
+    return algo.final["acc_shifted"]
+
+
+@pytest.mark.paper
+def test_on_mnist1d_hard_warp_transfers_but_does_not_beat_random_shifts():
+    """What happens (docs/hard.md, seeds 0-4, 3000 updates): hard_warp 0.423-0.469 shifted
+    against kd 0.139-0.153 and kd_random_shift 0.452-0.477; hard_warp − random shift
+    −0.011 [−0.037, 0.015], p = 0.29 (higher on 2/5 seeds). A negative result, pinned as one:
+    the day it turns, this test fails and the doc must change."""
+    warp = [train_mnist1d("hard_warp", s) for s in range(5)]
+    kd = [train_mnist1d("kd", s) for s in range(5)]
+    shift = [train_mnist1d("kd_random_shift", s) for s in range(5)]
+    assert paired_test(warp, kd)["diff_ci"][0] > 0.25
+    against_shift = paired_test(warp, shift)
+    assert not (against_shift["diff"] > 0 and against_shift["p"] < 0.05)
 
 
 def test_kd_noise_helps_little():
     algo, _ = train("kd_noise", 0)
-    assert algo.final["acc_shifted"] <= 0.7  # measured 0.32-0.57 over seeds 0-2
+    assert algo.final["acc_shifted"] <= 0.25  # measured 0.156-0.210 over seeds 0-4
 
 
 def test_hard_grad_gradient_points_uphill():
@@ -250,7 +328,11 @@ def test_hard_grad_gradient_points_uphill():
     def kl():
         return env.disagreement(env.augment_tensor(x, algo.augmentor(x, z))).mean()
 
-    params = list(algo.augmentor.parameters())
+    assert_a_step_along_the_gradient_raises(kl, list(algo.augmentor.parameters()))
+
+
+def assert_a_step_along_the_gradient_raises(kl, params):
+    """A step of length 1e-3 along the normalised gradient of ``kl()`` raises it."""
     grads = torch.autograd.grad(kl(), params)
     norm = torch.sqrt(sum((g**2).sum() for g in grads))
     before = kl().item()
@@ -260,14 +342,25 @@ def test_hard_grad_gradient_points_uphill():
     assert kl().item() > before
 
 
-@pytest.mark.parametrize("seed", claim_seeds(*SEEDS))
-def test_hard_grad_moves_patterns_out_of_the_window_more_than_its_noise_alone(seed):
-    def out_of_window(**config):
-        algo, history = train("hard_grad", seed, **config)
-        return np.mean([r["out_of_window"] for r in history])
+def hard_grad_out_of_window(seed, **config):
+    return second_half_out_of_window(train("hard_grad", seed, **config)[1])
 
-    # measured, seeds 0-2: untrained (lr 0) 0.47-0.64, trained 0.77-0.84
-    assert out_of_window() >= out_of_window(lr=0.0) + 0.1
+
+# hard_grad against its untrained generator (lr 0: the noise input alone), fraction of
+# augmented patterns outside the window over the second half, seeds 0-4: trained 0.774,
+# 0.857, 0.743, 0.861, 0.745; untrained 0.60, 0.54, 0.61, 0.66, 0.84. Higher on 4 of 5 seeds.
+
+
+def test_hard_grad_moves_patterns_out_of_the_window_more_than_its_noise_alone():
+    assert hard_grad_out_of_window(0) >= hard_grad_out_of_window(0, lr=0.0) + 0.1  # 0.17
+
+
+@pytest.mark.paper
+def test_hard_grad_out_of_window_over_seeds():
+    trained = [hard_grad_out_of_window(s) for s in SEEDS]
+    untrained = [hard_grad_out_of_window(s, lr=0.0) for s in SEEDS]
+    test = paired_test(trained, untrained)
+    assert test["higher"] >= 4 and test["diff"] >= 0.05
 
 
 def test_plugin_needs_its_action_type():
@@ -286,3 +379,88 @@ def test_interrupted_and_resumed_run_equals_one_run(tmp_path):
     second.learn(15)
     assert second.final == whole.final
     np.testing.assert_array_equal(second.position_counts, whole.position_counts)
+
+
+# ------------------------------------------------------------ hard_warp
+
+
+def test_warp_generator_keeps_its_bounds_for_any_raw_output():
+    length, modes = 32, 6
+    gen = WarpGenerator(length, modes, max_shift=0.25, max_slope=0.5, noise_dim=0, hidden=8)
+    raw = 100 * torch.randn(500, 2 + 2 * modes, generator=torch.Generator().manual_seed(0))
+    field = gen.field(raw)
+    # the modes average to 0 over the circle, so the mean of a field is its constant part
+    constant = field.mean(dim=1)
+    assert constant.abs().max() <= 0.25 * length + 1e-4
+    assert constant.abs().max() >= 0.24 * length  # the bound is reached, not just respected
+    slope = torch.diff(field - constant[:, None], dim=1, append=field[:, :1] - constant[:, None])
+    assert slope.abs().max() <= 0.5 + 1e-4  # never folds: each step moves less than a sample
+
+
+def test_hard_warp_hands_the_env_its_warp_as_an_additive_perturbation():
+    algo = quadgym.make_algo("hard_warp", "HardShift-v0", seed=0)
+    assert algo.task.action_type == "additive"
+    obs, _ = algo.env.reset(seed=0)
+    field = algo.warp_field(obs)
+    expected = warp_interpolate(torch.as_tensor(obs), field).numpy() - obs
+    np.testing.assert_allclose(algo.act(obs), expected, atol=1e-6)
+    # what it induced is read back by cross-correlation: a pure roll is recovered exactly
+    shifts = np.arange(algo.task.batch_size) % 32
+    np.testing.assert_array_equal(algo.induced_shifts(obs, roll_rows(obs, shifts) - obs), shifts)
+
+
+def test_hard_warp_pathwise_gradient_points_uphill():
+    algo = quadgym.make_algo("hard_warp", "HardShift-v0", seed=0, estimator="pathwise")
+    env, gen = algo.task, algo.generator
+    obs, _ = env.reset(seed=0)
+    x = torch.as_tensor(obs)
+    z = torch.randn(len(x), gen.noise_dim, generator=torch.Generator().manual_seed(1))
+
+    def kl():
+        return env.disagreement(warp_interpolate(x, gen.field(gen.raw(x, z)))).mean()
+
+    assert_a_step_along_the_gradient_raises(kl, list(gen.net.parameters()))
+
+
+def test_hard_warp_score_step_favours_the_draws_the_env_paid_most_for():
+    algo = quadgym.make_algo("hard_warp", "HardShift-v0", seed=0)
+    obs, _ = algo.env.reset(seed=0)
+    action = algo.augment(obs)
+    z, raw = algo._raw
+    x = torch.as_tensor(obs)
+
+    def log_prob():
+        with torch.no_grad():
+            mean, log_std = algo.generator.raw(x, z), algo.generator.log_std
+            return (-0.5 * ((raw - mean) / log_std.exp()) ** 2 - log_std).sum(dim=-1)
+
+    before = log_prob()
+    kl = np.zeros(algo.task.batch_size)
+    kl[0] = 1.0  # the env paid for draw 0 only
+    algo.update(obs, action, {"kl": kl})
+    change = log_prob() - before
+    assert change[0] > 0 and change[0] > change[1:].max()
+
+
+def test_hard_warp_refuses_a_folding_bound():
+    with pytest.raises(ValueError, match="max_slope must be < 1"):
+        quadgym.make_algo("hard_warp", "HardShift-v0", max_slope=1.0)
+
+
+@pytest.mark.parametrize("estimator", ["score", "pathwise"])
+def test_hard_warp_interrupted_and_resumed_run_equals_one_run(tmp_path, estimator):
+    def make():
+        return quadgym.make_algo(
+            "hard_warp", "HardShift-v0", seed=0, estimator=estimator, env_kwargs={"budget": 30}
+        )
+
+    whole = make()
+    whole.learn(30)
+    first = make()
+    first.learn(17)
+    first.save(tmp_path / "ckpt")
+    second = make()
+    second.load(tmp_path / "ckpt")
+    second.learn(13)
+    assert second.final == whole.final
+    np.testing.assert_array_equal(second.shift_counts, whole.shift_counts)

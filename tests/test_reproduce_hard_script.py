@@ -1,32 +1,42 @@
-"""scripts/reproduce_hard.py, in-process: every key is written, each plugin's console line
-carries its own name, and the position histogram covers the second half of each run, as
-its docstring says."""
+"""scripts/reproduce_hard.py, in-process: every key is written, each method's console line
+carries its own name, the histograms cover the second half of each run, the paired tests
+are the ones of its COMPARISONS, and the figures are drawn."""
 
 import json
-from pathlib import Path
 
 from scriptload import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def test_writes_every_key_labels_and_second_half_histogram(tmp_path, capsys):
+def test_writes_every_key_labels_and_second_half_histograms(tmp_path, capsys):
     script = load_script("reproduce_hard")
     budget, batch = 6, 4
-    args = ["--out", tmp_path, "--seeds", 1, "--batch-size", batch, "--datasets", "toy,mnist1d"]
-    script.main([str(a) for a in [*args, "--toy-budget", budget, "--mnist1d-budget", budget]])
+    # two seeds (the paired tests need two), the toy only: each seed trains its own teacher
+    args = ["--out", tmp_path, "--seeds", 2, "--batch-size", batch, "--datasets", "toy"]
+    args += ["--toy-budget", budget, "--workers", 1]
+    written = script.main([str(a) for a in args])
     out = capsys.readouterr().out.splitlines()
     lines = [line.split()[:2] for line in out if "in-distribution" in line]
-    keys = [*script.PLUGINS, "hard_grad_untrained"]
-    assert lines == [[key, ds] for key in keys for ds in ("toy", "mnist1d")]
+    keys = list(script.METHODS)
+    assert lines == [[key, "toy"] for key in keys]
     results = json.loads((tmp_path / "results.json").read_text())
+    assert results["runs"] == json.loads(json.dumps(written["runs"]))
+    ds = "toy"
     for key in keys:
-        for ds in ("toy", "mnist1d"):
-            run = results[key][ds]
-            assert len(run["acc_in_distribution"]) == 1 and 0 <= run["acc_shifted"][0] <= 1
-            # one augmented pattern per signal per step, over the last budget - budget // 2 steps
-            assert sum(run["positions"]) == (budget - budget // 2) * batch
-    assert results["teacher"]["toy"]["shifted"][0] >= 0.99
-    assert results["setup"]["seeds"] == 1
-    assert (tmp_path / "augmentations.png").stat().st_size > 0
-    assert (tmp_path / "accuracy.png").stat().st_size > 0
+        run = results["runs"][ds][key]
+        assert len(run["acc_in_distribution"]) == 2 and 0 <= run["acc_shifted"][0] <= 1
+        # one augmented pattern per signal per step, over the last budget - budget // 2
+        # steps of each of the 2 seeds
+        assert sum(run["positions"]) == sum(run["shifts"]) == 2 * (budget - budget // 2) * batch
+    warp, kd = results["runs"][ds]["hard_warp"], results["runs"][ds]["kd"]
+    assert warp["shifts"][0] < sum(warp["shifts"])  # hard_warp's warps shift patterns
+    assert kd["shifts"][0] == sum(kd["shifts"])  # kd's are all 0
+    paired = results["summary"][ds]["paired"]
+    expected = [f"{a} vs {b}" for a, b in script.COMPARISONS if a in keys and b in keys]
+    assert list(paired) == expected and all(t["n"] == 2 for t in paired.values())
+    ex = results["examples"][ds]
+    assert len(ex["original"]) == len(ex["warped"]) == len(ex["field"]) == script.EXAMPLES
+    assert results["teacher"]["toy"]["shifted"][0] >= 0.95
+    assert results["setup"]["seeds"] == 2
+    assert "hard_warp vs kd_random_shift" in (tmp_path / "tables.md").read_text()
+    for png in ("accuracy.png", "shifts.png", "warps.png"):
+        assert (tmp_path / png).stat().st_size > 0

@@ -47,6 +47,7 @@ from quadgym.agents.base import AlgoConfig, Algorithm, BudgetUnit
 from quadgym.agents.capabilities import DistillationHandles
 from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
 from quadgym.config import param
+from quadgym.envs.hard.models import estimate_shift
 
 ACCURACIES = ("acc_in_distribution", "acc_shifted", "acc_all")
 
@@ -129,6 +130,8 @@ class AugmentorAlgorithm(Algorithm):
         self.final: dict[str, Any] = {}
         #: how often an augmented pattern started at each position, over all steps
         self.position_counts = np.zeros(self.task.data.length, dtype=np.int64)
+        #: how often each circular shift 0 .. L-1 was induced (see :meth:`induced_shifts`)
+        self.shift_counts = np.zeros(self.task.data.length, dtype=np.int64)
         self._obs: np.ndarray | None = None
 
     def make_env(self, env_id: str) -> gym.Env:
@@ -148,11 +151,16 @@ class AugmentorAlgorithm(Algorithm):
             obs = self._obs
             action = self.augment(obs)
             self._obs, reward, _, truncated, info = self.env.step(action)
-            np.add.at(self.position_counts, info["positions"], 1)
+            shifts = self.induced_shifts(obs, action)
+            positions = info["positions"]  # for additive actions: where the clean pattern starts
+            if self.action_type == "additive":
+                positions = np.mod(positions + shifts, self.task.data.length)
+            np.add.at(self.position_counts, positions, 1)
+            np.add.at(self.shift_counts, shifts, 1)
             record = {
                 "episode": self.episodes,
                 "reward": reward,
-                "out_of_window": float(1.0 - np.mean(info["in_window"])),
+                "out_of_window": float(1.0 - np.mean(self.task.data.in_window(positions))),
                 **self.update(obs, action, info),
                 # the closing accuracies of a run; NaN on the steps before its end
                 **{k: info.get(k, float("nan")) for k in ACCURACIES},
@@ -171,6 +179,16 @@ class AugmentorAlgorithm(Algorithm):
     def update(self, obs: np.ndarray, action: np.ndarray, info: dict) -> dict:
         """Learn from one step; returns metrics. Fixed augmentations learn nothing."""
         return {}
+
+    def induced_shifts(self, obs: np.ndarray, action: np.ndarray) -> np.ndarray:
+        """The circular shift (B,), 0 .. L-1, that ``action`` applied to each signal of
+        ``obs``: the action itself (rounded) for shift actions; for additive ones the
+        shift of best overlap between the clean and the augmented signal
+        (:func:`~quadgym.envs.hard.models.estimate_shift`, cross-correlation)."""
+        length = self.task.data.length
+        if self.action_type == "additive":
+            return estimate_shift(obs, obs + np.asarray(action, dtype=obs.dtype))
+        return np.mod(np.round(np.asarray(action)).astype(np.int64), length)
 
     def _draw_rng(self, obs: np.ndarray, deterministic: bool) -> np.random.Generator:
         """The training generator, or one fixed by the seed and the observation."""
@@ -204,6 +222,7 @@ class AugmentorAlgorithm(Algorithm):
                 "generator": self.gen.get_state(),
                 "counters": (self.episodes, self.steps_done),
                 "position_counts": self.position_counts,
+                "shift_counts": self.shift_counts,
                 "run": None if self._obs is None else self.task.state_dict(),
                 "obs": self._obs,
                 "final": self.final,
@@ -221,6 +240,7 @@ class AugmentorAlgorithm(Algorithm):
         self.episodes, self.steps_done = ckpt["counters"]
         self.final = ckpt["final"]
         self.position_counts = np.asarray(ckpt["position_counts"]).copy()
+        self.shift_counts = np.asarray(ckpt["shift_counts"]).copy()
         self._obs = ckpt["obs"]
         if ckpt["run"] is not None:
             self.env.reset()  # through the wrappers, which then allow step()

@@ -71,12 +71,12 @@ def roll_rows(x: np.ndarray, shifts: np.ndarray) -> np.ndarray:
 class ToyData(TypedConfig):
     """The toy data set's arguments (HardShift-v0's ``window`` and ``data_kwargs``)."""
 
-    num_classes: int = param(4, "C, classes (one random template each)", ge=2)
+    num_classes: int = param(8, "C, classes (one random template each)", ge=2)
     length: int = param(32, "L, samples per circular signal", ge=2)
     window: int = param(8, "training patterns start at 0 .. window-1; 1 <= window < L", ge=1)
     template_width: int = param(6, "samples of a template; <= L", ge=1)
     noise: float = param(
-        0.1, "standard deviation of the Gaussian noise (templates have unit RMS)", ge=0, le=10
+        0.3, "standard deviation of the Gaussian noise (templates have unit RMS)", ge=0, le=10
     )
     num_train: int = param(512, "training signals", ge=1)
     eval_per_position: int = param(4, "evaluation copies of each class at each position", ge=1)

@@ -10,6 +10,7 @@ the positions its training data shows.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -66,6 +67,33 @@ def shift_interpolate(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     f = (shifts - k)[:, None]
     idx = (torch.arange(length, device=x.device)[None, :] - k.long()[:, None]) % length
     return (1 - f) * x.gather(1, idx) + f * x.gather(1, (idx - 1) % length)
+
+
+def warp_interpolate(x: torch.Tensor, displacement: torch.Tensor) -> torch.Tensor:
+    """Warp each row of ``x`` (B, L) by a displacement field ``displacement`` (B, L), in samples.
+
+    out[i] = x(i − d[i]) on the circle, read by linear interpolation between the two
+    neighbouring samples, so the result is differentiable in ``d`` (a 1-D spatial
+    transformer's sampler). A constant field d[i] = s is the circular shift
+    :func:`shift_interpolate` by s; a field whose slope stays below 1 in magnitude
+    is a smooth, order-keeping warp (it stretches and compresses the signal locally).
+    """
+    length = x.shape[1]
+    pos = torch.arange(length, device=x.device, dtype=x.dtype)[None, :] - displacement
+    k = torch.floor(pos)
+    f = pos - k
+    left = torch.remainder(k, length).long()
+    return (1 - f) * x.gather(1, left) + f * x.gather(1, (left + 1) % length)
+
+
+def estimate_shift(original: np.ndarray, augmented: np.ndarray) -> np.ndarray:
+    """The circular shift (B,) that best maps each row of ``original`` (B, L) onto
+    ``augmented``: argmax over s of the circular cross-correlation Σ_i aug[i]·orig[i − s]
+    (through the FFT), as an integer in 0 .. L − 1. Exact for a pure circular shift of a
+    signal whose shifted copies are distinct; for a warp it is the shift of best overlap."""
+    spectrum = np.fft.rfft(augmented, axis=1) * np.conj(np.fft.rfft(original, axis=1))
+    corr = np.fft.irfft(spectrum, n=original.shape[1], axis=1)
+    return np.argmax(corr, axis=1).astype(np.int64)
 
 
 def kd_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor, temperature: float):

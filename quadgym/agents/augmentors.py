@@ -1,0 +1,211 @@
+"""``hard_warp``: a learned spatial-transformer augmentor for ``HardShift-v0`` that is not
+handed the shift family.
+
+HARD (Nix, Burg, Sinz 2023, arXiv 2305.14890) trains an augmentation model to produce
+inputs on which teacher and student disagree, under a bound on how large a
+transformation may be, alternating with the student's distillation on the augmented
+inputs. Its simplest augmentation model is a spatial transformer. Here, in 1-D:
+
+* a generator (an MLP of the signal and a noise vector) outputs the coefficients of a
+  smooth displacement field d(i) = c₀ + Σ_k a_k·cos(2πki/L) + b_k·sin(2πki/L),
+  k = 1 .. ``modes``, in samples;
+* the signal is resampled as x'(i) = x(i − d(i)) by linear interpolation
+  (:func:`~quadgym.envs.hard.models.warp_interpolate`), differentiable in d;
+* the size bound: |c₀| ≤ ``max_shift``·L (c₀ is the angle of a 2-vector, so that at
+  the default 0.5 the map is smooth across the wrap from −L/2 to L/2), and the modes'
+  amplitudes are bounded so that the field's slope stays below ``max_slope`` < 1: the
+  warp stretches and compresses but never folds the signal;
+* the environment receives only the difference x' − x as an ``additive`` action: it is
+  not told that an augmentation is a shift, and neither is the generator, whose field
+  can stretch, compress and move each part of a signal separately. Whether it ends up
+  shifting is measured (:meth:`AugmentorAlgorithm.induced_shifts`, by cross-correlation).
+
+The generator is trained to *maximise* the teacher–student KL on its warped signals
+(minus ``size_coef`` times the mean squared displacement in units of L), one Adam step
+per student update, by one of two estimators (``estimator``):
+
+* ``pathwise``: gradient ascent through the sampler and the frozen teacher and current
+  student (the environment's :meth:`disagreement` handle), the paper's way;
+* ``score``: the coefficients are drawn from a Gaussian around the generator's output
+  (learned log standard deviation), and the gradient is REINFORCE's on the per-signal
+  KL the environment pays (``info["kl"]``), batch-mean baseline; it compares whole
+  warps instead of following the local slope of a KL that is rugged in the displacement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from quadgym.agents.distill import AugmentorAlgorithm, AugmentorConfig
+from quadgym.config import param
+from quadgym.envs.hard.env import MAX_PERTURBATION
+from quadgym.envs.hard.models import warp_interpolate
+
+Estimator = Literal["pathwise", "score"]
+
+
+@dataclasses.dataclass(frozen=True)
+class HARDWarpConfig(AugmentorConfig):
+    """``hard_warp``: a spatial-transformer generator trained to maximise disagreement."""
+
+    estimator: Estimator = param("score", "'pathwise' (gradient ascent) or 'score' (REINFORCE)")
+    lr: float = param(3e-3, "Adam step size of the generator (0 freezes it)", ge=0)
+    modes: int = param(6, "Fourier modes of the displacement field beyond the constant", ge=0)
+    max_shift: float = param(
+        0.5, "bound on the field's constant part |c0|, as a fraction of L", gt=0, le=0.5
+    )
+    max_slope: float = param(
+        0.1, "bound on the slope of the field's modes (< 1: no folding)", ge=0, lt=1
+    )
+    size_coef: float = param(
+        0.0, "penalty per unit of mean squared displacement in units of L (d/L)²", ge=0
+    )
+    noise_dim: int = param(16, "size of the noise vector given to the generator", ge=0)
+    hidden: int = param(64, "hidden width of the generator MLP (units)", ge=1)
+    init_std: float = param(1.0, "score: initial std of the coefficients' Gaussian", gt=0)
+    ent_coef: float = param(0.01, "score: weight of the Gaussian's entropy bonus (per nat)", ge=0)
+
+
+class WarpGenerator(nn.Module):
+    """Displacement fields (B, L), in samples, from signals (B, L) and noise (B, noise_dim).
+
+    The MLP's raw output (B, 2 + 2·modes) is the 2-vector whose angle is the constant
+    part and the pre-``tanh`` amplitudes of the modes; :meth:`field` maps any raw output
+    (the MLP's, or a Gaussian draw around it) to a field within the bounds.
+    """
+
+    def __init__(
+        self,
+        length: int,
+        modes: int,
+        max_shift: float,
+        max_slope: float,
+        noise_dim: int,
+        hidden: int,
+    ):
+        super().__init__()
+        self.length, self.modes, self.noise_dim = length, modes, noise_dim
+        self.max_shift = max_shift
+        self.net = nn.Sequential(
+            nn.Linear(length + noise_dim, hidden), nn.Tanh(), nn.Linear(hidden, 2 + 2 * modes)
+        )
+        k = torch.arange(1, modes + 1, dtype=torch.float32)
+        i = torch.arange(length, dtype=torch.float32)
+        phase = 2 * torch.pi * k[:, None] * i[None, :] / length  # (modes, L)
+        self.register_buffer("basis", torch.cat([torch.cos(phase), torch.sin(phase)]))
+        # slope of a_k·cos + b_k·sin is at most (|a_k| + |b_k|)·2πk/L; bounding each
+        # amplitude by max_slope·L/(2πk·2·modes) keeps the sum over modes below max_slope
+        bound = max_slope * length / (2 * torch.pi * k * 2 * max(modes, 1))
+        self.register_buffer("bound", torch.cat([bound, bound]))
+
+    def raw(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The MLP's output (B, 2 + 2·modes)."""
+        return self.net(torch.cat([x, z], dim=-1))
+
+    def field(self, raw: torch.Tensor) -> torch.Tensor:
+        """The displacement field (B, L) of raw outputs (B, 2 + 2·modes), in samples."""
+        turn = torch.atan2(raw[:, 1], raw[:, 0]) / (2 * torch.pi)  # (-1/2, 1/2]
+        shift = 2 * self.max_shift * self.length * turn
+        amplitudes = self.bound * torch.tanh(raw[:, 2:])
+        return shift[:, None] + amplitudes @ self.basis
+
+
+class HARDWarp(AugmentorAlgorithm):
+    """A spatial-transformer augmentor trained to maximise the teacher–student disagreement
+    (config: :class:`HARDWarpConfig`); the env sees additive perturbations."""
+
+    name = "hard_warp"
+    Config = HARDWarpConfig
+    action_type = "additive"
+    config: HARDWarpConfig
+
+    def __init__(self, env: str | gym.Env = "HardShift-v0", **config: Any) -> None:
+        super().__init__(env, **config)
+        c, length = self.config, self.task.data.length
+
+        def build() -> nn.Module:
+            gen = WarpGenerator(length, c.modes, c.max_shift, c.max_slope, c.noise_dim, c.hidden)
+            # a learned log std per raw coefficient (used by the score estimator only)
+            gen.log_std = nn.Parameter(torch.full((2 + 2 * c.modes,), math.log(c.init_std)))
+            return gen
+
+        self.generator, self.optimizer = self._trainable(build, c.lr)
+        self._raw: torch.Tensor | None = None  # the score estimator's draw, until update()
+
+    def modules(self) -> dict[str, Any]:
+        return {"generator": self.generator, "optimizer": self.optimizer}
+
+    def _noise(self, batch: int, deterministic: bool) -> torch.Tensor:
+        if deterministic:
+            return torch.zeros(batch, self.config.noise_dim)
+        return torch.randn(batch, self.config.noise_dim, generator=self.gen)
+
+    def _action(self, x: torch.Tensor, field: torch.Tensor) -> np.ndarray:
+        """The additive action x' − x of the warped signals, within the env's bound."""
+        delta = warp_interpolate(x, field) - x
+        return delta.detach().clamp(-MAX_PERTURBATION, MAX_PERTURBATION).numpy()
+
+    def _penalty(self, field: torch.Tensor) -> torch.Tensor:
+        """Per-signal size penalty (B,): ``size_coef`` · mean over positions of (d/L)²."""
+        return self.config.size_coef * (field / self.task.data.length).pow(2).mean(dim=-1)
+
+    def warp_field(self, observation: np.ndarray, deterministic: bool = True) -> torch.Tensor:
+        """Displacement fields (B, L) for a batch, without gradients: the generator's
+        output at zero noise (deterministic) or a training draw."""
+        x = torch.as_tensor(observation, dtype=torch.float32)
+        with torch.no_grad():
+            raw = self.generator.raw(x, self._noise(len(x), deterministic))
+            if not deterministic and self.config.estimator == "score":
+                eps = torch.randn(raw.shape, generator=self.gen)
+                raw = raw + self.generator.log_std.exp() * eps
+            return self.generator.field(raw)
+
+    def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        x = torch.as_tensor(observation, dtype=torch.float32)
+        return self._action(x, self.warp_field(observation, deterministic))
+
+    def augment(self, obs: np.ndarray) -> np.ndarray:
+        """Draw warps for the batch; ``pathwise`` also takes its ascent step here, on the
+        disagreement of those warps, before the student's update."""
+        x = torch.as_tensor(obs, dtype=torch.float32)
+        z = self._noise(len(x), deterministic=False)
+        if self.config.estimator == "score":
+            with torch.no_grad():
+                mean = self.generator.raw(x, z)
+                eps = torch.randn(mean.shape, generator=self.gen)
+                self._raw = (z, mean + self.generator.log_std.exp() * eps)
+                return self._action(x, self.generator.field(self._raw[1]))
+        field = self.generator.field(self.generator.raw(x, z))
+        kl = self.task.disagreement(warp_interpolate(x, field))
+        loss = -(kl - self._penalty(field)).mean()
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return self._action(x, field.detach())
+
+    def update(self, obs: np.ndarray, action: np.ndarray, info: dict) -> dict:
+        """``score``: one REINFORCE step on the KL the env paid, minus the size penalty."""
+        if self.config.estimator != "score":
+            return {}
+        z, raw = self._raw
+        self._raw = None
+        x = torch.as_tensor(obs, dtype=torch.float32)
+        mean, log_std = self.generator.raw(x, z), self.generator.log_std
+        logp = (-0.5 * ((raw - mean) / log_std.exp()) ** 2 - log_std).sum(dim=-1)
+        with torch.no_grad():
+            reward = torch.as_tensor(info["kl"], dtype=torch.float32)
+            reward = reward - self._penalty(self.generator.field(raw))
+            advantage = (reward - reward.mean()) / (reward.std() + 1e-8)
+        entropy = log_std.sum()  # the Gaussian's entropy up to a constant, nats
+        loss = -(advantage * logp).mean() - self.config.ent_coef * entropy
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return {"log_std": float(log_std.detach().mean())}
