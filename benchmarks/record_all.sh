@@ -30,6 +30,8 @@ run benchmarks/bench_hover.py
 run benchmarks/bench_vector.py
 run benchmarks/bench_swarm.py
 run benchmarks/bench_toys.py
+run benchmarks/bench_camera.py
+run benchmarks/bench_rllib.py
 run benchmarks/time_to_hover.py --steps 400000 --seeds 0,1,2
 run benchmarks/time_to_hover.py --steps 1500000 --every 250000 --seeds 0,1,2 --num-envs 64
 

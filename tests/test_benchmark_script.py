@@ -227,3 +227,17 @@ def test_ray_arguments_are_checked_before_flying(capsys):
     with pytest.raises(SystemExit):
         benchmark.main(["--executor", "dask"])
     assert "executor" in capsys.readouterr().err
+
+
+def test_a_run_keeps_the_observations_it_trained_on(tmp_path):
+    """A policy of "kin" observations cannot read "kin+rgb" ones: obs_type is an interface
+    key, carried from the run's env_kwargs and refused when the env differs."""
+    import gymnasium as gym
+
+    from quadgym.evaluation import controller_interface, load_controller
+
+    run = tmp_path / "run"
+    untrained_run(run, obs_type="kin")
+    assert controller_interface(str(run)) == {"obs_type": "kin"}
+    with pytest.raises(ValueError, match=r"obs_type='kin', the env has obs_type='kin\+rgb'"):
+        load_controller(str(run), gym.make("QuadHover-v0", obs_type="kin+rgb"))

@@ -50,8 +50,9 @@ class BudgetUnit(enum.StrEnum):
 #: Env keywords that shape what a policy observes and how it acts (its spaces and their
 #: meaning). A policy trained with one of them set must act in an env with the same value:
 #: ``rpm`` and ``vel`` actions are both 4 numbers in [-1, 1], so the shape alone cannot
-#: tell a velocity policy flown as motor speeds.
-INTERFACE_KEYS = ("action_type",)
+#: tell a velocity policy flown as motor speeds; a policy of "kin" observations cannot
+#: read "kin+rgb" ones.
+INTERFACE_KEYS = ("action_type", "obs_type")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Stable-Baselines3 algorithms as quadgym plugins: thin adapters over PPO, SAC and TD3.
 
 The config (:class:`PPOConfig`, :class:`SACConfig`, :class:`TD3Config`) holds the
-adapter's own keys: ``n_envs`` (copies of the env in a ``DummyVecEnv``),
+adapter's own keys: ``n_envs`` (copies of the env in a ``DummyVecEnv``, or each in a
+process of its own, ``SubprocVecEnv``, where the env's ``ENV_DEFAULTS`` entry says so),
 ``num_envs`` (instead: that many lanes of the env's batched backend,
 ``gym.make_vec``'s ``vector_entry_point``, behind :class:`BatchedVecEnv`),
 ``normalize`` (``VecNormalize`` of observations and returns) and ``env_kwargs``
@@ -11,7 +12,14 @@ the starts); the commonly tuned SB3 hyper-parameters as typed fields (None: for
 PPO the env's defaults in that table, on copies or on the batched backend; SB3's
 own otherwise); and ``sb3_kwargs``, any other keyword of the SB3 class, checked
 against its ``__init__`` before anything is built. The table's ids
-(QuadHover-v0, QuadTrack-v0, QuadLand-v0) are the envs the adapters support.
+(QuadHover-v0, QuadTrack-v0, QuadLand-v0, QuadGates-v0, QuadVisualReach-v0) are the
+envs the adapters support.
+
+Observations choose SB3's policy class (:func:`policy_for`): ``MultiInputPolicy`` for
+a ``Dict`` (``obs_type="kin+rgb"``), ``CnnPolicy`` for an RGB image, ``MlpPolicy``
+otherwise; ``VecNormalize`` normalises only the vector parts (:func:`vector_keys`), never
+an image. SAC and TD3 on images need an explicit ``buffer_size`` (SB3's default buffer
+of them would not fit in memory).
 
 ``learn``'s budget is in environment steps (agent-steps for ``ppo_shared``);
 SB3 finishes the rollout it is in, so a call may consume a little more, and
@@ -25,7 +33,9 @@ normalisation statistics in one file.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import pickle
+import weakref
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -33,9 +43,18 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
+from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
+    SubprocVecEnv,
+    VecEnv,
+    VecMonitor,
+    VecNormalize,
+    VecTransposeImage,
+)
 
 from quadgym.agents.base import Algorithm, BudgetUnit, atomic_write_bytes
 from quadgym.agents.sb3_config import (
@@ -46,6 +65,76 @@ from quadgym.agents.sb3_config import (
     TD3Config,
     sb3_keywords,
 )
+
+
+def policy_for(space: gym.Space) -> str:
+    """SB3's policy class for observations in ``space``: ``"MultiInputPolicy"`` for a
+    ``Dict``, ``"CnnPolicy"`` for an image ``Box`` (SB3's ``is_image_space``: uint8,
+    0-255, 1 or 3 or 4 channels), ``"MlpPolicy"`` otherwise (vectors, and depth or
+    segmentation images, which SB3's ``MlpPolicy`` flattens)."""
+    if isinstance(space, spaces.Dict):
+        return "MultiInputPolicy"
+    if is_image_space(space):
+        return "CnnPolicy"
+    return "MlpPolicy"
+
+
+def vector_keys(space: gym.Space) -> list[str] | None:
+    """The keys of a ``Dict`` observation ``VecNormalize`` may normalise: its 1-D ``Box``
+    es (``kin``), not its images (rgb, depth, seg: pixels keep their scale, and the CNN
+    sees what the camera saw). None for a space that is not a ``Dict``."""
+    if not isinstance(space, spaces.Dict):
+        return None
+    return [k for k, s in space.spaces.items() if isinstance(s, spaces.Box) and len(s.shape) == 1]
+
+
+def normalizes(space: gym.Space) -> bool:
+    """Whether ``VecNormalize`` normalises observations in ``space`` at all: a vector, or
+    a ``Dict`` with a vector key; never a pure image (an array of 2 or more axes)."""
+    keys = vector_keys(space)
+    if keys is not None:
+        return bool(keys)
+    return not (isinstance(space, spaces.Box) and len(space.shape) >= 2)
+
+
+def channels_first(venv: VecEnv) -> VecEnv:
+    """``venv`` with its images channels first (SB3's ``VecTransposeImage``), as SB3's
+    CNNs take them. Done here, under ``VecNormalize``, rather than by SB3 on top of it:
+    SAC and TD3 store ``VecNormalize``'s original observations in their replay buffer,
+    which must then be transposed already."""
+    space = venv.observation_space
+    parts = space.spaces.values() if isinstance(space, spaces.Dict) else [space]
+    if any(is_image_space(s) and not is_image_space_channels_first(s) for s in parts):
+        return VecTransposeImage(venv)
+    return venv
+
+
+def replay_bytes(space: gym.Space, transitions: int) -> int:
+    """Bytes an SB3 replay buffer of ``transitions`` holds for observations in ``space``
+    (each transition's observation and next observation)."""
+    parts = space.spaces.values() if isinstance(space, spaces.Dict) else [space]
+    one = sum(int(np.prod(s.shape)) * np.dtype(s.dtype).itemsize for s in parts)
+    return 2 * transitions * one
+
+
+def make_copy(env_id: str, **kwargs: Any) -> gym.Env:
+    """``gym.make(env_id, **kwargs)`` after ``import quadgym``: what a copy of the env
+    runs in its own process (a fresh interpreter knows quadgym's ids only once it is
+    imported, which importing this module does)."""
+    return gym.make(env_id, **kwargs)
+
+
+def _close_workers(remotes: list, processes: list) -> None:
+    """Stop a ``SubprocVecEnv``'s workers (its ``close()`` without the object)."""
+    for remote in remotes:
+        try:
+            remote.send(("close", None))
+        except (BrokenPipeError, EOFError, OSError):
+            pass
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.terminate()
 
 
 class _Records(BaseCallback):
@@ -162,13 +251,29 @@ class SB3Algorithm(Algorithm):
         super().__init__(env, **config)
         self.env_id = self._env_id(env)
         venv = self.make_training_venv(self.env_id)
-        kwargs = {"verbose": 0, **self.sb3_defaults(self.env_id, venv)}
-        kwargs.update(self.config.sb3_arguments())
-        if self.config.normalize:
-            gamma = kwargs.get("gamma", sb3_keywords(self.config.sb3_class)["gamma"].default)
-            venv = VecNormalize(venv, gamma=gamma)
-        self.venv = venv
-        self.model = self.config.sb3_class("MlpPolicy", self.venv, **kwargs)
+        try:
+            venv = channels_first(venv)
+            space = venv.observation_space
+            self.check_observations(space)
+            kwargs = {"verbose": 0, **self.sb3_defaults(self.env_id, venv)}
+            kwargs.update(self.config.sb3_arguments())
+            if self.config.normalize:
+                gamma = kwargs.get("gamma", sb3_keywords(self.config.sb3_class)["gamma"].default)
+                venv = VecNormalize(
+                    venv, gamma=gamma, norm_obs=normalizes(space), norm_obs_keys=vector_keys(space)
+                )
+            self.venv = venv
+            self.model = self.config.sb3_class(policy_for(space), self.venv, **kwargs)
+        except BaseException:
+            venv.close()
+            raise
+
+    def check_observations(self, space: gym.Space) -> None:
+        """Refuse observations the plugin cannot train on (see :class:`OffPolicyAlgorithm`)."""
+
+    def close(self) -> None:
+        """Close the training envs (their worker processes, if any)."""
+        self.venv.close()
 
     def _env_id(self, env: str | gym.Env) -> str:
         """The id the training envs are built from (a ``gym.make`` env carries it).
@@ -182,15 +287,36 @@ class SB3Algorithm(Algorithm):
             raise ValueError(f"{self.name!r} builds its training envs from an env id: pass one")
         return env.spec.id
 
+    def default_copies(self, env_id: str) -> int:
+        """Copies of the env where the config's ``n_envs`` is None (PPO's: the env's)."""
+        return 1
+
     def make_training_venv(self, env_id: str) -> VecEnv:
-        """The SB3 ``VecEnv`` to train on: ``n_envs`` copies, or ``num_envs`` lanes of
-        the batched backend; ``env_kwargs`` None: the env's defaults in ``ENV_DEFAULTS``."""
+        """The SB3 ``VecEnv`` to train on: ``n_envs`` copies (each in a process of its own
+        where ``ENV_DEFAULTS`` says ``subprocess``), or ``num_envs`` lanes of the batched
+        backend; ``env_kwargs`` None: the env's defaults in ``ENV_DEFAULTS``."""
         c = self.config
+        defaults = ENV_DEFAULTS.get(env_id)
         env_kwargs = c.env_kwargs
         if env_kwargs is None:
-            env_kwargs = ENV_DEFAULTS[env_id].train_env if env_id in ENV_DEFAULTS else {}
+            env_kwargs = defaults.train_env if defaults is not None else {}
         if c.num_envs is None:
-            return make_vec_env(env_id, n_envs=c.n_envs, seed=c.seed, env_kwargs=env_kwargs)
+            copies = c.n_envs if c.n_envs is not None else self.default_copies(env_id)
+            apart = defaults is not None and defaults.subprocess and copies > 1
+            if apart and "forkserver" in multiprocessing.get_all_start_methods():
+                # SB3 starts its workers from a fork server: one that has imported quadgym
+                # (torch, SB3, PyBullet) forks each ready to build its env (~6 s saved here)
+                multiprocessing.get_context("forkserver").set_forkserver_preload([__name__])
+            venv = make_vec_env(
+                make_copy,
+                n_envs=copies,
+                seed=c.seed,
+                env_kwargs={"env_id": env_id, **env_kwargs},
+                vec_env_cls=SubprocVecEnv if apart else DummyVecEnv,
+            )
+            if apart:  # a plugin dropped without close() still stops its workers
+                weakref.finalize(self, _close_workers, venv.remotes, venv.processes)
+            return venv
         batched = gym.make_vec(
             env_id,
             num_envs=c.num_envs,
@@ -259,6 +385,10 @@ class PPOAlgorithm(SB3Algorithm):
     Config = PPOConfig
     config: PPOConfig
 
+    def default_copies(self, env_id: str) -> int:
+        """The env's ``n_envs`` in ``ENV_DEFAULTS`` (8 for an env not in it)."""
+        return ENV_DEFAULTS[env_id].n_envs if env_id in ENV_DEFAULTS else 8
+
     def sb3_defaults(self, env_id: str, venv: VecEnv) -> dict[str, Any]:
         """The env's PPO keywords in ``ENV_DEFAULTS``: those for copies, or for the lanes
         of the batched backend (with ``num_envs``); none for an env not in the table."""
@@ -268,14 +398,44 @@ class PPOAlgorithm(SB3Algorithm):
         return ENV_DEFAULTS[env_id].ppo_keywords(lanes)
 
 
-class SACAlgorithm(SB3Algorithm):
+#: Replay-buffer observations beyond which an off-policy plugin on images wants an
+#: explicit ``buffer_size`` (SB3's default of 10^6 transitions of 64x48 RGB: ~18 GB).
+REPLAY_LIMIT_BYTES = 2**31
+
+
+class OffPolicyAlgorithm(SB3Algorithm):
+    """Base of the replay-buffer adapters (SAC, TD3): the same policy classes as PPO
+    (:func:`policy_for`); on image observations SB3's default buffer of 10^6
+    transitions would not fit in memory, so its size must be given."""
+
+    def check_observations(self, space: gym.Space) -> None:
+        """Refuse SB3's default buffer size where its observations need more than
+        :data:`REPLAY_LIMIT_BYTES`.
+
+        Raises:
+            ValueError: naming the memory the default buffer needs and a size that fits.
+        """
+        if self.config.buffer_size is not None:
+            return
+        default = sb3_keywords(self.config.sb3_class)["buffer_size"].default
+        need = replay_bytes(space, default)
+        if need > REPLAY_LIMIT_BYTES:
+            fits = REPLAY_LIMIT_BYTES // replay_bytes(space, 1)
+            raise ValueError(
+                f"{self.name}: SB3's default replay buffer ({default:,} transitions) of these "
+                f"observations needs {need / 2**30:.1f} GiB; set buffer_size (at most "
+                f"{fits:,} stay within {REPLAY_LIMIT_BYTES / 2**30:.0f} GiB)"
+            )
+
+
+class SACAlgorithm(OffPolicyAlgorithm):
     """Soft Actor-Critic (SB3); config: :class:`SACConfig`."""
 
     name = "sac"
     Config = SACConfig
 
 
-class TD3Algorithm(SB3Algorithm):
+class TD3Algorithm(OffPolicyAlgorithm):
     """Twin Delayed DDPG (SB3); config: :class:`TD3Config`."""
 
     name = "td3"
