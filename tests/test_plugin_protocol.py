@@ -46,6 +46,7 @@ CASES = {
     "kd_random_shift": ("HardShift-v0", TINY_DISTILL, 24),
     "hard": ("HardShift-v0", TINY_DISTILL, 24),
     "hard_grad": ("HardShift-v0", TINY_DISTILL, 24),
+    "hard_warp": ("HardShift-v0", TINY_DISTILL, 24),
     "gpt": ("ToyCoding-v0", TINY_SEQ, 6),
     "ftp": ("ToyCoding-v0", [*TINY_SEQ, "d_decoder=16"], 6),
 }
