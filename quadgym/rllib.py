@@ -117,13 +117,16 @@ def ppo_config(
     env_kwargs: dict[str, Any] | None = None,
     hidden: tuple[int, ...] = (64, 64),
     batch: int = 2048,
+    envs_per_runner: int = 4,
 ) -> Any:
     """RLlib's PPO on ``num_drones`` drones of the PettingZoo env ``env_id`` (or on a
     Gymnasium id such as QuadHover-v0, one agent, its ``ENV_DEFAULTS`` training starts):
     the hyper-parameters of ``ppo_shared`` (lr 3e-4, γ 0.99, λ 0.95, 10 epochs,
     minibatches of 512, [64, 64] networks, clip 0.2, gradient norm 0.5, value loss weight
     0.5 unclipped, log std from -1), ``batch`` agent-steps a training iteration (its rollout),
-    ``env_runners`` remote env runners (0: sampling in the driver).
+    ``env_runners`` remote env runners (0: sampling in the driver), each stepping
+    ``envs_per_runner`` envs (ppo_shared trains on 4 swarms: a rollout then holds several
+    teams' episodes, not one or two of a single team).
 
     Raises:
         ValueError: an unknown ``policies``, fewer than one drone or a negative number of
@@ -135,10 +138,10 @@ def ppo_config(
 
     if policies not in POLICIES:
         raise ValueError(f"policies must be one of {POLICIES}, got {policies!r}")
-    if num_drones < 1 or env_runners < 0 or batch < 1:
+    if num_drones < 1 or env_runners < 0 or batch < 1 or envs_per_runner < 1:
         raise ValueError(
-            f"need num_drones >= 1, env_runners >= 0, batch >= 1; got {num_drones}, "
-            f"{env_runners}, {batch}"
+            "need num_drones >= 1, env_runners >= 0, batch >= 1, envs_per_runner >= 1; got "
+            f"{num_drones}, {env_runners}, {batch}, {envs_per_runner}"
         )
     spec = RLModuleSpec(
         module_class=QuadPPOModule,
@@ -168,7 +171,8 @@ def ppo_config(
     return (
         config.env_runners(
             num_env_runners=env_runners,
-            rollout_fragment_length=max(16, batch // per_step // runners),
+            num_envs_per_env_runner=envs_per_runner,
+            rollout_fragment_length=max(16, batch // per_step // runners // envs_per_runner),
             # Ray 2.60's multi-agent runner re-converts every episode finished so far in a
             # sample() call to NumPy after each env step: quadratic in the short episodes of
             # early training, 7x the sampling time here (ray-project/ray#50077 proposed this

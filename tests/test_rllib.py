@@ -49,6 +49,8 @@ def test_bad_rllib_arguments_are_refused_before_building():
         ppo_config(policies="each")
     with pytest.raises(ValueError, match="need num_drones >= 1"):
         ppo_config(num_drones=0)
+    with pytest.raises(ValueError, match="envs_per_runner >= 1; got 4, 0, 2048, 0"):
+        ppo_config(envs_per_runner=0)
     with pytest.raises(ValueError, match="unknown env 'QuadSwim-v0'"):
         ppo_config("QuadSwim-v0")
 
@@ -128,6 +130,8 @@ def test_the_config_is_ppo_shareds_and_its_policies_start_at_its_action_spread(p
     assert (config.clip_param, config.use_kl_loss, config.vf_loss_coeff) == (0.2, False, 0.5)
     assert config.vf_clip_param == float("inf") and config.grad_clip == 0.5
     assert config.episodes_to_numpy is False
+    assert config.num_envs_per_env_runner == 4  # ppo_shared's 4 swarms
+    assert config.rollout_fragment_length * 4 * 2 == 2048  # 2 drones, 4 envs: 2048 samples
     env = QuadParallelEnv(make_parallel_env("quad_swarm_v0", num_drones=2))
     modules = config.get_multi_rl_module_spec(env=env).build()
     env.close()
