@@ -4,10 +4,9 @@
     algo = ppo_config("quad_swarm_v0", num_drones=4).build_algo()   # after ray.init()
     algo.train(); algo.save_to_path("runs/rllib-swarm")
 
-:class:`QuadParallelEnv` is RLlib's own ``ParallelPettingZooEnv`` with one fix: when a
-team episode ends with mixed flags (a crashed drone terminated, the others truncated:
-quadgym's ``end_together``), RLlib's wrapper sets neither ``__all__`` and steps an env
-whose agents are all done; here a finished episode always sets one. :func:`ppo_config`
+:class:`QuadParallelEnv` is RLlib's own ``ParallelPettingZooEnv`` with team-episode ends
+that RLlib reads right (a drone cut off by the clock or a teammate's crash is truncated, its
+value bootstrapped, not terminated). :func:`ppo_config`
 trains one policy shared by every drone (``"shared"``, RLlib's parameter sharing) or one
 per drone (``policies="per_agent"``), on the swarm's training starts of ``ppo_shared``
 (``quadgym.agents.marl.SWARM_TRAIN_ENV``) by default. :class:`RLlibController` flies a
@@ -39,12 +38,29 @@ POLICIES = ("shared", "per_agent")
 
 
 class QuadParallelEnv(ParallelPettingZooEnv):
-    """RLlib's ParallelPettingZooEnv whose ``__all__`` flags end every finished episode."""
+    """RLlib's ParallelPettingZooEnv with team-episode ends RLlib's episodes read right.
+
+    A team episode ends for every drone at once (quadgym's ``end_together``): the drones
+    that crashed or collided are terminated, the others truncated, and a time-out truncates
+    all. Two things go wrong with the flags as they are:
+
+    - RLlib's own wrapper sets neither ``__all__`` at a mixed end and steps an env whose
+      agents are all done. Here a finished episode always sets one.
+    - Ray 2.60's ``MultiAgentEpisode.add_env_step`` declares the whole episode terminated
+      once every agent has a flag set (its "some truncated, the others terminated" case,
+      which a time-out meets too) and then marks *every* agent terminated. The value of a
+      drone cut off by the clock or by a teammate's crash is then taken as 0 instead of
+      bootstrapped: every team episode ends as if each drone had crashed. Here only the
+      drones that ended their own episode carry a per-agent flag (terminated); the others
+      are truncated through ``__all__`` alone, which RLlib passes on to each agent.
+    """
 
     def step(self, action_dict: dict) -> tuple:
         obs, rewards, terminated, truncated, infos = self.par_env.step(action_dict)
         over = not self.par_env.agents
         terminated["__all__"] = bool(terminated) and all(terminated.values())
+        if over and not terminated["__all__"]:
+            truncated = {agent: False for agent in truncated}
         truncated["__all__"] = over and not terminated["__all__"]
         return obs, rewards, terminated, truncated, infos
 

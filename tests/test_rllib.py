@@ -44,6 +44,48 @@ def test_every_finished_team_episode_sets_an_all_flag(terminated, truncated, end
     assert term["drone_0"] == terminated["drone_0"]  # per-agent flags untouched
 
 
+@pytest.mark.parametrize(
+    ("terminated", "truncated", "cut_off"),
+    [
+        # drone_0 crashed: drone_1 was cut off by it and its value must be bootstrapped
+        ({"drone_0": True, "drone_1": False}, {"drone_0": False, "drone_1": True}, ["drone_1"]),
+        # the clock ran out: both cut off
+        (
+            {"drone_0": False, "drone_1": False},
+            {"drone_0": True, "drone_1": True},
+            ["drone_0", "drone_1"],
+        ),
+        # both crashed: neither is bootstrapped
+        ({"drone_0": True, "drone_1": True}, {"drone_0": False, "drone_1": False}, []),
+    ],
+)
+def test_rllib_episodes_terminate_only_the_drones_that_ended_themselves(
+    terminated, truncated, cut_off
+):
+    """What GAE reads: RLlib's MultiAgentEpisode fed the wrapper's flags. Ray 2.60 marks every
+    agent terminated once all have a flag, so with the env's own flags a time-out or a
+    teammate's crash zeroes each drone's value (the per-agent flags here are RLlib's)."""
+    from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
+
+    env = QuadParallelEnv.__new__(QuadParallelEnv)
+    env.par_env = Ended(terminated, truncated)
+    episode = MultiAgentEpisode()
+    episode.add_env_reset(observations={"drone_0": 0.0, "drone_1": 0.0}, infos={})
+    obs, rewards, term, trunc, _ = env.step({"drone_0": 0, "drone_1": 0})
+    episode.add_env_step(
+        observations=obs,
+        actions={"drone_0": 0, "drone_1": 0},
+        rewards=rewards,
+        infos={},
+        terminateds=term,
+        truncateds=trunc,
+    )
+    assert episode.is_done
+    for agent, single in episode.agent_episodes.items():
+        assert single.is_terminated == (agent not in cut_off), agent
+        assert single.is_done
+
+
 def test_bad_rllib_arguments_are_refused_before_building():
     with pytest.raises(ValueError, match="policies must be one of"):
         ppo_config(policies="each")
