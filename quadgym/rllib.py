@@ -136,13 +136,14 @@ def ppo_config(
     envs_per_runner: int = 4,
 ) -> Any:
     """RLlib's PPO on ``num_drones`` drones of the PettingZoo env ``env_id`` (or on a
-    Gymnasium id such as QuadHover-v0, one agent, its ``ENV_DEFAULTS`` training starts):
-    the hyper-parameters of ``ppo_shared`` (lr 3e-4, γ 0.99, λ 0.95, 10 epochs,
-    minibatches of 512, [64, 64] networks, clip 0.2, gradient norm 0.5, value loss weight
-    0.5 unclipped, log std from -1), ``batch`` agent-steps a training iteration (its rollout),
-    ``env_runners`` remote env runners (0: sampling in the driver), each stepping
-    ``envs_per_runner`` envs (ppo_shared trains on 4 swarms: a rollout then holds several
-    teams' episodes, not one or two of a single team).
+    Gymnasium id such as QuadHover-v0, one agent, its ``ENV_DEFAULTS`` training starts).
+
+    The hyper-parameters are ``ppo_shared``'s: lr 3e-4, γ 0.99, λ 0.95, 10 epochs, each
+    policy's samples in minibatches of 512 or a quarter of them, [64, 64] networks, clip 0.2,
+    gradient norm 0.5, value loss weight 0.5 unclipped, log std from -1. ``batch`` agent-steps
+    make a training iteration (its rollout); ``env_runners`` remote env runners sample them
+    (0: sampling in the driver), each stepping ``envs_per_runner`` envs (ppo_shared trains on
+    4 swarms: a rollout then holds several teams' episodes, not one or two of a single team).
 
     Raises:
         ValueError: an unknown ``policies``, fewer than one drone or a negative number of
@@ -172,7 +173,7 @@ def ppo_config(
         train_env = ENV_DEFAULTS[env_id].train_env if env_id in ENV_DEFAULTS else {}
         name = register(env_id, **{**train_env, **(env_kwargs or {})})
         config = PPOConfig().environment(name).rl_module(rl_module_spec=spec)
-        per_step = 1
+        per_step, ids = 1, [None]
     else:
         kwargs = {**SWARM_TRAIN_ENV, **(env_kwargs or {}), "num_drones": num_drones}
         name = register(env_id, **kwargs)
@@ -197,7 +198,9 @@ def ppo_config(
         )
         .training(
             train_batch_size_per_learner=batch // per_step,
-            minibatch_size=min(512, batch // per_step),
+            # a policy's samples in 4 minibatches of at most 512, as ppo_shared's 2048 in 512s:
+            # one policy per drone then takes as many gradient steps as the shared one
+            minibatch_size=min(512, max(16, batch // len(ids) // 4)),
             num_epochs=10,
             lr=3e-4,
             gamma=0.99,
@@ -217,7 +220,8 @@ def ppo_config(
 
 
 class RLlibController:
-    """Greedy actions of a saved RLlib checkpoint's modules, for every drone of a team env.
+    """Greedy actions of a saved RLlib checkpoint's modules, for every drone of a team env
+    or the one agent of a Gymnasium env.
 
     Args:
         checkpoint: a directory written by ``Algorithm.save_to_path``.
@@ -238,16 +242,22 @@ class RLlibController:
     def reset(self) -> None:
         """Nothing to reset: the policy is feed-forward."""
 
-    def act(self, observation: dict, deterministic: bool = True) -> dict:
-        """Each agent's action: its module's Gaussian mean, clipped to [-1, 1]."""
+    def act(self, observation: Any, deterministic: bool = True) -> Any:
+        """Each agent's action (a dict of observations), or the single agent's (an array, on
+        a Gymnasium env: RLlib's ``default_policy``): the Gaussian's mean, clipped to [-1, 1]."""
+        if not isinstance(observation, dict):
+            return self._mean(self.modules["default_policy"], observation)
+        return {
+            agent: self._mean(self.modules[self.policy(agent)], obs)
+            for agent, obs in observation.items()
+        }
+
+    @staticmethod
+    def _mean(module: Any, observation: Any) -> np.ndarray:
         import torch
 
-        out = {}
-        for agent, obs in observation.items():
-            module = self.modules[self.policy(agent)]
-            batch = {"obs": torch.as_tensor(np.asarray(obs, dtype=np.float32)[None])}
-            with torch.no_grad():
-                inputs = module.forward_inference(batch)["action_dist_inputs"][0].numpy()
-            mean = inputs[: inputs.size // 2]  # (mean, log std) of a diagonal Gaussian
-            out[agent] = np.clip(mean, -1.0, 1.0).astype(np.float32)
-        return out
+        batch = {"obs": torch.as_tensor(np.asarray(observation, dtype=np.float32)[None])}
+        with torch.no_grad():
+            inputs = module.forward_inference(batch)["action_dist_inputs"][0].numpy()
+        mean = inputs[: inputs.size // 2]  # (mean, log std) of a diagonal Gaussian
+        return np.clip(mean, -1.0, 1.0).astype(np.float32)

@@ -1,7 +1,8 @@
 """Train RLlib's PPO on a quadgym PettingZoo env (one policy shared by the drones, or one
-each), then evaluate it as scripts/train_marl.py does.
+each), then evaluate it as scripts/train_marl.py does; or on a Gymnasium id (QuadHover-v0).
 
     python scripts/train_rllib.py --drones 4 --steps 400000
+    python scripts/train_rllib.py --env QuadHover-v0 --steps 300000 --env-runners 2
     python scripts/train_rllib.py --drones 2 --steps 8192 --episodes 2 --out runs/rllib-smoke
     python scripts/train_rllib.py --policies per_agent --env-runners 2 --address HOST:6379
 
@@ -14,28 +15,33 @@ each written aside and renamed into place), ``metrics.csv`` (one row per iterati
 agent-steps, mean episode return, wall clock) and scripts/replay_marl.py's ``replay.json``
 and ``replay.png`` for ``--episodes`` evaluation episodes from the ground (seeds 1000...,
 greedy actions): the mean final distance of each drone to its target, crashes and
-collisions.
+collisions. On a Gymnasium id: ``evaluation.json``, the task's own metrics (``summarize``:
+for QuadHover-v0 the final error, time to within 0.1 m, crashes) over ``--episodes`` seeded
+episodes of the env as ``gym.make`` builds it.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import shutil
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import replay_marl
 
 from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
 from quadgym.evaluation import ray_address
+from quadgym.registry import PARALLEL_ENVS
 
 
 @dataclasses.dataclass(frozen=True)
 class Args(TypedConfig):
-    env: str = param("quad_swarm_v0", "a quadgym PettingZoo env id")
+    env: str = param("quad_swarm_v0", "a quadgym PettingZoo env id, or a Gymnasium one (one agent)")
     drones: int = param(4, "drones, one agent each", ge=1)
     steps: int = param(400_000, "training budget, agent-steps", ge=1)
     batch: int = param(2048, "agent-steps per training iteration", ge=64)
@@ -94,11 +100,33 @@ def main(argv: list[str] | None = None) -> int:
         ray.shutdown()
     minutes = (time.perf_counter() - start) / 60
     print(f"trained {steps} agent-steps in {minutes:.1f} min")
-    if args.env != "quad_swarm_v0":
-        return 0
     controller = RLlibController(out / "checkpoint", args.policies)
-    replay_marl.report(replay_marl.evaluate(controller, args.drones, args.episodes), out)
+    if args.env == "quad_swarm_v0":
+        replay_marl.report(replay_marl.evaluate(controller, args.drones, args.episodes), out)
+    elif args.env not in PARALLEL_ENVS:
+        report_single(args.env, controller, args.episodes, out)
     return 0
+
+
+def report_single(env_id: str, controller: object, episodes: int, out: Path) -> None:
+    """Fly the policy greedily from ``episodes`` seeded starts (1000, ...) of ``env_id`` as a
+    user builds it, print the task's metrics (mean over episodes) and write them to
+    ``evaluation.json`` (written aside, renamed into place)."""
+    from quadgym.evaluation import make_env, score
+
+    env = make_env(env_id)
+    try:
+        runs = score(env, controller, list(range(1000, 1000 + episodes)))
+    finally:
+        env.close()
+    means = {key: float(np.mean([run.metrics[key] for run in runs])) for key in runs[0].metrics}
+    print(
+        f"task metrics (mean over {episodes} episodes): "
+        + ", ".join(f"{key} {value:.3f}" for key, value in means.items())
+    )
+    tmp = out / "evaluation.json.tmp"
+    tmp.write_text(json.dumps({"episodes": [run.metrics for run in runs], "mean": means}, indent=1))
+    tmp.replace(out / "evaluation.json")
 
 
 def save(algo: object, path: Path) -> None:
