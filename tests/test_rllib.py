@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("ray.rllib")
 
-from scriptload import load_script  # noqa: E402
+from scriptload import SCRIPTS, load_script  # noqa: E402
 
 from quadgym.registry import make_parallel_env  # noqa: E402
 from quadgym.rllib import POLICIES, QuadParallelEnv, RLlibController, ppo_config  # noqa: E402
@@ -136,13 +136,14 @@ def test_an_iteration_on_the_swarm_then_a_restored_checkpoint(policies, tmp_path
 
 @pytest.mark.ray
 @pytest.mark.slow  # 400k agent-steps on 2 env runners and 20 episodes: ~4 min on 2 quiet cores
-def test_rllib_learns_the_four_drone_formation(tmp_path, ray_alone):
+def test_rllib_learns_the_four_drone_formation(tmp_path, monkeypatch, ray_alone):
     """Issue 20's criterion, as scripts/train_marl.py states it for ppo_shared: after 400k
     agent-steps the shared RLlib policy brings each of 4 drones from the ground to within
     0.15 m of its place on average over 20 episodes, without a crash or a collision. Before
     the wrapper's episode-end fix the same run ended 0.2-0.3 m away."""
     import json
 
+    monkeypatch.syspath_prepend(str(SCRIPTS))  # its sibling replay_marl
     train_rllib = load_script("train_rllib")
     out = tmp_path / "swarm"
     argv = ["--drones", "4", "--steps", "400000", "--env-runners", "2", "--seed", "0"]
@@ -163,7 +164,9 @@ def controller_obs_dim(controller: RLlibController) -> int:
 
 @pytest.mark.ray
 @pytest.mark.slow  # Ray's start, an RLlib build, an iteration and one evaluation episode: ~20 s
-def test_train_rllib_on_quadhover_trains_and_scores_the_single_agent(tmp_path, ray_alone):
+def test_train_rllib_on_quadhover_trains_and_scores_the_single_agent(
+    tmp_path, monkeypatch, ray_alone
+):
     """The single-agent path: QuadHover-v0 through gym.make in the env runner (its
     ENV_DEFAULTS training starts), then the checkpoint's greedy policy flown on the env a
     user builds and scored by the hover task's own metrics."""
@@ -171,6 +174,7 @@ def test_train_rllib_on_quadhover_trains_and_scores_the_single_agent(tmp_path, r
 
     import gymnasium as gym
 
+    monkeypatch.syspath_prepend(str(SCRIPTS))  # its sibling replay_marl
     train_rllib = load_script("train_rllib")
     out = tmp_path / "hover"
     argv = ["--env", "QuadHover-v0", "--steps", "512", "--batch", "512", "--episodes", "1"]
