@@ -141,19 +141,22 @@ def test_rllib_learns_the_four_drone_formation(tmp_path, monkeypatch, ray_alone)
     agent-steps the shared RLlib policy brings each of 4 drones from the ground to within
     0.15 m of its place on average over 20 episodes, without a crash or a collision. Before
     the wrapper's episode-end fix the same run ended 0.2-0.3 m away."""
-    import json
-
-    monkeypatch.syspath_prepend(str(SCRIPTS))  # its sibling replay_marl
-    train_rllib = load_script("train_rllib")
-    out = tmp_path / "swarm"
     argv = ["--drones", "4", "--steps", "400000", "--env-runners", "2", "--seed", "0"]
-    assert train_rllib.main([*argv, "--out", str(out)]) == 0
-    replay = json.loads((out / "replay.json").read_text())
+    replay = train_rllib(monkeypatch, tmp_path / "swarm", argv, "replay.json")
     assert len(replay["final_distance"]) == 20
     assert max(replay["mean_final_distance_per_drone"]) < 0.15, replay[
         "mean_final_distance_per_drone"
     ]
     assert replay["crashed"] == 0 and replay["collided"] == 0
+
+
+def train_rllib(monkeypatch: pytest.MonkeyPatch, out, argv: list[str], written: str) -> dict:
+    """Run scripts/train_rllib.py into ``out`` in this process; the JSON it wrote there."""
+    import json
+
+    monkeypatch.syspath_prepend(str(SCRIPTS))  # its sibling replay_marl
+    assert load_script("train_rllib").main([*argv, "--out", str(out)]) == 0
+    return json.loads((out / written).read_text())
 
 
 def controller_obs_dim(controller: RLlibController) -> int:
@@ -170,16 +173,11 @@ def test_train_rllib_on_quadhover_trains_and_scores_the_single_agent(
     """The single-agent path: QuadHover-v0 through gym.make in the env runner (its
     ENV_DEFAULTS training starts), then the checkpoint's greedy policy flown on the env a
     user builds and scored by the hover task's own metrics."""
-    import json
-
     import gymnasium as gym
 
-    monkeypatch.syspath_prepend(str(SCRIPTS))  # its sibling replay_marl
-    train_rllib = load_script("train_rllib")
     out = tmp_path / "hover"
     argv = ["--env", "QuadHover-v0", "--steps", "512", "--batch", "512", "--episodes", "1"]
-    assert train_rllib.main([*argv, "--out", str(out)]) == 0
-    scored = json.loads((out / "evaluation.json").read_text())
+    scored = train_rllib(monkeypatch, out, argv, "evaluation.json")
     assert set(scored["mean"]) >= {"final_error", "time_to_target", "crashed"}
     assert len(scored["episodes"]) == 1
 
