@@ -1,5 +1,6 @@
 """HardShift-v0 (HARD, Nix et al. 2023): data, teacher invariance, the env's step, the plugins."""
 
+import functools
 from pathlib import Path
 
 import gymnasium as gym
@@ -13,7 +14,13 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import quadgym
 from quadgym.agents.augmentors import WarpGenerator
 from quadgym.envs.hard.data import make_dataset, make_toy, roll_rows
-from quadgym.envs.hard.models import estimate_shift, kd_kl, shift_interpolate, warp_interpolate
+from quadgym.envs.hard.models import (
+    estimate_shift,
+    kd_kl,
+    shift_interpolate,
+    warp_interpolate,
+    warp_nearest,
+)
 from quadgym.stats import paired_test
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,8 +243,15 @@ def test_same_seed_same_run_other_seed_other_student():
 
 
 def train(name, seed, **config):
+    """A 600-update toy run of plugin ``name`` (seed = task seed): the plugin and its records.
+    Cached in the process, so that tests comparing the same runs train each once (read only)."""
+    return _train(name, seed, tuple(sorted(config.items())))
+
+
+@functools.cache
+def _train(name, seed, config):
     algo = quadgym.make_algo(
-        name, "HardShift-v0", seed=seed, env_kwargs={"task_seed": seed}, **config
+        name, "HardShift-v0", seed=seed, env_kwargs={"task_seed": seed}, **dict(config)
     )
     history = algo.learn(600)
     return algo, history
@@ -292,8 +306,14 @@ def test_hard_warp_beats_kd_on_the_toy_paired_over_five_seeds():
 
 
 def train_mnist1d(name, seed, **config):
+    """Shifted accuracy of a 3000-update MNIST-1D run (cached in the process, like train)."""
+    return _train_mnist1d(name, seed, tuple(sorted(config.items())))
+
+
+@functools.cache
+def _train_mnist1d(name, seed, config):
     env_kwargs = {"task_seed": seed, "dataset": "mnist1d", "budget": 3000}
-    algo = quadgym.make_algo(name, "HardShift-v0", seed=seed, env_kwargs=env_kwargs, **config)
+    algo = quadgym.make_algo(name, "HardShift-v0", seed=seed, env_kwargs=env_kwargs, **dict(config))
     algo.learn(3000)
     return algo.final["acc_shifted"]
 
@@ -426,8 +446,7 @@ def test_hard_warp_score_step_favours_the_draws_the_env_paid_most_for():
     algo = quadgym.make_algo("hard_warp", "HardShift-v0", seed=0)
     obs, _ = algo.env.reset(seed=0)
     action = algo.augment(obs)
-    z, raw = algo._raw
-    x = torch.as_tensor(obs)
+    x, z, raw, _ = algo._draw
 
     def log_prob():
         with torch.no_grad():
@@ -447,11 +466,19 @@ def test_hard_warp_refuses_a_folding_bound():
         quadgym.make_algo("hard_warp", "HardShift-v0", max_slope=1.0)
 
 
-@pytest.mark.parametrize("estimator", ["score", "pathwise"])
-def test_hard_warp_interrupted_and_resumed_run_equals_one_run(tmp_path, estimator):
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"estimator": "score"},
+        {"estimator": "pathwise"},
+        {"estimator": "score", "standard": "random_shift", "warp_fraction": 0.5},
+        {"estimator": "pathwise", "standard": "random_shift", "warp_fraction": 0.5},
+    ],
+)
+def test_hard_warp_interrupted_and_resumed_run_equals_one_run(tmp_path, config):
     def make():
         return quadgym.make_algo(
-            "hard_warp", "HardShift-v0", seed=0, estimator=estimator, env_kwargs={"budget": 30}
+            "hard_warp", "HardShift-v0", seed=0, env_kwargs={"budget": 30}, **config
         )
 
     whole = make()
@@ -464,3 +491,100 @@ def test_hard_warp_interrupted_and_resumed_run_equals_one_run(tmp_path, estimato
     second.learn(13)
     assert second.final == whole.final
     np.testing.assert_array_equal(second.shift_counts, whole.shift_counts)
+
+
+# ------------------------------------ hard_warp with the standard augmentation
+
+
+def test_hard_warp_composed_with_random_shifts_warps_the_shifted_signal():
+    """compose=True: the generator sees x rolled by a uniform integer s and its field d is
+    applied to that: x(i − s − d(i)), which the env receives minus x."""
+    algo = quadgym.make_algo(
+        "hard_warp", "HardShift-v0", seed=0, standard="random_shift", compose=True
+    )
+    obs, _ = algo.env.reset(seed=0)
+    shifts, warped = algo._standard(obs, deterministic=True)
+    assert warped.all() and len(set(shifts.tolist())) > 1  # varied shifts, every signal warped
+    rolled = roll_rows(obs, shifts)
+    with torch.no_grad():
+        gen = algo.generator
+        d = gen.field(gen.raw(torch.as_tensor(rolled), torch.zeros(len(obs), gen.noise_dim)))
+    expected = warp_interpolate(torch.as_tensor(rolled), d).numpy() - obs
+    np.testing.assert_allclose(algo.act(obs), expected, atol=1e-5)
+    field = algo.warp_field(obs)  # the whole field: the shift plus the generator's
+    torch.testing.assert_close(field, d + torch.as_tensor(shifts, dtype=torch.float32)[:, None])
+
+
+def test_hard_warp_warp_fraction_leaves_the_other_signals_to_the_standard_shift():
+    algo = quadgym.make_algo(
+        "hard_warp", "HardShift-v0", seed=0, standard="random_shift", warp_fraction=0.25
+    )
+    obs, _ = algo.env.reset(seed=0)
+    action = algo.augment(obs)
+    inputs, _, _, warped = algo._draw
+    assert warped.sum() == 8  # 0.25 of the 32 augmented signals
+    # without compose the generator warps the clean signals
+    np.testing.assert_array_equal(inputs.numpy()[warped], obs[warped])
+    shifts = algo.induced_shifts(obs, action)
+    # the others are exact rolls: the action is the roll minus the signal, to rounding
+    plain = ~warped
+    np.testing.assert_allclose(
+        action[plain], roll_rows(obs[plain], shifts[plain]) - obs[plain], atol=1e-5
+    )
+    assert not np.allclose(action[warped], roll_rows(obs[warped], shifts[warped]) - obs[warped])
+
+
+def test_hard_warp_score_step_ignores_the_signals_it_did_not_warp():
+    """The REINFORCE step learns from the warped signals' KL only: what the env paid for
+    the standard-only signals does not change it."""
+
+    def step(kl_of_the_others):
+        algo = quadgym.make_algo(
+            "hard_warp", "HardShift-v0", seed=0, standard="random_shift", warp_fraction=0.5
+        )
+        obs, _ = algo.env.reset(seed=0)
+        action = algo.augment(obs)
+        warped = algo._draw[3]
+        kl = np.where(warped, np.linspace(0, 1, len(obs)), kl_of_the_others)
+        algo.update(obs, action, {"kl": kl})
+        return [p.detach().clone() for p in algo.generator.parameters()]
+
+    for a, b in zip(step(0.0), step(100.0), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"warp_fraction": 0.0}, "warp_fraction must be > 0"),
+        ({"warp_fraction": 1.5}, "warp_fraction must be <= 1"),
+        ({"standard": "flip"}, "standard must be one of 'none', 'random_shift', got 'flip'"),
+        ({"standard": "random_shift"}, "would never be applied"),
+        ({"compose": True}, "compose=True needs a standard augmentation"),
+        ({"sampler": "nearest", "estimator": "pathwise"}, "not differentiable"),
+    ],
+)
+def test_hard_warp_refuses_bad_standard_options(config, message):
+    with pytest.raises(ValueError, match=message):
+        quadgym.make_algo("hard_warp", "HardShift-v0", **config)
+
+
+def test_nearest_sampler_reads_the_nearest_sample_and_never_blurs():
+    x = torch.arange(10.0)[None, :] ** 2
+    torch.testing.assert_close(warp_nearest(x, torch.full((1, 10), 3.0)), torch.roll(x, 3, 1))
+    # out[i] = x[round(i - d[i])]: d[1] = 0.4 reads x[1]; d[2] = 0.6 reads x[1]; d[3] = -1.7
+    # reads x[5]; d[0] = 0.7 reads x[-1] = x[9] across the wrap
+    d = torch.zeros(1, 10)
+    d[0, :4] = torch.tensor([0.7, 0.4, 0.6, -1.7])
+    expected = x.clone()
+    expected[0, :4] = torch.tensor([81.0, 1.0, 1.0, 25.0])
+    torch.testing.assert_close(warp_nearest(x, d), expected)
+
+
+def test_hard_warp_nearest_hands_the_env_the_signals_own_samples():
+    algo = quadgym.make_algo("hard_warp", "HardShift-v0", seed=0, sampler="nearest")
+    obs, _ = algo.env.reset(seed=0)
+    warped = obs + algo.augment(obs)
+    assert not np.allclose(warped, obs)
+    for row, clean in zip(warped, obs, strict=True):  # every value is one of its own samples
+        assert np.abs(row[:, None] - clean[None, :]).min(axis=1).max() < 1e-5

@@ -20,6 +20,22 @@ inputs. Its simplest augmentation model is a spatial transformer. Here, in 1-D:
   can stretch, compress and move each part of a signal separately. Whether it ends up
   shifting is measured (:meth:`AugmentorAlgorithm.induced_shifts`, by cross-correlation).
 
+Options (typed ``param`` fields of :class:`HARDWarpConfig`, all off by default):
+
+* ``sampler="nearest"`` reads x(i − d(i)) at the nearest sample instead of interpolating:
+  linear interpolation at a fractional displacement averages neighbouring samples, a blur
+  that no evaluation signal has; the nearest sample keeps every value one of the signal's
+  own (score estimator only: it is not differentiable in d).
+* HARD with the standard augmentation. ``standard="random_shift"`` is the standard
+  augmentation of a shift-invariant task (that of ``kd_random_shift``: a uniform integer
+  circular shift). With ``warp_fraction`` < 1 the generator warps that fraction of each
+  step's augmented signals (drawn at random) and the others get the standard augmentation
+  alone, so that a batch mixes standard and learned samples; with ``compose=True`` the
+  generator warps signals that were first shifted by the standard augmentation (it sees
+  the shifted signal; the whole field is s + d, since a warp of a roll by an integer s is
+  the warp by the field moved by s, exactly). The student's step is unchanged (the clean
+  batch and as many augmented signals), so the budget equals ``kd_random_shift``'s.
+
 The generator is trained to *maximise* the teacher–student KL on its warped signals
 (minus ``size_coef`` times the mean squared displacement in units of L), one Adam step
 per student update, by one of two estimators (``estimator``):
@@ -45,10 +61,13 @@ from torch import nn
 
 from quadgym.agents.distill import AugmentorAlgorithm, AugmentorConfig
 from quadgym.config import param
+from quadgym.envs.hard.data import roll_rows
 from quadgym.envs.hard.env import MAX_PERTURBATION
-from quadgym.envs.hard.models import warp_interpolate
+from quadgym.envs.hard.models import warp_interpolate, warp_nearest
 
 Estimator = Literal["pathwise", "score"]
+Standard = Literal["none", "random_shift"]
+Sampler = Literal["linear", "nearest"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +90,42 @@ class HARDWarpConfig(AugmentorConfig):
     hidden: int = param(64, "hidden width of the generator MLP (units)", ge=1)
     init_std: float = param(1.0, "score: initial std of the coefficients' Gaussian", gt=0)
     ent_coef: float = param(0.01, "score: weight of the Gaussian's entropy bonus (per nat)", ge=0)
+    sampler: Sampler = param(
+        "linear",
+        "how a warped signal is read between samples: 'linear' (differentiable; blurs at "
+        "fractional displacements) or 'nearest' (the nearest sample, no blur; score only)",
+    )
+    standard: Standard = param(
+        "none",
+        "the standard augmentation: 'random_shift' (a uniform integer circular shift) or "
+        "'none'; given to the signals the generator does not warp, and with compose=True "
+        "to those it warps, before it warps them",
+    )
+    warp_fraction: float = param(
+        1.0,
+        "fraction of a step's augmented signals the generator warps (drawn at random; "
+        "rounded to whole signals, at least one); the others get the standard augmentation only",
+        gt=0,
+        le=1,
+    )
+    compose: bool = param(
+        False, "the generator warps signals that got the standard augmentation first"
+    )
+
+    def check(self) -> None:
+        super().check()
+        if self.sampler == "nearest" and self.estimator == "pathwise":
+            raise ValueError(
+                "sampler='nearest' is not differentiable in the displacement: use it with "
+                "estimator='score', or sampler='linear' with 'pathwise'"
+            )
+        if self.standard != "none" and self.warp_fraction == 1 and not self.compose:
+            raise ValueError(
+                f"standard={self.standard!r} would never be applied: set warp_fraction < 1 "
+                "(a batch mixes standard and warped signals) or compose=True"
+            )
+        if self.standard == "none" and self.compose:
+            raise ValueError("compose=True needs a standard augmentation (standard='random_shift')")
 
 
 class WarpGenerator(nn.Module):
@@ -137,7 +192,8 @@ class HARDWarp(AugmentorAlgorithm):
             return gen
 
         self.generator, self.optimizer = self._trainable(build, c.lr)
-        self._raw: torch.Tensor | None = None  # the score estimator's draw, until update()
+        # the score estimator's draw (generator input, noise, raw draw, warped rows), until update()
+        self._draw: tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray] | None = None
 
     def modules(self) -> dict[str, Any]:
         return {"generator": self.generator, "optimizer": self.optimizer}
@@ -147,9 +203,39 @@ class HARDWarp(AugmentorAlgorithm):
             return torch.zeros(batch, self.config.noise_dim)
         return torch.randn(batch, self.config.noise_dim, generator=self.gen)
 
+    def _standard(self, obs: np.ndarray, deterministic: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The standard augmentation's integer shifts (B,) and which signals the generator
+        warps (B,) bool (``warp_fraction`` of them, at least one). The shifts are 0 for
+        ``standard="none"``, and on the warped signals unless ``compose``. Drawn from the
+        NumPy generator only when used, so that the defaults draw exactly what they drew
+        before these options existed."""
+        n, c = len(obs), self.config
+        shifts, warped = np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
+        if c.standard == "none" and c.warp_fraction == 1:
+            return shifts, warped
+        rng = self._draw_rng(obs, deterministic)
+        if c.standard == "random_shift":
+            shifts = rng.integers(self.task.data.length, size=n)
+        if c.warp_fraction < 1:
+            warped = np.zeros(n, dtype=bool)
+            warped[rng.choice(n, size=max(1, round(c.warp_fraction * n)), replace=False)] = True
+        if not c.compose:
+            shifts[warped] = 0
+        return shifts, warped
+
+    @staticmethod
+    def _total(generated: torch.Tensor, shifts: np.ndarray, warped: np.ndarray) -> torch.Tensor:
+        """The whole displacement field (B, L) applied to the clean signals: the standard
+        shift plus the generator's field on the warped rows (x(i − s − d(i)) is the warp by
+        d of x rolled by s, exactly, for an integer s)."""
+        base = torch.as_tensor(shifts, dtype=generated.dtype)[:, None]
+        return base + generated * torch.as_tensor(warped, dtype=generated.dtype)[:, None]
+
     def _action(self, x: torch.Tensor, field: torch.Tensor) -> np.ndarray:
-        """The additive action x' − x of the warped signals, within the env's bound."""
-        delta = warp_interpolate(x, field) - x
+        """The additive action x' − x of the warped signals (read by the ``sampler``),
+        within the env's bound."""
+        sample = warp_nearest if self.config.sampler == "nearest" else warp_interpolate
+        delta = sample(x, field) - x
         return delta.detach().clamp(-MAX_PERTURBATION, MAX_PERTURBATION).numpy()
 
     def _penalty(self, field: torch.Tensor) -> torch.Tensor:
@@ -157,52 +243,64 @@ class HARDWarp(AugmentorAlgorithm):
         return self.config.size_coef * (field / self.task.data.length).pow(2).mean(dim=-1)
 
     def warp_field(self, observation: np.ndarray, deterministic: bool = True) -> torch.Tensor:
-        """Displacement fields (B, L) for a batch, without gradients: the generator's
-        output at zero noise (deterministic) or a training draw."""
+        """Whole displacement fields (B, L) for a batch (the standard shift included),
+        without gradients: the generator's output at zero noise (deterministic) or a
+        training draw."""
         x = torch.as_tensor(observation, dtype=torch.float32)
+        shifts, warped = self._standard(observation, deterministic)
+        inputs = torch.as_tensor(roll_rows(observation, shifts), dtype=torch.float32)
         with torch.no_grad():
-            raw = self.generator.raw(x, self._noise(len(x), deterministic))
+            raw = self.generator.raw(inputs, self._noise(len(x), deterministic))
             if not deterministic and self.config.estimator == "score":
                 eps = torch.randn(raw.shape, generator=self.gen)
                 raw = raw + self.generator.log_std.exp() * eps
-            return self.generator.field(raw)
+            return self._total(self.generator.field(raw), shifts, warped)
 
     def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
         x = torch.as_tensor(observation, dtype=torch.float32)
         return self._action(x, self.warp_field(observation, deterministic))
 
     def augment(self, obs: np.ndarray) -> np.ndarray:
-        """Draw warps for the batch; ``pathwise`` also takes its ascent step here, on the
-        disagreement of those warps, before the student's update."""
+        """Draw warps for the batch (after the standard augmentation); ``pathwise`` also
+        takes its ascent step here, on the disagreement of the warped signals, before the
+        student's update."""
         x = torch.as_tensor(obs, dtype=torch.float32)
+        shifts, warped = self._standard(obs, deterministic=False)
+        inputs = torch.as_tensor(roll_rows(obs, shifts), dtype=torch.float32)
         z = self._noise(len(x), deterministic=False)
         if self.config.estimator == "score":
             with torch.no_grad():
-                mean = self.generator.raw(x, z)
+                mean = self.generator.raw(inputs, z)
                 eps = torch.randn(mean.shape, generator=self.gen)
-                self._raw = (z, mean + self.generator.log_std.exp() * eps)
-                return self._action(x, self.generator.field(self._raw[1]))
-        field = self.generator.field(self.generator.raw(x, z))
+                raw = mean + self.generator.log_std.exp() * eps
+                self._draw = (inputs, z, raw, warped)
+                return self._action(x, self._total(self.generator.field(raw), shifts, warped))
+        generated = self.generator.field(self.generator.raw(inputs, z))
+        field = self._total(generated, shifts, warped)
         kl = self.task.disagreement(warp_interpolate(x, field))
-        loss = -(kl - self._penalty(field)).mean()
+        rows = torch.as_tensor(warped)
+        loss = -(kl - self._penalty(generated))[rows].mean()
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
         return self._action(x, field.detach())
 
     def update(self, obs: np.ndarray, action: np.ndarray, info: dict) -> dict:
-        """``score``: one REINFORCE step on the KL the env paid, minus the size penalty."""
+        """``score``: one REINFORCE step on the KL the env paid for the warped signals,
+        minus the size penalty (baseline and scale: their batch mean and deviation)."""
         if self.config.estimator != "score":
             return {}
-        z, raw = self._raw
-        self._raw = None
-        x = torch.as_tensor(obs, dtype=torch.float32)
-        mean, log_std = self.generator.raw(x, z), self.generator.log_std
-        logp = (-0.5 * ((raw - mean) / log_std.exp()) ** 2 - log_std).sum(dim=-1)
+        inputs, z, raw, warped = self._draw
+        self._draw = None
+        rows = torch.as_tensor(warped)
+        mean, log_std = self.generator.raw(inputs, z), self.generator.log_std
+        logp = (-0.5 * ((raw - mean) / log_std.exp()) ** 2 - log_std).sum(dim=-1)[rows]
         with torch.no_grad():
             reward = torch.as_tensor(info["kl"], dtype=torch.float32)
-            reward = reward - self._penalty(self.generator.field(raw))
-            advantage = (reward - reward.mean()) / (reward.std() + 1e-8)
+            reward = (reward - self._penalty(self.generator.field(raw)))[rows]
+            advantage = reward - reward.mean()
+            if len(reward) > 1:
+                advantage = advantage / (reward.std() + 1e-8)
         entropy = log_std.sum()  # the Gaussian's entropy up to a constant, nats
         loss = -(advantage * logp).mean() - self.config.ent_coef * entropy
         self.optimizer.zero_grad()

@@ -86,6 +86,19 @@ def warp_interpolate(x: torch.Tensor, displacement: torch.Tensor) -> torch.Tenso
     return (1 - f) * x.gather(1, left) + f * x.gather(1, (left + 1) % length)
 
 
+def warp_nearest(x: torch.Tensor, displacement: torch.Tensor) -> torch.Tensor:
+    """Warp each row of ``x`` (B, L) by ``displacement`` (B, L), reading the nearest sample.
+
+    out[i] = x[round(i − d[i]) mod L] (``torch.round``: halves to even). Unlike
+    :func:`warp_interpolate` it never averages neighbouring samples, so a fractional
+    displacement does not blur the signal (every output value is one of the row's own
+    samples); it is not differentiable in ``d``. A constant integer field is ``torch.roll``.
+    """
+    length = x.shape[1]
+    pos = torch.arange(length, device=x.device, dtype=displacement.dtype)[None, :] - displacement
+    return x.gather(1, torch.remainder(torch.round(pos), length).long())
+
+
 def estimate_shift(original: np.ndarray, augmented: np.ndarray) -> np.ndarray:
     """The circular shift (B,) that best maps each row of ``original`` (B, L) onto
     ``augmented``: argmax over s of the circular cross-correlation Σ_i aug[i]·orig[i − s]
