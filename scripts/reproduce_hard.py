@@ -13,12 +13,19 @@ and everywhere else (shifted).
 
 Methods: ``kd`` (no augmentation), ``kd_noise`` (Gaussian noise), ``kd_random_shift``
 (uniform shifts: the augmentation one designs knowing the answer), ``hard`` (REINFORCE
-policy over the shifts themselves), ``hard_grad`` (a shift generator with a noise input,
-gradient ascent on the KL) and its ablations ``hard_grad_no_noise`` (no noise input) and,
-with ``--full``, ``hard_grad_untrained`` (learning rate 0: its noise alone), and
-``hard_warp``: a spatial-transformer generator of smooth displacement fields, not handed
-the shift family (the env receives additive perturbations), trained to maximise the
-teacher–student KL under a bound on the transformation's size.
+policy over the shifts themselves), ``hard_warp``: a spatial-transformer generator of
+smooth displacement fields, not handed the shift family (the env receives additive
+perturbations), trained to maximise the teacher–student KL under a bound on the
+transformation's size; ``hard_warp_nearest`` (the same, reading the warped signal at the
+nearest sample: no interpolation blur), ``hard_warp_mix`` (HARD with the standard
+augmentation: of each step's augmented signals a quarter are warped by that generator and
+the rest randomly shifted) and its ablation ``hard_warp_mix_untrained`` (the generator
+frozen at initialisation: random warps). With ``--full`` also ``hard_grad`` (a shift
+generator with a noise input, gradient ascent on the KL) and its ablations
+``hard_grad_no_noise`` (no noise input) and ``hard_grad_untrained`` (learning rate 0: its
+noise alone), ``hard_warp_pathwise`` (gradient ascent instead of the score estimator),
+``hard_warp_nearest_untrained`` and ``hard_warp_composed`` (the generator warps signals
+that were randomly shifted first).
 
 Statistics: mean over seeds with a 95 % t-interval; paired two-sided t-tests over seeds
 (``quadgym.stats.paired_test``) for the comparisons in ``COMPARISONS``.
@@ -27,12 +34,13 @@ Writes to ``--out``: ``results.json`` (``setup``; ``runs``: per data set, per me
 per-seed lists ``acc_in_distribution``, ``acc_shifted``, ``out_of_window`` (fraction of
 augmented patterns outside the window over the second half of the run), ``seconds``, and
 the ``positions`` and ``shifts`` histograms over the second half summed over seeds;
-``teacher``; ``summary``: intervals and paired tests; ``examples``: hard_warp's warps of
-a few signals, seed 0; ``seconds``, wall; ``cpu_seconds``, per data set and seed, of the
-process that ran it), ``tables.md``, ``accuracy.png`` (the paper's bar
-chart of accuracy per method, redrawn), ``shifts.png`` (the shifts the augmentors induce
-and where they put the pattern) and ``warps.png`` (hard_warp's augmented inputs next to
-the originals, with their displacement fields).
+``teacher``; ``summary``: intervals and paired tests; ``examples``: per data set, the
+warps of a few signals by each of ``EXAMPLE_METHODS``, seed 0; ``seconds``, wall;
+``cpu_seconds``, per data set and seed, of the process that ran it), ``tables.md``,
+``accuracy.png`` (the paper's bar chart of accuracy per method, redrawn), ``shifts.png``
+(the shifts the augmentors induce and where they put the pattern) and ``warps.png`` (the
+augmented inputs of ``EXAMPLE_METHODS`` next to the originals, with their displacement
+fields).
 """
 
 import dataclasses
@@ -54,32 +62,56 @@ import quadgym  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
 from quadgym.envs.hard.data import DATASETS  # noqa: E402
-from quadgym.envs.hard.models import estimate_shift, warp_interpolate  # noqa: E402
+from quadgym.envs.hard.models import (  # noqa: E402
+    estimate_shift,
+    warp_interpolate,
+    warp_nearest,
+)
 from quadgym.stats import paired_test, t_interval  # noqa: E402
 
 #: result key -> (plugin, extra config)
+#: hard_warp with the standard augmentation: a quarter of each step's augmented signals
+#: warped by the generator (read at the nearest sample), the rest randomly shifted
+MIX = {"sampler": "nearest", "standard": "random_shift", "warp_fraction": 0.25}
 METHODS: dict[str, tuple[str, dict]] = {
     "kd": ("kd", {}),
     "kd_noise": ("kd_noise", {}),
     "kd_random_shift": ("kd_random_shift", {}),
     "hard": ("hard", {}),
-    "hard_grad": ("hard_grad", {}),
-    "hard_grad_no_noise": ("hard_grad", {"noise_dim": 0}),
     "hard_warp": ("hard_warp", {}),
+    "hard_warp_nearest": ("hard_warp", {"sampler": "nearest"}),
+    "hard_warp_mix": ("hard_warp", MIX),
+    "hard_warp_mix_untrained": ("hard_warp", {**MIX, "lr": 0.0}),
 }
 FULL_ONLY: dict[str, tuple[str, dict]] = {
+    "hard_grad": ("hard_grad", {}),
+    "hard_grad_no_noise": ("hard_grad", {"noise_dim": 0}),
     "hard_grad_untrained": ("hard_grad", {"lr": 0.0}),
     "hard_warp_pathwise": ("hard_warp", {"estimator": "pathwise", "lr": 1e-2}),
+    "hard_warp_nearest_untrained": ("hard_warp", {"sampler": "nearest", "lr": 0.0}),
+    "hard_warp_composed": (
+        "hard_warp",
+        {"sampler": "nearest", "standard": "random_shift", "compose": True},
+    ),
 }
 #: (a, b): a against b, paired by seed, on shifted accuracy
 COMPARISONS = (
     ("hard_warp", "kd"),
     ("hard_warp", "kd_random_shift"),
     ("hard", "kd_random_shift"),
+    ("hard_warp_nearest", "kd_random_shift"),
+    ("hard_warp_nearest", "hard_warp"),
+    ("hard_warp_nearest", "hard_warp_nearest_untrained"),
+    ("hard_warp_mix", "kd_random_shift"),
+    ("hard_warp_mix", "hard_warp"),
+    ("hard_warp_mix", "hard_warp_mix_untrained"),
+    ("hard_warp_mix_untrained", "kd_random_shift"),
+    ("hard_warp_composed", "kd_random_shift"),
     ("hard_grad", "hard_grad_no_noise"),
     ("hard_grad", "hard_grad_untrained"),
 )
 EXAMPLES = 6  # signals whose warps are drawn
+EXAMPLE_METHODS = ("hard_warp", "hard_warp_nearest")  # whose warps are drawn (seed 0)
 Dataset = Literal[DATASETS]
 
 
@@ -95,7 +127,7 @@ class Args(TypedConfig):
     datasets: tuple[Dataset, ...] = param(DATASETS, "data sets to run, comma-separated")
     workers: int = param(2, "processes (1: in this process); each runs whole seeds", ge=1)
     full: bool = param(
-        False, "10 seeds (unless --seeds is given) and hard_grad_untrained (about 12 minutes)"
+        False, "10 seeds (unless --seeds is given) and the ablations of FULL_ONLY (docs/hard.md)"
     )
 
     def check(self) -> None:
@@ -105,7 +137,7 @@ class Args(TypedConfig):
 
 
 def methods_of(args: Args) -> dict[str, tuple[str, dict]]:
-    """The methods of this run: every one, and the ``--full`` ablation with ``--full``."""
+    """The methods of this run: ``METHODS``, and with ``--full`` the ablations ``FULL_ONLY``."""
     return {**METHODS, **FULL_ONLY} if args.full else dict(METHODS)
 
 
@@ -141,20 +173,22 @@ def run_seed(dataset: str, seed: int, args: Args) -> dict[str, Any]:
             "seconds": time.perf_counter() - start,
         }
         out["teacher"] = agent.final["teacher"]
-        if key == "hard_warp" and seed == 0:
-            out["examples"] = warp_examples(agent)
+        if key in EXAMPLE_METHODS and seed == 0:
+            out.setdefault("examples", {})[key] = warp_examples(agent)
     out["cpu_seconds"] = time.process_time() - cpu  # this process's CPU time, teacher included
     return out
 
 
 def warp_examples(agent: Any) -> dict[str, list]:
     """A trained hard_warp's training draws for ``EXAMPLES`` signals of distinct classes:
-    the originals, the warped signals, the displacement fields and the induced shifts."""
+    the originals, the warped signals (read by its sampler), the displacement fields and
+    the induced shifts."""
     data = agent.task.data
     _, first = np.unique(data.y_train, return_index=True)
     x = data.x_train[np.sort(first)[:EXAMPLES]]
     field = agent.warp_field(x, deterministic=False)
-    warped = warp_interpolate(torch.as_tensor(x), field).numpy()
+    sample = warp_nearest if agent.config.sampler == "nearest" else warp_interpolate
+    warped = sample(torch.as_tensor(x), field).numpy()
     field = field.numpy()
     return {
         "original": x.tolist(),
@@ -195,7 +229,7 @@ def collect(args: Args) -> tuple[dict, dict, dict]:
     for ds in args.datasets:
         for key, cell in runs[ds].items():
             print(
-                f"  {key:<20}{ds:<9}in-distribution {np.mean(cell['acc_in_distribution']):.3f}"
+                f"  {key:<28} {ds:<8} in-distribution {np.mean(cell['acc_in_distribution']):.3f}"
                 f"  shifted {np.mean(cell['acc_shifted']):.3f}"
                 f" (min {np.min(cell['acc_shifted']):.3f})"
                 f"  {np.mean(cell['seconds']):.1f} s/run",
@@ -270,7 +304,8 @@ def plot_accuracy(summary: dict, path: Path) -> None:
     """The paper's bar chart: accuracy per method, in distribution and shifted (whiskers:
     95 % t-interval over seeds), a panel per data set."""
     datasets = list(summary)
-    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 3.8), squeeze=False)
+    width = max(6.5, 0.5 * max(len(summary[ds]["intervals"]) for ds in datasets))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(width * len(datasets), 3.8), squeeze=False)
     for ax, ds in zip(axes[0], datasets, strict=True):
         keys = list(summary[ds]["intervals"])
         x = np.arange(len(keys))
@@ -298,7 +333,7 @@ def plot_shifts(runs: dict, window: int, path: Path) -> None:
     Second half of every run, summed over seeds."""
     datasets = list(runs)
     fig, axes = plt.subplots(2, len(datasets), figsize=(6 * len(datasets), 6), squeeze=False)
-    keys = ("kd_random_shift", "hard", "hard_grad", "hard_warp")
+    keys = ("kd_random_shift", "hard", "hard_grad", "hard_warp", "hard_warp_mix")
     for c, ds in enumerate(datasets):
         for r, (hist, title) in enumerate(
             (("shifts", "shift induced"), ("positions", "start of the augmented pattern"))
@@ -320,15 +355,16 @@ def plot_shifts(runs: dict, window: int, path: Path) -> None:
 
 
 def plot_warps(examples: dict, path: Path) -> None:
-    """hard_warp's augmented inputs (orange) over the originals (blue), and the
-    displacement field d(i) each was resampled with (green, right axis), seed 0."""
-    datasets = list(examples)
-    n = len(examples[datasets[0]]["original"]) if datasets else 0
+    """The warps of ``EXAMPLE_METHODS``, a column per data set and method: augmented inputs
+    (orange) over the originals (blue), and the displacement field d(i) each was resampled
+    with (green, right axis), seed 0."""
+    columns = [(ds, key) for ds, per in examples.items() for key in per]
+    n = len(examples[columns[0][0]][columns[0][1]]["original"]) if columns else 0
     fig, axes = plt.subplots(
-        n, len(datasets), figsize=(6 * len(datasets), 1.4 * n + 0.6), squeeze=False
+        n, len(columns), figsize=(5 * len(columns), 1.4 * n + 0.6), squeeze=False
     )
-    for c, ds in enumerate(datasets):
-        ex = examples[ds]
+    for c, (ds, key) in enumerate(columns):
+        ex = examples[ds][key]
         for r in range(n):
             ax = axes[r, c]
             ax.plot(ex["original"][r], color="C0", lw=1, label="original")
@@ -338,7 +374,8 @@ def plot_warps(examples: dict, path: Path) -> None:
             twin.tick_params(labelsize=6)
             ax.tick_params(labelsize=6)
             ax.set_title(
-                f"{ds}: starts at {ex['position'][r]}, induced shift {ex['shift'][r]}", fontsize=7
+                f"{ds}, {key}: starts at {ex['position'][r]}, induced shift {ex['shift'][r]}",
+                fontsize=7,
             )
         axes[0, c].legend(fontsize=6, loc="upper left")
     fig.tight_layout()

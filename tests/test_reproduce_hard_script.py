@@ -33,8 +33,9 @@ def test_writes_every_key_labels_and_second_half_histograms(tmp_path, capsys):
     paired = results["summary"][ds]["paired"]
     expected = [f"{a} vs {b}" for a, b in script.COMPARISONS if a in keys and b in keys]
     assert list(paired) == expected and all(t["n"] == 2 for t in paired.values())
-    ex = results["examples"][ds]
-    assert len(ex["original"]) == len(ex["warped"]) == len(ex["field"]) == script.EXAMPLES
+    assert list(results["examples"][ds]) == list(script.EXAMPLE_METHODS)
+    for ex in results["examples"][ds].values():
+        assert len(ex["original"]) == len(ex["warped"]) == len(ex["field"]) == script.EXAMPLES
     assert results["teacher"]["toy"]["shifted"][0] >= 0.95
     assert results["setup"]["seeds"] == 2
     assert "hard_warp vs kd_random_shift" in (tmp_path / "tables.md").read_text()
