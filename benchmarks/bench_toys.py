@@ -7,8 +7,10 @@
   held-out programs written and run per second (greedy, ``evaluate(500)``).
 * ``HardShift-v0`` (toy data): env steps/s with shift 0 (each step measures the
   teacher-student KL on 32 signals and takes one distillation update), and
-  updates/s of the ``hard`` and ``hard_grad`` plugins (env step plus the
-  augmentor's own update).
+  updates/s of the ``hard``, ``hard_grad`` and ``hard_warp`` plugins and of
+  ``hard_warp_mix`` (``hard_warp`` with ``sampler="nearest"``,
+  ``standard="random_shift"``, ``warp_fraction=0.25``, as in
+  ``scripts/reproduce_hard.py``): env step plus the augmentor's own update.
 
 Torch runs on one thread. Each row names its workload. Prints a table and
 writes the figures as JSON stamped by ``record.stamp``.
@@ -65,9 +67,9 @@ def main() -> None:
 
     def record(what: str, unit: str, workload: str, value: float) -> None:
         rows.append({"what": what, "unit": unit, "workload": workload, "per_s": round(value, 1)})
-        print(f"{what:<34}{value:>12,.1f}  {unit}/s", flush=True)
+        print(f"{what:<38}{value:>12,.1f}  {unit}/s", flush=True)
 
-    print(f"{'':<34}{'rate':>12}")
+    print(f"{'':<38}{'rate':>12}")
     record(
         "ToyCoding-v0 env",
         "env steps",
@@ -96,10 +98,16 @@ def main() -> None:
         "step() with shift 0: teacher-student KL on 32 signals and one distillation update",
         rate(lambda: hard_env_steps(n), n),
     )
-    for name in ("hard", "hard_grad"):
-        algo = quadgym.make_algo(name, "HardShift-v0", seed=0)
+    mix = {"sampler": "nearest", "standard": "random_shift", "warp_fraction": 0.25}
+    for label, name, config in (
+        ("hard", "hard", {}),
+        ("hard_grad", "hard_grad", {}),
+        ("hard_warp", "hard_warp", {}),
+        ("hard_warp_mix", "hard_warp", mix),
+    ):
+        algo = quadgym.make_algo(name, "HardShift-v0", seed=0, **config)
         record(
-            f"{name} (env step + augmentor)",
+            f"{label} (env step + augmentor)",
             "updates",
             "learn(): env step plus the augmentor's own update",
             rate(lambda a=algo: a.learn(n), n),
