@@ -45,9 +45,7 @@ fields).
 
 import dataclasses
 import json
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,6 +65,7 @@ from quadgym.envs.hard.models import (  # noqa: E402
     warp_interpolate,
     warp_nearest,
 )
+from quadgym.evaluation import process_pool  # noqa: E402
 from quadgym.stats import paired_test, t_interval  # noqa: E402
 
 #: result key -> (plugin, extra config)
@@ -207,8 +206,7 @@ def collect(args: Args) -> tuple[dict, dict, dict]:
     if args.workers == 1:
         done = [run_seed(ds, s, args) for ds, s in jobs]
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
+        with process_pool(args.workers) as pool:
             done = list(pool.map(run_seed, *zip(*jobs, strict=True), [args] * len(jobs)))
     runs: dict = {ds: {} for ds in args.datasets}
     teacher: dict = {ds: {"in_distribution": [], "shifted": []} for ds in args.datasets}

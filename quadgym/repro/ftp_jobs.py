@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import multiprocessing
 import os
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import gymnasium as gym
 import torch
 
 import quadgym
+from quadgym.evaluation import process_pool
 
 #: The runs, in the order they are reported.
 RUNS = ("ftp", "gpt", "gpt_regularised", "gpt_matched_params", "gpt_matched_compute")
@@ -103,9 +103,14 @@ def networks(args: Any) -> dict[str, tuple[str, dict]]:
     }
 
 
+def env_kwargs(args: Any) -> dict[str, int]:
+    """ToyCoding-v0's keywords of every job and of the networks sized before any job."""
+    return {"value_range": args.value_range, "min_ops": args.min_ops, "max_ops": args.max_ops}
+
+
 def matched_layers(args: Any, target: int) -> int:
     """Encoder depth whose GPT parameter count is closest to ``target``."""
-    env = gym.make("ToyCoding-v0", value_range=args.value_range, max_ops=args.max_ops)
+    env = gym.make("ToyCoding-v0", **env_kwargs(args))
     counts = {
         layers: quadgym.make_algo("gpt", env, d_model=args.d_model, layers=layers).params
         for layers in range(1, 13)
@@ -115,7 +120,7 @@ def matched_layers(args: Any, target: int) -> int:
 
 def ftp_params(args: Any) -> int:
     """FTP's trainable parameters (for ``gpt_matched_params``)."""
-    env = gym.make("ToyCoding-v0", value_range=args.value_range, max_ops=args.max_ops)
+    env = gym.make("ToyCoding-v0", **env_kwargs(args))
     return quadgym.make_algo("ftp", env, **networks(args)["ftp"][1]).params
 
 
@@ -135,7 +140,7 @@ def job_spec(
             "batch_size": args.batch_size,
             "corpus_size": args.corpus_size if regime == "few" else None,
         },
-        "env": {"value_range": args.value_range, "min_ops": args.min_ops, "max_ops": args.max_ops},
+        "env": env_kwargs(args),
         "eval_every": args.eval_every,
         "eval_prompts": args.resolved("eval_prompts"),
     }
@@ -207,8 +212,7 @@ def run_all(args: Any, log: Path) -> dict[str, dict[str, dict]]:
             for job in compute_jobs():
                 finished(job, run_job(job))
     else:
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=context) as pool:
+        with process_pool(args.workers) as pool:
             futures = {pool.submit(run_job, job): job for job in jobs}
             while futures:
                 finished_now, _ = concurrent.futures.wait(
