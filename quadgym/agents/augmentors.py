@@ -224,6 +224,14 @@ class HARDWarp(AugmentorAlgorithm):
         return shifts, warped
 
     @staticmethod
+    def _inputs(obs: np.ndarray, x: torch.Tensor, shifts: np.ndarray) -> torch.Tensor:
+        """What the generator sees: the signals ``x`` (float32 ``obs``) rolled by the
+        standard ``shifts``; ``x`` itself when no signal is shifted (the default)."""
+        if not shifts.any():
+            return x
+        return torch.as_tensor(roll_rows(obs, shifts), dtype=torch.float32)
+
+    @staticmethod
     def _total(generated: torch.Tensor, shifts: np.ndarray, warped: np.ndarray) -> torch.Tensor:
         """The whole displacement field (B, L) applied to the clean signals: the standard
         shift plus the generator's field on the warped rows (x(i − s − d(i)) is the warp by
@@ -248,7 +256,7 @@ class HARDWarp(AugmentorAlgorithm):
         training draw."""
         x = torch.as_tensor(observation, dtype=torch.float32)
         shifts, warped = self._standard(observation, deterministic)
-        inputs = torch.as_tensor(roll_rows(observation, shifts), dtype=torch.float32)
+        inputs = self._inputs(observation, x, shifts)
         with torch.no_grad():
             raw = self.generator.raw(inputs, self._noise(len(x), deterministic))
             if not deterministic and self.config.estimator == "score":
@@ -266,7 +274,7 @@ class HARDWarp(AugmentorAlgorithm):
         student's update."""
         x = torch.as_tensor(obs, dtype=torch.float32)
         shifts, warped = self._standard(obs, deterministic=False)
-        inputs = torch.as_tensor(roll_rows(obs, shifts), dtype=torch.float32)
+        inputs = self._inputs(obs, x, shifts)
         z = self._noise(len(x), deterministic=False)
         if self.config.estimator == "score":
             with torch.no_grad():
