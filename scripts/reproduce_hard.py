@@ -117,7 +117,11 @@ Dataset = Literal[DATASETS]
 @dataclasses.dataclass(frozen=True)
 class Args(TypedConfig):
     out: str = param("results/hard", "output directory (results.json, tables.md, the figures)")
-    seeds: int = param(5, "seeds per method: 0, 1, ...; seed s also draws data and teacher", ge=1)
+    seeds: int | None = param(
+        None,
+        "seeds per method: 0, 1, ...; seed s also draws data and teacher; none: 5, 10 with --full",
+        ge=1,
+    )
     # at least 2: the histograms cover the second half of each run
     toy_budget: int = param(600, "student updates per run on the toy data set", ge=2)
     mnist1d_budget: int = param(3000, "student updates per run on MNIST-1D", ge=2)
@@ -198,9 +202,10 @@ def warp_examples(agent: Any) -> dict[str, list]:
     }
 
 
-def collect(args: Args) -> tuple[dict, dict, dict]:
+def collect(args: Args) -> tuple[dict, dict, dict, dict]:
     """Every (data set, seed) job, in ``args.workers`` processes: per data set, per method,
-    per-seed lists (histograms summed over seeds); the teachers'; the examples."""
+    per-seed lists (histograms summed over seeds); the teachers'; the examples; each
+    data set's CPU seconds per seed."""
     seeds = range(args.seeds)
     jobs = [(ds, s) for s in seeds for ds in args.datasets]
     if args.workers == 1:
@@ -384,8 +389,8 @@ def plot_warps(examples: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> dict:
     """Run, print and write everything; returns what results.json holds."""
     args = parse_args(Args, __doc__, argv)
-    if args.full and "--seeds" not in (argv or []):
-        args = dataclasses.replace(args, seeds=10)
+    if args.seeds is None:
+        args = dataclasses.replace(args, seeds=10 if args.full else 5)
     torch.set_num_threads(1)
     start = time.perf_counter()
     out = Path(args.out)

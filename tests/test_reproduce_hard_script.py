@@ -3,6 +3,7 @@ carries its own name, the histograms cover the second half of each run, the pair
 are the ones of its COMPARISONS, and the figures are drawn."""
 
 import json
+import sys
 
 from scriptload import load_script
 
@@ -41,3 +42,16 @@ def test_writes_every_key_labels_and_second_half_histograms(tmp_path, capsys):
     assert "hard_warp vs kd_random_shift" in (tmp_path / "tables.md").read_text()
     for png in ("accuracy.png", "shifts.png", "warps.png"):
         assert (tmp_path / png).stat().st_size > 0
+
+
+def test_full_keeps_the_seeds_given_on_the_command_line(tmp_path, monkeypatch):
+    """--full means 10 seeds unless --seeds is given, also when the arguments come from
+    the command line (sys.argv) rather than main's argv."""
+    script = load_script("reproduce_hard")
+    argv = ["--out", tmp_path, "--full", "--seeds", 2, "--batch-size", 4, "--datasets", "toy"]
+    argv += ["--toy-budget", 6, "--workers", 1]
+    monkeypatch.setattr(sys, "argv", ["reproduce_hard.py", *map(str, argv)])
+    written = script.main()
+    assert written["setup"]["seeds"] == 2
+    assert all(len(run["acc_shifted"]) == 2 for run in written["runs"]["toy"].values())
+    assert set(written["runs"]["toy"]) == set(script.METHODS) | set(script.FULL_ONLY)
