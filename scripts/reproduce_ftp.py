@@ -42,7 +42,8 @@ The jobs (regime, run, seed) run in ``--workers`` spawned processes, torch on on
 thread each (quadgym.repro.ftp_jobs; the statistics: ftp_analysis, the tables:
 ftp_tables, the figures: ftp_figures). Writes to ``--out``: ``jobs.jsonl`` (each job's
 result as it finishes), ``results.json`` (``setup``; per regime and run the per-seed
-lists; ``summary``; ``timing``: where the time went; ``seconds``), ``tables.md`` (the
+lists; ``summary``; ``timing``: where the time went; ``seconds``; written last, through
+a temporary file and a rename, so that it exists only for a finished run), ``tables.md`` (the
 tables printed), and the figures ``ftp_success.png`` (success against steps),
 ``ftp_loss_matched.png`` (success against next-token loss) and ``ftp_cosine.png``
 (cosine of neighbouring vectors along the program, the paper's smoothness figure).
@@ -55,10 +56,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from quadgym.agents.base import atomic_write_bytes
 from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
 from quadgym.repro.ftp_analysis import summary
-from quadgym.repro.ftp_figures import plot_all
+from quadgym.repro.ftp_figures import FIGURES, plot_all
 from quadgym.repro.ftp_jobs import NEEDS, REGIMES, Regime, Run, run_all, timing
 from quadgym.repro.ftp_tables import tables, timing_table
 
@@ -145,18 +147,20 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results: dict = {"setup": {**args.to_dict(), **{f: args.resolved(f) for f in PRESETS}}}
-    (out / "jobs.jsonl").unlink(missing_ok=True)
+    # what an earlier run wrote is never left beside this run's (figures included)
+    for stale in ("jobs.jsonl", "tables.md", "results.json", *FIGURES):
+        (out / stale).unlink(missing_ok=True)
     runs = run_all(args, out / "jobs.jsonl")
     results.update(runs)
     results["timing"] = timing(runs, began, time.time())
     results["summary"] = {regime: summary(r) for regime, r in runs.items()}
     text = tables(results)
     print(text)
-    (out / "tables.md").write_text(text + "\n")
+    atomic_write_bytes(out / "tables.md", (text + "\n").encode())
     plot_all(results, out)
     results["seconds"] = time.perf_counter() - start
     print(timing_table(results["timing"]))
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    atomic_write_bytes(out / "results.json", json.dumps(results, indent=1).encode())
     print(f"wrote {out}/: results.json, tables.md, ftp_*.png ({results['seconds']:.0f} s)")
 
 

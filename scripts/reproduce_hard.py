@@ -36,7 +36,8 @@ augmented patterns outside the window over the second half of the run), ``second
 the ``positions`` and ``shifts`` histograms over the second half summed over seeds;
 ``teacher``; ``summary``: intervals and paired tests; ``examples``: per data set, the
 warps of a few signals by each of ``EXAMPLE_METHODS``, seed 0; ``seconds``, wall;
-``cpu_seconds``, per data set and seed, of the process that ran it), ``tables.md``,
+``cpu_seconds``, per data set and seed, of the process that ran it; written last, through a
+temporary file and a rename, so that it exists only for a finished run), ``tables.md``,
 ``accuracy.png`` (the paper's bar chart of accuracy per method, redrawn), ``shifts.png``
 (the shifts the augmentors induce and where they put the pattern) and ``warps.png`` (the
 augmented inputs of ``EXAMPLE_METHODS`` next to the originals, with their displacement
@@ -57,6 +58,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import quadgym  # noqa: E402
+from quadgym.agents.base import atomic_write_bytes  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
 from quadgym.envs.hard.data import DATASETS  # noqa: E402
@@ -395,11 +397,14 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    # what an earlier run wrote is never left beside this run's (figures included)
+    for stale in ("tables.md", "results.json", "accuracy.png", "shifts.png", "warps.png"):
+        (out / stale).unlink(missing_ok=True)
     runs, teacher, examples, cpu = collect(args)
     summary = summarise(runs)
     text = tables(summary, teacher, args.seeds)
     print(text)
-    (out / "tables.md").write_text(text)
+    atomic_write_bytes(out / "tables.md", text.encode())
     plot_accuracy(summary, out / "accuracy.png")
     plot_shifts(runs, args.window, out / "shifts.png")
     plot_warps(examples, out / "warps.png")
@@ -419,7 +424,7 @@ def main(argv: list[str] | None = None) -> dict:
         "seconds": seconds,
         "cpu_seconds": cpu,
     }
-    (out / "results.json").write_text(json.dumps(written, indent=1))
+    atomic_write_bytes(out / "results.json", json.dumps(written, indent=1).encode())
     total = sum(map(sum, cpu.values()))
     print(f"wrote {out}/ (results.json, tables.md, accuracy.png, shifts.png, warps.png)")
     print(f"in {seconds:.0f} s; CPU {total:.0f} s in {args.workers} worker(s)")

@@ -19,6 +19,7 @@ from quadgym.agents.seqnets import FTP, GPT
 from quadgym.envs.coding import EOS, PAD, CodingTask
 from quadgym.repro import ftp_jobs as jobs
 from quadgym.repro.ftp_analysis import loss_matched, success_at_loss
+from quadgym.repro.ftp_figures import FIGURES
 from quadgym.repro.ftp_tables import tables, timing_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -460,6 +461,24 @@ def test_reproduce_script_writes_every_key(tmp_path):
     again = jobs.run_job(jobs.job_spec(args, "few", "ftp", 1, 10, plugin, config))
     assert [list(c) for c in again["curve"]] == results["few"]["ftp"]["curve"][1]
     assert again["adjacent_cosine"] == results["few"]["ftp"]["adjacent_cosine"][1]
+
+
+def test_a_reproduction_that_dies_leaves_no_earlier_run_beside_it(tmp_path, monkeypatch):
+    """jobs.jsonl, results.json, tables.md and the figures of an earlier run are removed
+    before the jobs start: a run killed midway leaves none of them to be read as its own
+    (results.json is written last, through a rename)."""
+    stale = ["jobs.jsonl", "results.json", "tables.md", *FIGURES]
+    for name in stale:
+        (tmp_path / name).write_text("an earlier run")
+
+    def dies(args, log):
+        assert not any((tmp_path / name).exists() for name in stale)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SCRIPT, "run_all", dies)
+    with pytest.raises(KeyboardInterrupt):
+        SCRIPT.main(["--out", str(tmp_path), "--workers", "1"])
+    assert not any((tmp_path / name).exists() for name in stale)
 
 
 def test_success_at_equal_loss_interpolates_the_first_crossing():

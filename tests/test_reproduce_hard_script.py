@@ -5,6 +5,7 @@ are the ones of its COMPARISONS, and the figures are drawn."""
 import json
 import sys
 
+import pytest
 from scriptload import load_script
 
 
@@ -55,3 +56,21 @@ def test_full_keeps_the_seeds_given_on_the_command_line(tmp_path, monkeypatch):
     assert written["setup"]["seeds"] == 2
     assert all(len(run["acc_shifted"]) == 2 for run in written["runs"]["toy"].values())
     assert set(written["runs"]["toy"]) == set(script.METHODS) | set(script.FULL_ONLY)
+
+
+def test_a_run_that_dies_leaves_no_earlier_run_beside_it(tmp_path, monkeypatch):
+    """results.json, tables.md and the figures of an earlier run are removed before the
+    jobs start: a run killed midway leaves none of them to be read as its own."""
+    script = load_script("reproduce_hard")
+    stale = ["results.json", "tables.md", "accuracy.png", "shifts.png", "warps.png"]
+    for name in stale:
+        (tmp_path / name).write_text("an earlier run")
+
+    def dies(args):
+        assert not any((tmp_path / name).exists() for name in stale)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(script, "collect", dies)
+    with pytest.raises(KeyboardInterrupt):
+        script.main(["--out", str(tmp_path), "--datasets", "toy", "--workers", "1"])
+    assert not any((tmp_path / name).exists() for name in stale)

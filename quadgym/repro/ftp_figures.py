@@ -103,15 +103,18 @@ def plot_cosine(results: dict, path: Path) -> None:
     finish(fig, panels, path, "cosine of neighbouring top-layer vectors", (-0.2, 1))
 
 
+#: The figures :func:`plot_all` writes, file name -> drawing function.
+FIGURES = {
+    "ftp_success.png": plot_success,
+    "ftp_loss_matched.png": plot_loss_matched,
+    "ftp_cosine.png": plot_cosine,
+}
+
+
 def plot_all(results: dict, out: Path) -> list[Path]:
-    """Every figure into directory ``out``: ``ftp_success.png``, ``ftp_loss_matched.png``,
-    ``ftp_cosine.png``; returns their paths."""
+    """Every figure of :data:`FIGURES` into directory ``out``; returns their paths."""
     paths = []
-    for name, plot in (
-        ("ftp_success", plot_success),
-        ("ftp_loss_matched", plot_loss_matched),
-        ("ftp_cosine", plot_cosine),
-    ):
-        paths.append(out / f"{name}.png")
+    for name, plot in FIGURES.items():
+        paths.append(out / name)
         plot(results, paths[-1])
     return paths
