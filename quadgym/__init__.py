@@ -8,8 +8,12 @@ Importing the package registers every environment id with Gymnasium::
     env = gym.make("QuadHover-v0")
 """
 
-from quadgym import registry
-from quadgym.registry import describe_algo, list_algos, list_envs, make_algo
+from quadgym import moved
+
+moved.install()
+
+from quadgym import registry  # noqa: E402
+from quadgym.registry import describe_algo, list_algos, list_envs, make_algo  # noqa: E402
 
 registry.register_envs()
 

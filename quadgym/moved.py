@@ -1,0 +1,64 @@
+"""Import paths that moved, kept working: ``import quadgym.agents.sb3`` still gives the module
+that now lives at its new path, with a ``DeprecationWarning`` naming that path.
+
+``MOVED`` maps every old dotted module name to its new one; it is the one table of such
+moves. :func:`install` (called by ``quadgym/__init__``) puts a finder on ``sys.meta_path``
+that answers the old names with the new modules (the same module objects, so ``isinstance``
+and monkeypatching see one class). A name that moved and was then removed maps to ``None``:
+importing it raises ``ImportError`` that names what replaced it, through ``REMOVED``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+import warnings
+from types import ModuleType
+
+#: old module name -> new module name (grouped by the change that moved them).
+MOVED: dict[str, str] = {}
+
+#: old module name -> what to use instead, for modules that no longer exist in any form.
+REMOVED: dict[str, str] = {}
+
+
+class _AliasLoader(importlib.abc.Loader):
+    """Loads an old name as the module at its new name."""
+
+    def __init__(self, new: str) -> None:
+        self.new = new
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        warnings.warn(
+            f"{spec.name} moved to {self.new}; import it from there",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        return importlib.import_module(self.new)
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Nothing to run: the new module is already executed."""
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder):
+    """Finds the old names of :data:`MOVED` (and refuses those of :data:`REMOVED`)."""
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None):
+        if fullname in REMOVED:
+            raise ImportError(f"{fullname} was removed; {REMOVED[fullname]}", name=fullname)
+        new = MOVED.get(fullname)
+        if new is None:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(new))
+
+
+_FINDER = _AliasFinder()
+
+
+def install() -> None:
+    """Put the alias finder first on ``sys.meta_path`` (once): an old name must not be found
+    as a stale file by the ordinary path finder."""
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
