@@ -23,6 +23,7 @@ import numpy as np
 
 import quadgym
 from quadgym.agents.base import INTERFACE_KEYS
+from quadgym.agents.checkpoint import load_plain
 from quadgym.registry import PARALLEL_ENVS, get_algo_class, make_parallel_env
 from quadgym.stats import t_interval
 
@@ -49,6 +50,10 @@ def controller_problem(spec: str) -> str | None:
     if Path(spec, "state.json").is_file():
         if not Path(spec, "checkpoint.bin").is_file():
             return f"controller {spec!r}: the run has no checkpoint.bin (trained at all?)"
+        try:  # read without running anything in it, before any env or plugin is built
+            load_plain(Path(spec, "checkpoint.bin"))
+        except ValueError as exc:
+            return f"controller {spec!r}: {exc}"
         return None
     if spec in quadgym.list_algos():
         return None

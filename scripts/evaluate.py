@@ -36,7 +36,7 @@ import quadgym  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
 from quadgym.envs.quad.pictures import OnboardRecorder  # noqa: E402
-from quadgym.evaluation import controller_interface  # noqa: E402
+from quadgym.evaluation import controller_interface, controller_problem  # noqa: E402
 from quadgym.registry import ENV_SPECS  # noqa: E402
 
 
@@ -69,6 +69,8 @@ def not_a_run(args: Any) -> str | None:
     run = Path(args.run)
     if not (run / "state.json").is_file() or not (run / "checkpoint.bin").is_file():
         return f"{run} has no state.json and checkpoint.bin; is it a run directory?"
+    if (unsafe := controller_problem(str(run))) is not None:  # read safely, before building
+        return unsafe
     if getattr(args, "onboard", False):
         env_id = json.loads((run / "state.json").read_text())["env"]
         if ENV_SPECS.get(env_id, {}).get("entry_point") != DRONE_ENTRY:

@@ -26,17 +26,15 @@ SB3 finishes the rollout it is in, so a call may consume a little more, and
 :attr:`SB3Algorithm.progress` (the model's ``num_timesteps``) says how much.
 Records carry the mean return of the episodes finished since the previous
 record: one per rollout that finished any, and one closing each ``learn`` call.
-A checkpoint holds the SB3 model (its step count included) and the
-normalisation statistics in one file.
+A checkpoint holds the model's weights, optimiser states and step counters and the
+normalisation statistics as tensors in one file (:mod:`quadgym.agents.sb3_state`), never a
+pickle.
 """
 
 from __future__ import annotations
 
-import io
 import multiprocessing
-import pickle
 import weakref
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -56,7 +54,8 @@ from stable_baselines3.common.vec_env import (
     VecTransposeImage,
 )
 
-from quadgym.agents.base import Algorithm, BudgetUnit, atomic_write_bytes
+from quadgym.agents.base import Algorithm, BudgetUnit
+from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
 from quadgym.agents.sb3_config import (
     ENV_DEFAULTS,
     PPOConfig,
@@ -65,6 +64,7 @@ from quadgym.agents.sb3_config import (
     TD3Config,
     sb3_keywords,
 )
+from quadgym.agents.sb3_state import model_state, restore_model_state
 
 
 def policy_for(space: gym.Space) -> str:
@@ -350,32 +350,25 @@ class SB3Algorithm(Algorithm):
         return action
 
     def save(self, path: str | Path) -> None:
-        model_buf = io.BytesIO()
-        self.model.save(model_buf)
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w") as z:
-            z.writestr("quadgym.txt", f"{self.name}\n{self.env_id}\n")
-            z.writestr("model.zip", model_buf.getvalue())
-            if isinstance(self.venv, VecNormalize):
-                z.writestr("obs_rms.pkl", pickle.dumps((self.venv.obs_rms, self.venv.ret_rms)))
-        atomic_write_bytes(path, out.getvalue())
+        """Write the model's weights, optimiser states, step counters and normalisation
+        statistics as tensors (:mod:`quadgym.agents.checkpoint`): never SB3's own zip, whose
+        pickled objects a reader would have to run."""
+        write_checkpoint(self, path, model_state(self.model, self.venv))
 
     def load(self, path: str | Path) -> None:
+        """Restore what :meth:`save` wrote into the model this plugin built from its config.
+
+        Raises:
+            UnsafeCheckpointError: an old pickled checkpoint or a crafted file (refused).
+            ValueError: unreadable, another plugin's or env's, or shaped for another model.
+        """
+        ckpt = read_checkpoint(self, path)
         try:
-            with zipfile.ZipFile(path) as z:
-                algo, env_id = z.read("quadgym.txt").decode().split()
-                model_bytes = z.read("model.zip")
-                stats = z.read("obs_rms.pkl") if "obs_rms.pkl" in z.namelist() else None
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise ValueError(f"{path} is not a readable {self.name} checkpoint: {exc}") from None
-        if algo != self.name or env_id != self.env_id:
+            restore_model_state(self.model, self.venv, ckpt)
+        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
             raise ValueError(
-                f"{path} is a checkpoint of {algo!r} on {env_id!r}, "
-                f"not of {self.name!r} on {self.env_id!r}"
-            )
-        self.model = self.config.sb3_class.load(io.BytesIO(model_bytes), env=self.venv)
-        if stats is not None and isinstance(self.venv, VecNormalize):
-            self.venv.obs_rms, self.venv.ret_rms = pickle.loads(stats)  # noqa: S301 - own file
+                f"{path} does not fit this {self.name} model (built from its config): {exc}"
+            ) from None
 
 
 class PPOAlgorithm(SB3Algorithm):
