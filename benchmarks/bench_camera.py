@@ -98,7 +98,7 @@ def step_rate(env: Any, seconds: float, seed: int = 0) -> float:
 # ---------------------------------------------------------------------- quadgym
 def quadgym_frames(seconds: float) -> list[dict[str, Any]]:
     """One run of the frames table."""
-    from quadgym.envs.quad.camera import CameraModel, Cameras
+    from quadgym.envs.quad.sensors.camera import CameraModel, Cameras
     from quadgym.registry import make_parallel_env
 
     rows = []

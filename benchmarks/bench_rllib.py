@@ -29,7 +29,7 @@ import time
 import numpy as np
 from record import arguments, stamp, write_result
 
-from quadgym.agents.marl import SWARM_TRAIN_ENV
+from quadgym.agents.sb3.shared import SWARM_TRAIN_ENV
 from quadgym.registry import make_parallel_env
 
 WORKLOADS = {

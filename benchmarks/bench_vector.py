@@ -6,7 +6,7 @@ For 1, 64, 1024 and 4096 lanes (float64, one thread), two workloads, each
 timed for about ``--seconds``:
 
 * ``physics drone-steps/s`` (near hover, physics only):
-  :func:`quadgym.envs.quad.physics.advance` alone, one drone advanced one
+  :func:`quadgym.envs.quad.sim.physics.advance` alone, one drone advanced one
   240 Hz physics step (motor wrench, rigid body, quaternion, ground rule),
   with the ``dyn`` physics, at hover RPM with 1 % noise;
 * ``env steps/s`` (random actions with resets, full loop): full ``step()``
@@ -27,10 +27,10 @@ import numpy as np
 from record import arguments, stamp, write_result
 
 import quadgym  # noqa: F401
-from quadgym.envs.quad import dynamics
-from quadgym.envs.quad.models import get_model
-from quadgym.envs.quad.physics import advance
-from quadgym.envs.quad.tasks import HoverTask, StartNoise
+from quadgym.envs.quad.sim import dynamics
+from quadgym.envs.quad.sim.models import get_model
+from quadgym.envs.quad.sim.physics import advance
+from quadgym.envs.quad.tasks.base import HoverTask, StartNoise
 
 LANES = [1, 64, 1024, 4096]
 WORKLOADS = {

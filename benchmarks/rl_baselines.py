@@ -8,7 +8,7 @@ budget of :data:`BASELINES`, one torch thread), in a subprocess whose wall clock
 training time (interpreter start and checkpoints included):
 
 - hover, track (circle), land: ``scripts/train.py --env ID --algo ppo --num-envs 64``,
-  the ppo plugin's defaults of ``quadgym.agents.sb3_config.ENV_DEFAULTS`` on 64 lanes of
+  the ppo plugin's defaults of ``quadgym.agents.sb3.config.ENV_DEFAULTS`` on 64 lanes of
   the batched NumPy backend, ``rpm`` actions;
 - gates: the ppo plugin on its 8 PyBullet copies (the frames and pillars are Bullet
   bodies), ``pid`` actions (a set-point offset from the next gate's centre);

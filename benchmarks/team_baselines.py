@@ -6,7 +6,7 @@ quad_swarm_v0 (formation from ground starts), quad_swap_v0, quad_reform_v0 and
 quad_leader_v0, ``pyb`` physics (240 / 30 Hz), the envs' defaults otherwise (4
 drones, a 0.5 m grid). The ``pid`` plugin flies every drone through ``pid``
 actions (each drone's cascaded PID tracks a set-point at the physics rate): its
-planner (``quadgym.agents.model_based``) aims each drone at its own goal, layers
+planner (``quadgym.agents.model_based.base``) aims each drone at its own goal, layers
 the drones in height while they cross on quad_swap_v0, and leads the goal by the
 reference's velocity on quad_leader_v0. ``--run`` adds trained ``ppo_shared`` runs
 of ``scripts/train.py`` (each on its own env, through the action type it trained

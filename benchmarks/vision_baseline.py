@@ -49,7 +49,7 @@ import gymnasium as gym
 import torch
 from record import REPO, arguments, stamp, write_result
 
-from quadgym.agents.sb3_config import VISUAL_TRAIN_ENV
+from quadgym.agents.sb3.config import VISUAL_TRAIN_ENV
 from quadgym.evaluation import interval, load_controller, score
 
 ENV_ID = "QuadVisualReach-v0"

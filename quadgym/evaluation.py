@@ -12,10 +12,8 @@ come from the env's task (``task.summarize``), so a new task brings its own metr
 from __future__ import annotations
 
 import importlib
-import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -23,8 +21,8 @@ import numpy as np
 
 import quadgym
 from quadgym.agents.base import INTERFACE_KEYS
-from quadgym.agents.checkpoint import load_plain
 from quadgym.registry import PARALLEL_ENVS, get_algo_class, make_parallel_env
+from quadgym.runs.load import is_run, load_run, read_state, run_problem
 from quadgym.stats import t_interval
 
 
@@ -47,14 +45,9 @@ class Episode:
 def controller_problem(spec: str) -> str | None:
     """Why ``spec`` names no controller (see the module docstring), or None: checked
     before any episode is flown."""
-    if Path(spec, "state.json").is_file():
-        if not Path(spec, "checkpoint.bin").is_file():
-            return f"controller {spec!r}: the run has no checkpoint.bin (trained at all?)"
-        try:  # read without running anything in it, before any env or plugin is built
-            load_plain(Path(spec, "checkpoint.bin"))
-        except ValueError as exc:
-            return f"controller {spec!r}: {exc}"
-        return None
+    if is_run(spec):
+        problem = run_problem(spec)
+        return None if problem is None else f"controller {spec!r}: {problem}"
     if spec in quadgym.list_algos():
         return None
     if ":" in spec:
@@ -74,9 +67,9 @@ def controller_interface(spec: str) -> dict[str, Any]:
     """The env keywords the controller ``spec`` acts through (a run directory: its plugin
     config's ``interface()``, e.g. ``{"action_type": "vel"}``; otherwise {}). The env a
     run is scored on takes them, as the env it trained on had them."""
-    if not Path(spec, "state.json").is_file():
+    if not is_run(spec):
         return {}
-    state = json.loads(Path(spec, "state.json").read_text())
+    state = read_state(spec)
     return get_algo_class(state["algo"]).make_config(state["config"]).interface()
 
 
@@ -89,13 +82,11 @@ def load_controller(spec: str, env: gym.Env) -> Any:
     """
     spec_ = getattr(env, "spec", None)
     env_id = spec_.id if spec_ is not None else getattr(env, "metadata", {}).get("name")
-    if Path(spec, "state.json").is_file():
-        state = json.loads(Path(spec, "state.json").read_text())
+    if is_run(spec):
+        state = read_state(spec)
         if state["env"] != env_id:
             raise ValueError(f"run {spec} was trained on {state['env']}, not {env_id}")
-        algo = quadgym.make_algo(state["algo"], state["env"], **state["config"])
-        algo.load(Path(spec, "checkpoint.bin"))
-        return _fitting(spec, algo, env)
+        return _fitting(spec, load_run(spec)[1], env)
     if ":" in spec:
         module, _, name = spec.partition(":")
         try:

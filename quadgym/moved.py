@@ -18,7 +18,37 @@ import warnings
 from types import ModuleType
 
 #: old module name -> new module name (grouped by the change that moved them).
-MOVED: dict[str, str] = {}
+MOVED: dict[str, str] = {
+    # the layout issue: simulator, control, sensors, tasks, runs, agents by family
+    "quadgym.envs.quad.models": "quadgym.envs.quad.sim.models",
+    "quadgym.envs.quad.dynamics": "quadgym.envs.quad.sim.dynamics",
+    "quadgym.envs.quad.aero": "quadgym.envs.quad.sim.aero",
+    "quadgym.envs.quad.physics": "quadgym.envs.quad.sim.physics",
+    "quadgym.envs.quad.perturb": "quadgym.envs.quad.sim.perturb",
+    "quadgym.envs.quad.world": "quadgym.envs.quad.sim.world",
+    "quadgym.envs.quad.scene": "quadgym.envs.quad.sim.scene",
+    "quadgym.control.pid": "quadgym.envs.quad.control.pid",
+    "quadgym.control.lqr": "quadgym.envs.quad.control.lqr",
+    "quadgym.envs.quad.camera": "quadgym.envs.quad.sensors.camera",
+    "quadgym.envs.quad.view": "quadgym.envs.quad.sensors.view",
+    "quadgym.envs.quad.pictures": "quadgym.envs.quad.sensors.pictures",
+    "quadgym.envs.quad.actions": "quadgym.envs.quad.tasks.actions",
+    "quadgym.envs.quad.neighbours": "quadgym.envs.quad.tasks.neighbours",
+    "quadgym.envs.quad.track": "quadgym.envs.quad.tasks.track",
+    "quadgym.envs.quad.land": "quadgym.envs.quad.tasks.land",
+    "quadgym.envs.quad.gates": "quadgym.envs.quad.tasks.gates",
+    "quadgym.envs.quad.visual": "quadgym.envs.quad.tasks.visual_reach",
+    "quadgym.envs.quad.teams": "quadgym.envs.quad.tasks.teams",
+    "quadgym.envs.quad.suite": "quadgym.envs.quad.tasks.suite",
+    "quadgym.runlog": "quadgym.runs.log",
+    "quadgym.agents.sb3_config": "quadgym.agents.sb3.config",
+    "quadgym.agents.sb3_state": "quadgym.agents.sb3.state",
+    "quadgym.agents.extractors": "quadgym.agents.sb3.extractors",
+    "quadgym.agents.marl": "quadgym.agents.sb3.shared",
+    "quadgym.agents.pid": "quadgym.agents.model_based.pid",
+    "quadgym.agents.lqr": "quadgym.agents.model_based.lqr",
+    "quadgym.control": "quadgym.envs.quad.control",
+}
 
 #: old module name -> what to use instead, for modules that no longer exist in any form.
 REMOVED: dict[str, str] = {}

@@ -9,7 +9,7 @@ that RLlib reads right (a drone cut off by the clock or a teammate's crash is tr
 value bootstrapped, not terminated). :func:`ppo_config`
 trains one policy shared by every drone (``"shared"``, RLlib's parameter sharing) or one
 per drone (``policies="per_agent"``), on the swarm's training starts of ``ppo_shared``
-(``quadgym.agents.marl.SWARM_TRAIN_ENV``) by default. :class:`RLlibController` flies a
+(``quadgym.agents.sb3.shared.SWARM_TRAIN_ENV``) by default. :class:`RLlibController` flies a
 saved checkpoint's modules (greedy: the Gaussian's mean) with the ``reset``/``act``
 interface of quadgym's controllers, so ``quadgym.evaluation.score`` and
 ``scripts/replay_marl.py``'s evaluation take it.
@@ -27,8 +27,8 @@ import numpy as np
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
 from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
-from quadgym.agents.marl import SWARM_TRAIN_ENV
-from quadgym.agents.sb3_config import ENV_DEFAULTS, HOVER_PPO_DEFAULTS
+from quadgym.agents.sb3.config import ENV_DEFAULTS, HOVER_PPO_DEFAULTS
+from quadgym.agents.sb3.shared import SWARM_TRAIN_ENV
 from quadgym.registry import PARALLEL_ENVS, make_parallel_env
 
 #: The policy id every drone maps to with one shared policy (not RLlib's "default_policy",

@@ -7,7 +7,7 @@
 
 Every controller flies ``--episodes`` episodes of every task (seeds ``--seed``,
 ``--seed`` + 1, ...), the same ones for all, under ``--perturbations`` if given
-(wind, mass, inertia, sensor noise, action delay: quadgym.envs.quad.perturb). A
+(wind, mass, inertia, sensor noise, action delay: quadgym.envs.quad.sim.perturb). A
 controller is an algorithm plugin that needs no training (``pid``), a run directory
 of ``scripts/train.py`` (scored on the env it was trained on), or
 ``package.module:Class``: a class built as ``Class(env)`` with ``reset()`` and
@@ -51,8 +51,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from quadgym.agents.base import atomic_write_bytes  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
-from quadgym.envs.quad.perturb import parse_perturb  # noqa: E402
-from quadgym.envs.quad.suite import TASK_ENVS  # noqa: E402
+from quadgym.envs.quad.sim.perturb import parse_perturb  # noqa: E402
+from quadgym.envs.quad.tasks.suite import TASK_ENVS  # noqa: E402
 from quadgym.evaluation import (  # noqa: E402
     EXECUTORS,
     best,

@@ -14,12 +14,12 @@ in the safe format is left as it is.
 
 Usage::
 
-    python scripts/convert_checkpoint.py --trust baselines/QuadHover-v0-ppo-s0 [RUN ...]
+    python scripts/convert_checkpoint.py --trust --runs baselines/QuadHover-v0-ppo-s0
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import io
 import json
 import pickle
@@ -33,26 +33,29 @@ import torch
 
 import quadgym
 from quadgym.agents.checkpoint import UnsafeCheckpointError, load_plain, write_checkpoint
+from quadgym.cli import parse_args
+from quadgym.config import TypedConfig, param
 
 #: Observations on which the old and the converted policy must agree.
 CHECK_OBSERVATIONS = 32
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="run directories (with state.json)")
-    parser.add_argument(
-        "--trust",
-        action="store_true",
-        help="required: you trust these files (reading the old format runs their pickles)",
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    runs: tuple[str, ...] = param(dataclasses.MISSING, "run directories (with state.json)")
+    trust: bool = param(
+        False, "required: you trust these files (reading the old format runs their pickles)"
     )
-    args = parser.parse_args(argv)
+
+
+def problem(args: Args) -> str | None:
+    """Why the command cannot start: no --trust, or a path that is not a run directory."""
     if not args.trust:
-        parser.error("the old format can run code when read: pass --trust for runs you trust")
-    for run in args.runs:
+        return "the old format can run code when read: pass --trust for runs you trust"
+    for run in map(Path, args.runs):
         if not (run / "state.json").is_file() or not (run / "checkpoint.bin").is_file():
-            parser.error(f"{run} has no state.json and checkpoint.bin; is it a run directory?")
-    return args
+            return f"{run} has no state.json and checkpoint.bin; is it a run directory?"
+    return None
 
 
 def load_legacy(algo, path: Path) -> None:
@@ -139,9 +142,9 @@ def convert(run: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(Args, __doc__, argv, check=problem)
     torch.set_num_threads(1)
-    for run in args.runs:
+    for run in map(Path, args.runs):
         try:
             print(convert(run))
         except (ValueError, OSError) as exc:

@@ -32,12 +32,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-import quadgym  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
-from quadgym.envs.quad.pictures import OnboardRecorder  # noqa: E402
-from quadgym.evaluation import controller_interface, controller_problem  # noqa: E402
+from quadgym.envs.quad.sensors.pictures import OnboardRecorder  # noqa: E402
+from quadgym.evaluation import controller_interface  # noqa: E402
 from quadgym.registry import ENV_SPECS  # noqa: E402
+from quadgym.runs.load import is_run, load_run, read_state, run_problem  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,16 +67,15 @@ def not_a_run(args: Any) -> str | None:
     """Why ``args.run`` is not a run directory of scripts/train.py (or, with
     ``--onboard``, not one of a drone env), or None if it is."""
     run = Path(args.run)
-    if not (run / "state.json").is_file() or not (run / "checkpoint.bin").is_file():
-        return f"{run} has no state.json and checkpoint.bin; is it a run directory?"
-    if (unsafe := controller_problem(str(run))) is not None:  # read safely, before building
-        return unsafe
-    if getattr(args, "onboard", False):
-        env_id = json.loads((run / "state.json").read_text())["env"]
+    if getattr(args, "onboard", False) and is_run(run):  # the cheaper refusal first
+        try:
+            env_id = read_state(run)["env"]
+        except ValueError as exc:
+            return str(exc)
         if ENV_SPECS.get(env_id, {}).get("entry_point") != DRONE_ENTRY:
             drones = sorted(k for k, v in ENV_SPECS.items() if v["entry_point"] == DRONE_ENTRY)
             return f"--onboard films drone envs ({', '.join(drones)}); {run} is a run of {env_id}"
-    return None
+    return run_problem(run)  # read safely, before building anything
 
 
 def aims(env: Any) -> np.ndarray:
@@ -84,15 +83,6 @@ def aims(env: Any) -> np.ndarray:
     where it keeps them out of the goal (QuadVisualReach-v0), else the env's goal."""
     task = env.task
     return task.targets if hasattr(task, "targets") else env.goal
-
-
-def load_run(run: Path) -> tuple[dict[str, Any], Any]:
-    """The saved state (env, algo, config) of a run directory and its plugin at the last
-    checkpoint."""
-    state = json.loads((run / "state.json").read_text())
-    algo = quadgym.make_algo(state["algo"], state["env"], **state["config"])
-    algo.load(run / "checkpoint.bin")
-    return state, algo
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,14 +28,14 @@ import numpy as np
 
 from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
-from quadgym.control.pid import TUNED_MODELS, CascadedPID
-from quadgym.envs.quad.camera import MAX_SIDE, CameraModel, body_reach
-from quadgym.envs.quad.dynamics import State, quat_to_euler
-from quadgym.envs.quad.models import get_model
-from quadgym.envs.quad.pictures import FPS, OnboardRecorder
-from quadgym.envs.quad.tasks import check_rates
-from quadgym.envs.quad.view import drone_colour
-from quadgym.envs.quad.world import World, physics_modes
+from quadgym.envs.quad.control.pid import TUNED_MODELS, CascadedPID
+from quadgym.envs.quad.sensors.camera import MAX_SIDE, CameraModel, body_reach
+from quadgym.envs.quad.sensors.pictures import FPS, OnboardRecorder
+from quadgym.envs.quad.sensors.view import WorldCamera, drone_colour
+from quadgym.envs.quad.sim.dynamics import State, quat_to_euler
+from quadgym.envs.quad.sim.models import get_model
+from quadgym.envs.quad.sim.world import World, physics_modes
+from quadgym.envs.quad.tasks.base import check_rates
 
 #: Where the drones start: ``circle`` (0.5 m radius per 4 drones) or ``row`` (0.5 m apart).
 START_FORMATIONS = ("circle", "row")
@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     model = get_model(args.model)
     world = World(model, args.drones, args.physics, args.physics_hz, gui=args.gui)
+    camera = WorldCamera(world)
     start = start_positions(args.drones, args.formation, world.rest_height)
     world.reset(State.at_rest(start))
     pid = CascadedPID(model, args.drones)
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             shot = time.perf_counter()
             after = world.get_state()
             if args.video:
-                frames.append(world.render(640, 480, set_points=sp))
+                frames.append(camera.render(640, 480, set_points=sp))
             if onboard is not None:
                 onboard.record(after, t + dt, sp)
             filming += time.perf_counter() - shot

@@ -38,7 +38,7 @@ from quadgym.agents.base import POSITION
 from quadgym.cli import build_parser
 from quadgym.config import TypedConfig, param
 from quadgym.registry import get_algo_class
-from quadgym.runs import Run
+from quadgym.runs.directory import Run
 
 
 @dataclasses.dataclass(frozen=True)

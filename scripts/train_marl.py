@@ -12,16 +12,15 @@ and the crashes and collisions. Continue an interrupted run with
 """
 
 import dataclasses
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-import replay_marl
-import train
-
 import quadgym
 from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
+from quadgym.replay import evaluate, report
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(Args, __doc__, argv)
     out = Path(args.out or f"runs/swarm-{args.drones}-s{args.seed}")
     start = time.perf_counter()
-    code = train.main(
+    code = subprocess.call(  # the training CLI itself (scripts never import each other)
         [
+            sys.executable,
+            str(Path(__file__).with_name("train.py")),
             "--env",
             "quad_swarm_v0",
             "--algo",
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         "ppo_shared", "quad_swarm_v0", num_drones=args.drones, n_swarms=args.swarms, seed=args.seed
     )
     algo.load(out / "checkpoint.bin")
-    replay_marl.report(replay_marl.evaluate(algo, args.drones, args.episodes), out)
+    report(evaluate(algo, args.drones, args.episodes), out)
     return 0
 
 

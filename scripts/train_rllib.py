@@ -31,12 +31,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import replay_marl
 
 from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
 from quadgym.evaluation import ray_address
 from quadgym.registry import PARALLEL_ENVS
+from quadgym.replay import evaluate, report
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"trained {steps} agent-steps in {minutes:.1f} min")
     controller = RLlibController(out / "checkpoint", args.policies)
     if args.env == "quad_swarm_v0":
-        replay_marl.report(replay_marl.evaluate(controller, args.drones, args.episodes), out)
+        report(evaluate(controller, args.drones, args.episodes), out)
     elif args.env not in PARALLEL_ENVS:
         report_single(args.env, controller, args.episodes, out)
     return 0

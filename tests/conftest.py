@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import quadgym  # noqa: F401  (registers the environments)
-from quadgym.envs.quad.models import get_model
+from quadgym.envs.quad.sim.models import get_model
 
 # Small torch runs: one thread. Two threads on two busy cores made runs ten times slower.
 torch.set_num_threads(1)

@@ -9,9 +9,9 @@ import pytest
 from pettingzoo.test import parallel_api_test
 
 from quadgym.envs import quad_swarm_v0
-from quadgym.envs.quad.actions import ACTION_DIMS, ACTION_TYPES, ActionMap
-from quadgym.envs.quad.dynamics import quat_to_euler
-from quadgym.envs.quad.models import GRAVITY, get_model
+from quadgym.envs.quad.sim.dynamics import quat_to_euler
+from quadgym.envs.quad.sim.models import GRAVITY, get_model
+from quadgym.envs.quad.tasks.actions import ACTION_DIMS, ACTION_TYPES, ActionMap
 
 MODEL = get_model("cf2x")
 

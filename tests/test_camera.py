@@ -13,10 +13,10 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from pettingzoo.test import parallel_api_test
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from quadgym.envs.quad.camera import CameraModel, Cameras, parse_obs_type
 from quadgym.envs.quad.config import QuadConfig
-from quadgym.envs.quad.dynamics import State, euler_to_quat
-from quadgym.envs.quad.scene import (
+from quadgym.envs.quad.sensors.camera import CameraModel, Cameras, parse_obs_type
+from quadgym.envs.quad.sim.dynamics import State, euler_to_quat
+from quadgym.envs.quad.sim.scene import (
     SEG_GROUND,
     SEG_NOTHING,
     SEG_TARGET,
@@ -25,8 +25,8 @@ from quadgym.envs.quad.scene import (
     cylinder_mesh,
     sphere_mesh,
 )
+from quadgym.envs.quad.sim.world import World
 from quadgym.envs.quad.single import QuadHoverEnv
-from quadgym.envs.quad.world import World
 from quadgym.registry import make_parallel_env
 
 

@@ -4,8 +4,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from quadgym.control.pid import CascadedPID, PIDGains
-from quadgym.envs.quad.models import get_model
+from quadgym.envs.quad.control.pid import CascadedPID, PIDGains
+from quadgym.envs.quad.sim.models import get_model
 
 PAPER_MODES = ["pyb", "dyn", "pyb_gnd", "pyb_drag", "pyb_dw", "pyb_gnd_drag_dw"]
 
@@ -56,7 +56,7 @@ def test_pyb_and_dyn_agree_on_a_pid_flight():
 
 def test_pid_is_batched():
     """Each row of a batched PID equals the same drone controlled alone."""
-    from quadgym.envs.quad.dynamics import State
+    from quadgym.envs.quad.sim.dynamics import State
 
     m = get_model("cf2x")
     rng = np.random.default_rng(1)
@@ -80,7 +80,7 @@ def test_published_gains_and_pwm_map():
     g = PIDGains.for_model(get_model("cf2x"))
     assert g.p_pos == (0.4, 0.4, 1.25) and g.d_att == (20000.0, 20000.0, 12000.0)
     rpm = CascadedPID(get_model("cf2x")).compute(
-        __import__("quadgym.envs.quad.dynamics", fromlist=["State"]).State.at_rest([[0, 0, 1]]),
+        __import__("quadgym.envs.quad.sim.dynamics", fromlist=["State"]).State.at_rest([[0, 0, 1]]),
         np.array([[0, 0, 1]]),
         1 / 30,
     )

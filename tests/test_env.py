@@ -6,7 +6,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from quadgym.envs.quad.actions import ACTION_TYPES
+from quadgym.envs.quad.tasks.actions import ACTION_TYPES
 
 
 @pytest.mark.parametrize("action_type", ACTION_TYPES)

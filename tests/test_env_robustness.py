@@ -29,11 +29,12 @@ from quadgym.envs.coding import ToyCodingEnv
 from quadgym.envs.hard.env import MAX_PERTURBATION, HardShiftEnv
 from quadgym.envs.lifecycle import EnvClosed, ResetNeeded
 from quadgym.envs.preference import PreferenceToyEnv
-from quadgym.envs.quad import neighbours, tasks
+from quadgym.envs.quad.sim.world import World
 from quadgym.envs.quad.single import QuadHoverEnv
 from quadgym.envs.quad.swarm import SwarmEnv
+from quadgym.envs.quad.tasks import base as tasks
+from quadgym.envs.quad.tasks import neighbours
 from quadgym.envs.quad.vector import QuadHoverVectorEnv
-from quadgym.envs.quad.world import World
 
 NAN, INF = math.nan, math.inf
 

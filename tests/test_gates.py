@@ -9,7 +9,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
-from quadgym.envs.quad.dynamics import State
+from quadgym.envs.quad.sim.dynamics import State
 from quadgym.evaluation import score
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import quadgym
-from quadgym.control.lqr import LQR, from_state
-from quadgym.envs.quad.models import get_model
+from quadgym.envs.quad.control.lqr import LQR, from_state
+from quadgym.envs.quad.sim.models import get_model
 from quadgym.evaluation import score
 
 M = get_model("cf2x")

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from quadgym.envs.quad.dynamics import motor_wrench
-from quadgym.envs.quad.models import GRAVITY, MODEL_NAMES, get_model
+from quadgym.envs.quad.sim.dynamics import motor_wrench
+from quadgym.envs.quad.sim.models import GRAVITY, MODEL_NAMES, get_model
 
 
 def test_cf2x_constants_and_hover_rpm(cf2x):

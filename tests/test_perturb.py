@@ -6,9 +6,9 @@ import pybullet
 import pytest
 
 from quadgym.envs import quad_swarm_v0
-from quadgym.envs.quad.dynamics import State
-from quadgym.envs.quad.models import GRAVITY, get_model
-from quadgym.envs.quad.perturb import PRESETS, Perturbations, parse_perturb
+from quadgym.envs.quad.sim.dynamics import State
+from quadgym.envs.quad.sim.models import GRAVITY, get_model
+from quadgym.envs.quad.sim.perturb import PRESETS, Perturbations, parse_perturb
 
 M = get_model("cf2x")
 STILL = {"start_height": 1.0, "target": [0, 0, 1.0], "start_xy_noise": 0.0, "start_yaw_noise": 0.0}
@@ -165,7 +165,7 @@ def test_a_steady_wind_displaces_the_pid_by_what_its_integral_limit_predicts():
     """At rest against a wind F the position loop's force p·e + i·∫e equals F. The x
     integral saturates at i_pos_limit (2 m·s) × i (0.05 N/(m·s)) = 0.1 N, so a 0.2 N wind
     leaves e = (F − 0.1 N) / p = 0.1 / 0.4 = 0.25 m downwind, and 0.05 N none at all."""
-    from quadgym.control.pid import PIDGains
+    from quadgym.envs.quad.control.pid import PIDGains
 
     g = PIDGains()
     cap = g.i_pos_limit[0] * g.i_pos[0]
@@ -189,7 +189,7 @@ def test_a_heavier_drone_hovers_at_the_higher_rpm():
 def test_gusts_are_an_ornstein_uhlenbeck_force_of_the_given_spread():
     """Stationary std σ per axis, correlation e⁻¹ after one time constant (0.5 s), the
     same gusts for the same generator, the steady wind added."""
-    from quadgym.envs.quad.perturb import GUST_TAU, Disturbances
+    from quadgym.envs.quad.sim.perturb import GUST_TAU, Disturbances
 
     def run(seed):
         d = Disturbances(parse_perturb({"gust": 0.05, "wind": (0.01, 0, 0)}), 200, 1 / 240)

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from quadgym.envs.quad import aero
-from quadgym.envs.quad.dynamics import State, euler_to_quat, quat_to_rot
-from quadgym.envs.quad.models import GRAVITY, get_model
-from quadgym.envs.quad.world import World, parse_physics, physics_modes
+from quadgym.envs.quad.sim import aero
+from quadgym.envs.quad.sim.dynamics import State, euler_to_quat, quat_to_rot
+from quadgym.envs.quad.sim.models import GRAVITY, get_model
+from quadgym.envs.quad.sim.world import World, parse_physics, physics_modes
 
 DT = 1.0 / 240
 

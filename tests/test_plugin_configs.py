@@ -15,11 +15,11 @@ import pytest
 import torch
 
 import quadgym
-import quadgym.agents.marl as marl
+import quadgym.agents.sb3.shared as marl
 from quadgym.agents.base import POSITION
 from quadgym.agents.distill import AugmentorConfig
-from quadgym.agents.marl import PPOSharedConfig
-from quadgym.agents.sb3_config import PPOConfig, SACConfig, TD3Config, sb3_keywords
+from quadgym.agents.sb3.config import PPOConfig, SACConfig, TD3Config, sb3_keywords
+from quadgym.agents.sb3.shared import PPOSharedConfig
 from quadgym.agents.schedule import cosine_factor
 from quadgym.agents.sequence import FTPConfig
 from quadgym.registry import get_algo_class

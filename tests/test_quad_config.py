@@ -20,7 +20,7 @@ from quadgym.envs.quad import single, swarm
 from quadgym.envs.quad.config import QuadConfig, SwarmConfig, VectorConfig
 from quadgym.envs.quad.single import QuadHoverEnv
 from quadgym.envs.quad.swarm import SwarmEnv
-from quadgym.envs.quad.tasks import StartNoise
+from quadgym.envs.quad.tasks.base import StartNoise
 from quadgym.envs.quad.vector import QuadHoverVectorEnv
 
 #: Each face's constructor (``test_public_entry_points_pass_the_errors_on`` checks

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import quadgym
-from quadgym.agents.pid import PIDAgent
+from quadgym.agents.model_based.pid import PIDAgent
 
 
 def test_envs_are_registered():

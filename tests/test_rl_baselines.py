@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import quadgym
-from quadgym.agents.sb3_config import ENV_DEFAULTS, HOVER_PPO_DEFAULTS
+from quadgym.agents.sb3.config import ENV_DEFAULTS, HOVER_PPO_DEFAULTS
 from quadgym.evaluation import score
 from quadgym.registry import get_algo_class
 
@@ -100,7 +100,7 @@ def test_every_task_has_a_baseline_whose_command_trains_it(tmp_path):
     from scriptload import load_script
 
     from quadgym.cli import parse_args
-    from quadgym.envs.quad.suite import TASK_ENVS
+    from quadgym.envs.quad.tasks.suite import TASK_ENVS
 
     assert {b.env_id for b in rl.BASELINES.values()} == set(TASK_ENVS) - {"quad_swarm_v0"}
     train = load_script("train")

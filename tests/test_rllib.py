@@ -198,7 +198,7 @@ def test_the_config_is_ppo_shareds_and_its_policies_start_at_its_action_spread(p
     from the config's spec."""
     import torch
 
-    from quadgym.agents.sb3_config import HOVER_PPO_DEFAULTS
+    from quadgym.agents.sb3.config import HOVER_PPO_DEFAULTS
 
     config = ppo_config("quad_swarm_v0", 2, policies)
     assert (config.clip_param, config.use_kl_loss, config.vf_loss_coeff) == (0.2, False, 0.5)

@@ -117,7 +117,7 @@ def test_an_old_sb3_checkpoint_is_refused_with_the_way_to_convert_it(tmp_path):
         z.writestr("quadgym.txt", "ppo\nQuadHover-v0\n")
         z.writestr("model.zip", b"")
         z.writestr("obs_rms.pkl", pickle.dumps(_Marker(marker)))
-    with pytest.raises(UnsafeCheckpointError, match="convert_checkpoint.py --trust"):
+    with pytest.raises(UnsafeCheckpointError, match="convert_checkpoint.py --trust --runs"):
         load_plain(path)
     assert not marker.exists()
 
@@ -219,12 +219,12 @@ def test_convert_checkpoint_needs_trust_and_converts_an_old_sb3_run(tmp_path):
             z.writestr("quadgym.txt", "ppo\nQuadHover-v0\n")
             z.writestr("model.zip", model.getvalue())
             z.writestr("obs_rms.pkl", pickle.dumps((algo.venv.obs_rms, algo.venv.ret_rms)))
-        refused = script("convert_checkpoint", run)
+        refused = script("convert_checkpoint", "--runs", run)
         assert refused.returncode == 2 and "--trust" in refused.stderr
         assert zipfile.is_zipfile(run / "checkpoint.bin")
-        done = script("convert_checkpoint", "--trust", run)
+        done = script("convert_checkpoint", "--trust", "--runs", run)
         assert done.returncode == 0 and "converted" in done.stdout, done.stderr[-2000:]
-        again = script("convert_checkpoint", "--trust", run)
+        again = script("convert_checkpoint", "--trust", "--runs", run)
         assert "already in the safe format" in again.stdout
         back = quadgym.make_algo("ppo", "QuadHover-v0", **config)
         back.load(run / "checkpoint.bin")

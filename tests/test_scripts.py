@@ -86,7 +86,7 @@ def test_fly_pid_camera_writes_the_onboard_strip_and_video(tmp_path):
     import imageio.v2 as imageio
     from scriptload import load_script
 
-    from quadgym.envs.quad.pictures import GAP
+    from quadgym.envs.quad.sensors.pictures import GAP
 
     fly = load_script("fly_pid")
     argv = ["--drones", "2", "--duration", "0.25", "--camera", "--camera-frames", "3"]

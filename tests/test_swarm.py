@@ -307,9 +307,9 @@ def test_a_retired_drone_exerts_no_downwash_and_touches_nothing(physics):
     """Drone 1 retired 0.2 m straight above drone 0, which then climbs through the
     place where it hangs: drone 0 flies exactly as a drone alone in its world (with
     drone 1 live above it, downwash slows its climb by millimetres, the control)."""
-    from quadgym.envs.quad.dynamics import State
-    from quadgym.envs.quad.models import get_model
-    from quadgym.envs.quad.world import World
+    from quadgym.envs.quad.sim.dynamics import State
+    from quadgym.envs.quad.sim.models import get_model
+    from quadgym.envs.quad.sim.world import World
 
     model = get_model("cf2x")
     rpm = np.full((2, 4), model.hover_rpm * 1.05)

@@ -14,9 +14,9 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
 from quadgym.envs import quad_swarm_v0
-from quadgym.envs.quad.dynamics import State
-from quadgym.envs.quad.land import LandOptions
-from quadgym.envs.quad.track import TRAJECTORIES, TrackOptions
+from quadgym.envs.quad.sim.dynamics import State
+from quadgym.envs.quad.tasks.land import LandOptions
+from quadgym.envs.quad.tasks.track import TRAJECTORIES, TrackOptions
 
 QUIET = {"start_xy_noise": 0.0, "start_yaw_noise": 0.0}
 

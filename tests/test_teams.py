@@ -11,7 +11,7 @@ from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
 
 import quadgym
 from quadgym.envs import quad_leader_v0, quad_reform_v0, quad_swap_v0
-from quadgym.envs.quad.tasks import formation_points
+from quadgym.envs.quad.tasks.base import formation_points
 from quadgym.registry import make_parallel_env
 
 MODULES = {"quad_swap_v0": quad_swap_v0, "quad_reform_v0": quad_reform_v0}
@@ -165,7 +165,7 @@ def test_the_pid_plugin_swaps_by_layers_and_collides_without_them(action_type, m
     its own observation (dicts in and out); its planner's height layers get the four
     drones across (each within 0.10 m of its mirror point, no collision). Without them
     every path crosses the centre at one height and the drones collide."""
-    from quadgym.agents.model_based import ModelBasedAgent
+    from quadgym.agents.model_based.base import ModelBasedAgent
     from quadgym.evaluation import score
 
     env = make_parallel_env("quad_swap_v0", action_type=action_type)

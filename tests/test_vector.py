@@ -6,8 +6,8 @@ import pytest
 from gymnasium.vector import SyncVectorEnv
 
 import quadgym
-from quadgym.agents.sb3 import BatchedVecEnv
-from quadgym.envs.quad.dynamics import State
+from quadgym.agents.sb3.algorithms import BatchedVecEnv
+from quadgym.envs.quad.sim.dynamics import State
 from quadgym.envs.quad.vector import QuadHoverVectorEnv
 
 

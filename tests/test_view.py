@@ -1,5 +1,5 @@
-"""The third-person camera (quadgym.envs.quad.view) and the onboard pictures
-(quadgym.envs.quad.pictures): framing keeps every drone in the image, projected points
+"""The third-person camera (quadgym.envs.quad.sensors.view) and the onboard pictures
+(quadgym.envs.quad.sensors.pictures): framing keeps every drone in the image, projected points
 land where PyBullet draws them, trails hide behind what stands in front, colour maps and
 picture sizes are as documented."""
 
@@ -9,11 +9,9 @@ import numpy as np
 import pybullet as p
 import pytest
 
-from quadgym.envs.quad import view
-from quadgym.envs.quad.camera import CameraModel
-from quadgym.envs.quad.dynamics import State
-from quadgym.envs.quad.models import get_model
-from quadgym.envs.quad.pictures import (
+from quadgym.envs.quad.sensors import view
+from quadgym.envs.quad.sensors.camera import CameraModel
+from quadgym.envs.quad.sensors.pictures import (
     GAP,
     OnboardRecorder,
     Spread,
@@ -22,9 +20,11 @@ from quadgym.envs.quad.pictures import (
     panel,
     strip,
 )
-from quadgym.envs.quad.scene import SEG_DRONE, SEG_GROUND, SEG_NOTHING, SEG_TARGET
-from quadgym.envs.quad.view import PALETTE, Shot, ThirdPerson, draw_line, frame
-from quadgym.envs.quad.world import World
+from quadgym.envs.quad.sensors.view import PALETTE, Shot, ThirdPerson, WorldCamera, draw_line, frame
+from quadgym.envs.quad.sim.dynamics import State
+from quadgym.envs.quad.sim.models import get_model
+from quadgym.envs.quad.sim.scene import SEG_DRONE, SEG_GROUND, SEG_NOTHING, SEG_TARGET
+from quadgym.envs.quad.sim.world import World
 
 
 @pytest.fixture(scope="module")
@@ -162,31 +162,33 @@ def test_a_trail_behind_a_wall_is_hidden_and_one_in_front_is_drawn(world):
 
 
 def test_world_render_follows_the_drones_and_a_reset_clears_the_trails(world):
+    camera = WorldCamera(world)
     world.reset(State.at_rest(np.array([[5.0, 5.0, 1.0], [6.0, 5.0, 2.0]])))
     for _ in range(3):
-        image = world.render(160, 120, set_points=[[5.0, 5.0, 1.5], [6.0, 5.0, 1.5]])
+        image = camera.render(160, 120, set_points=[[5.0, 5.0, 1.5], [6.0, 5.0, 1.5]])
     assert image.shape == (120, 160, 3) and image.dtype == np.uint8
-    assert len(world._view.trails) == 3
-    shot = world._view.follow(world.get_state().pos)
+    assert len(camera._view.trails) == 3
+    shot = camera._view.follow(world.get_state().pos)
     px = pybullet_pixels(shot, world.get_state().pos)
     assert ((px > 0) & (px < [160, 120])).all()
     # each drone's ring is drawn in its colour
     for i in range(2):
         assert (np.abs(image.astype(int) - PALETTE[i]).sum(axis=2) < 30).any()
     world.reset(State.at_rest(np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 1.0]])))
-    assert len(world._view.trails) == 0
-    fixed = world.render(160, 120, target=(0, 0, 0.5), distance=3.0)
+    camera.render(160, 120)  # the first frame of a new episode: its own point alone
+    assert len(camera._view.trails) == 1
+    fixed = camera.render(160, 120, target=(0, 0, 0.5), distance=3.0)
     assert fixed.shape == (120, 160, 3)
     with pytest.raises(ValueError, match="distance"):
-        world.render(distance=-1.0)
+        camera.render(distance=-1.0)
     with pytest.raises(ValueError, match="pitch"):
-        world.render(pitch=10.0)
+        camera.render(pitch=10.0)
     with pytest.raises(
         ValueError, match=r"set_points must be \(2, 3\) points, m, got shape \(3,\)"
     ):
-        world.render(set_points=[0.0, 0.0, 1.0])
+        camera.render(set_points=[0.0, 0.0, 1.0])
     with pytest.raises(ValueError, match="target must be finite"):
-        world.render(target=(0.0, float("nan"), 1.0))
+        camera.render(target=(0.0, float("nan"), 1.0))
 
 
 def test_depth_and_segmentation_colours():

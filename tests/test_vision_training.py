@@ -14,9 +14,9 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
 import quadgym
-from quadgym.agents.extractors import KeypointCNN, SmallCombined
-from quadgym.agents.sb3 import normalizes, policy_for, replay_bytes, vector_keys
-from quadgym.agents.sb3_config import ENV_DEFAULTS, VISUAL_TRAIN_ENV
+from quadgym.agents.sb3.algorithms import normalizes, policy_for, replay_bytes, vector_keys
+from quadgym.agents.sb3.config import ENV_DEFAULTS, VISUAL_TRAIN_ENV
+from quadgym.agents.sb3.extractors import KeypointCNN, SmallCombined
 
 RGB = spaces.Box(0, 255, (48, 64, 3), np.uint8)
 KIN = spaces.Box(-np.inf, np.inf, (21,), np.float32)

@@ -9,9 +9,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from quadgym.envs.quad.dynamics import quat_to_rot
-from quadgym.envs.quad.scene import SEG_TARGET
-from quadgym.envs.quad.visual import PROGRESS, SUCCESS_BONUS
+from quadgym.envs.quad.sim.dynamics import quat_to_rot
+from quadgym.envs.quad.sim.scene import SEG_TARGET
+from quadgym.envs.quad.tasks.visual_reach import PROGRESS, SUCCESS_BONUS
 
 
 def _project(env, point):

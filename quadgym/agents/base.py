@@ -22,8 +22,6 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,6 +31,7 @@ import numpy as np
 
 from quadgym.agents.capabilities import check_capabilities
 from quadgym.config import TypedConfig, param
+from quadgym.files import atomic_write_bytes  # noqa: F401 - where plugins have found it
 
 #: the key under which every record carries its absolute position (budget consumed)
 POSITION = "step"
@@ -177,19 +176,3 @@ class Algorithm(abc.ABC):
     @abc.abstractmethod
     def load(self, path: str | Path) -> None:
         """Restore the state written by :meth:`save`."""
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename, so that a
-    reader never sees half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

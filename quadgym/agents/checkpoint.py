@@ -2,8 +2,9 @@
 
 A run directory is something people hand each other (the project ships eight in
 ``baselines/``), so loading one must never run what is inside it. A checkpoint is one
-torch file (``torch.save``'s zip of tensors) holding only tensors, numbers, strings, bools,
-None and lists, tuples and dicts of them, read back with ``torch.load(weights_only=True)``:
+JSON object (the plugins without tensors: ``pid``, ``lqr``) or one torch file
+(``torch.save``'s zip) holding only tensors, numbers, strings, bools, None and lists,
+tuples and dicts of them, read back with ``torch.load(weights_only=True)``:
 PyTorch's restricted unpickler, which refuses any other global (a class, a function such
 as ``os.system``) before it is called. The typed config rides along as JSON text.
 
@@ -29,7 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from quadgym.agents.base import Algorithm, atomic_write_bytes
+from quadgym.agents.base import Algorithm
+from quadgym.files import atomic_write_bytes
 
 #: The value of a checkpoint's ``format`` entry.
 FORMAT = "quadgym-tensors-1"
@@ -134,9 +136,20 @@ def load_plain(path: str | Path) -> dict[str, Any]:
     Raises:
         UnsafeCheckpointError: the file holds pickled objects (an old SB3 checkpoint, or a
             crafted one): reading it would run their code.
-        ValueError: the file is missing, unreadable or not a dict.
+        ValueError: the file is unreadable or not a dict.
+        OSError: the file is missing or is a directory.
     """
     path = Path(path)
+    with open(path, "rb") as f:  # a missing file or a directory fails here, as OSError
+        json_text = f.read(1) == b"{"
+    if json_text:  # the plugins without tensors (pid, lqr) write JSON: safe as it is
+        try:
+            ckpt = json.loads(path.read_text())
+        except ValueError as exc:
+            raise ValueError(f"{path} is not a readable checkpoint: {exc}") from None
+        if not isinstance(ckpt, dict):
+            raise ValueError(f"{path} is not a quadgym checkpoint (a JSON {type(ckpt).__name__})")
+        return ckpt
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as z:
             if _LEGACY_SB3_ENTRIES <= set(z.namelist()):
@@ -144,7 +157,7 @@ def load_plain(path: str | Path) -> dict[str, Any]:
                     f"{path} is an SB3 checkpoint of quadgym 0.1 (an SB3 zip and pickled "
                     "normalisation statistics): loading it would unpickle, which can run "
                     "code, so quadgym refuses it. If you trust where it came from, convert it "
-                    f"once with: python scripts/convert_checkpoint.py --trust {path.parent}"
+                    f"once with: python scripts/convert_checkpoint.py --trust --runs {path.parent}"
                 )
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)

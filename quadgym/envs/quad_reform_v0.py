@@ -19,7 +19,7 @@ the air, and at ``at`` seconds (4) switch to a second one (``formation2``,
 Rewards (each agent's hover reward towards its own current goal), the crash
 and collision rules, the observation, ``state()`` and every argument are those
 of quad_swarm_v0 (:class:`quadgym.envs.quad.swarm.SwarmEnv`'s card), with
-``task="reform"`` set. The goals: :mod:`quadgym.envs.quad.teams`. ``physics="pyb_dw"`` adds
+``task="reform"`` set. The goals: :mod:`quadgym.envs.quad.tasks.teams`. ``physics="pyb_dw"`` adds
 downwash (a drone passing under another is pushed down); beware that the
 paper's fit grows as 1/δz² as the vertical separation δz vanishes, so drones
 side by side at nearly equal heights can feel forces beyond their weight.

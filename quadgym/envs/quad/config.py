@@ -27,7 +27,7 @@ from gymnasium.vector import AutoresetMode
 
 from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
-from quadgym.envs.quad.camera import (
+from quadgym.envs.quad.sensors.camera_model import (
     IMAGE_PARTS,
     MAX_FAR,
     MAX_SIDE,
@@ -36,11 +36,10 @@ from quadgym.envs.quad.camera import (
     body_reach,
     parse_obs_type,
 )
-from quadgym.envs.quad.models import MODEL_NAMES, DroneModel, get_model
-from quadgym.envs.quad.perturb import Perturbations, canonical, parse_perturb
-from quadgym.envs.quad.physics import Physics, parse_physics
-from quadgym.envs.quad.suite import BULLET_TASKS, TASK_NAMES, TEAM_TASKS, build_task
-from quadgym.envs.quad.tasks import (
+from quadgym.envs.quad.sim.models import MODEL_NAMES, DroneModel, get_model
+from quadgym.envs.quad.sim.perturb import Perturbations, canonical, parse_perturb
+from quadgym.envs.quad.sim.physics import Physics, parse_physics
+from quadgym.envs.quad.tasks.base import (
     ACTION_TYPES,
     FORMATIONS,
     HoverTask,
@@ -48,6 +47,7 @@ from quadgym.envs.quad.tasks import (
     check_rates,
     formation_points,
 )
+from quadgym.envs.quad.tasks.suite import BULLET_TASKS, TASK_NAMES, TEAM_TASKS, build_task
 
 #: One point (x, y, z), m.
 Point = tuple[float, float, float]
@@ -328,12 +328,12 @@ class QuadConfig(EnvConfig):
 
     @property
     def perturbations(self) -> Perturbations:
-        """The :class:`~quadgym.envs.quad.perturb.Perturbations` of ``perturb``."""
+        """The :class:`~quadgym.envs.quad.sim.perturb.Perturbations` of ``perturb``."""
         return parse_perturb(self.perturb)
 
     def make_task(self, options: EnvConfig | None = None) -> HoverTask:
         """The task of these arguments, with its checked ``options``
-        (:func:`~quadgym.envs.quad.suite.task_options`; None for hover)."""
+        (:func:`~quadgym.envs.quad.tasks.suite.task_options`; None for hover)."""
         return build_task(
             self.task,
             options,

@@ -1,5 +1,5 @@
 """QuadHover-v0, QuadTrack-v0, QuadLand-v0, QuadGates-v0, QuadVisualReach-v0: a Gymnasium
-environment over a PyBullet world and a task of the suite (:mod:`quadgym.envs.quad.suite`)."""
+environment over a PyBullet world and a task of the suite (:mod:`quadgym.envs.quad.tasks.suite`)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from gymnasium.utils import EzPickle
 from numpy.typing import ArrayLike
 
 from quadgym.envs.lifecycle import EpisodeGuard
-from quadgym.envs.quad.camera import Observer
 from quadgym.envs.quad.config import QuadConfig
-from quadgym.envs.quad.suite import task_options
-from quadgym.envs.quad.tasks import check_actions
-from quadgym.envs.quad.world import World
+from quadgym.envs.quad.sensors.camera import Observer
+from quadgym.envs.quad.sensors.view import WorldCamera
+from quadgym.envs.quad.sim.world import World
+from quadgym.envs.quad.tasks.base import check_actions
+from quadgym.envs.quad.tasks.suite import task_options
 
 
 class QuadHoverEnv(gym.Env, EzPickle):
@@ -24,14 +25,14 @@ class QuadHoverEnv(gym.Env, EzPickle):
 
     One class, five registered tasks (``task=``): **QuadHover-v0** (below),
     **QuadTrack-v0** (follow a moving reference: circle, figure-eight or a
-    seeded random spline around the target; :mod:`quadgym.envs.quad.track`),
+    seeded random spline around the target; :mod:`quadgym.envs.quad.tasks.track`),
     **QuadLand-v0** (from the air onto a pad below the target, touching
-    down slowly; :mod:`quadgym.envs.quad.land`) and **QuadGates-v0** (through
+    down slowly; :mod:`quadgym.envs.quad.tasks.land`) and **QuadGates-v0** (through
     a seeded course of gates past pillars, PyBullet bodies loaded once and
-    moved by reset; 15 s episodes; :mod:`quadgym.envs.quad.gates`) and
+    moved by reset; 15 s episodes; :mod:`quadgym.envs.quad.tasks.gates`) and
     **QuadVisualReach-v0** (fly to a red sphere that only the onboard camera
-    shows; its full card is :mod:`quadgym.envs.quad.visual`'s). Each task module's docstring
-    is its card's task part: start, observation entries of its own, reward
+    shows; its full card is :mod:`quadgym.envs.quad.tasks.visual_reach`'s). Each task
+    module's docstring is its card's task part: start, observation entries of its own, reward
     and end; everything else is as described here.
 
     QuadHover-v0: one Crazyflie (or ``num_drones`` of them, controlled as one
@@ -68,7 +69,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
     full speed is 0.25 m/s on the cf2x); ``attitude`` is the Crazyflie
     commander's (roll, pitch, yaw rate, thrust), its yaw set-point integrating
     the rate from the episode's start. Details:
-    :mod:`quadgym.envs.quad.actions`.
+    :mod:`quadgym.envs.quad.tasks.actions`.
 
     Motors are numbered as in the URDF (cf2x: front-right (+x, −y) first,
     then clockwise seen from above: rear-right, rear-left, front-left).
@@ -91,7 +92,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
     **Onboard cameras** (``obs_type``, default ``"kin"``: the vector above, alone).
     One forward camera per drone at its centre, looking along body +x tilted
     down by ``camera_tilt`` degrees, rolling, pitching and yawing with the body
-    (:mod:`quadgym.envs.quad.camera`). ``obs_type`` names the parts, joined by
+    (:mod:`quadgym.envs.quad.sensors.camera`). ``obs_type`` names the parts, joined by
     "+" (``"rgb"``, ``"kin+rgb"``, ``"kin+depth+seg"``, ...): one part is a Box,
     several a ``Dict`` keyed by part (SB3's ``MultiInputPolicy``); with
     ``num_drones > 1`` each part gains a leading ``num_drones`` axis.
@@ -202,7 +203,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
     |                        |               |         | it)                                       |
     | ``perturb``            | **str, dict** | None    | perturbations: ``"mild"``, ``"harsh"``,   |
     |                        |               |         | a dict or ``"wind=(0.02,0,0),mass=1.2"``  |
-    |                        |               |         | (:mod:`quadgym.envs.quad.perturb`)        |
+    |                        |               |         | (:mod:`~quadgym.envs.quad.sim.perturb`)   |
     | ``obs_type``           | **str**       | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` or   |
     |                        |               |         | parts joined by "+" (Observation Space)   |
     | ``camera_width``       | **int**       | 64      | image width, pixels; 1 to 1024            |
@@ -220,14 +221,14 @@ class QuadHoverEnv(gym.Env, EzPickle):
     unknown name is refused with the closest one): QuadTrack-v0's
     ``trajectory``, ``radius``, ``period``, ``knots``, ``lookahead``,
     ``lookahead_dt``, ``error_scale``
-    (:class:`~quadgym.envs.quad.track.TrackOptions`); QuadLand-v0's
+    (:class:`~quadgym.envs.quad.tasks.track.TrackOptions`); QuadLand-v0's
     ``height``, ``offset``, ``pad_radius``, ``max_touchdown_speed``
-    (:class:`~quadgym.envs.quad.land.LandOptions`); QuadGates-v0's ``gates``,
+    (:class:`~quadgym.envs.quad.tasks.land.LandOptions`); QuadGates-v0's ``gates``,
     ``opening``, ``bar``, ``spacing``, ``jitter``, ``heights``, ``turn``,
-    ``obstacles`` (:class:`~quadgym.envs.quad.gates.GatesOptions`);
+    ``obstacles`` (:class:`~quadgym.envs.quad.tasks.gates.GatesOptions`);
     QuadVisualReach-v0's ``distance``, ``spread``, ``height``, ``radius``,
     ``success_radius``, ``target_in_obs``, ``obstacles``
-    (:class:`~quadgym.envs.quad.visual.VisualReachOptions`); hover takes none.
+    (:class:`~quadgym.envs.quad.tasks.visual_reach.VisualReachOptions`); hover takes none.
     ``env.unwrapped.task_options`` holds them.
 
     Counts are >= 1; noises, heights and lengths >= 0, finite. Positions stay
@@ -331,6 +332,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         self._last_action = np.zeros((n, self.task.act_dim))
         self._state = None
         self._steps = 0
+        self._camera: WorldCamera | None = None  # render()'s, made at the first frame
 
     # ---------------------------------------------------------------- gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -414,7 +416,9 @@ class QuadHoverEnv(gym.Env, EzPickle):
 
     def render(self):
         if self.render_mode == "rgb_array":
-            return self.world.render(set_points=getattr(self, "_goal", None))
+            if self._camera is None:
+                self._camera = WorldCamera(self.world)
+            return self._camera.render(set_points=getattr(self, "_goal", None))
         return None
 
     def close(self) -> None:

@@ -16,13 +16,14 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec, wrappers
 
 from quadgym.envs.lifecycle import EpisodeGuard
-from quadgym.envs.quad.camera import Observer
 from quadgym.envs.quad.config import QuadConfig, SwarmConfig
-from quadgym.envs.quad.dynamics import State, quat_to_rot
-from quadgym.envs.quad.neighbours import nearest_live
-from quadgym.envs.quad.suite import task_options
-from quadgym.envs.quad.tasks import FORMATIONS, check_actions, formation_points
-from quadgym.envs.quad.world import World
+from quadgym.envs.quad.sensors.camera import Observer
+from quadgym.envs.quad.sensors.view import WorldCamera
+from quadgym.envs.quad.sim.dynamics import State, quat_to_rot
+from quadgym.envs.quad.sim.world import World
+from quadgym.envs.quad.tasks.base import FORMATIONS, check_actions, formation_points
+from quadgym.envs.quad.tasks.neighbours import nearest_live
+from quadgym.envs.quad.tasks.suite import task_options
 
 __all__ = ["FORMATIONS", "SwarmEnv", "env", "formation_points", "parallel_env", "raw_env"]
 
@@ -132,7 +133,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
     Done agents leave ``env.agents`` and their drones leave the flight where
     they ended: each stops there (velocities zero), collides with nothing,
     exerts no downwash and costs the physics nothing until the next
-    ``reset()`` (:meth:`World.retire <quadgym.envs.quad.world.World.retire>`).
+    ``reset()`` (:meth:`World.retire <quadgym.envs.quad.sim.world.World.retire>`).
     Before, a done drone's motors stopped and it fell on as a wreck the live
     drones could hit, while pushing them down with the downwash of motors that
     were off; with random actions a third of the drone-steps went to wrecks.
@@ -334,6 +335,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self._live: set[str] = set()  # self.agents as a set, for checking actions
         self._alive = np.zeros(n, dtype=bool)
         self._state: State | None = None
+        self._camera: WorldCamera | None = None  # render()'s, made at the first frame
 
     def _state_space(self) -> gym.spaces.Box:
         """The Box of :meth:`state` (see the card's State table)."""
@@ -487,7 +489,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
 
     def _neighbours(self) -> tuple[np.ndarray, np.ndarray]:
         """Each drone's nearest live neighbours (at least one, for the collision rule):
-        indices and squared distances, see :func:`~quadgym.envs.quad.neighbours.nearest_live`."""
+        indices and squared distances, see
+        :func:`~quadgym.envs.quad.tasks.neighbours.nearest_live`."""
         return nearest_live(self._state.pos, self._alive, max(self.k, 1))
 
     def _collisions(self, neighbours: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -534,7 +537,9 @@ class SwarmEnv(ParallelEnv, EzPickle):
 
     def render(self):
         if self.render_mode == "rgb_array":
-            return self.world.render(set_points=getattr(self, "_goal", None))
+            if self._camera is None:
+                self._camera = WorldCamera(self.world)
+            return self._camera.render(set_points=getattr(self, "_goal", None))
         return None
 
     def close(self) -> None:

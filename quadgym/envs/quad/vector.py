@@ -1,7 +1,7 @@
 """QuadHoverVectorEnv: thousands of independent hover worlds in batched NumPy.
 
-The same physics (:func:`quadgym.envs.quad.physics.advance`), the same task
-object (:class:`quadgym.envs.quad.tasks.HoverTask`) and the same control step
+The same physics (:func:`quadgym.envs.quad.sim.physics.advance`), the same task
+object (:class:`quadgym.envs.quad.tasks.base.HoverTask`) and the same control step
 as QuadHover-v0 in ``dyn`` modes, with a leading axis of ``num_envs`` lanes and
 no per-lane Python loop. Registered as the ``vector_entry_point`` of
 QuadHover-v0::
@@ -20,13 +20,12 @@ from gymnasium.vector.utils import batch_space
 from numpy.typing import ArrayLike
 
 from quadgym.envs.lifecycle import EpisodeGuard
-from quadgym.envs.quad import dynamics
 from quadgym.envs.quad.config import QuadConfig, VectorConfig
-from quadgym.envs.quad.dynamics import State
-from quadgym.envs.quad.perturb import Disturbances
-from quadgym.envs.quad.physics import Physics, advance
-from quadgym.envs.quad.suite import BULLET_TASKS, task_options
-from quadgym.envs.quad.world import perturbed_model
+from quadgym.envs.quad.sim import dynamics
+from quadgym.envs.quad.sim.dynamics import State
+from quadgym.envs.quad.sim.perturb import Disturbances, perturbed_model
+from quadgym.envs.quad.sim.physics import Physics, advance
+from quadgym.envs.quad.tasks.suite import BULLET_TASKS, task_options
 
 
 def _check_backend(config: QuadConfig) -> Physics | None:

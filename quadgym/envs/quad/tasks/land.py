@@ -1,0 +1,131 @@
+"""Landing (QuadLand-v0): from the air onto a pad, touching down slowly.
+
+The pad lies on the ground below the face's target point. Each episode the
+drone starts at rest ``height`` m above the pad's level, displaced uniformly by
+up to ``offset`` m in x and y (plus the face's start noise). The episode ends at
+touchdown (the drone's centre within 5 mm of its resting height): a *landing*
+if it descended slower than ``max_touchdown_speed`` at the step before, within
+``pad_radius`` m of the pad's centre (horizontally) and upright (tilt under
+``max_tilt``); anything else is a failed touchdown. The hover crash rules
+(tilt, box around the pad) end it too.
+
+Reward per step: max(0, 1 − d/2 m) with d the distance to the pad's centre (at
+resting height), and at a landing the reward of the steps the episode had
+left, as if the drone had sat on the pad until the end: landing is worth
+exactly as much as being there for the rest of the episode, and ending it any
+other way forfeits that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from quadgym.config import param
+from quadgym.envs.arguments import EnvConfig
+from quadgym.envs.quad.sim.dynamics import State
+from quadgym.envs.quad.tasks.base import HoverTask, StartNoise
+
+#: Height above the resting height within which a drone touches the ground, m (as the
+#: hover crash rule's ground impact).
+TOUCH = 0.005
+
+
+@dataclass(frozen=True)
+class LandOptions(EnvConfig):
+    """The arguments QuadLand-v0 adds to QuadHover-v0's."""
+
+    height: float = param(1.0, "start height above the pad's level, m", gt=0.0, le=100.0)
+    offset: float = param(
+        0.3, "start displacement from above the pad, uniform ± in x and y, m", ge=0.0, le=100.0
+    )
+    pad_radius: float = param(0.1, "landing within this distance of the pad's centre, m", gt=0.0)
+    max_touchdown_speed: float = param(
+        0.5, "descent speed at touchdown above which it fails, m/s", gt=0.0, le=10.0
+    )
+
+
+@dataclass
+class LandTask(HoverTask):
+    """Land on the pad of :class:`LandOptions` (see the module's rules)."""
+
+    options: LandOptions = field(default_factory=LandOptions)
+    metric_goals: ClassVar[dict[str, str | None]] = {
+        "landed": "max",
+        "touchdown_speed": "min",
+        "touchdown_error": "min",
+        "crashed": "min",
+        "seconds": None,
+        "effort": "min",
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._rest = self.model.collision_height / 2.0
+
+    def goal(self, target: np.ndarray, steps: np.ndarray, state: State | None = None) -> np.ndarray:
+        """The pad's centre at resting height, below ``target``."""
+        pad = np.array(target, dtype=float)
+        pad[:, 2] = self._rest
+        return pad
+
+    def max_error(self, start: np.ndarray, target: np.ndarray) -> float:
+        o = self.options
+        return float(max(o.height, o.offset) + self.box + 0.5)
+
+    def episode_start(
+        self,
+        rng: np.random.Generator,
+        rows: np.ndarray,
+        start: np.ndarray,
+        target: np.ndarray,
+        noise: StartNoise,
+    ) -> State:
+        """At rest ``height`` m above the pad, ± ``offset`` m in x and y, plus ``noise``."""
+        o = self.options
+        above = self.goal(target[rows], np.zeros(len(rows), dtype=np.int64))
+        above[:, :2] += rng.uniform(-o.offset, o.offset, size=(len(rows), 2))
+        above[:, 2] += o.height
+        return self.sample_start(rng, above, noise)
+
+    def summarize(self, infos: list[dict[str, Any]]) -> dict[str, float]:
+        """``landed`` (0 or 1), ``touchdown_speed`` (m/s) and ``touchdown_error`` (distance
+        to the pad's centre, m) at touchdown (NaN without one), ``crashed`` and
+        ``seconds`` flown."""
+        last = infos[-1]
+        down = bool(last["touchdown"])
+        return {
+            "landed": float(last["landed"]),
+            "touchdown_speed": float(last["touchdown_speed"]) if down else np.nan,
+            "touchdown_error": float(last["position_error"]) if down else np.nan,
+            **self._episode(infos),
+        }
+
+    def judge(
+        self,
+        state: State,
+        goal: np.ndarray,
+        prev_vz: np.ndarray,
+        rest_height: float,
+        steps: np.ndarray,
+        max_steps: int,
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """See the module's rules. Info: ``position_error`` (distance to the pad's
+        centre, m), ``crashed``, ``touchdown``, ``landed`` and ``touchdown_speed``
+        (descent speed at touchdown, m/s; 0 before it: ``touchdown`` tells them
+        apart; not NaN, which no two episodes would compare equal on)."""
+        o = self.options
+        reward, crashed, details = super().judge(
+            state, goal, prev_vz, rest_height, steps, max_steps
+        )
+        x, y = state.quat[:, 0], state.quat[:, 1]
+        upright = x * x + y * y <= self._tilt_xy2
+        touchdown = state.pos[:, 2] < rest_height + TOUCH
+        near = np.hypot(*(goal - state.pos)[:, :2].T) <= o.pad_radius
+        landed = touchdown & near & upright & (prev_vz >= -o.max_touchdown_speed)
+        reward = np.where(landed, reward + (max_steps - np.asarray(steps)), reward)
+        speed = np.where(touchdown, -prev_vz, 0.0)
+        details.update(touchdown=touchdown, landed=landed, touchdown_speed=speed)
+        return reward, touchdown | crashed, details

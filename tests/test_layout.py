@@ -1,0 +1,140 @@
+"""The layout's rules, checked on the code itself: a part imports only from below it,
+the batched NumPy backend imports no PyBullet, and every import path that moved still
+works (with a DeprecationWarning naming the new one)."""
+
+import ast
+import importlib
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from quadgym.moved import MOVED
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "quadgym"
+
+#: Layers bottom to top: (name, module prefixes). A module may import from its own layer
+#: and those below; the first matching prefix (longest first) names a module's layer.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("bottom", ("quadgym.config", "quadgym.files", "quadgym.stats", "quadgym.moved")),
+    ("env plumbing", ("quadgym.envs.arguments", "quadgym.envs.lifecycle")),
+    ("simulator", ("quadgym.envs.quad.sim",)),
+    ("control", ("quadgym.envs.quad.control",)),
+    ("sensors", ("quadgym.envs.quad.sensors",)),
+    ("tasks", ("quadgym.envs.quad.tasks",)),
+    ("faces", ("quadgym.envs",)),
+    ("registry", ("quadgym.registry", "quadgym.cli")),
+    ("agents", ("quadgym.agents",)),
+    ("runs", ("quadgym.runs",)),
+    (
+        "experiments",
+        ("quadgym.evaluation", "quadgym.sweep", "quadgym.rllib", "quadgym.repro", "quadgym.replay"),
+    ),
+    ("package", ("quadgym",)),
+]
+
+
+def layer_of(module: str) -> int:
+    best, index = -1, None
+    for i, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, index = len(prefix), i
+    assert index is not None, module
+    return index
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def quadgym_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every quadgym import in ``path``, top level or inside functions
+    (``from quadgym import x`` counts as the package: the top)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] == "quadgym":
+                out.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "quadgym"]
+    return out
+
+
+def test_no_module_imports_from_a_layer_above_its_own():
+    upward = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        me = module_name(path)
+        if me == "quadgym.moved":
+            continue
+        mine = layer_of(me)
+        for line, other in quadgym_imports(path):
+            if other == "quadgym":  # ``quadgym.make_algo``: the package is the registry's face
+                other = "quadgym.registry"
+            if layer_of(other) > mine:
+                upward.append(
+                    f"{path.relative_to(ROOT)}:{line} ({LAYERS[mine][0]}) imports {other} "
+                    f"({LAYERS[layer_of(other)][0]})"
+                )
+    assert not upward, "\n".join(upward)
+
+
+def test_scripts_never_import_each_other():
+    scripts = {p.stem for p in (ROOT / "scripts").glob("*.py")}
+    found = []
+    for path in sorted((ROOT / "scripts").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [f"{path.name} imports {n}" for n in names if n in scripts]
+    assert not found, "\n".join(found)
+
+
+def test_the_numpy_backend_imports_without_pybullet():
+    code = (
+        "import sys; sys.modules['pybullet'] = None\n"  # any import of pybullet now fails
+        "import gymnasium as gym, numpy as np\n"
+        "from quadgym.envs.quad.vector import QuadHoverVectorEnv\n"
+        "env = QuadHoverVectorEnv(num_envs=3)\n"
+        "obs, _ = env.reset(seed=0)\n"
+        "env.step(np.zeros((3, 4)))\n"
+        "print('ok', obs.shape)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "ok (3, 22)"
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_a_moved_module_is_the_new_one_with_a_warning(old):
+    new = importlib.import_module(MOVED[old])
+    sys.modules.pop(old, None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        module = importlib.import_module(old)
+    assert module is new
+    assert any(
+        issubclass(w.category, DeprecationWarning) and MOVED[old] in str(w.message) for w in caught
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "quadgym.agents.sb3:PPOAlgorithm",
+        "quadgym.agents.model_based:ModelBasedAgent",
+        "quadgym.runs:Run",
+        "quadgym.envs.quad.tasks:HoverTask",
+        "quadgym.agents.base:atomic_write_bytes",
+    ],
+)
+def test_names_imported_from_a_module_that_became_a_package_still_resolve(path):
+    module, _, name = path.partition(":")
+    assert getattr(importlib.import_module(module), name) is not None
