@@ -46,7 +46,9 @@ def read_state(path: str | Path) -> dict[str, Any]:
         state = json.loads(file.read_text())
     except (OSError, ValueError) as exc:
         raise ValueError(f"{file} is not readable JSON: {exc}") from None
-    missing = [k for k in ("env", "algo", "config") if not isinstance(state, dict) or k not in state]
+    if not isinstance(state, dict):
+        raise ValueError(f"{file} holds a JSON {type(state).__name__}, not an object")
+    missing = [k for k in ("env", "algo", "config") if k not in state]
     if missing:
         raise ValueError(f"{file} lacks {', '.join(missing)}")
     return state

@@ -10,13 +10,12 @@ import numpy as np
 from gymnasium.utils import EzPickle
 from numpy.typing import ArrayLike
 
-from quadgym.envs.lifecycle import EpisodeGuard
-from quadgym.envs.quad.config import QuadConfig
+from quadgym.envs.quad.episode import Episode, face_config
 from quadgym.envs.quad.sensors.camera import Observer
 from quadgym.envs.quad.sensors.view import WorldCamera
 from quadgym.envs.quad.sim.world import World
 from quadgym.envs.quad.tasks.base import check_actions
-from quadgym.envs.quad.tasks.suite import task_options
+from quadgym.envs.quad.tasks.suite import SINGLE_ENVS
 
 
 class QuadHoverEnv(gym.Env, EzPickle):
@@ -291,21 +290,14 @@ class QuadHoverEnv(gym.Env, EzPickle):
         camera_renderer: str = "auto",
         **options: Any,
     ) -> None:
-        arguments = {k: v for k, v in locals().items() if k not in ("self", "options")}
-        # A pickled env is rebuilt from its arguments (a PyBullet world cannot be
-        # pickled): SuperSuit and Gymnasium copy envs that way.
-        EzPickle.__init__(self, **arguments, **options)
-        self.config = config = QuadConfig.from_arguments(arguments)
-        self.task_options = task_options(config.task, options)
+        self.config = config = face_config(self, locals())
         self.num_drones = n = config.num_drones
+        name = SINGLE_ENVS.get(config.task, "QuadHover-v0")
+        self.episode = ep = Episode(config, options, n, name, after_end="warn")  # as CartPole
+        self.task, self.task_options, self.controller = ep.task, ep.task_options, ep.controller
+        self.max_steps, self.substeps, self.noise = ep.max_steps, ep.substeps, ep.noise
         self.render_mode = config.render_mode
         self.metadata = {**self.metadata, "render_fps": config.control_hz}
-        self.substeps = config.substeps
-        self.noise = config.start_noise
-        self.task = config.make_task(self.task_options)
-        self.max_steps = self.task.episode_steps(config.episode_seconds)
-        self.controller = self.task.make_controller(n)  # raises for the racer's PID
-        self._guard = EpisodeGuard("QuadHover-v0", after_end="warn")  # as CartPole
         gui = config.render_mode == "human"
         self.world = World(
             config.model, n, config.physics, config.physics_hz, gui, config.perturbations
@@ -329,60 +321,45 @@ class QuadHoverEnv(gym.Env, EzPickle):
             self._observer = Observer.of(self.world, config)  # None: "kin", the vector alone
             if self._observer is not None:
                 self.observation_space = self._observer.space(obs, () if n == 1 else (n,))
-        self._last_action = np.zeros((n, self.task.act_dim))
-        self._state = None
-        self._steps = 0
         self._camera: WorldCamera | None = None  # render()'s, made at the first frame
 
     # ---------------------------------------------------------------- gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        self._guard.reset()
+        ep = self.episode
+        ep.guard.reset()
         super().reset(seed=seed)
-        n = self.num_drones
-        state = self.task.start_episode(
-            self.np_random, np.arange(n), self.start, self.target, self.noise
-        )
+        state = ep.draw(self.np_random, np.arange(self.num_drones), self.start, self.target)
         self.world.reset(state, self.np_random)
-        if self.controller is not None:
-            self.controller.reset()
-        self._last_action[:] = 0.0
-        self._state = state
-        self._steps = 0
-        self._goal = self.task.goal(self.target, np.zeros(n, dtype=np.int64), state)
-        info = {"position_error": self.task.position_error(state, self._goal)}
-        info["crashed"] = np.zeros(n, dtype=bool)
+        ep.begin(state, self.target)
+        info = {"position_error": self.task.position_error(state, ep.goal)}
+        info["crashed"] = np.zeros(self.num_drones, dtype=bool)
         return self._obs(), self._info(info)
 
     def step(self, action):
-        self._guard.check_step()
+        ep = self.episode
+        ep.guard.check_step()
         n = self.num_drones
         a = check_actions(action, self._act_shape).reshape(n, -1)
-        prev_vz = self._state.vel[:, 2].copy()
-        self._state, rpm = self.task.control_step(
-            a,
-            self._state,
-            self._goal,
-            self.controller,
-            self.substeps,
-            self.world.dt,
-            self._integrate,
-        )
-        self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
-        self._steps += 1
-        steps = np.full(n, self._steps)
-        self.task.progress(self._state)
-        self._goal = self.task.goal(self.target, steps, self._state)
-        reward, ended, details = self.task.judge(
-            self._state, self._goal, prev_vz, self.world.rest_height, steps, self.max_steps
+        reward, ended, details, rpm = ep.advance(
+            a, self.target, self.world.dt, self.world.rest_height, self._integrate
         )
         terminated = bool(ended.any())
         truncated = self._steps >= self.max_steps
-        self._guard.end(terminated or truncated)
+        ep.guard.end(terminated or truncated)
         info = self._info(details)
         info["rpm"] = rpm
         if self.render_mode == "human":
             self.world.sync_bullet()
         return self._obs(), float(reward.sum()) / n, terminated, truncated, info
+
+    # The episode's state, where the task and the tests look for it.
+    _state = property(lambda self: self.episode.state, lambda self, v: self._set_state(v))
+    _goal = property(lambda self: self.episode.goal)
+    _last_action = property(lambda self: self.episode.last_action)
+    _steps = property(lambda self: int(self.episode.steps[0]))
+
+    def _set_state(self, state) -> None:
+        self.episode.state = state
 
     @property
     def goal(self) -> np.ndarray:
@@ -395,13 +372,10 @@ class QuadHoverEnv(gym.Env, EzPickle):
         return self.world.get_state()
 
     def _obs(self) -> np.ndarray | dict[str, np.ndarray]:
-        steps = np.full(self.num_drones, self._steps)
         observer, one = self._observer, self.num_drones == 1
         obs = None
         if observer is None or "kin" in observer.parts:
-            obs = self.task.observe(
-                self._state, self._goal, self._last_action, self._max_error, steps
-            )
+            obs = self.episode.observe(self._max_error)
         if observer is None:
             return obs[0] if one else obs
         parts = observer.observe(obs, self._state, self._steps)
@@ -424,4 +398,4 @@ class QuadHoverEnv(gym.Env, EzPickle):
     def close(self) -> None:
         """Release the PyBullet client; ``step()``/``reset()`` then raise ``EnvClosed``."""
         self.world.close()
-        self._guard.close()
+        self.episode.guard.close()

@@ -15,23 +15,20 @@ from numpy.typing import ArrayLike
 from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec, wrappers
 
-from quadgym.envs.lifecycle import EpisodeGuard
-from quadgym.envs.quad.config import QuadConfig, SwarmConfig
+from quadgym.envs.quad.config import SwarmConfig
+from quadgym.envs.quad.episode import Episode, face_config
 from quadgym.envs.quad.sensors.camera import Observer
 from quadgym.envs.quad.sensors.view import WorldCamera
 from quadgym.envs.quad.sim.dynamics import State, quat_to_rot
 from quadgym.envs.quad.sim.world import World
 from quadgym.envs.quad.tasks.base import FORMATIONS, check_actions, formation_points
 from quadgym.envs.quad.tasks.neighbours import nearest_live
-from quadgym.envs.quad.tasks.suite import task_options
+from quadgym.envs.quad.tasks.suite import TEAM_ENVS
 
 __all__ = ["FORMATIONS", "SwarmEnv", "env", "formation_points", "parallel_env", "raw_env"]
 
 #: Numbers per drone in :meth:`SwarmEnv.state`.
 STATE_PER_DRONE = 17
-
-#: The PettingZoo name of the env of each task (the others are quad_swarm_v0's options).
-TEAM_ENVS = {"swap": "quad_swap_v0", "reform": "quad_reform_v0", "leader": "quad_leader_v0"}
 
 
 class SwarmEnv(ParallelEnv, EzPickle):
@@ -286,17 +283,13 @@ class SwarmEnv(ParallelEnv, EzPickle):
         camera_renderer: str = "auto",
         **options: Any,
     ) -> None:
-        arguments = {k: v for k, v in locals().items() if k not in ("self", "options")}
-        # A pickled env is rebuilt from its arguments (a PyBullet world cannot be
-        # pickled): SuperSuit and Gymnasium copy envs that way.
-        EzPickle.__init__(self, **arguments, **options)
-        self.config = config = QuadConfig.from_arguments(arguments)
-        self.task_options = task_options(config.task, options)
+        self.config = config = face_config(self, locals())
         self.swarm_config = swarm = SwarmConfig.from_arguments(locals())
-        self.metadata = {**self.metadata, "name": TEAM_ENVS.get(config.task, "quad_swarm_v0")}
+        name = TEAM_ENVS.get(config.task, "quad_swarm_v0")
+        self.metadata = {**self.metadata, "name": name}
         if config.render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(
-                f"render_mode {config.render_mode!r} is not supported by quad_swarm_v0; "
+                f"render_mode {config.render_mode!r} is not supported by {name}; "
                 "allowed: None, 'rgb_array'"
             )
         n = self.num_drones = config.num_drones
@@ -304,11 +297,11 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self.k = swarm.k_neighbors
         self.collision_distance = swarm.collision_distance
         self.render_mode = config.render_mode
-        self.task = config.make_task(self.task_options)
-        self.substeps, self.noise = config.substeps, config.start_noise
-        self.max_steps = self.task.episode_steps(config.episode_seconds)
-        self.controller = self.task.make_controller(n)  # raises for the racer's PID
-        self._guard = EpisodeGuard("quad_swarm_v0", over="every agent is done; call reset()")
+        self.episode = ep = Episode(
+            config, options, n, name, over="every agent is done; call reset()"
+        )
+        self.task, self.task_options, self.controller = ep.task, ep.task_options, ep.controller
+        self.max_steps, self.substeps, self.noise = ep.max_steps, ep.substeps, ep.noise
         self.world = World(
             config.model, n, config.physics, config.physics_hz, perturb=config.perturbations
         )
@@ -334,7 +327,6 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self.agents: list[str] = []
         self._live: set[str] = set()  # self.agents as a set, for checking actions
         self._alive = np.zeros(n, dtype=bool)
-        self._state: State | None = None
         self._camera: WorldCamera | None = None  # render()'s, made at the first frame
 
     def _state_space(self) -> gym.spaces.Box:
@@ -372,22 +364,16 @@ class SwarmEnv(ParallelEnv, EzPickle):
 
     # ---------------------------------------------------------------- API
     def reset(self, seed: int | None = None, options: dict | None = None):
-        self._guard.reset()
+        self.episode.guard.reset()
         self._rng = (
             np.random.default_rng(seed)
             if seed is not None or not hasattr(self, "_rng")
             else self._rng
         )
-        n, rows = self.num_drones, np.arange(self.num_drones)
-        state = self.task.start_episode(self._rng, rows, self.start, self.target, self.noise)
+        state = self.episode.draw(self._rng, np.arange(self.num_drones), self.start, self.target)
         self.world.reset(state, self._rng)
-        self._state = state
-        if self.controller is not None:
-            self.controller.reset()
-        self._last_action = np.zeros((self.num_drones, self.task.act_dim))
+        self.episode.begin(state, self.target)
         self._alive[:] = True
-        self._steps = 0
-        self._goal = self.task.goal(self.target, np.zeros(n, dtype=np.int64), state)
         self.agents = list(self.possible_agents)
         self._live = set(self.agents)
         obs = self._observe()
@@ -395,25 +381,11 @@ class SwarmEnv(ParallelEnv, EzPickle):
         return {a: pick(i) for i, a in enumerate(self.agents)}, {a: {} for a in self.agents}
 
     def step(self, actions: dict):
-        self._guard.check_step()
+        ep = self.episode
+        ep.guard.check_step()
         a = self._gather(actions)
-        prev_vz = self._state.vel[:, 2].copy()
-        self._state, rpm = self.task.control_step(
-            a,
-            self._state,
-            self._goal,
-            self.controller,
-            self.substeps,
-            self.world.dt,
-            self._integrate,
-        )
-        self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
-        self._steps += 1
-        steps = np.full(self.num_drones, self._steps)
-        self.task.progress(self._state)
-        self._goal = self.task.goal(self.target, steps, self._state)
-        reward, ended, details = self.task.judge(
-            self._state, self._goal, prev_vz, self.world.rest_height, steps, self.max_steps
+        reward, ended, details, rpm = ep.advance(
+            a, self.target, self.world.dt, self.world.rest_height, self._integrate
         )
         neighbours = self._neighbours()
         collided = self._collisions(neighbours)
@@ -442,11 +414,17 @@ class SwarmEnv(ParallelEnv, EzPickle):
                 self._alive[i] = False
                 done.append(i)
         if done:  # out of the flight where they ended: at rest, touching nothing
-            self._state = self.world.retire(done)
+            ep.state = self.world.retire(done)
         self.agents = [ag for ag in self.agents if self._alive[self._index[ag]]]
         self._live = set(self.agents)
-        self._guard.end(not self.agents)
+        ep.guard.end(not self.agents)
         return out_obs, rew, term, trunc, infos
+
+    # The episode's state, where the task and the tests look for it.
+    _state = property(lambda self: self.episode.state)
+    _goal = property(lambda self: self.episode.goal)
+    _last_action = property(lambda self: self.episode.last_action)
+    _steps = property(lambda self: int(self.episode.steps[0]))
 
     @property
     def goal(self) -> np.ndarray:
@@ -516,7 +494,6 @@ class SwarmEnv(ParallelEnv, EzPickle):
 
     def _observe_kin(self, neighbours: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
         """(n, o) every drone's kinematic observation (see :meth:`_observe`)."""
-        steps = np.full(self.num_drones, self._steps)
         tail = None
         if self.k:
             index, dist2 = self._neighbours() if neighbours is None else neighbours
@@ -531,9 +508,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
                 pad = np.zeros((n, self.k - neigh.shape[1], 6))
                 neigh = np.concatenate([neigh, pad], axis=1)
             tail = (neigh.reshape(n, -1), self._neigh_high)
-        return self.task.observe(
-            self._state, self._goal, self._last_action, self._max_error, steps, tail
-        )
+        return self.episode.observe(self._max_error, tail)
 
     def render(self):
         if self.render_mode == "rgb_array":
@@ -545,7 +520,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
     def close(self) -> None:
         """Release the PyBullet client; ``step()``/``reset()`` then raise ``EnvClosed``."""
         self.world.close()
-        self._guard.close()
+        self.episode.guard.close()
 
 
 def parallel_env(**kwargs: Any) -> SwarmEnv:

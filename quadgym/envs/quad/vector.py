@@ -19,13 +19,13 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import ArrayLike
 
-from quadgym.envs.lifecycle import EpisodeGuard
 from quadgym.envs.quad.config import QuadConfig, VectorConfig
+from quadgym.envs.quad.episode import Episode
 from quadgym.envs.quad.sim import dynamics
 from quadgym.envs.quad.sim.dynamics import State
 from quadgym.envs.quad.sim.perturb import Disturbances, perturbed_model
 from quadgym.envs.quad.sim.physics import Physics, advance
-from quadgym.envs.quad.tasks.suite import BULLET_TASKS, task_options
+from quadgym.envs.quad.tasks.suite import BULLET_TASKS, SINGLE_ENVS
 
 
 def _check_backend(config: QuadConfig) -> Physics | None:
@@ -150,17 +150,17 @@ class QuadHoverVectorEnv(VectorEnv):
         **options: Any,
     ) -> None:
         self.config = config = QuadConfig.from_arguments(locals())
-        self.task_options = task_options(config.task, options)
         self.vector_config = vector = VectorConfig.from_arguments(locals())
         self.physics = _check_backend(config)
         self.num_envs = n = vector.num_envs
         self.autoreset_mode = vector.autoreset
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
+        name = f"{SINGLE_ENVS.get(config.task, 'QuadHover-v0')} (vector)"
+        self.episode = ep = Episode(config, options, n, name)  # lanes autoreset: never "over"
+        self.task, self.task_options, self.controller = ep.task, ep.task_options, ep.controller
+        self.max_steps, self.substeps, self.noise = ep.max_steps, ep.substeps, ep.noise
         self.model = model = config.model
         self.dt = 1.0 / config.physics_hz
-        self.task = config.make_task(self.task_options)
-        self.substeps, self.noise = config.substeps, config.start_noise
-        self.max_steps = self.task.episode_steps(config.episode_seconds)
         self.rest_height = model.collision_height / 2.0
         nominal, goal = config.nominal_points(self.rest_height)
         self.start = np.broadcast_to(nominal, (n, 3)).copy()
@@ -170,56 +170,38 @@ class QuadHoverVectorEnv(VectorEnv):
         self.single_observation_space = self.task.observation_space(self._max_error)
         self.action_space = batch_space(self.single_action_space, n)
         self.observation_space = batch_space(self.single_observation_space, n)
-        self.controller = self.task.make_controller(n)
         self._wrench = dynamics.wrench_matrix(model)
         perturb = config.perturbations  # the physical ones here, the others in the task
         self._true_model = perturbed_model(model, perturb)
         self._disturb = Disturbances(perturb, n, self.dt) if perturb.acting else None
-        self._state: State | None = None
-        self._last_action = np.zeros((n, self.task.act_dim))
-        self._steps = np.zeros(n, dtype=np.int64)
         self._needs_reset = np.zeros(n, dtype=bool)
-        self._guard = EpisodeGuard("QuadHover-v0 (vector)")  # lanes autoreset: never "over"
 
     # ------------------------------------------------------------------ reset
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        self._guard.reset()
+        ep = self.episode
+        ep.guard.reset()
         super().reset(seed=seed)
         state = options.get("state") if options else None
         if state is not None and len(state) != self.num_envs:
             raise ValueError(f"options['state'] has {len(state)} rows; expected {self.num_envs}")
         lanes = np.arange(self.num_envs)
         # the task's draws for the episode (a spline, a pad) even where the state is given
-        drawn = self.task.start_episode(self.np_random, lanes, self.start, self.target, self.noise)
-        self._state = drawn if state is None else state.copy()
+        drawn = ep.draw(self.np_random, lanes, self.start, self.target)
         if self._disturb is not None:
             self._disturb.reset(self.np_random, lanes)
-        if self.controller is not None:
-            self.controller.reset()
-        self._last_action[:] = 0.0
-        self._steps[:] = 0
+        ep.begin(drawn if state is None else state.copy(), self.target)
         self._needs_reset[:] = False
         return self._obs(), {}
 
     def _reset_lanes(self, lanes: np.ndarray) -> None:
-        fresh = self.task.start_episode(self.np_random, lanes, self.start, self.target, self.noise)
+        fresh = self.episode.draw(self.np_random, lanes, self.start, self.target)
         if self._disturb is not None:
             self._disturb.reset(self.np_random, lanes)
-        s = self._state
-        s.pos[lanes], s.quat[lanes], s.vel[lanes], s.ang_vel[lanes] = (
-            fresh.pos,
-            fresh.quat,
-            fresh.vel,
-            fresh.ang_vel,
-        )
-        self._last_action[lanes] = 0.0
-        self._steps[lanes] = 0
-        if self.controller is not None:
-            self.controller.reset(lanes)
+        self.episode.restart(lanes, fresh, self.target)
 
     # ------------------------------------------------------------------- step
     def step(self, actions):
-        self._guard.check_step()
+        self.episode.guard.check_step()
         a = np.asarray(actions, dtype=np.float64)
         shape = (self.num_envs, self.task.act_dim)
         if a.shape != shape:
@@ -231,19 +213,10 @@ class QuadHoverVectorEnv(VectorEnv):
                 f"actions hold NaN or inf in lane(s) {lanes[:10].tolist()}"
                 f"{' ...' if lanes.size > 10 else ''}; actions must be finite"
             )
-        prev_vz = self._state.vel[:, 2].copy()
-        goal = self.task.goal(self.target, self._steps, self._state)
-        self._state, _ = self.task.control_step(
-            a, self._state, goal, self.controller, self.substeps, self.dt, self._integrate
+        reward, terminated, _, _ = self.episode.advance(
+            a, self.target, self.dt, self.rest_height, self._integrate
         )
-        self._last_action = np.minimum(np.maximum(a, -1.0), 1.0)
-        self._steps += 1
-        self.task.progress(self._state)
-        goal = self.task.goal(self.target, self._steps, self._state)
-        reward, terminated, _ = self.task.judge(
-            self._state, goal, prev_vz, self.rest_height, self._steps, self.max_steps
-        )
-        truncated = self._steps >= self.max_steps
+        truncated = self.episode.steps >= self.max_steps
         infos: dict[str, Any] = {}
         if self.autoreset_mode == AutoresetMode.DISABLED:
             obs = self._obs()
@@ -270,7 +243,7 @@ class QuadHoverVectorEnv(VectorEnv):
 
     def _integrate(self, rpm: np.ndarray, substeps: int) -> State:
         return advance(
-            self._state,
+            self.episode.state,
             rpm,
             self._true_model,
             self.physics,
@@ -282,14 +255,13 @@ class QuadHoverVectorEnv(VectorEnv):
         )
 
     def _obs(self) -> np.ndarray:
-        goal = self.task.goal(self.target, self._steps, self._state)
-        return self.task.observe(self._state, goal, self._last_action, self._max_error, self._steps)
+        return self.episode.observe(self._max_error)
 
     def get_state(self) -> State:
         """A copy of every lane's state."""
-        return self._state.copy()
+        return self.episode.state.copy()
 
     def close_extras(self, **kwargs: Any) -> None:
         """Drop the lanes; ``step()``/``reset()`` then raise ``EnvClosed``."""
-        self._state = None
-        self._guard.close()
+        self.episode.state = None
+        self.episode.guard.close()

@@ -49,6 +49,17 @@ TASKS: dict[str, tuple[type[HoverTask], type[EnvConfig] | None]] = {
     "leader": (LeaderTask, TrackOptions),
 }
 TASK_NAMES = tuple(TASKS)
+#: The Gymnasium id of each one-drone task (the single face with ``task`` set) and the
+#: PettingZoo name of each team task (the swarm face with ``task`` set; other tasks on the
+#: swarm face are ``quad_swarm_v0``): the names errors and metadata give.
+SINGLE_ENVS = {
+    "hover": "QuadHover-v0",
+    "track": "QuadTrack-v0",
+    "land": "QuadLand-v0",
+    "gates": "QuadGates-v0",
+    "visual_reach": "QuadVisualReach-v0",
+}
+TEAM_ENVS = {"swap": "quad_swap_v0", "reform": "quad_reform_v0", "leader": "quad_leader_v0"}
 #: Tasks of several drones (:mod:`quadgym.envs.quad.tasks.teams`): at least two in one world.
 TEAM_TASKS = ("swap", "reform", "leader")
 #: Tasks with PyBullet bodies of their own (one drone, the PyBullet faces only).

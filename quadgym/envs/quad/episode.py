@@ -1,0 +1,142 @@
+"""The episode core under the three faces: construction and the step order, written once.
+
+A face (:mod:`.single`, :mod:`.swarm`, :mod:`.vector`) keeps its explicit constructor
+signature (for IDEs, pickling and Gymnasium's checker) and builds its
+:class:`~quadgym.envs.quad.config.QuadConfig`; :class:`Episode` then makes, in this order and
+from that config alone, the task (with the face's ``**options`` checked by the task's own
+options config), the controller the action type needs, the lifecycle guard and the step
+limit. What differs between faces is only how they integrate (a PyBullet world or NumPy
+lanes) and how they shape what they return.
+
+Per row (a drone, or a lane of the vector face) the core holds the episode's state, the
+goal the task asks for now, the control steps taken and the last action, and one
+:meth:`Episode.advance` runs the step order every face shares::
+
+    control step (the task's action map, the controller, ``integrate``)
+    -> the last action, clipped -> steps + 1 -> task.progress -> task.goal -> task.judge
+
+so a rule of the order (say, that the goal is updated before the reward is judged) is
+stated once and holds on every face.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import EzPickle
+
+from quadgym.envs.lifecycle import EpisodeGuard
+from quadgym.envs.quad.config import QuadConfig
+from quadgym.envs.quad.sim.dynamics import State
+from quadgym.envs.quad.tasks.suite import task_options
+
+
+def face_config(face: Any, arguments: dict[str, Any]) -> QuadConfig:
+    """The validated :class:`QuadConfig` of a PyBullet face's constructor ``arguments``
+    (its ``locals()``: the named arguments and ``options``), with the face made picklable by
+    them (``EzPickle``: a PyBullet world cannot be pickled, so a pickled env is rebuilt from
+    its arguments, as SuperSuit and Gymnasium copy envs)."""
+    named = {k: v for k, v in arguments.items() if k not in ("self", "options", "__class__")}
+    EzPickle.__init__(face, **named, **arguments.get("options", {}))
+    return QuadConfig.from_arguments(named)
+
+
+class Episode:
+    """The construction and step order of ``rows`` drones' (or lanes') episodes.
+
+    Args:
+        config: the face's validated arguments.
+        options: the task's own keywords (checked here, before anything is built).
+        rows: drones (single and swarm faces) or lanes (vector face).
+        name: the env's name in lifecycle errors (e.g. "QuadTrack-v0").
+        **guard: :class:`~quadgym.envs.lifecycle.EpisodeGuard`'s keywords.
+
+    Raises:
+        ValueError: an option the task does not take, or a controller the drone model
+            has no gains for (the racer's PID).
+    """
+
+    def __init__(
+        self, config: QuadConfig, options: dict[str, Any], rows: int, name: str, **guard: Any
+    ) -> None:
+        self.config = config
+        self.task_options = task_options(config.task, options)
+        self.task = config.make_task(self.task_options)
+        self.substeps, self.noise = config.substeps, config.start_noise
+        self.max_steps = self.task.episode_steps(config.episode_seconds)
+        self.controller = self.task.make_controller(rows)  # raises for the racer's PID
+        self.guard = EpisodeGuard(name, **guard)
+        self.rows = rows
+        self.state: State | None = None
+        self.goal: np.ndarray | None = None
+        self.steps = np.zeros(rows, dtype=np.int64)
+        self.last_action = np.zeros((rows, self.task.act_dim))
+
+    def draw(
+        self, rng: np.random.Generator, rows: np.ndarray, start: np.ndarray, target: np.ndarray
+    ) -> State:
+        """The task's start states for ``rows`` (and what it draws for their episodes: a
+        spline, a pad, the perturbations' bookkeeping), from ``rng``."""
+        return self.task.start_episode(rng, rows, start, target, self.noise)
+
+    def begin(self, state: State, target: np.ndarray) -> None:
+        """Every row starts an episode at ``state``: no steps, no last action, the
+        controller's memory cleared, the first goal."""
+        self.state = state
+        self.steps[:] = 0
+        self.last_action[:] = 0.0
+        if self.controller is not None:
+            self.controller.reset()
+        self.goal = self.task.goal(target, self.steps, state)
+
+    def restart(self, rows: np.ndarray, fresh: State, target: np.ndarray) -> None:
+        """``rows`` start new episodes at ``fresh`` while the others fly on (the vector
+        face's autoreset)."""
+        s = self.state
+        s.pos[rows], s.quat[rows], s.vel[rows], s.ang_vel[rows] = (
+            fresh.pos,
+            fresh.quat,
+            fresh.vel,
+            fresh.ang_vel,
+        )
+        self.last_action[rows] = 0.0
+        self.steps[rows] = 0
+        if self.controller is not None:
+            self.controller.reset(rows)
+        self.goal = self.task.goal(target, self.steps, s)
+
+    def advance(
+        self,
+        action: np.ndarray,
+        target: np.ndarray,
+        dt: float,
+        rest_height: float,
+        integrate: Callable[[np.ndarray, int], State],
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """One control step of every row with finite ``action`` (rows, act_dim): the step
+        order of the module docstring. ``integrate(rpm, k)`` advances the physics ``k``
+        steps of ``dt`` s and returns the new state. Returns (reward (rows,), ended
+        (rows,) bool, the task's per-row details, the last motor speeds (rows, 4) RPM)."""
+        prev_vz = self.state.vel[:, 2].copy()
+        self.state, rpm = self.task.control_step(
+            action, self.state, self.goal, self.controller, self.substeps, dt, integrate
+        )
+        self.last_action = np.minimum(np.maximum(action, -1.0), 1.0)
+        self.steps += 1
+        self.task.progress(self.state)
+        self.goal = self.task.goal(target, self.steps, self.state)
+        reward, ended, details = self.task.judge(
+            self.state, self.goal, prev_vz, rest_height, self.steps, self.max_steps
+        )
+        return reward, ended, details, rpm
+
+    def observe(
+        self, max_error: float, tail: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """(rows, obs_dim) the task's kinematic observation of every row, with a face's
+        own ``tail`` entries (the swarm's neighbours) if given."""
+        return self.task.observe(
+            self.state, self.goal, self.last_action, max_error, self.steps, tail
+        )
