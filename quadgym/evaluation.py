@@ -21,7 +21,7 @@ import numpy as np
 
 import quadgym
 from quadgym.agents.base import INTERFACE_KEYS
-from quadgym.registry import PARALLEL_ENVS, get_algo_class, make_parallel_env
+from quadgym.registry import PARALLEL_ENVS, base_id, get_algo_class, make_parallel_env
 from quadgym.runs.load import is_run, load_run, read_state, run_problem
 from quadgym.stats import t_interval
 
@@ -81,7 +81,7 @@ def load_controller(spec: str, env: gym.Env) -> Any:
             the env, or a spec that is none of the three kinds.
     """
     spec_ = getattr(env, "spec", None)
-    env_id = spec_.id if spec_ is not None else getattr(env, "metadata", {}).get("name")
+    env_id = base_id(spec_.id) if spec_ is not None else getattr(env, "metadata", {}).get("name")
     if is_run(spec):
         state = read_state(spec)
         if state["env"] != env_id:

@@ -15,36 +15,30 @@ from typing import Any
 
 import gymnasium as gym
 
-#: Gymnasium ids quadgym provides, with their entry points and keyword defaults.
+from quadgym.envs.quad.tasks.spec import TaskSpec
+from quadgym.envs.quad.tasks.suite import SPECS
+
+#: The one-drone face and its batched backend, behind every drone task's id.
+SINGLE_ENTRY = "quadgym.envs.quad.single:QuadHoverEnv"
+VECTOR_ENTRY = "quadgym.envs.quad.vector:QuadHoverVectorEnv"
+
+
+def _drone_spec(spec: TaskSpec) -> dict[str, Any]:
+    """The Gymnasium registration of a one-drone task's declaration: the single face with
+    ``task`` set (hover: the default), the batched backend unless it loads Bullet bodies."""
+    kwargs = ({} if spec.name == "hover" else {"task": spec.name}) | spec.env_kwargs
+    out: dict[str, Any] = {"entry_point": SINGLE_ENTRY}
+    if not spec.bullet:
+        out["vector_entry_point"] = VECTOR_ENTRY
+    if kwargs:
+        out["kwargs"] = kwargs
+    return out
+
+
+#: Gymnasium ids quadgym provides, with their entry points and keyword defaults: the drone
+#: tasks' from their declarations (:mod:`quadgym.envs.quad.tasks.spec`), then the toys'.
 ENV_SPECS: dict[str, dict[str, Any]] = {
-    "QuadHover-v0": {
-        "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
-        "vector_entry_point": "quadgym.envs.quad.vector:QuadHoverVectorEnv",
-    },
-    "QuadTrack-v0": {
-        "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
-        "vector_entry_point": "quadgym.envs.quad.vector:QuadHoverVectorEnv",
-        "kwargs": {"task": "track"},
-    },
-    "QuadLand-v0": {
-        "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
-        "vector_entry_point": "quadgym.envs.quad.vector:QuadHoverVectorEnv",
-        "kwargs": {"task": "land"},
-    },
-    "QuadGates-v0": {
-        "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
-        "kwargs": {"task": "gates", "episode_seconds": 15.0},
-    },
-    "QuadVisualReach-v0": {
-        "entry_point": "quadgym.envs.quad.single:QuadHoverEnv",
-        "kwargs": {
-            "task": "visual_reach",
-            "obs_type": "kin+rgb",
-            "action_type": "pid",
-            "control_hz": 15,
-            "episode_seconds": 4.0,
-        },
-    },
+    **{spec.env_id: _drone_spec(spec) for spec in SPECS if not spec.team},
     "CoPGBandit-v0": {"entry_point": "quadgym.envs.bandit:CoPGBanditEnv"},
     "CoPGSequence-v0": {"entry_point": "quadgym.envs.bandit:CoPGSequenceEnv"},
     "PreferenceToy-v0": {"entry_point": "quadgym.envs.preference:PreferenceToyEnv"},
@@ -52,20 +46,36 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
     "ToyCoding-v0": {"entry_point": "quadgym.envs.coding:ToyCodingEnv"},
 }
 
+#: The Gymnasium namespace of quadgym's ids: ``quadgym/QuadHover-v0`` is each id's full
+#: name; the bare ids (``QuadHover-v0``) stay registered as aliases of the same env.
+NAMESPACE = "quadgym"
+
 #: PettingZoo environments: name -> module following the env()/parallel_env() convention.
 PARALLEL_ENVS = {
     name: f"quadgym.envs.{name}"
-    for name in ("quad_swarm_v0", "quad_swap_v0", "quad_reform_v0", "quad_leader_v0")
+    for name in ("quad_swarm_v0", *(spec.env_id for spec in SPECS if spec.team))
 }
 
 ALGO_GROUP = "quadgym.algos"
 
 
 def register_envs() -> None:
-    """Register every quadgym id with Gymnasium (idempotent)."""
+    """Register every quadgym id with Gymnasium, namespaced (``quadgym/QuadHover-v0``) and
+    bare (``QuadHover-v0``, the alias every earlier release had); idempotent."""
     for env_id, spec in ENV_SPECS.items():
-        if env_id not in gym.registry:
-            gym.register(id=env_id, **spec)
+        for name in (f"{NAMESPACE}/{env_id}", env_id):
+            if name not in gym.registry:
+                gym.register(id=name, **spec)
+
+
+def base_id(env_id: str | None) -> str | None:
+    """``env_id`` without quadgym's namespace (``quadgym/QuadHover-v0`` -> ``QuadHover-v0``):
+    the key of every table (plugin defaults, run states, leaderboards) whichever name made
+    the env."""
+    prefix = f"{NAMESPACE}/"
+    if env_id is not None and env_id.startswith(prefix):
+        return env_id[len(prefix) :]
+    return env_id
 
 
 def list_envs() -> list[str]:
@@ -88,7 +98,13 @@ def make_parallel_env(name: str, **kwargs: Any):
         raise ValueError(
             f"unknown parallel environment {name!r}; quadgym provides: {', '.join(PARALLEL_ENVS)}"
         )
-    return importlib.import_module(PARALLEL_ENVS[name]).parallel_env(**kwargs)
+    try:
+        module = importlib.import_module(PARALLEL_ENVS[name])
+    except ModuleNotFoundError:  # a declared team task without a convention module of its own
+        from quadgym.envs.quad.swarm import team_env
+
+        return team_env(next(s.name for s in SPECS if s.env_id == name))[2](**kwargs)
+    return module.parallel_env(**kwargs)
 
 
 def _algo_entry_points() -> dict[str, Any]:
@@ -135,7 +151,10 @@ def make_algo(name: str, env: Any, **config: Any):
         TypeError: a config value of the wrong type (the message names the field).
     """
     cls = get_algo_class(name)
+    if isinstance(env, str):
+        env = base_id(env)
     env_id = env if isinstance(env, str) else getattr(getattr(env, "spec", None), "id", None)
+    env_id = base_id(env_id)
     if isinstance(env, str) and env not in gym.registry and env not in PARALLEL_ENVS:
         raise ValueError(
             f"unknown environment {env!r}; quadgym provides: "

@@ -109,6 +109,25 @@ class QuadControl(Protocol):
     num_drones: int
 
 
+@runtime_checkable
+class GateCourse(Protocol):
+    """A drone task of gates flown in order whose observation shows the next gate's axis
+    (its unit normal's x and y) right after the common entries (QuadGates-v0's task):
+    what lets a planner line up before flying through."""
+
+    centres: np.ndarray  #: (g, 3) the gates' centres, m
+    yaws: np.ndarray  #: (g,) the gates' headings, rad
+    passed: np.ndarray  #: (n,) gates each drone has passed
+
+
+@runtime_checkable
+class CrossingGoals(Protocol):
+    """A team task whose drones cross each other's paths on the way to their goals
+    (quad_swap_v0's): a planner keeps them apart in height until they are past."""
+
+    crosses_paths: bool
+
+
 def members(protocol: type) -> list[str]:
     """The attribute and method names a protocol declares (its own and inherited)."""
     names: list[str] = []

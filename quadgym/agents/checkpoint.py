@@ -32,6 +32,7 @@ import torch
 
 from quadgym.agents.base import Algorithm
 from quadgym.files import atomic_write_bytes
+from quadgym.registry import base_id
 
 #: The value of a checkpoint's ``format`` entry.
 FORMAT = "quadgym-tensors-1"
@@ -55,8 +56,8 @@ def env_id(algo: Algorithm) -> str | None:
     unregistered instance)."""
     own = getattr(algo, "env_id", None)
     if isinstance(own, str):
-        return own
-    return getattr(getattr(algo.env, "spec", None), "id", None)
+        return base_id(own)
+    return base_id(getattr(getattr(algo.env, "spec", None), "id", None))
 
 
 def check_plain(value: Any, where: str = "state") -> None:

@@ -28,11 +28,9 @@ import numpy as np
 from numpy.linalg import norm
 
 from quadgym.agents.base import Algorithm, BudgetUnit
-from quadgym.agents.capabilities import QuadControl
+from quadgym.agents.capabilities import CrossingGoals, GateCourse, QuadControl
 from quadgym.envs.quad.sim.dynamics import State, rot_to_quat
-from quadgym.envs.quad.tasks.gates import GatesTask
 from quadgym.envs.quad.tasks.suite import TASK_ENVS
-from quadgym.envs.quad.tasks.teams import SwapTask
 from quadgym.files import atomic_write_bytes
 
 #: A done drone's row in the joint observation: at its goal, level, at rest.
@@ -124,12 +122,12 @@ class ModelBasedAgent(Algorithm):
         that shrinks to 0 as the drone strays ``GATE_ALIGN`` m from the axis, so that it
         lines up first and then flies through."""
         error = obs[:, 0:3]
-        if isinstance(self.task, SwapTask):
+        if isinstance(self.task, CrossingGoals):
             n = len(obs)
             far = np.minimum(1.0, norm(error[:, :2], axis=1) / self.SWAP_NEAR)
             layer = self.SWAP_LAYER * (np.arange(n) - (n - 1) / 2) * far
             return error + np.c_[np.zeros((n, 2)), layer]
-        if not isinstance(self.task, GatesTask):
+        if not isinstance(self.task, GateCourse):
             return error
         first = 18 + self.task.act_dim
         normal = np.c_[obs[:, first : first + 2], np.zeros(len(obs))]
@@ -145,7 +143,7 @@ class ModelBasedAgent(Algorithm):
         """(n, 1) how far the set-point may lie from the drone, m, by direction (through
         gates never farther than ``GATE_CARROT``: slow enough to brake before a frame)."""
         down = error[:, 2:3] < 0.0
-        up = self.GATE_CARROT if isinstance(self.task, GatesTask) else self.CARROT_UP
+        up = self.GATE_CARROT if isinstance(self.task, GateCourse) else self.CARROT_UP
         return np.where(down, self.CARROT_DOWN, up)
 
     def _reference_velocity(self, obs: np.ndarray) -> np.ndarray | None:

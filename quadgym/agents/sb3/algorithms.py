@@ -65,6 +65,7 @@ from quadgym.agents.sb3.config import (
     sb3_keywords,
 )
 from quadgym.agents.sb3.state import model_state, restore_model_state
+from quadgym.registry import base_id
 
 
 def policy_for(space: gym.Space) -> str:
@@ -282,10 +283,10 @@ class SB3Algorithm(Algorithm):
             ValueError: ``env`` is an instance built without the registry.
         """
         if isinstance(env, str):
-            return env
+            return base_id(env)
         if env.spec is None:
             raise ValueError(f"{self.name!r} builds its training envs from an env id: pass one")
-        return env.spec.id
+        return base_id(env.spec.id)
 
     def default_copies(self, env_id: str) -> int:
         """Copies of the env where the config's ``n_envs`` is None (PPO's: the env's)."""

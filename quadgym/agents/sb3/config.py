@@ -20,18 +20,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from quadgym.agents.base import INTERFACE_KEYS, AlgoConfig
 from quadgym.agents.sb3.extractors import SmallCombined
 from quadgym.config import closest, param
-
-#: Training-env defaults on QuadHover-v0: starts spread over the air around the
-#: target (up to 1.5 m above the ground, ±0.5 m in xy, ±0.3 rad of tilt, ±0.5 m/s).
-#: From ground starts alone, PPO settles on staying put (0.5 reward a step, no risk)
-#: and never learns to fly; from the air it learns to hover first, and take-off
-#: from the ground (the evaluation start) follows.
-HOVER_TRAIN_ENV = {
-    "start_height_noise": 1.5,
-    "start_xy_noise": 0.5,
-    "start_tilt_noise": 0.3,
-    "start_vel_noise": 0.5,
-}
+from quadgym.envs.quad.tasks.suite import SPECS
 
 #: PPO defaults on QuadHover-v0 (and, through ``ppo_shared``, quad_swarm_v0): 8 envs
 #: × 256 steps per rollout (2048 samples, about 1 s of wall clock), small [64, 64]
@@ -71,20 +60,6 @@ BATCHED_PPO = {
     "batch_size": 1024,
     "policy_kwargs": {"net_arch": [64, 64], "log_std_init": -1.5},
 }
-
-#: Training-env defaults on QuadLand-v0: the default starts (1 m above the pad, ±0.3 m)
-#: up to 0.5 m higher, tilted up to ±0.3 rad and moving up to ±0.5 m/s per axis, so that
-#: the policy has met more than the evaluation's starts at rest (with γ = 0.98 it lands
-#: from those alone as well: 20/20 on seeds 0-2 after 500k steps).
-LAND_TRAIN_ENV = {"start_height_noise": 0.5, "start_tilt_noise": 0.3, "start_vel_noise": 0.5}
-
-#: PPO defaults on QuadLand-v0: QuadHover-v0's with γ = 0.98. A landing pays the steps
-#: left as one reward; at γ = 0.99 hovering near the pad is worth almost as much (seed 0
-#: on the batched backend, default starts: 0/20 landings after 1.5 M steps, 20/20 at 2 M
-#: taking 6-7 s to come down, 0/20 again at 3 M; with LAND_TRAIN_ENV 0/20 until 1 M); at
-#: 0.98 seeds 0-2 land in 20/20 from 500k steps on.
-LAND_PPO_DEFAULTS = {**HOVER_PPO_DEFAULTS, "gamma": 0.98}
-
 
 #: PPO defaults on QuadVisualReach-v0 (see VISUAL_COPIES): rollouts of 2 × 512 steps,
 #: minibatches of 256, 10 epochs, [64, 64] heads over :class:`SmallCombined` (16 image
@@ -169,11 +144,21 @@ class EnvDefaults:
 #: time_to_hover row measured, and QuadTrack-v0 and QuadLand-v0 take the same table
 #: untried there. QuadTrack-v0 (circle) needs nothing of its own: its default starts are
 #: at rest on the curve, and seed 0 tracks it within 0.022 m RMS after 500k steps.
+def declared_defaults() -> dict[str, EnvDefaults]:
+    """The defaults the one-drone tasks declare (their ``TaskSpec.sb3``: the training env,
+    PPO keywords that replace the hover ones), in the tasks' order."""
+    out = {}
+    for spec in SPECS:
+        if spec.team or spec.sb3 is None:
+            continue
+        declared = dict(spec.sb3)
+        ppo = {**HOVER_PPO_DEFAULTS, **declared.pop("ppo", {})}
+        out[spec.env_id] = EnvDefaults(ppo=ppo, **declared)
+    return out
+
+
 ENV_DEFAULTS: dict[str, EnvDefaults] = {
-    "QuadHover-v0": EnvDefaults(train_env=HOVER_TRAIN_ENV),
-    "QuadTrack-v0": EnvDefaults(),
-    "QuadLand-v0": EnvDefaults(train_env=LAND_TRAIN_ENV, ppo=LAND_PPO_DEFAULTS),
-    "QuadGates-v0": EnvDefaults(),
+    **declared_defaults(),
     "QuadVisualReach-v0": EnvDefaults(
         train_env=VISUAL_TRAIN_ENV, ppo=VISUAL_PPO_DEFAULTS, n_envs=VISUAL_COPIES, subprocess=True
     ),

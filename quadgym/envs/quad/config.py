@@ -139,8 +139,11 @@ class QuadConfig(EnvConfig):
 
     task: str = param(
         "hover",
-        "what the drones are asked to do: 'hover', 'track', 'land', 'gates', 'visual_reach' "
-        "(one drone), or for several drones 'swap', 'reform', 'leader'",
+        "what the drones are asked to do: one of the declared tasks (one drone: "
+        + ", ".join(repr(t) for t in TASK_NAMES if t not in TEAM_TASKS)
+        + "; several drones: "
+        + ", ".join(map(repr, TEAM_TASKS))
+        + ")",
         choices=TASK_NAMES,
     )
     drone_model: str = param(

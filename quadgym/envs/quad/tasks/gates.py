@@ -38,6 +38,7 @@ from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.quad.sim.dynamics import State
 from quadgym.envs.quad.tasks.base import HoverTask, StartNoise
+from quadgym.envs.quad.tasks.spec import TaskSpec
 
 #: Reward for each gate passed.
 GATE_BONUS = 10.0
@@ -232,3 +233,16 @@ class GatesTask(HoverTask):
             "collided": float(any(info["collided"] for info in infos)),
             **self._episode(infos),
         }
+
+
+#: The declaration every table derives from (tasks/spec.py): 15 s episodes, Bullet bodies.
+SPEC = TaskSpec(
+    "gates",
+    "QuadGates-v0",
+    GatesTask,
+    GatesOptions,
+    order=3,
+    bullet=True,
+    env_kwargs={"episode_seconds": 15.0},
+    sb3={},
+)

@@ -1,4 +1,5 @@
-"""The task suite: each task's name, its object and the options it adds to the faces'.
+"""The task suite: each task's name, its object and the options it adds to the faces',
+derived from the tasks' own declarations (:mod:`.spec`: a module's ``SPEC``).
 
 A face (single, swarm, vector) takes ``task=`` (a name below) and the task's
 options as further keyword arguments; :func:`task_options` checks them (an
@@ -12,58 +13,60 @@ builds the task. The registered ids set ``task``: ``QuadHover-v0`` (hover),
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
+import quadgym.envs.quad.tasks as _tasks  # the package whose modules declare the tasks
 from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.quad.tasks.base import HoverTask
-from quadgym.envs.quad.tasks.gates import GatesOptions, GatesTask
-from quadgym.envs.quad.tasks.land import LandOptions, LandTask
-from quadgym.envs.quad.tasks.teams import LeaderTask, ReformOptions, ReformTask, SwapTask
-from quadgym.envs.quad.tasks.track import TrackOptions, TrackTask
-from quadgym.envs.quad.tasks.visual_reach import VisualReachOptions, VisualReachTask
+from quadgym.envs.quad.tasks.spec import TaskSpec
 
-#: The env id of every drone task: the Gymnasium ones (one drone), then the PettingZoo
-#: ones (one agent per drone). QuadVisualReach-v0 is left out: it hides its target from
-#: the kinematic observation, where the model-based controllers (pid, lqr) read theirs.
+
+def _declared() -> tuple[TaskSpec, ...]:
+    """Every task's declaration: the ``SPEC`` (or ``SPECS``) of each module of the tasks
+    package, in their declared order."""
+    found: list[TaskSpec] = []
+    for info in pkgutil.iter_modules(_tasks.__path__):
+        module = importlib.import_module(f"{_tasks.__name__}.{info.name}")
+        found += [module.SPEC] if hasattr(module, "SPEC") else list(getattr(module, "SPECS", ()))
+    names = [spec.name for spec in found]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise RuntimeError(f"tasks declared twice: {twice}")
+    return tuple(sorted(found, key=lambda spec: (spec.order, spec.name)))
+
+
+#: Every task's declaration, in table order.
+SPECS: tuple[TaskSpec, ...] = _declared()
+#: name -> declaration.
+SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+
+#: The env id of every drone task the model-based controllers and the benchmark fly: the
+#: Gymnasium ones (one drone), then the PettingZoo ones (one agent per drone), the hover
+#: swarm among them. A task whose goal the kinematic observation hides
+#: (QuadVisualReach-v0, where pid and lqr read theirs) is left out.
 TASK_ENVS = (
-    "QuadHover-v0",
-    "QuadTrack-v0",
-    "QuadLand-v0",
-    "QuadGates-v0",
+    *(s.env_id for s in SPECS if not s.team and s.model_based),
     "quad_swarm_v0",
-    "quad_swap_v0",
-    "quad_reform_v0",
-    "quad_leader_v0",
+    *(s.env_id for s in SPECS if s.team and s.model_based),
 )
 
 #: name -> (task class, its options' config, or None for a task without options)
 TASKS: dict[str, tuple[type[HoverTask], type[EnvConfig] | None]] = {
-    "hover": (HoverTask, None),
-    "track": (TrackTask, TrackOptions),
-    "land": (LandTask, LandOptions),
-    "gates": (GatesTask, GatesOptions),
-    "visual_reach": (VisualReachTask, VisualReachOptions),
-    "swap": (SwapTask, None),
-    "reform": (ReformTask, ReformOptions),
-    "leader": (LeaderTask, TrackOptions),
+    s.name: (s.task, s.options) for s in SPECS
 }
 TASK_NAMES = tuple(TASKS)
 #: The Gymnasium id of each one-drone task (the single face with ``task`` set) and the
 #: PettingZoo name of each team task (the swarm face with ``task`` set; other tasks on the
 #: swarm face are ``quad_swarm_v0``): the names errors and metadata give.
-SINGLE_ENVS = {
-    "hover": "QuadHover-v0",
-    "track": "QuadTrack-v0",
-    "land": "QuadLand-v0",
-    "gates": "QuadGates-v0",
-    "visual_reach": "QuadVisualReach-v0",
-}
-TEAM_ENVS = {"swap": "quad_swap_v0", "reform": "quad_reform_v0", "leader": "quad_leader_v0"}
-#: Tasks of several drones (:mod:`quadgym.envs.quad.tasks.teams`): at least two in one world.
-TEAM_TASKS = ("swap", "reform", "leader")
+SINGLE_ENVS = {s.name: s.env_id for s in SPECS if not s.team}
+TEAM_ENVS = {s.name: s.env_id for s in SPECS if s.team}
+#: Tasks of several drones: at least two in one world.
+TEAM_TASKS = tuple(TEAM_ENVS)
 #: Tasks with PyBullet bodies of their own (one drone, the PyBullet faces only).
-BULLET_TASKS = ("gates", "visual_reach")
+BULLET_TASKS = tuple(s.name for s in SPECS if s.bullet)
 
 
 def task_options(task: str, options: Mapping[str, Any]) -> EnvConfig | None:

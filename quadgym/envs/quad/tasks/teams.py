@@ -24,6 +24,7 @@ the team's episode (``end_together``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.quad.sim.dynamics import State
 from quadgym.envs.quad.tasks.base import FORMATIONS, HoverTask, StartNoise, formation_points
+from quadgym.envs.quad.tasks.spec import TaskSpec
 from quadgym.envs.quad.tasks.track import TrackOptions, TrackTask
 
 
@@ -53,6 +55,9 @@ class AirStart(HoverTask):
 @dataclass
 class SwapTask(AirStart):
     """Every drone flies to the formation point of its mirror, n−1−i (see the table)."""
+
+    #: The drones cross each other's paths (the planners' CrossingGoals capability).
+    crosses_paths: ClassVar[bool] = True
 
     def goal(self, target: np.ndarray, steps: np.ndarray, state: State | None = None) -> np.ndarray:
         return target[::-1]
@@ -125,3 +130,11 @@ class LeaderTask(TrackTask):
         leader = np.zeros(n, dtype=np.int64)
         ahead = self.ahead(state, steps, np.repeat(self._centre[:1], n, 0), leader)
         return ahead + np.tile(offset, self.options.lookahead)
+
+
+#: The declarations every table derives from (tasks/spec.py).
+SPECS = (
+    TaskSpec("swap", "quad_swap_v0", SwapTask, order=5, team=True),
+    TaskSpec("reform", "quad_reform_v0", ReformTask, ReformOptions, order=6, team=True),
+    TaskSpec("leader", "quad_leader_v0", LeaderTask, TrackOptions, order=7, team=True),
+)

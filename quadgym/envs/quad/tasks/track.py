@@ -32,6 +32,7 @@ from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.quad.sim.dynamics import State
 from quadgym.envs.quad.tasks.base import HoverTask, StartNoise
+from quadgym.envs.quad.tasks.spec import TaskSpec
 
 TRAJECTORIES = ("circle", "figure8", "spline")
 
@@ -160,3 +161,7 @@ class TrackTask(HoverTask):
             "max_error": float(errors.max()),
             **self._episode(infos),
         }
+
+
+#: The declaration every table derives from (tasks/spec.py).
+SPEC = TaskSpec("track", "QuadTrack-v0", TrackTask, TrackOptions, order=1, sb3={})

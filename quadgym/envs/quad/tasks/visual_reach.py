@@ -123,6 +123,7 @@ from quadgym.envs.quad.sensors.camera_model import CameraModel
 from quadgym.envs.quad.sim.dynamics import State, quat_to_rot
 from quadgym.envs.quad.sim.scene import Scene, add_target, parse_obstacles
 from quadgym.envs.quad.tasks.base import HoverTask, StartNoise
+from quadgym.envs.quad.tasks.spec import TaskSpec
 
 #: Reward per metre of distance closed.
 PROGRESS = 10.0
@@ -301,3 +302,23 @@ class VisualReachTask(HoverTask):
             "final_error": float(infos[-1]["position_error"]),
             **self._episode(infos),
         }
+
+
+#: The declaration every table derives from (tasks/spec.py). Its target is hidden from
+#: the kinematic observation, where the model-based controllers read theirs; its SB3
+#: defaults name a feature extractor, so they stay in agents/sb3/config.py.
+SPEC = TaskSpec(
+    "visual_reach",
+    "QuadVisualReach-v0",
+    VisualReachTask,
+    VisualReachOptions,
+    order=4,
+    bullet=True,
+    env_kwargs={
+        "obs_type": "kin+rgb",
+        "action_type": "pid",
+        "control_hz": 15,
+        "episode_seconds": 4.0,
+    },
+    model_based=False,
+)
