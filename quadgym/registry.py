@@ -100,7 +100,9 @@ def make_parallel_env(name: str, **kwargs: Any):
         )
     try:
         module = importlib.import_module(PARALLEL_ENVS[name])
-    except ModuleNotFoundError:  # a declared team task without a convention module of its own
+    except ModuleNotFoundError as exc:  # a declared team task without a convention module
+        if exc.name != PARALLEL_ENVS[name]:
+            raise
         from quadgym.envs.quad.swarm import team_env
 
         return team_env(next(s.name for s in SPECS if s.env_id == name))[2](**kwargs)
