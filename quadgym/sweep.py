@@ -173,6 +173,15 @@ def last_value(run: Path, metric: str) -> float | None:
     return value
 
 
+def logged_columns(run: Path) -> list[str]:
+    """The header of the run's metrics.csv (empty: none yet)."""
+    try:
+        with (run / "metrics.csv").open() as f:
+            return next(csv.reader(f), [])
+    except OSError:
+        return []
+
+
 def _die_with_parent() -> None:
     """In the training process: end it when the Ray worker that started it ends."""
     try:
@@ -217,6 +226,12 @@ def run_trial(config: dict[str, Any]) -> None:
             state = out / "state.json"
             done = json.loads(state.read_text())["done"] if state.is_file() else 0
             value = last_value(out, settings["metric"])
+            columns = logged_columns(out)
+            if columns and settings["metric"] not in columns:
+                raise ValueError(
+                    f"--metric {settings['metric']!r} is not a column of {out}/metrics.csv; "
+                    f"{settings['algo']} on {settings['env']} logs {', '.join(columns[1:])}"
+                )
             if done > reported and value is not None:
                 # not "done": Tune reads a true "done" as the trial's end
                 tune.report({"budget_done": done, settings["metric"]: value})

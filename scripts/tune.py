@@ -206,7 +206,10 @@ def summarize(
             + ", ".join(f"{k}={r[k]}" for k in [*keys, "seed"])
             + f": {r['status']} at {r['done']} of {total}"
             for r in left
+            if r["status"] != NOT_STARTED
         ]
+        unstarted = sum(r["status"] == NOT_STARTED for r in left)
+        lines += [f"- {unstarted} trial(s) not started"] if unstarted else []
     atomic_write_bytes(out / "best.md", ("\n".join(lines) + "\n").encode())
     plot_curves(out, rows, keys, metric)
     return summary, left
