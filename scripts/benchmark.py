@@ -56,7 +56,6 @@ from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
 from quadgym.envs.quad.perturb import parse_perturb  # noqa: E402
 from quadgym.envs.quad.suite import TASK_ENVS  # noqa: E402
-from quadgym.outdir import claim, claim_problem, save_figure  # noqa: E402
 from quadgym.evaluation import (  # noqa: E402
     EXECUTORS,
     best,
@@ -70,6 +69,7 @@ from quadgym.evaluation import (  # noqa: E402
     ray_address,
     score_many,
 )
+from quadgym.outdir import claim, claim_problem, save_figure  # noqa: E402
 
 #: The tasks ``--tasks all`` names: the single-drone envs and the multi-agent ones.
 ALL_TASKS = TASK_ENVS
