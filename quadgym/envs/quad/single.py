@@ -10,7 +10,7 @@ import numpy as np
 from gymnasium.utils import EzPickle
 from numpy.typing import ArrayLike
 
-from quadgym.envs.lifecycle import EpisodeGuard
+from quadgym.envs.lifecycle import EpisodeGuard, env_name
 from quadgym.envs.quad.camera import Observer
 from quadgym.envs.quad.config import QuadConfig
 from quadgym.envs.quad.suite import task_options
@@ -304,7 +304,9 @@ class QuadHoverEnv(gym.Env, EzPickle):
         self.task = config.make_task(self.task_options)
         self.max_steps = self.task.episode_steps(config.episode_seconds)
         self.controller = self.task.make_controller(n)  # raises for the racer's PID
-        self._guard = EpisodeGuard("QuadHover-v0", after_end="warn")  # as CartPole
+        self._guard = EpisodeGuard(
+            env_name(self, f"QuadHoverEnv(task={config.task!r})"), after_end="warn"
+        )  # as CartPole
         gui = config.render_mode == "human"
         self.world = World(
             config.model, n, config.physics, config.physics_hz, gui, config.perturbations

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec, wrappers
 
-from quadgym.envs.lifecycle import EpisodeGuard
+from quadgym.envs.lifecycle import EpisodeGuard, env_name
 from quadgym.envs.quad.camera import Observer
 from quadgym.envs.quad.config import QuadConfig, SwarmConfig
 from quadgym.envs.quad.dynamics import State, quat_to_rot
@@ -307,7 +307,9 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self.substeps, self.noise = config.substeps, config.start_noise
         self.max_steps = self.task.episode_steps(config.episode_seconds)
         self.controller = self.task.make_controller(n)  # raises for the racer's PID
-        self._guard = EpisodeGuard("quad_swarm_v0", over="every agent is done; call reset()")
+        self._guard = EpisodeGuard(
+            env_name(self, "quad_swarm_v0"), over="every agent is done; call reset()"
+        )
         self.world = World(
             config.model, n, config.physics, config.physics_hz, perturb=config.perturbations
         )
