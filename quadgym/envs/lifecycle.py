@@ -20,6 +20,7 @@ raised before.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -123,10 +124,15 @@ class EpisodeGuard:
 def env_name(env: Any, fallback: str) -> Callable[[], str]:
     """A name for :class:`EpisodeGuard` read when a message is made: the id ``gym.make``
     gave ``env`` (its ``spec``), else its PettingZoo ``metadata["name"]``, else
-    ``fallback`` (a raw env class built by hand)."""
+    ``fallback`` (a raw env class built by hand). It holds ``env`` weakly: a strong
+    reference from the env's own guard would keep a dropped env (and its PyBullet
+    client) alive until the garbage collector runs."""
+    ref = weakref.ref(env)
 
     def name() -> str:
-        spec = getattr(env, "spec", None)
-        return getattr(spec, "id", None) or env.metadata.get("name") or fallback
+        owner = ref()
+        spec = getattr(owner, "spec", None)
+        given = getattr(owner, "metadata", {}).get("name")
+        return getattr(spec, "id", None) or given or fallback
 
     return name
