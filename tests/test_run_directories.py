@@ -243,3 +243,22 @@ def test_a_directory_run_refuses_a_non_empty_out_and_a_state_naming_a_missing_ch
     run.write_state()
     with pytest.raises(RunError, match="not there"):
         DirRun.reopen(out)
+
+
+def test_an_out_in_a_read_only_directory_is_refused_before_anything_is_built(
+    tmp_path, capsys, forbid, monkeypatch
+):
+    """A read-only mount, as os.access sees it (root writes anywhere else, so the test
+    stands it in): refused by name, nothing built. Before: a traceback from the first write."""
+    import quadgym
+    import quadgym.outdir
+
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(
+        quadgym.outdir.os, "access", lambda p, mode: Path(p) != locked and real(p, mode)
+    )
+    forbid((quadgym, "make_algo"))
+    err = refused(capsys, *COPG, "--out", locked / "run", *COPG_CONFIG)
+    assert f"{locked} is not writable" in err
