@@ -263,7 +263,8 @@ class TypedConfig:
 
     @classmethod
     def parse_strings(cls, items: Iterable[str]) -> dict[str, Any]:
-        """``key=value`` texts as a dict of typed values (unknown keys refused)."""
+        """``key=value`` texts as a dict of typed values (unknown keys and a key given
+        twice refused)."""
         hints = typing.get_type_hints(cls)
         allowed = [f.name for f in dataclasses.fields(cls) if f.metadata.get("cli", True)]
         out: dict[str, Any] = {}
@@ -274,6 +275,8 @@ class TypedConfig:
                 raise ValueError(f"config items are key=value, got {item!r}")
             if key not in allowed:
                 raise ValueError(_unknown(key, allowed))
+            if key in out:  # the later one would win silently
+                raise ValueError(f"{key!r} is given twice ({item!r} after {key}={out[key]!r})")
             out[key] = parse_text(hints[key], text, key)
         return out
 

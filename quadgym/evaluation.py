@@ -53,9 +53,15 @@ def controller_problem(spec: str) -> str | None:
     if ":" in spec:
         module, _, name = spec.partition(":")
         try:
-            getattr(importlib.import_module(module), name)
+            cls = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as exc:
             return f"controller {spec!r}: cannot import it ({exc})"
+        missing = [m for m in ("reset", "act") if not callable(getattr(cls, m, None))]
+        if not isinstance(cls, type) or missing:
+            return (
+                f"controller {spec!r} is not a controller class: it must be a class built as "
+                f"Class(env) with reset() and act(observation, deterministic=True)"
+            )
         return None
     return (
         f"controller {spec!r} is not a plugin ({', '.join(quadgym.list_algos())}), a run "
@@ -71,6 +77,35 @@ def controller_interface(spec: str) -> dict[str, Any]:
         return {}
     state = read_state(spec)
     return get_algo_class(state["algo"]).make_config(state["config"]).interface()
+
+
+def interface_conflict(spec: str, env_kwargs: dict[str, Any]) -> str | None:
+    """Why ``env_kwargs`` contradict the interface the run ``spec`` was trained through
+    (``{'action_type': 'vel'}`` for a run trained on motor speeds), or None: what
+    ``_fitting`` refuses once both are built, checked before anything is."""
+    keys = [k for k in env_kwargs if k in INTERFACE_KEYS]
+    if not keys:
+        return None
+    own = controller_interface(spec)
+    env_id = read_state(spec)["env"]
+    clash = []
+    for key in keys:
+        trained = own[key] if key in own else _env_default(env_id, key)
+        if env_kwargs[key] != trained:
+            clash.append(f"{key}={env_kwargs[key]!r}, but the run {spec} trained with {trained!r}")
+    return "; ".join(clash) or None
+
+
+def _env_default(env_id: str, key: str) -> Any:
+    """The value of the env keyword ``key`` when ``gym.make(env_id)`` is not given it."""
+    import dataclasses
+
+    from quadgym.envs.quad.config import QuadConfig
+
+    kwargs = gym.spec(env_id).kwargs if env_id in gym.registry else {}
+    if key in kwargs:
+        return kwargs[key]
+    return {f.name: f.default for f in dataclasses.fields(QuadConfig)}.get(key)
 
 
 def load_controller(spec: str, env: gym.Env) -> Any:

@@ -23,6 +23,11 @@ from typing import Any
 
 from quadgym.registry import get_algo_class
 
+try:
+    from ray.tune import Callback as _TuneCallback
+except ImportError:  # Ray is optional: only scripts/tune.py needs the callback below
+    _TuneCallback = object
+
 #: The search-space kinds, and how many arguments each takes (None: one or more).
 KINDS = {"grid": None, "choice": None, "uniform": 2, "loguniform": 2, "randint": 2}
 #: Seconds between a trial's looks at its run directory.
@@ -58,14 +63,25 @@ def split_values(text: str) -> list[str]:
 
 
 def read_space_file(path: str) -> list[tuple[str, str, list[str]]]:
-    """The entries of a JSON or YAML ``{key: {kind: [values]}}`` file."""
-    text = Path(path).read_text()
-    if path.endswith((".yaml", ".yml")):
-        import yaml
+    """The entries of a JSON or YAML ``{key: {kind: [values]}}`` file.
 
-        data = yaml.safe_load(text)
-    else:
-        data = json.loads(text)
+    Raises:
+        ValueError: the file is missing, unreadable or not such a mapping, naming it.
+    """
+    try:
+        text = Path(path).read_text()
+        if path.endswith((".yaml", ".yml")):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--space-file {path} is not readable: {exc}") from None
+    except ValueError as exc:  # JSONDecodeError
+        raise ValueError(f"--space-file {path} is not JSON: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - yaml's own errors (YAMLError)
+        raise ValueError(f"--space-file {path} is not YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of config keys to {{kind: [values]}}")
     out = []
@@ -78,6 +94,13 @@ def read_space_file(path: str) -> list[tuple[str, str, list[str]]]:
         values = values if isinstance(values, list) else [values]
         out.append((key, kind, [v if isinstance(v, str) else json.dumps(v) for v in values]))
     return out
+
+
+def space_words(words: tuple[str, ...] = (), path: str | None = None) -> list[str]:
+    """The space of ``words`` and the file ``path`` as words (``KEY=kind(v1,v2)``): what a
+    sweep saves in sweep.json to rebuild its space without the file."""
+    entries = read_space_file(path) if path else []
+    return [*words, *(f"{key}={kind}({','.join(texts)})" for key, kind, texts in entries)]
 
 
 def checked_space(
@@ -150,6 +173,15 @@ def last_value(run: Path, metric: str) -> float | None:
     return value
 
 
+def logged_columns(run: Path) -> list[str]:
+    """The header of the run's metrics.csv (empty: none yet)."""
+    try:
+        with (run / "metrics.csv").open() as f:
+            return next(csv.reader(f), [])
+    except OSError:
+        return []
+
+
 def _die_with_parent() -> None:
     """In the training process: end it when the Ray worker that started it ends."""
     try:
@@ -194,6 +226,12 @@ def run_trial(config: dict[str, Any]) -> None:
             state = out / "state.json"
             done = json.loads(state.read_text())["done"] if state.is_file() else 0
             value = last_value(out, settings["metric"])
+            columns = logged_columns(out)
+            if columns and settings["metric"] not in columns:
+                raise ValueError(
+                    f"--metric {settings['metric']!r} is not a column of {out}/metrics.csv; "
+                    f"{settings['algo']} on {settings['env']} logs {', '.join(columns[1:])}"
+                )
             if done > reported and value is not None:
                 # not "done": Tune reads a true "done" as the trial's end
                 tune.report({"budget_done": done, settings["metric"]: value})
@@ -212,3 +250,21 @@ def run_trial(config: dict[str, Any]) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
         log.close()
+
+
+class TrialStatusFile(_TuneCallback):
+    """Writes each trial's status at the end of a Tune session to ``path`` (JSON, through a
+    rename): TERMINATED (its function returned, or the scheduler stopped it), ERROR, or
+    PENDING/RUNNING/PAUSED for a trial an interrupted session left unfinished.
+
+    A file, not an attribute: Tune pickles the callbacks with its experiment and a
+    restored session calls the restored copy."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        from quadgym.files import atomic_write_bytes
+
+        status = {trial.trial_id: str(trial.status) for trial in trials}
+        atomic_write_bytes(self.path, json.dumps(status).encode())

@@ -30,7 +30,10 @@ Writes into ``--out``: ``results.json`` (every episode's metrics, the command an
 code version), ``leaderboard.md`` (per task, controller by metric: mean and 95 %
 t-interval over episodes, the best controller per metric in bold) and a PNG per
 task (each metric's distribution per controller; for QuadTrack-v0 also the
-reference and each controller's path of the first episode).
+reference and each controller's path of the first episode). ``--out`` must be new, empty
+or an earlier benchmark's (``quadgym.outdir.claim``): everything an earlier run wrote there
+is removed before the first episode, and every file is written through a rename, so a
+killed run leaves only its own PNGs, never the previous command's tables beside them.
 """
 
 import dataclasses
@@ -48,7 +51,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from quadgym.agents.base import atomic_write_bytes  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
 from quadgym.envs.quad.sim.perturb import parse_perturb  # noqa: E402
@@ -66,9 +68,13 @@ from quadgym.evaluation import (  # noqa: E402
     ray_address,
     score_many,
 )
+from quadgym.files import atomic_write_bytes  # noqa: E402
+from quadgym.outdir import claim, claim_problem, save_figure  # noqa: E402
 
 #: The tasks ``--tasks all`` names: the single-drone envs and the multi-agent ones.
 ALL_TASKS = TASK_ENVS
+#: The owner named in ``--out``'s mark (quadgym.outdir).
+OWNER = "scripts/benchmark.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +123,7 @@ def not_runnable(args: Args) -> str | None:
         return "--executor ray needs Ray: pip install -e '.[ray]'"
     if args.address is not None and args.executor != "ray":
         return "--address is the Ray cluster of --executor ray"
-    return None
+    return claim_problem(args.out, OWNER)
 
 
 def leaderboard(results: dict) -> str:
@@ -186,7 +192,7 @@ def plot(task: str, rows: dict, episodes: dict, out: Path) -> None:
         ax.set_title("first episode, x-y (m)", fontsize=9)
     fig.suptitle(task)
     fig.tight_layout()
-    fig.savefig(out / f"{task.replace(' ', '_')}.png", dpi=100)
+    save_figure(fig, out / f"{task.replace(' ', '_')}.png", dpi=100)
     plt.close(fig)
 
 
@@ -245,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         "seeds": f"{seeds[0]}-{seeds[-1]}",
         "tasks": {},
     }
-    out.mkdir(parents=True, exist_ok=True)
+    claim(out, OWNER)  # an earlier run's results, tables and PNGs go before the first episode
     start = time.perf_counter()
     ray = pool = None
     if args.executor == "ray":

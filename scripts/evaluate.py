@@ -35,9 +35,12 @@ import numpy as np  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
 from quadgym.envs.quad.sensors.pictures import OnboardRecorder  # noqa: E402
-from quadgym.evaluation import controller_interface  # noqa: E402
+from quadgym.evaluation import controller_interface, interface_conflict  # noqa: E402
+from quadgym.files import atomic_write_bytes  # noqa: E402
+from quadgym.outdir import out_problem, save_figure  # noqa: E402
 from quadgym.registry import ENV_SPECS  # noqa: E402
-from quadgym.runs.load import is_run, load_run, read_state, run_problem  # noqa: E402
+from quadgym.runs import Run, RunError  # noqa: E402
+from quadgym.runs.load import load_run, read_state, run_problem  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,11 +70,23 @@ def not_a_run(args: Any) -> str | None:
     """Why ``args.run`` is not a run directory of scripts/train.py (or, with
     ``--onboard``, not one of a drone env), or None if it is."""
     run = Path(args.run)
-    if getattr(args, "onboard", False) and is_run(run):  # the cheaper refusal first
-        try:
-            env_id = read_state(run)["env"]
-        except ValueError as exc:
-            return str(exc)
+    if not (run / "state.json").is_file() or not (run / "checkpoint.bin").is_file():
+        return f"{run} has no state.json and checkpoint.bin; is it a run directory?"
+    try:  # the run's state, read as --resume reads it (a field of the wrong kind, named)
+        Run.open(run)
+    except RunError as exc:
+        return str(exc)
+    # where the results go, checked before any episode is flown
+    problem = out_problem(run, "--run")
+    if problem is None and getattr(args, "video", None):
+        problem = out_problem(Path(args.video).absolute().parent, "--video")
+    if problem:
+        return problem
+    conflict = interface_conflict(str(run), getattr(args, "env_kwargs", {}))
+    if conflict:
+        return f"--env-kwargs: {conflict}"
+    if getattr(args, "onboard", False):
+        env_id = read_state(run)["env"]
         if ENV_SPECS.get(env_id, {}).get("entry_point") != DRONE_ENTRY:
             drones = sorted(k for k, v in ENV_SPECS.items() if v["entry_point"] == DRONE_ENTRY)
             return f"--onboard films drone envs ({', '.join(drones)}); {run} is a run of {env_id}"
@@ -161,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             m: float(np.nanmean(v)) if np.isfinite(v).any() else np.nan for m, v in values.items()
         }
         print("task metrics (mean): " + ", ".join(f"{m} {v:.3f}" for m, v in means.items()))
-    (run / "evaluation.json").write_text(json.dumps(result, indent=1))
+    atomic_write_bytes(run / "evaluation.json", json.dumps(result, indent=1).encode())
     fig, axes = plt.subplots(1, 2 if errors else 1, figsize=(11 if errors else 6, 4))
     axes = np.atleast_1d(axes)
     axes[0].bar(range(len(returns)), returns)
@@ -176,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         axes[1].set_ylabel("distance to target (m)")
     fig.suptitle(f"{state['algo']} on {state['env']}")
     fig.tight_layout()
-    fig.savefig(run / "evaluation.png", dpi=90)
+    save_figure(fig, run / "evaluation.png", dpi=90)
     if args.video and frames:
         import imageio.v2 as imageio
 

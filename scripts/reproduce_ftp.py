@@ -56,9 +56,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from quadgym.agents.base import atomic_write_bytes
 from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
+from quadgym.files import atomic_write_bytes
 from quadgym.repro.ftp_analysis import summary
 from quadgym.repro.ftp_figures import FIGURES, plot_all
 from quadgym.repro.ftp_jobs import NEEDS, REGIMES, Regime, Run, run_all, timing

@@ -58,7 +58,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import quadgym  # noqa: E402
-from quadgym.agents.base import atomic_write_bytes  # noqa: E402
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
 from quadgym.envs.hard.data import DATASETS  # noqa: E402
@@ -68,6 +67,7 @@ from quadgym.envs.hard.models import (  # noqa: E402
     warp_nearest,
 )
 from quadgym.evaluation import process_pool  # noqa: E402
+from quadgym.files import atomic_write_bytes  # noqa: E402
 from quadgym.stats import paired_test, t_interval  # noqa: E402
 
 #: result key -> (plugin, extra config)

@@ -37,6 +37,7 @@ import quadgym
 from quadgym.agents.base import POSITION
 from quadgym.cli import build_parser
 from quadgym.config import TypedConfig, param
+from quadgym.outdir import out_problem
 from quadgym.registry import get_algo_class
 from quadgym.runs.directory import Run
 
@@ -80,6 +81,9 @@ def planned_run(args: Args) -> Run:
                 f"--resume continues the saved run; it takes only --steps, --checkpoint-every, "
                 f"--stop-after and --threads, not {', '.join(changed)}"
             )
+        problem = out_problem(args.resume, "--resume")
+        if problem:
+            raise ValueError(problem)
         run = Run.open(args.resume)
         run.extend(args.steps, args.checkpoint_every, args.threads)
         return run
@@ -134,15 +138,17 @@ def train(argv: list[str] | None, interrupted: Any) -> int:
     import torch
 
     torch.set_num_threads(run.state["threads"])
-    if not args.resume:
-        run.start()
     try:
+        if not args.resume:
+            run.start()
         done = run.restore(algo)
+        log = run.log()
+    except OSError as exc:
+        parser.error(f"cannot write the run directory {run.path}: {exc}")
     except ValueError as exc:
         parser.error(str(exc))
     total = run.state["total"]
     target = min(total, done + args.stop_after) if args.stop_after else total
-    log = run.log()
     bar = tqdm(total=total, initial=done, desc=f"{run.state['algo']} on {run.state['env']}")
 
     def record(rec: dict) -> None:
@@ -156,12 +162,20 @@ def train(argv: list[str] | None, interrupted: Any) -> int:
             algo.learn(min(run.state["checkpoint_every"], target - algo.progress), callback=record)
             run.commit(algo)
             bar.update(algo.progress - bar.n)
+        if interrupted() and not run.checkpoint.exists():  # stopped before the first chunk
+            run.commit(algo)
+    except OSError as exc:  # a full disk, a directory gone read-only: the last commit stands
+        print(
+            f"error: cannot write the run directory {run.path}: {exc}; the last checkpoint "
+            f"(at {run.state['done']} of {total}) is intact: --resume {run.path} once "
+            f"it can be written",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         bar.close()
         log.close()
     if interrupted():
-        if not run.checkpoint.exists():  # stopped before the first chunk ended
-            run.commit(algo)
         print(
             f"interrupted: checkpoint saved at {run.state['done']} of {total}; "
             f"continue with --resume {run.path}"

@@ -40,8 +40,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
+import shutil
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -50,8 +52,19 @@ from typing import Any
 from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
 from quadgym.evaluation import ray_address
+from quadgym.files import atomic_write_bytes
+from quadgym.outdir import out_problem, save_figure
 from quadgym.registry import get_algo_class
-from quadgym.sweep import checked_space, last_value, run_trial, tune_space
+from quadgym.runs import new_run_problem
+from quadgym.sweep import (
+    TrialStatusFile,
+    checked_space,
+    last_value,
+    parse_word,
+    run_trial,
+    space_words,
+    tune_space,
+)
 
 TRAIN = Path(__file__).resolve().parent / "train.py"
 
@@ -82,11 +95,49 @@ class Args(TypedConfig):
 
 # ----------------------------------------------------------------- results
 
+#: What a sweep writes at its end (removed when a sweep starts or resumes, so that they
+#: exist only for the session that wrote them).
+OUTPUTS = ("results.csv", "best.md", "curves.png")
+#: The status of a trial in results.csv: Tune's end states, and one it did not reach.
+FINISHED, STOPPED, UNFINISHED, FAILED = "finished", "stopped early", "unfinished", "error"
+NOT_STARTED = "not started"
+#: Where the session's end callback leaves Tune's trial statuses.
+STATUS = "trial_status.json"
 
-def summarize(out: Path, results: Any, settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """Write results.csv, best.md and curves.png from Tune's results; the summary rows
-    (one per config: mean, sd and count over seeds), best first."""
+
+def trial_status(result: Any, done: int, total: int, statuses: dict[str, str]) -> str:
+    """finished (its whole budget), stopped early (by the scheduler), unfinished (the sweep
+    was interrupted first) or error, from Tune's status at the end of the session."""
+    trial = (result.metrics or {}).get("trial_id")
+    tune_status = statuses.get(trial) if trial else None
+    if result.error is not None or tune_status == "ERROR":
+        return FAILED
+    if tune_status is None or tune_status != "TERMINATED":
+        return FINISHED if done >= total else UNFINISHED
+    return FINISHED if done >= total else STOPPED
+
+
+def expected_trials(settings: dict[str, Any]) -> int:
+    """How many trials the sweep has in all: its draws crossed with every grid value and
+    every seed (0 for a sweep.json without its space: not counted)."""
+    if "space" not in settings:
+        return 0
+    count = settings["samples"] * len(settings["seeds"])
+    for word in settings["space"]:
+        _, kind, values = parse_word(word)
+        count *= len(values) if kind == "grid" else 1
+    return count
+
+
+def summarize(
+    out: Path, results: Any, settings: dict[str, Any], statuses: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Write results.csv, best.md and curves.png from Tune's results (each through a
+    rename); the summary rows (one per config: mean, sd and count over the seeds of its
+    finished or early-stopped trials), best first, and the trial rows not ranked
+    (unfinished or failed)."""
     metric, keys = settings["metric"], settings["keys"]
+    total = int(settings["argv"][settings["argv"].index("--steps") + 1])
     rows = []
     for result in results:
         if result.config is None:
@@ -98,16 +149,24 @@ def summarize(out: Path, results: Any, settings: dict[str, Any]) -> list[dict[st
         value = last_value(run, metric) if run else None
         done = json.loads((run / "state.json").read_text())["done"] if run else 0
         row = {k: result.config[k] for k in [*keys, "seed"]}
-        rows.append({**row, "done": done, metric: value, "run": str(run) if run else ""})
+        status = trial_status(result, done, total, statuses)
+        rows.append(
+            {**row, "done": done, "status": status, metric: value, "run": str(run) if run else ""}
+        )
     rows.sort(key=lambda r: (tuple(str(r[k]) for k in keys), r["seed"]))
-    with (out / "results.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, [*keys, "seed", "done", metric, "run"])
-        writer.writeheader()
-        writer.writerows(rows)
+    unstarted = max(0, expected_trials(settings) - len(rows))  # Tune makes trials lazily
+    blank = {**dict.fromkeys([*keys, "seed"], ""), metric: None, "run": ""}
+    rows += [{**blank, "status": NOT_STARTED, "done": 0}] * unstarted
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, [*keys, "seed", "done", "status", metric, "run"])
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(out / "results.csv", buf.getvalue().encode())
+    ranked = [r for r in rows if r["status"] in (FINISHED, STOPPED) and r[metric] is not None]
+    left = [r for r in rows if r["status"] in (UNFINISHED, FAILED, NOT_STARTED)]
     groups: dict[tuple, list[float]] = defaultdict(list)
-    for r in rows:
-        if r[metric] is not None:
-            groups[tuple(r[k] for k in keys)].append(r[metric])
+    for r in ranked:
+        groups[tuple(r[k] for k in keys)].append(r[metric])
     summary = []
     for config, values in groups.items():
         mean = sum(values) / len(values)
@@ -120,11 +179,19 @@ def summarize(out: Path, results: Any, settings: dict[str, Any]) -> list[dict[st
             {**dict(zip(keys, config, strict=True)), "mean": mean, "sd": sd, "n": len(values)}
         )
     summary.sort(key=lambda s: s["mean"], reverse=settings["mode"] == "max")
-    lines = [
-        f"# Sweep of {settings['algo']} on {settings['env']}",
-        "",
-        f"Last `{metric}` of each trial ({settings['mode']} is better; ASHA may have stopped "
-        "a trial early: see `done` in results.csv); mean and standard deviation over seeds.",
+    lines = [f"# Sweep of {settings['algo']} on {settings['env']}", ""]
+    if left:
+        lines += [
+            f"**Incomplete: {len(left)} of {len(rows)} trials did not finish** "
+            "(interrupted, failed or never started; `status` in results.csv); they are left out "
+            "of the ranking below, which is partial. Continue with `scripts/tune.py --resume` "
+            "on this directory.",
+            "",
+        ]
+    lines += [
+        f"Last `{metric}` of each finished trial ({settings['mode']} is better; ASHA may have "
+        "stopped a trial early: see `done` and `status` in results.csv); mean and standard "
+        "deviation over seeds.",
         "",
         "| " + " | ".join([*keys, "mean", "sd", "seeds"]) + " |",
         "|---" * (len(keys) + 3) + "|",
@@ -132,9 +199,20 @@ def summarize(out: Path, results: Any, settings: dict[str, Any]) -> list[dict[st
     for s in summary:
         cells = [str(s[k]) for k in keys] + [f"{s['mean']:.4g}", f"{s['sd']:.2g}", str(s["n"])]
         lines.append("| " + " | ".join(cells) + " |")
-    (out / "best.md").write_text("\n".join(lines) + "\n")
+    if left:
+        lines += ["", "Not ranked:", ""]
+        lines += [
+            "- "
+            + ", ".join(f"{k}={r[k]}" for k in [*keys, "seed"])
+            + f": {r['status']} at {r['done']} of {total}"
+            for r in left
+            if r["status"] != NOT_STARTED
+        ]
+        unstarted = sum(r["status"] == NOT_STARTED for r in left)
+        lines += [f"- {unstarted} trial(s) not started"] if unstarted else []
+    atomic_write_bytes(out / "best.md", ("\n".join(lines) + "\n").encode())
     plot_curves(out, rows, keys, metric)
-    return summary
+    return summary, left
 
 
 def plot_curves(out: Path, rows: list[dict[str, Any]], keys: list[str], metric: str) -> None:
@@ -164,7 +242,7 @@ def plot_curves(out: Path, rows: list[dict[str, Any]], keys: list[str], metric: 
     if colours:
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "curves.png", dpi=90)
+    save_figure(fig, out / "curves.png", dpi=90)
     plt.close(fig)
 
 
@@ -176,9 +254,14 @@ def problem(args: Args) -> str | None:
     if args.resume:
         if not (Path(args.resume) / "sweep.json").is_file():
             return f"{args.resume} holds no sweep (no sweep.json)"
-        return None
+        return out_problem(args.resume, "--resume")
     if not (args.env and args.algo and args.steps):
         return "--env, --algo and --steps are required (or --resume DIR)"
+    if not args.seeds or min(args.seeds) < 0 or len(set(args.seeds)) != len(args.seeds):
+        return f"--seeds must be distinct integers >= 0, got {list(args.seeds)}"
+    out = sweep_out(args)
+    if (out / "sweep.json").exists():
+        return f"{out} holds a sweep; continue it with --resume {out}"
     try:
         cls = get_algo_class(args.algo)
         if not cls.supports(args.env):
@@ -186,83 +269,122 @@ def problem(args: Args) -> str | None:
         checked_space(args.algo, args.space, args.space_file, args.config)
     except (TypeError, ValueError) as exc:
         return str(exc)
-    return None
+    return new_run_problem(out)
+
+
+def sweep_out(args: Args) -> Path:
+    return Path(args.out or f"sweeps/{args.env}-{args.algo}").resolve()
+
+
+def new_settings(args: Args, out: Path, argv: list[str] | None) -> dict[str, Any]:
+    """What sweep.json holds: everything a --resume needs to restart the sweep from
+    nothing (if it was killed before Tune saved its experiment) or to summarize it."""
+    space = checked_space(args.algo, args.space, args.space_file, args.config)
+    chunk = args.checkpoint_every or max(1, args.steps // 10)
+    train_argv = ["--env", args.env, "--algo", args.algo, "--steps", str(args.steps)]
+    train_argv += ["--checkpoint-every", str(chunk)]
+    train_argv += ["--num-envs", str(args.num_envs)] if args.num_envs else []
+    return {
+        "env": args.env,
+        "algo": args.algo,
+        "argv": train_argv,
+        "config": list(args.config),
+        "space": space_words(args.space, args.space_file),
+        "seeds": list(args.seeds),
+        "metric": args.metric,
+        "mode": args.mode,
+        "keys": list(space),
+        "root": str(out / "trials"),
+        "train": str(TRAIN),
+        "scheduler": args.scheduler,
+        "chunks": math.ceil(args.steps / chunk),
+        "cpus_per_trial": args.cpus_per_trial,
+        "max_concurrent": args.max_concurrent,
+        "samples": args.samples,
+        "command": [sys.argv[0], *(argv if argv is not None else sys.argv[1:])],
+    }
+
+
+def new_tuner(settings: dict[str, Any], out: Path, trainable: Any, callback: Any) -> Any:
+    """A Tuner of the sweep ``settings`` describe, keeping its experiment in ``out/tune``."""
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    if settings["scheduler"] == "asha":
+        scheduler = ASHAScheduler(
+            time_attr="training_iteration",
+            max_t=settings["chunks"],
+            grace_period=max(1, settings["chunks"] // 4),
+        )
+    else:
+        scheduler = FIFOScheduler()
+    space = checked_space(settings["algo"], tuple(settings["space"]), None, settings["config"])
+    param_space = tune_space(space, tuple(settings["seeds"]))
+    param_space["__sweep"] = settings
+    return tune.Tuner(
+        trainable,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(
+            metric=settings["metric"],
+            mode=settings["mode"],
+            scheduler=scheduler,
+            num_samples=settings["samples"],
+            max_concurrent_trials=settings["max_concurrent"],
+        ),
+        run_config=tune.RunConfig(
+            storage_path=str(out), name="tune", verbose=0, callbacks=[callback]
+        ),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(Args, __doc__, argv, check=problem)
     import ray
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
     if args.resume:
         out = Path(args.resume).resolve()
-        settings = json.loads((out / "sweep.json").read_text())
-    else:
-        out = Path(args.out or f"sweeps/{args.env}-{args.algo}").resolve()
-        if (out / "sweep.json").exists():
-            print(f"{out} holds a sweep; continue it with --resume {out}", file=sys.stderr)
+        try:
+            settings = json.loads((out / "sweep.json").read_text())
+        except (OSError, ValueError) as exc:
+            print(f"tune.py: error: {out / 'sweep.json'} is not readable: {exc}", file=sys.stderr)
             return 2
-        space = checked_space(args.algo, args.space, args.space_file, args.config)
-        chunk = args.checkpoint_every or max(1, args.steps // 10)
-        train_argv = ["--env", args.env, "--algo", args.algo, "--steps", str(args.steps)]
-        train_argv += ["--checkpoint-every", str(chunk)]
-        train_argv += ["--num-envs", str(args.num_envs)] if args.num_envs else []
-        settings = {
-            "env": args.env,
-            "algo": args.algo,
-            "argv": train_argv,
-            "config": list(args.config),
-            "metric": args.metric,
-            "mode": args.mode,
-            "keys": list(space),
-            "root": str(out / "trials"),
-            "train": str(TRAIN),
-            "scheduler": args.scheduler,
-            "chunks": math.ceil(args.steps / chunk),
-            "cpus_per_trial": args.cpus_per_trial,
-            "max_concurrent": args.max_concurrent,
-            "samples": args.samples,
-            "command": [sys.argv[0], *(argv if argv is not None else sys.argv[1:])],
-        }
+    else:
+        out = sweep_out(args)
+        settings = new_settings(args, out, argv)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "sweep.json").write_text(json.dumps(settings, indent=1) + "\n")
+        atomic_write_bytes(out / "sweep.json", (json.dumps(settings, indent=1) + "\n").encode())
+    for stale in OUTPUTS:  # an earlier session's summary is never left beside this one's trials
+        (out / stale).unlink(missing_ok=True)
+    restore = tune.Tuner.can_restore(str(out / "tune"))
+    if not restore:  # killed before Tune saved the experiment: start it again, from nothing
+        if "space" not in settings:
+            print(
+                f"tune.py: error: {out} was killed before Tune saved its experiment, and its "
+                "sweep.json predates the saved search space; start a new sweep",
+                file=sys.stderr,
+            )
+            return 2
+        for stale in ("tune", "trials"):
+            shutil.rmtree(out / stale, ignore_errors=True)
+    (out / STATUS).unlink(missing_ok=True)
     ray.init(ray_address(args.address), include_dashboard=False, log_to_driver=False)
     try:
         trainable = tune.with_resources(run_trial, {"cpu": settings["cpus_per_trial"]})
-        if args.resume:
+        if restore:
             tuner = tune.Tuner.restore(
                 str(out / "tune"), trainable, resume_unfinished=True, resume_errored=True
             )
         else:
-            if settings["scheduler"] == "asha":
-                scheduler = ASHAScheduler(
-                    time_attr="training_iteration",
-                    max_t=settings["chunks"],
-                    grace_period=max(1, settings["chunks"] // 4),
-                )
-            else:
-                scheduler = FIFOScheduler()
-            space = tune_space(
-                checked_space(args.algo, args.space, args.space_file, args.config), args.seeds
-            )
-            space["__sweep"] = settings
-            tuner = tune.Tuner(
-                trainable,
-                param_space=space,
-                tune_config=tune.TuneConfig(
-                    metric=settings["metric"],
-                    mode=settings["mode"],
-                    scheduler=scheduler,
-                    num_samples=settings["samples"],
-                    max_concurrent_trials=settings["max_concurrent"],
-                ),
-                run_config=tune.RunConfig(storage_path=str(out), name="tune", verbose=0),
-            )
+            tuner = new_tuner(settings, out, trainable, TrialStatusFile(out / STATUS))
         results = tuner.fit()
     finally:
         ray.shutdown()
-    summary = summarize(out, results, settings)
+    try:
+        statuses = json.loads((out / STATUS).read_text())
+    except (OSError, ValueError):
+        statuses = {}  # Tune ended without its end callback: judged by the budget done
+    summary, left = summarize(out, results, settings, statuses)
     if results.errors:
         for error in results.errors:
             print(f"a trial failed: {error}", file=sys.stderr)
@@ -270,6 +392,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(results.errors)} trial(s) failed; --resume {out} retries them", file=sys.stderr
         )
         return 1
+    if left:
+        print(
+            f"interrupted: {len(left)} trial(s) unfinished (results.csv: status); the ranking "
+            f"in best.md is partial; continue with --resume {out}",
+            file=sys.stderr,
+        )
+        return 130
     if summary:
         best = summary[0]
         shown = ", ".join(f"{k}={best[k]}" for k in settings["keys"]) or "the fixed config"

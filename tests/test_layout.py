@@ -20,6 +20,7 @@ PACKAGE = ROOT / "quadgym"
 #: and those below; the first matching prefix (longest first) names a module's layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("bottom", ("quadgym.config", "quadgym.files", "quadgym.stats", "quadgym.moved")),
+    ("bottom", ("quadgym.outdir",)),
     ("env plumbing", ("quadgym.envs.arguments", "quadgym.envs.lifecycle")),
     ("simulator", ("quadgym.envs.quad.sim",)),
     ("control", ("quadgym.envs.quad.control",)),

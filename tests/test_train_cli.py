@@ -20,7 +20,7 @@ from scriptload import load_script
 import quadgym
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"PATH": "", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+ENV = {"PATH": "", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 
 
 train_script = load_script("train")

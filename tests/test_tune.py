@@ -60,6 +60,11 @@ def rows(out: Path) -> list[dict[str, str]]:
         (["--space", "lr=grid()"], "takes one or more values"),
         (["--space", "seed=grid(1,2)"], "the seed is swept by --seeds"),
         (["--space", "schedule=choice(constant,linear)"], "schedule"),
+        # before: -1 failed inside Ray once it had started, leaving a sweep directory
+        (["--seeds=-1"], "--seeds must be distinct integers >= 0, got [-1]"),
+        (["--seeds", "1,1"], "--seeds must be distinct integers >= 0, got [1, 1]"),
+        # before: a FileNotFoundError traceback
+        (["--space-file", "missing.yaml"], "--space-file missing.yaml is not readable"),
     ],
 )
 def test_a_bad_space_is_refused_before_ray_starts(words, message, tmp_path, capsys):
@@ -71,6 +76,51 @@ def test_a_bad_space_is_refused_before_ray_starts(words, message, tmp_path, caps
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert not ray.is_initialized() and not (tmp_path / "sweep").exists()
+
+
+def test_a_non_empty_out_that_is_no_sweep_is_refused(tmp_path, capsys):
+    import ray
+
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep")
+    with pytest.raises(SystemExit):
+        tune.main(["--env", "CoPGBandit-v0", "--algo", "copg", "--steps", "4", "--out", str(out)])
+    assert "is not empty" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"] and not ray.is_initialized()
+
+
+def test_an_interrupted_sweeps_outputs_name_its_unfinished_trials(tmp_path):
+    """summarize() with Tune's statuses: a trial still RUNNING at the end of the session
+    and one never started are named, left out of the ranking, and best.md says it is
+    partial (before: 1 of 2 configs ranked, nothing said)."""
+    from types import SimpleNamespace
+
+    out = tmp_path / "sweep"
+    run = out / "trials" / "t1"
+    run.mkdir(parents=True)
+    (run / "state.json").write_text('{"done": 400}')
+    (run / "metrics.csv").write_text("step,kl_to_optimal\n400,0.5\n")
+    half = out / "trials" / "t2"
+    half.mkdir()
+    (half / "state.json").write_text('{"done": 120}')
+    (half / "metrics.csv").write_text("step,kl_to_optimal\n120,0.1\n")
+    settings = {
+        "metric": "kl_to_optimal", "mode": "min", "keys": ["lr"], "algo": "copg",
+        "env": "CoPGBandit-v0", "argv": ["--steps", "400"], "samples": 1, "seeds": [0],
+        "space": ["lr=grid(0.01,0.001,0.0001)"],
+    }  # fmt: skip
+    results = [
+        SimpleNamespace(config={"lr": 0.01, "seed": 0}, metrics={"trial_id": "t1"}, error=None),
+        SimpleNamespace(config={"lr": 0.001, "seed": 0}, metrics={"trial_id": "t2"}, error=None),
+    ]
+    summary, left = tune.summarize(out, results, settings, {"t1": "TERMINATED", "t2": "RUNNING"})
+    assert [s["lr"] for s in summary] == [0.01]  # the better-looking partial one is not ranked
+    assert [r["status"] for r in left] == ["unfinished", "not started"]
+    statuses = {r["lr"]: r["status"] for r in rows(out)}
+    assert statuses == {"0.001": "unfinished", "0.01": "finished", "": "not started"}
+    best = (out / "best.md").read_text()
+    assert "Incomplete: 2 of 3 trials did not finish" in best and "1 trial(s) not started" in best
 
 
 def test_space_words_and_files_parse_to_typed_values(tmp_path):

@@ -66,7 +66,15 @@ class ContrastiveConfig(AlgoConfig):
         "16 on PreferenceToy-v0 (CoPGBandit-v0's tabular policy has none)",
         ge=1,
     )
-    n_pairs: int = param(10_000, "CoPG envs: pairs (y, y') in the dataset (the paper's 10⁴)", ge=1)
+    # ~48 bytes a pair measured (copg on CoPGSequence-v0: +46 MiB peak from 10⁴ to 10⁶
+    # pairs): 10⁷ pairs take ~0.5 GB; 10¹¹ asked for 745 GiB and died in a MemoryError
+    n_pairs: int = param(
+        10_000,
+        "CoPG envs: pairs (y, y') in the dataset (the paper's 10⁴; at most 10⁷, ~0.5 GB at "
+        "~48 bytes a pair)",
+        ge=1,
+        le=10_000_000,
+    )
     mu1: tuple[float, ...] | None = param(
         None,
         "CoPG envs: behaviour distribution of y, one probability per outcome (give mu2 "

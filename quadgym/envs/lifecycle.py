@@ -20,7 +20,9 @@ raised before.
 
 from __future__ import annotations
 
-from typing import Literal
+import weakref
+from collections.abc import Callable
+from typing import Any, Literal
 
 import gymnasium as gym
 
@@ -37,7 +39,9 @@ class EpisodeGuard:
     """The lifecycle of one env: new, running, over (the episode ended), closed.
 
     Args:
-        name: the env's name, for messages.
+        name: the env's name, for messages, or a function giving it when a message is
+            made (an env class that serves several ids learns its own from ``spec``
+            after construction: :func:`env_name`).
         over: the message of a step after the episode ended (an env may say it in
             its own words, e.g. "the program is finished").
         after_end: ``"raise"`` :class:`ResetNeeded` on a step after the episode
@@ -46,15 +50,20 @@ class EpisodeGuard:
 
     def __init__(
         self,
-        name: str,
+        name: str | Callable[[], str],
         over: str = "the episode is over (terminated or truncated); call reset()",
         after_end: Literal["raise", "warn"] = "raise",
     ) -> None:
-        self.name = name
+        self._name = name
         self.over_message = over
         self.after_end = after_end
         self._state = "new"
         self._warned = False
+
+    @property
+    def name(self) -> str:
+        """The env's name as messages give it."""
+        return self._name() if callable(self._name) else self._name
 
     @property
     def closed(self) -> bool:
@@ -110,3 +119,20 @@ class EpisodeGuard:
     def _refuse_closed(self, call: str) -> None:
         if self._state == "closed":
             raise EnvClosed(f"{self.name} is closed: {call}() after close(); make a new env")
+
+
+def env_name(env: Any, fallback: str) -> Callable[[], str]:
+    """A name for :class:`EpisodeGuard` read when a message is made: the id ``gym.make``
+    gave ``env`` (its ``spec``), else its PettingZoo ``metadata["name"]``, else
+    ``fallback`` (a raw env class built by hand). It holds ``env`` weakly: a strong
+    reference from the env's own guard would keep a dropped env (and its PyBullet
+    client) alive until the garbage collector runs."""
+    ref = weakref.ref(env)
+
+    def name() -> str:
+        owner = ref()
+        spec = getattr(owner, "spec", None)
+        given = getattr(owner, "metadata", {}).get("name")
+        return getattr(spec, "id", None) or given or fallback
+
+    return name

@@ -5,12 +5,12 @@ before any env or plugin is built."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import quadgym
 from quadgym.agents.checkpoint import load_plain
+from quadgym.runs import directory
 from quadgym.runs.directory import CHECKPOINT, STATE
 
 
@@ -36,16 +36,14 @@ def run_problem(path: str | Path) -> str | None:
 
 
 def read_state(path: str | Path) -> dict[str, Any]:
-    """The run's ``state.json`` (env, algo, config, ...).
+    """The run's ``state.json`` (env, algo, config, ...), for evaluation: only the entries
+    that name the plugin and its env are required (a run being written has the rest).
 
     Raises:
-        ValueError: not JSON, or without the env, algo and config entries.
+        ValueError: missing, not JSON, not an object, or without env, algo and config.
     """
+    state = directory.read_state(Path(path))
     file = Path(path, STATE)
-    try:
-        state = json.loads(file.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{file} is not readable JSON: {exc}") from None
     if not isinstance(state, dict):
         raise ValueError(f"{file} holds a JSON {type(state).__name__}, not an object")
     missing = [k for k in ("env", "algo", "config") if k not in state]

@@ -24,6 +24,53 @@ from quadgym.agents.base import POSITION
 from quadgym.files import atomic_write_bytes
 
 
+class LogError(ValueError):
+    """A ``metrics.csv`` that is not a log this module wrote (garbage, binary, a directory)."""
+
+
+def keep_rows(path: Path, position: int) -> list[str] | None:
+    """Rewrite the CSV log ``path`` (atomically) to its header and the rows at or before
+    ``position`` (first column); returns the header (None: an empty file).
+
+    A last line without its newline is a row torn by a kill mid-write and is dropped (its
+    first field may be a prefix of the position: ``1`` of ``11``). Whole rows are checked:
+    each has the header's number of fields and a number first.
+
+    Raises:
+        LogError: the file is unreadable or not such a log, naming the line.
+    """
+    try:
+        text = path.read_bytes().decode()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LogError(f"{path} is not a readable metrics log: {exc}") from None
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]  # the torn last row
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines:
+        return None
+    fields, kept = lines[0], []
+    for number, row in enumerate(lines[1:], start=2):
+        if not row:
+            continue
+        try:
+            at = float(row[0])
+        except ValueError:
+            at = math.nan
+        if len(row) != len(fields) or not math.isfinite(at):
+            raise LogError(
+                f"{path} line {number} is not a row of this log ({len(fields)} fields, "
+                f"a position first): {','.join(row)[:80]!r}"
+            )
+        if at <= position:
+            kept.append(row)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(fields)
+    writer.writerows(kept)
+    atomic_write_bytes(path, buf.getvalue().encode())
+    return fields
+
+
 class RunLog:
     """``metrics.csv`` and ``tb/`` of the run directory ``out``, continuing at ``position``."""
 
@@ -39,18 +86,7 @@ class RunLog:
         self.writer = SummaryWriter(str(out / "tb"), purge_step=position + 1)
 
     def _truncate(self, position: int) -> None:
-        """Keep the header and the rows at or before ``position`` (atomically)."""
-        with open(self.csv_path, newline="") as f:
-            reader = csv.reader(f)
-            self.fields = next(reader, None)
-            kept = [r for r in reader if r and int(float(r[0])) <= position]
-        if self.fields is None:
-            return
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(self.fields)
-        writer.writerows(kept)
-        atomic_write_bytes(self.csv_path, buf.getvalue().encode())
+        self.fields = keep_rows(self.csv_path, position)
 
     def write(self, record: dict) -> None:
         """Append one record (its numbers) at ``record["step"]``."""

@@ -149,7 +149,12 @@ class QuadConfig(EnvConfig):
     drone_model: str = param(
         "cf2x", "airframe, a URDF in assets/: 'cf2x', 'cf2p' or 'race'", choices=MODEL_NAMES
     )
-    num_drones: int = param(1, "drones in one world", ge=1)
+    # the downwash's (n, n) pairwise arrays take ~32 bytes a pair (measured: +86 MiB peak
+    # from 1000 to 2000 drones): 10⁴ drones need ~3.2 GB; 10⁶ asked for ~32 TB (and hours of
+    # loading bodies into PyBullet) and hung
+    num_drones: int = param(
+        1, "drones in one world (at most 10000: ~3.2 GB of pairwise downwash work)", ge=1, le=10_000
+    )
     physics: str = param(
         "pyb",
         "physics mode: integrator 'pyb' (Bullet) or 'dyn' (NumPy), plus '_gnd', '_drag', '_dw'",

@@ -50,7 +50,8 @@ class Episode:
         config: the face's validated arguments.
         options: the task's own keywords (checked here, before anything is built).
         rows: drones (single and swarm faces) or lanes (vector face).
-        name: the env's name in lifecycle errors (e.g. "QuadTrack-v0").
+        name: the env's name in lifecycle errors (e.g. "QuadTrack-v0"), or a function
+            giving it when a message is made (:func:`~quadgym.envs.lifecycle.env_name`).
         **guard: :class:`~quadgym.envs.lifecycle.EpisodeGuard`'s keywords.
 
     Raises:
@@ -59,7 +60,12 @@ class Episode:
     """
 
     def __init__(
-        self, config: QuadConfig, options: dict[str, Any], rows: int, name: str, **guard: Any
+        self,
+        config: QuadConfig,
+        options: dict[str, Any],
+        rows: int,
+        name: str | Callable[[], str],
+        **guard: Any,
     ) -> None:
         self.config = config
         self.task_options = task_options(config.task, options)

@@ -10,6 +10,7 @@ import numpy as np
 from gymnasium.utils import EzPickle
 from numpy.typing import ArrayLike
 
+from quadgym.envs.lifecycle import env_name
 from quadgym.envs.quad.episode import Episode, face_config
 from quadgym.envs.quad.sensors.camera import Observer
 from quadgym.envs.quad.sensors.view import WorldCamera
@@ -293,7 +294,8 @@ class QuadHoverEnv(gym.Env, EzPickle):
         self.config = config = face_config(self, locals())
         self.num_drones = n = config.num_drones
         name = SINGLE_ENVS.get(config.task, "QuadHover-v0")
-        self.episode = ep = Episode(config, options, n, name, after_end="warn")  # as CartPole
+        # errors name the id gym.make gave (read when a message is made), else the task's
+        self.episode = ep = Episode(config, options, n, env_name(self, name), after_end="warn")
         self.task, self.task_options, self.controller = ep.task, ep.task_options, ep.controller
         self.max_steps, self.substeps, self.noise = ep.max_steps, ep.substeps, ep.noise
         self.render_mode = config.render_mode

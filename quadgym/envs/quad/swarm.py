@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec, wrappers
 
+from quadgym.envs.lifecycle import env_name
 from quadgym.envs.quad.config import SwarmConfig
 from quadgym.envs.quad.episode import Episode, face_config
 from quadgym.envs.quad.sensors.camera import Observer
@@ -298,7 +299,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self.collision_distance = swarm.collision_distance
         self.render_mode = config.render_mode
         self.episode = ep = Episode(
-            config, options, n, name, over="every agent is done; call reset()"
+            config, options, n, env_name(self, name), over="every agent is done; call reset()"
         )
         self.task, self.task_options, self.controller = ep.task, ep.task_options, ep.controller
         self.max_steps, self.substeps, self.noise = ep.max_steps, ep.substeps, ep.noise
