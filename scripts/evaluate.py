@@ -39,7 +39,6 @@ from quadgym.evaluation import controller_interface, interface_conflict  # noqa:
 from quadgym.files import atomic_write_bytes  # noqa: E402
 from quadgym.outdir import out_problem, save_figure  # noqa: E402
 from quadgym.registry import ENV_SPECS  # noqa: E402
-from quadgym.runs import Run, RunError  # noqa: E402
 from quadgym.runs.load import load_run, read_state, run_problem  # noqa: E402
 
 
@@ -72,9 +71,9 @@ def not_a_run(args: Any) -> str | None:
     run = Path(args.run)
     if not (run / "state.json").is_file() or not (run / "checkpoint.bin").is_file():
         return f"{run} has no state.json and checkpoint.bin; is it a run directory?"
-    try:  # the run's state, read as --resume reads it (a field of the wrong kind, named)
-        Run.open(run)
-    except RunError as exc:
+    try:  # the run's state: what names its plugin and env, each field checked by name
+        read_state(run)
+    except ValueError as exc:
         return str(exc)
     # where the results go, checked before any episode is flown
     problem = out_problem(run, "--run")

@@ -148,7 +148,7 @@ def test_an_out_under_a_file_is_refused_before_anything_is_built(tmp_path, capsy
 
 def test_a_full_disk_mid_run_keeps_the_last_checkpoint_and_says_so(run4, monkeypatch, capsys):
     """Before: a traceback (nothing was lost). Now a message and exit 1; --resume finishes."""
-    real = quadgym.runs.atomic_write_bytes
+    real = quadgym.runs.directory.atomic_write_bytes
     calls = {"n": 0}
 
     def full(path, data):
@@ -157,11 +157,11 @@ def test_a_full_disk_mid_run_keeps_the_last_checkpoint_and_says_so(run4, monkeyp
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(path, data)
 
-    monkeypatch.setattr(quadgym.runs, "atomic_write_bytes", full)
+    monkeypatch.setattr(quadgym.runs.directory, "atomic_write_bytes", full)
     assert train("--resume", run4) == 1
     err = capsys.readouterr().err
     assert "No space left on device" in err and "the last checkpoint (at 12 of 40) is intact" in err
-    monkeypatch.setattr(quadgym.runs, "atomic_write_bytes", real)
+    monkeypatch.setattr(quadgym.runs.directory, "atomic_write_bytes", real)
     assert train("--resume", run4) == 0
     assert state(run4)["done"] == 40 and positions(run4) == list(range(1, 41))
 

@@ -212,9 +212,10 @@ def _count(value: Any, least: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
-def state_problem(state: dict[str, Any]) -> str | None:
+def state_problem(state: dict[str, Any], present_only: bool = False) -> str | None:
     """The first field of a run's state that is not what :meth:`Run.plan` writes, as
-    "NAME is invalid: VALUE (what it must be)", or None."""
+    "NAME is invalid: VALUE (what it must be)", or None; with ``present_only`` the fields
+    the state lacks are not asked for (an evaluation needs only env, algo and config)."""
     rules = [
         ("env", lambda v: isinstance(v, str) and v, "an env id"),
         ("algo", lambda v: isinstance(v, str) and v, "a plugin name"),
@@ -226,6 +227,8 @@ def state_problem(state: dict[str, Any]) -> str | None:
         ("resumes", lambda v: isinstance(v, list), "a list"),
     ]
     for name, ok, want in rules:
+        if present_only and name not in state:
+            continue
         if not ok(state[name]):
             return f"{name} is invalid: {state[name]!r} (must be {want})"
     return None
