@@ -102,12 +102,12 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     algo = quadgym.make_algo("copg", "CoPGBandit-v0")
     algo.save(tmp_path / "ckpt")
     good = (tmp_path / "ckpt").read_bytes()
-    import quadgym.agents.base as base
+    import quadgym.files as files
 
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(base.os, "replace", broken_replace)
+    monkeypatch.setattr(files.os, "replace", broken_replace)
     algo.learn(1)
     with pytest.raises(OSError, match="disk full"):
         algo.save(tmp_path / "ckpt")

@@ -24,8 +24,10 @@ def run_problem(path: str | Path) -> str | None:
     is not JSON naming env, algo and config, or a checkpoint that is unreadable or would
     run code), or None if it is."""
     run = Path(path)
-    if not is_run(run) or not (run / CHECKPOINT).is_file():
-        return f"{run} has no {STATE} and {CHECKPOINT}; is it a run directory?"
+    if not is_run(run):
+        return f"{run} has no {STATE}; is it a run directory?"
+    if not (run / CHECKPOINT).is_file():
+        return f"the run {run} has no {CHECKPOINT} (trained at all?)"
     try:
         state = read_state(run)
         load_plain(run / CHECKPOINT)
