@@ -18,7 +18,14 @@ import warnings
 from types import ModuleType
 
 #: old module name -> new module name (grouped by the change that moved them).
-MOVED: dict[str, str] = {}
+MOVED: dict[str, str] = {
+    # issue 30, agents by family: the offline preference plugins (CoPG, DPO, ...)
+    "quadgym.agents.contrastive": "quadgym.agents.preference.plugins",
+    "quadgym.agents.contrastive_config": "quadgym.agents.preference.config",
+    "quadgym.agents.preference_losses": "quadgym.agents.preference.losses",
+    "quadgym.agents.preference_problems": "quadgym.agents.preference.problems",
+    "quadgym.agents.prefnets": "quadgym.agents.preference.nets",
+}
 
 #: old module name -> what to use instead, for modules that no longer exist in any form.
 REMOVED: dict[str, str] = {}

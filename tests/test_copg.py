@@ -14,7 +14,7 @@ from scriptload import load_script
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
-from quadgym.agents.contrastive import copg_objective, ipo_fixed_point, ipo_loss
+from quadgym.agents.preference.plugins import copg_objective, ipo_fixed_point, ipo_loss
 from quadgym.envs.bandit import CoPGBanditEnv
 
 script = load_script("reproduce_copg")

@@ -28,7 +28,7 @@ from scriptload import load_script
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
-from quadgym.agents.contrastive import dpo_loss
+from quadgym.agents.preference.plugins import dpo_loss
 
 script = load_script("reproduce_dpo3d")
 

@@ -37,8 +37,8 @@ from quadgym.agents.capabilities import (
     TokenOutcomes,
     satisfies,
 )
-from quadgym.agents.contrastive_config import ContrastiveConfig, PreferenceConfig
-from quadgym.agents.prefnets import AutoregressivePolicy, PromptMLPPolicy, TabularPolicy
+from quadgym.agents.preference.config import ContrastiveConfig, PreferenceConfig
+from quadgym.agents.preference.nets import AutoregressivePolicy, PromptMLPPolicy, TabularPolicy
 from quadgym.agents.schedule import Schedule
 from quadgym.envs.bandit import check_beta
 
