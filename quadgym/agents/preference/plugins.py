@@ -275,6 +275,7 @@ class PreferenceLoss(ContrastiveAlgorithm):
         "CoPGBandit-v0",
         "CoPGSequence-v0",
         "PreferenceToy-v0",
+        "PreferenceTokens-v0",
     )
     requires: ClassVar[tuple[type | tuple[type, ...], ...]] = (
         (EnumerableOutcomes, PromptedPreferences),
