@@ -5,7 +5,9 @@
     python scripts/reproduce_dpo3d.py --out results/dpo3d-full --full --seeds 10
 """
 
-from quadgym.repro.dpo3d import main
+from quadgym.repro.dpo3d import Args, main
+
+__all__ = ["Args", "main"]
 
 if __name__ == "__main__":
     main()

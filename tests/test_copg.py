@@ -10,14 +10,13 @@ import pytest
 import torch
 from claims import claim_seeds
 from gymnasium.utils.env_checker import check_env as gym_check_env
-from scriptload import load_script
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
 from quadgym.agents.preference.plugins import copg_objective, ipo_fixed_point, ipo_loss
 from quadgym.envs.bandit import CoPGBanditEnv
-
-script = load_script("reproduce_copg")
+from quadgym.repro import copg as script
+from quadgym.repro import copg_ipo, copg_run
 
 BETA = 0.5
 R = torch.tensor([2.5, 2.0, 1.0], dtype=torch.float64)
@@ -242,18 +241,19 @@ def test_ipo_population_fixed_point_matches_a_large_sample():
     for mu1, mu2 in script.BEHAVIOURS.values():
         data = env.sample_pairs(mu1, mu2, 400_000, seed=0)
         sampled = ipo_fixed_point(data, BETA, env.ref_policy)
-        exact = script.ipo_population_fixed_point(mu1, mu2, env.rewards, BETA, env.ref_policy)
+        exact = copg_ipo.ipo_population_fixed_point(mu1, mu2, env.rewards, BETA, env.ref_policy)
         np.testing.assert_allclose(sampled, exact, atol=5e-3)
 
 
 def test_script_writes_tables_figures_and_statistics(tmp_path, capsys):
     argv = ["--out", str(tmp_path), "--seeds", "2", "--epochs", "3", "--n-pairs", "600"]
-    results = script.main([*argv, "--betas", "0.5,1", "--full"])
+    results = copg_run.main([*argv, "--betas", "0.5,1", "--full"])
     out = capsys.readouterr().out
     assert set(results["settings"]) == {"default", "paper", "paper_long"}
     assert results["settings"]["paper_long"]["epochs"] == 9
-    assert set(results["settings"]["paper"]["cells"]) == {"0.5", "1"}  # --full: every β
-    for name, setting in results["settings"].items():
+    assert set(results["summary"]["paper"]) == {"0.5", "1"}  # --full: every β
+    curves = json.loads((tmp_path / "curves.json").read_text())
+    for name, setting in curves["settings"].items():
         for b, by_pair in setting["cells"].items():
             assert set(by_pair) == set(script.BEHAVIOURS)
             for pair, row in by_pair.items():
@@ -261,23 +261,26 @@ def test_script_writes_tables_figures_and_statistics(tmp_path, capsys):
                 assert all(len(cell["kl"]) == 2 for cell in row.values())
         summary = results["summary"][name]["0.5"]["ipo"]
         assert len(summary["across"]["kl_spread"]["ci"]) == 3
-        assert 0 <= summary["across"]["tv_between"]["copg_vs"]["p"] <= 1
-    assert "rloo" in results["settings"]["default"]["cells"]["0.5"]["paper"]
+        test = summary["across"]["tv_between"]["copg_vs"]
+        assert 0 <= test["p"] <= test["p_holm"] <= 1
+    assert "rloo" in curves["settings"]["default"]["cells"]["0.5"]["paper"]
     assert set(results["ipo_population"]) == {"0.5", "1"}
+    tuned = results["ipo_tuned"]["0.5"]
+    assert tuned["selection_seeds"] == [0, 1] and tuned["confirmation_seeds"] == [2, 3]
+    assert tuned["tau"] in [0.5 * f for f in copg_ipo.TAU_FACTORS]
+    assert set(results["bandits"]) == set(copg_ipo.BANDITS)
     tables = (tmp_path / "tables.md").read_text()
-    assert tables in out and "### Setting `paper`: lr 0.001, constant, 3 epochs" in tables
+    assert tables in out and "### ipo_tuned" in tables and "| paper_long, 0.5 | copg |" in tables
     for png in ("figure1.png", "across_behaviour.png", "sequence/regret.png"):
         assert 0 < (tmp_path / png).stat().st_size < 200_000, png
-    assert json.loads((tmp_path / "results.json").read_text())["setup"]["seeds"] == 2
-    assert set(json.loads((tmp_path / "sequence" / "results.json").read_text())["cells"]) == set(
-        script.ALL_METHODS
-    )
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert written["setup"]["seeds"] == 2 and set(written["sequence"]) == set(script.ALL_METHODS)
 
 
 def test_script_refuses_a_bad_beta_grid(capsys):
     for betas, message in [("0.5,-1", "betas values must be > 0"), ("1,1", "each β once")]:
         with pytest.raises(SystemExit) as exit_info:
-            script.main(["--betas", betas])
+            copg_run.main(["--betas", betas])
         assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 

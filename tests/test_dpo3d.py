@@ -16,6 +16,7 @@ Thresholds hold on every seed of 0-9; seed 0 runs in ``make test``, the others u
 the ``paper`` mark (tests/claims.py).
 """
 
+import json
 import math
 
 import gymnasium as gym
@@ -24,13 +25,11 @@ import pytest
 import torch
 from claims import claim_seeds
 from gymnasium.utils.env_checker import check_env as gym_check_env
-from scriptload import load_script
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
 from quadgym.agents.preference.plugins import dpo_loss
-
-script = load_script("reproduce_dpo3d")
+from quadgym.repro import dpo3d as script
 
 EPOCHS = 300
 SEEDS = claim_seeds(*range(10))
@@ -132,35 +131,30 @@ def test_script_statistics_and_changes_against_hand_computation():
 
 def test_script_tiny_full_run(tmp_path):
     torch.set_num_threads(1)
-    res = script.main(
-        [
-            "--out",
-            str(tmp_path),
-            "--seeds",
-            "2",
-            "--epochs",
-            "3",
-            "--beta-minus",
-            "0.01",
-            "--sft-lambda",
-            "1.0",
-            "--full",
-        ]
-    )
-    for name in ("results.json", "tables.md", "figure.png", "fixes.png"):
+    argv = ["--out", str(tmp_path), "--seeds", "2", "--epochs", "3", "--token-epochs", "2"]
+    res = script.main([*argv, "--beta-minus", "0.01", "--sft-lambda", "1.0", "--full"])
+    for name in ("results.json", "curves.json", "tables.md", "figure.png", "fixes.png"):
         assert (tmp_path / name).is_file()
     for name in ("figure.png", "fixes.png"):
         assert (tmp_path / name).stat().st_size < 200_000
-    runs = res["runs"]
-    assert {"dpo/on_on", "dpo/off_off", "dpo_flex β⁻=0.01/on_on", "dpo_sft λ=1/off_off"} <= set(
-        runs
+    runs = json.loads((tmp_path / "curves.json").read_text())["runs"]
+    keys = {"dpo/on_on", "dpo/off_off", "dpo_flex β⁻=0.01/on_on", "dpo_sft λ=1/off_off"}
+    assert (
+        keys | {"dpo/sampled_top", "dpo_sft λ=1/sampled_rarest"} <= set(runs) == set(res["summary"])
     )
-    assert {"dpo/sampled_top", "dpo_sft λ=1/sampled_rarest"} <= set(runs)
     assert len(runs["dpo/on_on"]["chosen"]) == 2 and len(runs["dpo/on_on"]["chosen"][0]) == 4
+    assert res["starts"]["dpo/on_on"]["chosen"] == [c[0] for c in runs["dpo/on_on"]["chosen"]]
     text = (tmp_path / "tables.md").read_text()
     assert "Paired comparisons" in text and "sampled-and-labelled" in text
+    assert "independent problem instances" in text and "Token sequences" in text
     props = {(t["a"], t["property"]) for t in res["comparisons"]}
     assert ("dpo/off_off", "dispersion") in props and ("dpo_sft λ=1/on_on", "degradation") in props
+    assert all(t["p"] <= t["p_holm"] <= 1 for t in res["comparisons"] if t["p"] == t["p"])
+    assert len(res["instances"]["changes"]["off_off"]["d_unseen"]) == 2
+    assert len(res["tokens"]["changes"]["on"]["dln_chosen"]) == 2
+    # the tables are regenerated from results.json alone
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert "\n".join(script.table_sections(written).values()) == text
 
 
 def test_every_plugin_logs_the_sets_and_gradients():
