@@ -148,12 +148,6 @@ def test_sequence_env_same_ordering_one_seed():
     check_sequence_ordering(sequence_regrets(0))
 
 
-@pytest.mark.paper  # replications of the seed-0 test above
-@pytest.mark.parametrize("seed", [1, 2])
-def test_sequence_env_same_ordering_more_seeds(seed):
-    check_sequence_ordering(sequence_regrets(seed))
-
-
 # ------------------------------------------------- the claim across behaviour policies
 def on_each_behaviour(name, seed, epochs=100, **kw):
     """Training histories of ``name`` on each behaviour pair of scripts/reproduce_copg.py

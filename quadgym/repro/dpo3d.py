@@ -372,6 +372,14 @@ def _comparison_rows(tests: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _change_cell(stat: dict[str, Any]) -> str:
+    """mean [95 % t-interval] of a change over seeds; "n/a (k/n seeds)" when it happened on
+    only k of the n seeds (the first epoch below a tenth, on a run where it never did)."""
+    values = np.asarray(stat["seeds"], dtype=float)
+    finite = int(np.isfinite(values).sum())
+    return interval(stat["ci"]) if finite == values.size else f"n/a ({finite}/{values.size} seeds)"
+
+
 def table_sections(results: dict[str, Any]) -> dict[str, str]:
     """The Markdown tables of a run, by name, from its results.json alone (so that a test
     can regenerate the write-up's tables from the committed results): ``changes`` (per
@@ -391,7 +399,7 @@ def table_sections(results: dict[str, Any]) -> dict[str, str]:
         "|---" * (len(CHANGES) + 1) + "|",
     ]
     for key in grid:
-        cells = [interval(summary[key][c]["ci"]) for c in CHANGES]
+        cells = [_change_cell(summary[key][c]) for c in CHANGES]
         out["changes"].append(f"| {key} | " + " | ".join(cells) + " |")
     out["per_seed"] = [
         "### DPO per seed: start mass → change",
@@ -448,8 +456,9 @@ def table_sections(results: dict[str, Any]) -> dict[str, str]:
         "|---" * (len(CHANGES) + 1) + "|",
     ]
     for sc, ci in inst["summary"].items():
+        stats = [{"ci": ci[c], "seeds": inst["changes"][sc][c]} for c in CHANGES]
         out["instances"].append(
-            f"| dpo/{sc} | " + " | ".join(interval(ci[c]) for c in CHANGES) + " |"
+            f"| dpo/{sc} | " + " | ".join(_change_cell(st) for st in stats) + " |"
         )
     out["instances"] += [
         "",
