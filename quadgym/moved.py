@@ -48,6 +48,12 @@ MOVED: dict[str, str] = {
     "quadgym.agents.pid": "quadgym.agents.model_based.pid",
     "quadgym.agents.lqr": "quadgym.agents.model_based.lqr",
     "quadgym.control": "quadgym.envs.quad.control",
+    # issue 30, agents by family: the offline preference plugins (CoPG, DPO, ...)
+    "quadgym.agents.contrastive": "quadgym.agents.preference.plugins",
+    "quadgym.agents.contrastive_config": "quadgym.agents.preference.config",
+    "quadgym.agents.preference_losses": "quadgym.agents.preference.losses",
+    "quadgym.agents.preference_problems": "quadgym.agents.preference.problems",
+    "quadgym.agents.prefnets": "quadgym.agents.preference.nets",
 }
 
 #: old module name -> what to use instead, for modules that no longer exist in any form.

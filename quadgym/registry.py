@@ -42,6 +42,7 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
     "CoPGBandit-v0": {"entry_point": "quadgym.envs.bandit:CoPGBanditEnv"},
     "CoPGSequence-v0": {"entry_point": "quadgym.envs.bandit:CoPGSequenceEnv"},
     "PreferenceToy-v0": {"entry_point": "quadgym.envs.preference:PreferenceToyEnv"},
+    "PreferenceTokens-v0": {"entry_point": "quadgym.envs.preference_tokens:PreferenceTokensEnv"},
     "HardShift-v0": {"entry_point": "quadgym.envs.hard.env:HardShiftEnv"},
     "ToyCoding-v0": {"entry_point": "quadgym.envs.coding:ToyCodingEnv"},
 }

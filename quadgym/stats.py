@@ -46,3 +46,19 @@ def paired_test(a: Any, b: Any) -> dict[str, Any]:
         "higher": int((d > 0).sum()),
         "n": int(d.size),
     }
+
+
+def holm(p_values: Any) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values (same order as given): the
+    i-th smallest p is multiplied by (m − i + 1), made non-decreasing in that order and
+    capped at 1; a comparison is significant at level α when its adjusted p < α. NaN
+    p-values stay NaN and do not count towards m."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, math.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    m = finite.size
+    running = 0.0
+    for rank, i in enumerate(finite[np.argsort(p[finite], kind="stable")]):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out.tolist()

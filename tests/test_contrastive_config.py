@@ -8,7 +8,7 @@ import torch
 
 import quadgym
 from quadgym.agents.base import POSITION, BudgetUnit
-from quadgym.agents.contrastive import ContrastiveAlgorithm
+from quadgym.agents.preference.plugins import ContrastiveAlgorithm
 from quadgym.registry import get_algo_class
 
 PLUGINS = ["copg", "ipo", "dpo", "dpo_flex", "dpo_sft", "slic", "pg", "rloo"]
@@ -219,3 +219,25 @@ def test_the_problem_is_chosen_by_capability():
         "CoPGSequence-v0": "TokenProblem",
         "PreferenceToy-v0": "PromptedProblem",
     }
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("quadgym.agents.contrastive", "quadgym.agents.preference.plugins"),
+        ("quadgym.agents.contrastive_config", "quadgym.agents.preference.config"),
+        ("quadgym.agents.preference_losses", "quadgym.agents.preference.losses"),
+        ("quadgym.agents.preference_problems", "quadgym.agents.preference.problems"),
+        ("quadgym.agents.prefnets", "quadgym.agents.preference.nets"),
+    ],
+)
+def test_the_old_import_paths_give_the_moved_modules(old, new):
+    """Issue 30: the preference family moved to quadgym.agents.preference; the old names
+    answer with the same module objects and a warning naming the new path."""
+    import importlib
+    import sys
+
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
+        module = importlib.import_module(old)
+    assert module is importlib.import_module(new)

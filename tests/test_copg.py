@@ -8,16 +8,15 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from claims import claim_seeds
+from claims import assert_significant, paired_claims
 from gymnasium.utils.env_checker import check_env as gym_check_env
-from scriptload import load_script
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
-from quadgym.agents.contrastive import copg_objective, ipo_fixed_point, ipo_loss
+from quadgym.agents.preference.plugins import copg_objective, ipo_fixed_point, ipo_loss
 from quadgym.envs.bandit import CoPGBanditEnv
-
-script = load_script("reproduce_copg")
+from quadgym.repro import copg as script
+from quadgym.repro import copg_ipo, copg_run
 
 BETA = 0.5
 R = torch.tensor([2.5, 2.0, 1.0], dtype=torch.float64)
@@ -149,20 +148,20 @@ def test_sequence_env_same_ordering_one_seed():
     check_sequence_ordering(sequence_regrets(0))
 
 
-@pytest.mark.paper  # replications of the seed-0 test above
-@pytest.mark.parametrize("seed", [1, 2])
-def test_sequence_env_same_ordering_more_seeds(seed):
-    check_sequence_ordering(sequence_regrets(seed))
-
-
 # ------------------------------------------------- the claim across behaviour policies
+_HISTS: dict = {}
+
+
 def on_each_behaviour(name, seed, epochs=100, **kw):
-    """Training histories of ``name`` on each behaviour pair of scripts/reproduce_copg.py
-    (paper's, uniform, best-arm), same seed."""
-    return {
-        pair: train(name, seed, epochs=epochs, mu1=list(mu1), mu2=list(mu2), **kw)[1]
-        for pair, (mu1, mu2) in script.BEHAVIOURS.items()
-    }
+    """Training histories of ``name`` on each behaviour pair of quadgym.repro.copg
+    (paper's, uniform, best-arm), same seed (cached for the module)."""
+    key = (name, seed, epochs, tuple(sorted(kw.items())))
+    if key not in _HISTS:
+        _HISTS[key] = {
+            pair: train(name, seed, epochs=epochs, mu1=list(mu1), mu2=list(mu2), **kw)[1]
+            for pair, (mu1, mu2) in script.BEHAVIOURS.items()
+        }
+    return _HISTS[key]
 
 
 def across(hists, epoch=-1):
@@ -178,7 +177,7 @@ def spread(kl):
     return max(kl.values()) - min(kl.values())
 
 
-@pytest.mark.parametrize("seed", claim_seeds(0, 1, 2, 3, 4))
+@pytest.mark.parametrize("seed", [0])
 def test_copg_answer_is_pi_star_for_every_behaviour_pg_answers_are_not(seed):
     """Default setting (lr 1e-2, cosine), β = 0.5. Seeds 0-9 gave CoPG KL <= 2e-16 and
     answers within 5e-9 of each other in TV; pg's KL spread 1.22-1.25 nats, answers
@@ -194,7 +193,7 @@ def test_copg_answer_is_pi_star_for_every_behaviour_pg_answers_are_not(seed):
     assert min(value_kl.values()) > 1e-3  # biased on every pair
 
 
-@pytest.mark.parametrize("seed", claim_seeds(0, 1, 2, 3, 4))
+@pytest.mark.parametrize("seed", [0])
 def test_ipo_is_biased_alike_on_every_behaviour_dpo_near_pi_star(seed):
     """Where the paper's direction only half reproduces: IPO is ~0.30 nats from π* on every
     pair, and its answer moves little with the data (seeds 0-9: KL 0.29-0.32, spread
@@ -207,7 +206,7 @@ def test_ipo_is_biased_alike_on_every_behaviour_dpo_near_pi_star(seed):
     assert max(dpo_kl.values()) < 0.05, dpo_kl
 
 
-@pytest.mark.parametrize("seed", claim_seeds(0, 1, 2, 3, 4))
+@pytest.mark.parametrize("seed", [0])
 def test_at_the_papers_lr_copg_is_short_of_pi_star_by_an_amount_that_depends_on_the_data(seed):
     """lr 1e-3, constant (the paper's): after 100 epochs CoPG is 4.7-5.2x further from π* on
     the paper's pair (0.025-0.027 nats) than on the others and its answers are 0.10 apart in
@@ -223,6 +222,62 @@ def test_at_the_papers_lr_copg_is_short_of_pi_star_by_an_amount_that_depends_on_
     assert tv100 > 2 * ipo_tv
     kl300, tv300 = across(hists)
     assert max(kl300.values()) < 1e-8 and tv300 < 1e-6, kl300
+
+
+SEEDS = range(5)
+PAPER = {"lr": 1e-3, "schedule": "constant"}
+
+
+def across_seeds(name, epoch=-1, epochs=100, **kw):
+    """Over seeds 0-4: (KL spread over the pairs, nats; TV between, largest), lists."""
+    out = [across(on_each_behaviour(name, s, epochs=epochs, **kw), epoch) for s in SEEDS]
+    return [spread(kl) for kl, _ in out], [tv for _, tv in out]
+
+
+@pytest.mark.paper
+def test_copg_depends_less_on_the_data_than_each_other_method_over_seeds():
+    """Default setting, β = 0.5, seeds 0-4: CoPG's KL spread over the pairs and the total
+    variation between its answers, against each other method's (paired by seed, Holm over
+    the eight comparisons): lower for every method. Against DPO the table's p is 0.11-0.12
+    unadjusted (DPO is consistent too), so DPO is compared in its mean only."""
+    copg = across_seeds("copg")
+    cases, signs = {}, {}
+    for name, kw in (("ipo", {}), ("pg", {}), ("pg_value", {"baseline": "value"})):
+        other = across_seeds("pg" if name == "pg_value" else name, **kw)
+        for i, stat in enumerate(("spread", "tv")):
+            cases[f"{name} {stat}"] = (copg[i], other[i])
+            signs[f"{name} {stat}"] = -1
+    assert_significant(paired_claims(cases), signs)
+    dpo = across_seeds("dpo")
+    assert np.mean(copg[0]) < np.mean(dpo[0]) and np.mean(copg[1]) < np.mean(dpo[1])
+
+
+@pytest.mark.paper
+def test_at_the_papers_lr_copg_answers_move_more_with_the_data_than_ipos_over_seeds():
+    """lr 1e-3 constant, epoch 100, seeds 0-4 (Holm over the two): CoPG's answers are
+    further apart across pairs than IPO's, and its KL spread is larger: at the paper's own
+    budget CoPG's answer depends on the data more than IPO's (τ = β)."""
+    copg = across_seeds("copg", epoch=99, epochs=300, **PAPER)
+    ipo = across_seeds("ipo", **PAPER)
+    tests = paired_claims({"spread": (copg[0], ipo[0]), "tv": (copg[1], ipo[1])})
+    assert_significant(tests, {"spread": +1, "tv": +1})
+
+
+def test_tuned_ipo_is_near_pi_star_but_not_at_it():
+    """IPO's fixed point at its tuned regulariser (the reproduction's grid search, here on
+    seed 0 of the paper's data): far closer to π* than at τ = β (0.30 nats), yet not at it,
+    where CoPG's converged answer is (KL < 1e-8, above)."""
+    env = CoPGBanditEnv()
+    opt = env.optimal_policy(BETA)
+    mu1, mu2 = script.BEHAVIOURS["paper"]
+    data = env.sample_pairs(mu1, mu2, 10_000, seed=0)
+    kls = [
+        copg_ipo.kl(ipo_fixed_point(data, BETA * f, env.ref_policy), opt)
+        for f in copg_ipo.TAU_FACTORS
+    ]
+    best = int(np.argmin(kls))
+    assert kls[16] > 0.25  # τ = β (factor 2^0)
+    assert 1e-4 < kls[best] < 0.02 and copg_ipo.TAU_FACTORS[best] < 0.5
 
 
 def test_script_statistics_by_hand():
@@ -242,18 +297,19 @@ def test_ipo_population_fixed_point_matches_a_large_sample():
     for mu1, mu2 in script.BEHAVIOURS.values():
         data = env.sample_pairs(mu1, mu2, 400_000, seed=0)
         sampled = ipo_fixed_point(data, BETA, env.ref_policy)
-        exact = script.ipo_population_fixed_point(mu1, mu2, env.rewards, BETA, env.ref_policy)
+        exact = copg_ipo.ipo_population_fixed_point(mu1, mu2, env.rewards, BETA, env.ref_policy)
         np.testing.assert_allclose(sampled, exact, atol=5e-3)
 
 
 def test_script_writes_tables_figures_and_statistics(tmp_path, capsys):
     argv = ["--out", str(tmp_path), "--seeds", "2", "--epochs", "3", "--n-pairs", "600"]
-    results = script.main([*argv, "--betas", "0.5,1", "--full"])
+    results = copg_run.main([*argv, "--betas", "0.5,1", "--full"])
     out = capsys.readouterr().out
     assert set(results["settings"]) == {"default", "paper", "paper_long"}
     assert results["settings"]["paper_long"]["epochs"] == 9
-    assert set(results["settings"]["paper"]["cells"]) == {"0.5", "1"}  # --full: every β
-    for name, setting in results["settings"].items():
+    assert set(results["summary"]["paper"]) == {"0.5", "1"}  # --full: every β
+    curves = json.loads((tmp_path / "curves.json").read_text())
+    for name, setting in curves["settings"].items():
         for b, by_pair in setting["cells"].items():
             assert set(by_pair) == set(script.BEHAVIOURS)
             for pair, row in by_pair.items():
@@ -261,23 +317,26 @@ def test_script_writes_tables_figures_and_statistics(tmp_path, capsys):
                 assert all(len(cell["kl"]) == 2 for cell in row.values())
         summary = results["summary"][name]["0.5"]["ipo"]
         assert len(summary["across"]["kl_spread"]["ci"]) == 3
-        assert 0 <= summary["across"]["tv_between"]["copg_vs"]["p"] <= 1
-    assert "rloo" in results["settings"]["default"]["cells"]["0.5"]["paper"]
+        test = summary["across"]["tv_between"]["copg_vs"]
+        assert 0 <= test["p"] <= test["p_holm"] <= 1
+    assert "rloo" in curves["settings"]["default"]["cells"]["0.5"]["paper"]
     assert set(results["ipo_population"]) == {"0.5", "1"}
+    tuned = results["ipo_tuned"]["0.5"]
+    assert tuned["selection_seeds"] == [0, 1] and tuned["confirmation_seeds"] == [2, 3]
+    assert tuned["tau"] in [0.5 * f for f in copg_ipo.TAU_FACTORS]
+    assert set(results["bandits"]) == set(copg_ipo.BANDITS)
     tables = (tmp_path / "tables.md").read_text()
-    assert tables in out and "### Setting `paper`: lr 0.001, constant, 3 epochs" in tables
+    assert tables in out and "### ipo_tuned" in tables and "| paper_long, 0.5 | copg |" in tables
     for png in ("figure1.png", "across_behaviour.png", "sequence/regret.png"):
         assert 0 < (tmp_path / png).stat().st_size < 200_000, png
-    assert json.loads((tmp_path / "results.json").read_text())["setup"]["seeds"] == 2
-    assert set(json.loads((tmp_path / "sequence" / "results.json").read_text())["cells"]) == set(
-        script.ALL_METHODS
-    )
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert written["setup"]["seeds"] == 2 and set(written["sequence"]) == set(script.ALL_METHODS)
 
 
 def test_script_refuses_a_bad_beta_grid(capsys):
     for betas, message in [("0.5,-1", "betas values must be > 0"), ("1,1", "each β once")]:
         with pytest.raises(SystemExit) as exit_info:
-            script.main(["--betas", betas])
+            copg_run.main(["--betas", betas])
         assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 

@@ -1,7 +1,7 @@
 """DPO's 3D-properties on PreferenceToy-v0, asserted as changes from the start of training.
 
 Every property is a change from epoch 0 (the policy = π_ref) to the last epoch
-(300), computed by scripts/reproduce_dpo3d.py's ``changes``: the drastic drop as
+(300), computed by quadgym.repro.dpo3d's ``changes``: the drastic drop as
 Δ log10 rejected mass (decades), the degradation as Δ ln chosen mass (nats) and its
 fall from the peak, the dispersion as Δ unseen mass. Defaults: β = 0.1, Adam lr 1e-3,
 batch 64, 64 pairs per prompt, a rank-2 response embedding.
@@ -12,28 +12,31 @@ collapses on seed 9) and the unseen mass falling: the paper's "worse off-policy"
 reproduced, and the tests say so. Both fixes (β⁻ = 0.01 < β⁺ = 0.1; λ = 1 SFT) reduce
 each property on every seed.
 
-Thresholds hold on every seed of 0-9; seed 0 runs in ``make test``, the others under
-the ``paper`` mark (tests/claims.py).
+Seed 0's thresholds run in ``make test``; over seeds 0-9 (the ``paper`` mark) each claim
+is a family of paired comparisons over seeds (two-sided paired t-test, Holm-corrected
+within the claim: tests/claims.py), not a per-seed tolerance.
 """
 
+import json
 import math
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from claims import claim_seeds
+from claims import assert_significant, paired_claims
 from gymnasium.utils.env_checker import check_env as gym_check_env
-from scriptload import load_script
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
-from quadgym.agents.contrastive import dpo_loss
-
-script = load_script("reproduce_dpo3d")
+from quadgym.agents.preference.plugins import dpo_loss
+from quadgym.repro import dpo3d as script
+from quadgym.repro.docblocks import blocks, fill, mismatches
+from quadgym.stats import holm
 
 EPOCHS = 300
-SEEDS = claim_seeds(*range(10))
+ALL_SEEDS = range(10)
 FIXES = {
     "dpo_flex": ("dpo_flex", {"beta_plus": 0.1, "beta_minus": 0.01}),
     "dpo_sft": ("dpo_sft", {"sft_weight": 1.0}),
@@ -65,7 +68,7 @@ def test_gradient_ratio_corollary():
         assert (gl / gw).item() == pytest.approx(-p_w / p_l, rel=1e-10)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", [0])
 def test_on_policy_dpo_shows_the_three_properties_as_changes(seed):
     c = changes("dpo", "on_on", seed)
     # drastic drop: the rejected mass falls by > 12 decades, tenfold within 70 epochs
@@ -79,7 +82,7 @@ def test_on_policy_dpo_shows_the_three_properties_as_changes(seed):
     assert c["d_unseen"] > 0.3
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", [0])
 def test_off_policy_dpo_shows_no_property_more_strongly_than_on_policy(seed):
     """The paper's direction (all three worse off-policy) fails in this toy."""
     off, on = changes("dpo", "off_off", seed), changes("dpo", "on_on", seed)
@@ -93,7 +96,7 @@ def test_off_policy_dpo_shows_no_property_more_strongly_than_on_policy(seed):
     assert off["d_unseen"] < on["d_unseen"] - 0.3
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", [0])
 @pytest.mark.parametrize("fix", list(FIXES))
 def test_each_fix_reduces_each_property(seed, fix):
     dpo, fixed = changes("dpo", "on_on", seed), changes(fix, "on_on", seed)
@@ -107,6 +110,51 @@ def test_each_fix_reduces_each_property(seed, fix):
     dpo_off, fixed_off = changes("dpo", "off_off", seed), changes(fix, "off_off", seed)
     assert fixed_off["drop_log10_rejected"] > 0
     assert fixed_off["d_unseen"] < dpo_off["d_unseen"] - 0.15
+
+
+def over_seeds(method: str, scenario: str, change: str) -> list[float]:
+    """``change`` of ``method`` on ``scenario`` for seeds 0-9."""
+    return [changes(method, scenario, s)[change] for s in ALL_SEEDS]
+
+
+@pytest.mark.paper
+def test_on_policy_dpo_shows_the_three_properties_over_seeds():
+    """Each change against no change, over seeds 0-9 (Holm over the four): the rejected
+    mass drops, the chosen mass ends below its peak and below its start, the unseen mass
+    rises. (On 5 seeds the fall below the start is not significant: docs/dpo3d.md.)"""
+    zero = [0.0] * len(ALL_SEEDS)
+    names = ("drop_log10_rejected", "dln_chosen_from_peak", "dln_chosen", "d_unseen")
+    tests = paired_claims({n: (over_seeds("dpo", "on_on", n), zero) for n in names})
+    signs = dict(zip(names, (-1, -1, -1, +1), strict=True))
+    assert_significant(tests, signs)
+
+
+@pytest.mark.paper
+def test_off_policy_dpo_shows_no_property_more_strongly_over_seeds():
+    """Off- against on-policy, paired by seed (Holm over the three): the drop and the
+    dispersion are significantly weaker off-policy; the degradation is not stronger (the
+    chosen mass falls less off-policy, on average)."""
+    tests = paired_claims(
+        {
+            n: (over_seeds("dpo", "off_off", n), over_seeds("dpo", "on_on", n))
+            for n in ("drop_log10_rejected", "dln_chosen", "d_unseen")
+        }
+    )
+    assert_significant(tests, {"drop_log10_rejected": +1, "d_unseen": -1})
+    assert tests["dln_chosen"]["diff"] > 0  # off-policy the chosen mass falls less
+
+
+@pytest.mark.paper
+def test_each_fix_reduces_each_property_over_seeds():
+    """Each fix against DPO on on-policy data, paired by seed (Holm over the six): a
+    shallower drop, a chosen mass that ends higher, less dispersion."""
+    cases, signs = {}, {}
+    for fix in FIXES:
+        for name, sign in (("drop_log10_rejected", +1), ("dln_chosen", +1), ("d_unseen", -1)):
+            key = f"{fix} {name}"
+            cases[key] = (over_seeds(fix, "on_on", name), over_seeds("dpo", "on_on", name))
+            signs[key] = sign
+    assert_significant(paired_claims(cases), signs)
 
 
 def test_script_statistics_and_changes_against_hand_computation():
@@ -132,35 +180,30 @@ def test_script_statistics_and_changes_against_hand_computation():
 
 def test_script_tiny_full_run(tmp_path):
     torch.set_num_threads(1)
-    res = script.main(
-        [
-            "--out",
-            str(tmp_path),
-            "--seeds",
-            "2",
-            "--epochs",
-            "3",
-            "--beta-minus",
-            "0.01",
-            "--sft-lambda",
-            "1.0",
-            "--full",
-        ]
-    )
-    for name in ("results.json", "tables.md", "figure.png", "fixes.png"):
+    argv = ["--out", str(tmp_path), "--seeds", "2", "--epochs", "3", "--token-epochs", "2"]
+    res = script.main([*argv, "--beta-minus", "0.01", "--sft-lambda", "1.0", "--full"])
+    for name in ("results.json", "curves.json", "tables.md", "figure.png", "fixes.png"):
         assert (tmp_path / name).is_file()
     for name in ("figure.png", "fixes.png"):
         assert (tmp_path / name).stat().st_size < 200_000
-    runs = res["runs"]
-    assert {"dpo/on_on", "dpo/off_off", "dpo_flex β⁻=0.01/on_on", "dpo_sft λ=1/off_off"} <= set(
-        runs
+    runs = json.loads((tmp_path / "curves.json").read_text())["runs"]
+    keys = {"dpo/on_on", "dpo/off_off", "dpo_flex β⁻=0.01/on_on", "dpo_sft λ=1/off_off"}
+    assert (
+        keys | {"dpo/sampled_top", "dpo_sft λ=1/sampled_rarest"} <= set(runs) == set(res["summary"])
     )
-    assert {"dpo/sampled_top", "dpo_sft λ=1/sampled_rarest"} <= set(runs)
     assert len(runs["dpo/on_on"]["chosen"]) == 2 and len(runs["dpo/on_on"]["chosen"][0]) == 4
+    assert res["starts"]["dpo/on_on"]["chosen"] == [c[0] for c in runs["dpo/on_on"]["chosen"]]
     text = (tmp_path / "tables.md").read_text()
     assert "Paired comparisons" in text and "sampled-and-labelled" in text
+    assert "independent problem instances" in text and "Token sequences" in text
     props = {(t["a"], t["property"]) for t in res["comparisons"]}
     assert ("dpo/off_off", "dispersion") in props and ("dpo_sft λ=1/on_on", "degradation") in props
+    assert all(t["p"] <= t["p_holm"] <= 1 for t in res["comparisons"] if t["p"] == t["p"])
+    assert len(res["instances"]["changes"]["off_off"]["d_unseen"]) == 2
+    assert len(res["tokens"]["changes"]["on"]["dln_chosen"]) == 2
+    # the tables are regenerated from results.json alone
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert "\n".join(script.table_sections(written).values()) == text
 
 
 def test_every_plugin_logs_the_sets_and_gradients():
@@ -202,3 +245,38 @@ def test_bad_input():
         quadgym.make_algo("dpo", "PreferenceToy-v0", data=partial)
     with pytest.raises(ValueError, match="chosen must be 'on' or 'off'"):
         env.preference_dataset("maybe", "on")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_write_up_tables_are_those_of_the_committed_results():
+    """docs/dpo3d.md's tables are regenerated from docs/results/dpo3d.json (the results.json
+    of the run the doc names); a number edited in either one fails here."""
+    results = json.loads((ROOT / "docs" / "results" / "dpo3d.json").read_text())
+    doc = (ROOT / "docs" / "dpo3d.md").read_text()
+    assert {"changes", "per_seed", "comparisons", "instances", "tokens"} <= set(blocks(doc))
+    assert mismatches(doc, script.table_sections(results)) == []
+
+
+def test_generated_tables_are_found_filled_and_checked():
+    doc = (
+        "a\n<!-- table: t -->\n| 1 |\n<!-- /table -->\nb\n<!-- table: u -->\nold\n<!-- /table -->\n"
+    )
+    assert blocks(doc) == {"t": "| 1 |\n", "u": "old\n"}
+    filled = fill(doc, {"t": "| 1 |\n", "u": "| 2 |\n"})
+    assert blocks(filled) == {"t": "| 1 |\n", "u": "| 2 |\n"} and filled.startswith("a\n")
+    assert mismatches(doc, {"t": "| 1 |\n", "u": "| 2 |\n"}) == ["u"]
+    assert mismatches(doc, {"t": "| 1 |\n"}) == ["u"]
+    with pytest.raises(KeyError, match="no table 'u'"):
+        fill(doc, {"t": ""})
+    with pytest.raises(ValueError, match="marked twice"):
+        blocks(doc + doc)
+
+
+def test_holm_by_hand():
+    # sorted 0.005, 0.01, 0.03, 0.04 (m = 4): × 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04 -> 0.06
+    adjusted = holm([0.01, 0.04, 0.03, float("nan"), 0.005])
+    assert adjusted[:3] + adjusted[4:] == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert math.isnan(adjusted[3])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])

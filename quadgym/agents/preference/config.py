@@ -4,7 +4,7 @@ slic, pg, rloo).
 Settings whose good value depends on the env (β, step size, batch size, schedule,
 network width) default to ``None``, meaning "the env's default"; the plugin
 resolves them once it knows which kind of problem the env poses (see
-:mod:`quadgym.agents.preference_problems`). Units: β in reward units per nat,
+:mod:`quadgym.agents.preference.problems`). Units: β in reward units per nat,
 budgets and horizons in epochs (passes over the dataset), log-likelihood margins
 in nats.
 

@@ -6,9 +6,9 @@ They train a softmax policy over the outcomes an environment enumerates (the
 arms of ``CoPGBandit-v0``, the token sequences of ``CoPGSequence-v0``, the
 responses to each prompt of ``PreferenceToy-v0``) from a dataset of pairs the
 environment samples, and measure it exactly. What differs between those envs
-(dataset, π_ref, network, metrics, acting) is in ``preference_problems`` (chosen
-by the env's capabilities), the networks in ``prefnets``, the per-pair objectives
-in ``preference_losses`` (re-exported here), the configs in ``contrastive_config``.
+(dataset, π_ref, network, metrics, acting) is in ``problems`` (chosen by the
+env's capabilities), the networks in ``nets``, the per-pair objectives in
+``losses`` (re-exported here), the configs in ``config`` (all in this package).
 
 Notation: ρ(y) = ln π(y) − ln π_ref(y); R^π_β(y) = R(y) − β·ρ(y).
 
@@ -49,7 +49,7 @@ import torch
 from quadgym.agents.base import Algorithm, BudgetUnit
 from quadgym.agents.capabilities import EnumerableOutcomes, PromptedPreferences
 from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
-from quadgym.agents.contrastive_config import (
+from quadgym.agents.preference.config import (
     ContrastiveConfig,
     DPOFlexConfig,
     DPOSFTConfig,
@@ -57,7 +57,7 @@ from quadgym.agents.contrastive_config import (
     PreferenceConfig,
     SLiCConfig,
 )
-from quadgym.agents.preference_losses import (
+from quadgym.agents.preference.losses import (
     copg_objective,
     dpo_flex_loss,
     dpo_loss,
@@ -65,7 +65,7 @@ from quadgym.agents.preference_losses import (
     ipo_loss,
     slic_loss,
 )
-from quadgym.agents.preference_problems import (
+from quadgym.agents.preference.problems import (
     EnumerableProblem,
     PairLoss,
     Problem,
@@ -275,6 +275,7 @@ class PreferenceLoss(ContrastiveAlgorithm):
         "CoPGBandit-v0",
         "CoPGSequence-v0",
         "PreferenceToy-v0",
+        "PreferenceTokens-v0",
     )
     requires: ClassVar[tuple[type | tuple[type, ...], ...]] = (
         (EnumerableOutcomes, PromptedPreferences),

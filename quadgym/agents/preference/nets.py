@@ -41,11 +41,19 @@ class AutoregressivePolicy(nn.Module):
 
     ln π(y) = Σ_t ln p(y_t | y_<t); evaluated for every outcome at once by
     encoding all N·L prefixes. The last layer starts at zero, so the initial
-    policy is uniform over tokens, i.e. π_ref. The first layer takes torch's
+    policy is uniform over tokens, i.e. π_ref; or, given ``base_logits`` (N, L, V),
+    π_ref's next-token logits after every prefix, the network's output is added to
+    them and the initial policy is that π_ref exactly. The first layer takes torch's
     default initialisation from the global generator (seed it first).
     """
 
-    def __init__(self, outcomes: np.ndarray, vocab: int, hidden: int = 128) -> None:
+    def __init__(
+        self,
+        outcomes: np.ndarray,
+        vocab: int,
+        hidden: int = 128,
+        base_logits: np.ndarray | None = None,
+    ) -> None:
         super().__init__()
         n, length = outcomes.shape
         self.vocab, self.length = vocab, length
@@ -62,15 +70,30 @@ class AutoregressivePolicy(nn.Module):
         ).to(torch.float64)
         nn.init.zeros_(self.net[2].weight)
         nn.init.zeros_(self.net[2].bias)
+        base = None
+        if base_logits is not None:
+            base = torch.as_tensor(np.asarray(base_logits), dtype=torch.float64)
+            if base.shape != (n, length, vocab):
+                got = tuple(base.shape)
+                raise ValueError(f"base_logits must have shape {(n, length, vocab)}, got {got}")
+        self.register_buffer("base", base)  # None: not in the state dict
 
     def next_token_log_probs(self, prefix: np.ndarray) -> torch.Tensor:
         """(V,) log-probabilities of the next token after a padded prefix (L,)."""
-        x = nn.functional.one_hot(torch.as_tensor(prefix, dtype=torch.long), self.vocab + 1)
-        return torch.log_softmax(self.net(x.to(torch.float64).reshape(1, -1)), dim=-1)[0]
+        prefix = torch.as_tensor(prefix, dtype=torch.long)
+        x = nn.functional.one_hot(prefix, self.vocab + 1)
+        logits = self.net(x.to(torch.float64).reshape(1, -1))[0]
+        if self.base is not None:
+            t = int((prefix < self.vocab).sum())
+            # the base after this prefix: that of any sequence which starts with it
+            match = (self.targets[:, :t] == prefix[:t]).all(-1).nonzero()[0, 0]
+            logits = logits + self.base[match, t]
+        return torch.log_softmax(logits, dim=-1)
 
     def log_probs(self, prompts: torch.Tensor | None = None) -> torch.Tensor:
         """(1, N) log-probabilities of every sequence (one prompt), or (B, N)."""
-        tok = torch.log_softmax(self.net(self.inputs), dim=-1)  # (N, L, V)
+        logits = self.net(self.inputs)  # (N, L, V)
+        tok = torch.log_softmax(logits if self.base is None else logits + self.base, dim=-1)
         lp = tok.gather(-1, self.targets[..., None])[..., 0].sum(-1)[None]  # (1, N)
         return lp if prompts is None else lp.expand(len(prompts), -1)
 

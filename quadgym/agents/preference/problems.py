@@ -37,8 +37,8 @@ from quadgym.agents.capabilities import (
     TokenOutcomes,
     satisfies,
 )
-from quadgym.agents.contrastive_config import ContrastiveConfig, PreferenceConfig
-from quadgym.agents.prefnets import AutoregressivePolicy, PromptMLPPolicy, TabularPolicy
+from quadgym.agents.preference.config import ContrastiveConfig, PreferenceConfig
+from quadgym.agents.preference.nets import AutoregressivePolicy, PromptMLPPolicy, TabularPolicy
 from quadgym.agents.schedule import Schedule
 from quadgym.envs.bandit import check_beta
 
@@ -196,7 +196,10 @@ class TokenProblem(EnumerableProblem):
     default_hidden = 128
 
     def make_policy(self, config: ContrastiveConfig) -> nn.Module:
-        return AutoregressivePolicy(self.task.outcomes, self.task.vocab, self.hidden(config))
+        """The autoregressive policy, started at the env's π_ref when the env gives its
+        next-token logits (``ref_token_logits``), else uniform."""
+        base = getattr(self.task, "ref_token_logits", None)
+        return AutoregressivePolicy(self.task.outcomes, self.task.vocab, self.hidden(config), base)
 
     def action_probs(self, policy: nn.Module, observation: Any) -> np.ndarray:
         """The next token's distribution after the padded prefix ``observation``."""

@@ -1,0 +1,522 @@
+"""Reproduce DPO's 3D-properties on PreferenceToy-v0 and PreferenceTokens-v0 (Yan et al.
+2024, arXiv 2406.07327), measured as changes from the start of training.
+
+    python scripts/reproduce_dpo3d.py --out results/dpo3d
+    python scripts/reproduce_dpo3d.py --out results/dpo3d-full --full --seeds 10
+    python scripts/reproduce_dpo3d.py --out results/dpo3d-quick --seeds 2 --epochs 50 \
+        --beta-minus 0.01 --sft-lambda 1.0
+
+PreferenceToy-v0: 4 prompts, 10 responses, a Bradley–Terry oracle; the policy
+is a prompt MLP with a rank-2 response embedding, first fitted to π_ref (and
+then π_ref is that fitted model). Each run trains ``--epochs`` passes over 64
+pairs per prompt with Adam (lr 1e-3, batch 64, β = 0.1) and records, before
+training and after every epoch, the probability mass on the chosen, rejected and
+unseen responses (mean over prompts).
+
+Runs (``--seeds`` seeds each; the seed draws the pairs and the network's start):
+plain DPO in the four scenarios (chosen on/off-policy × rejected on/off-policy);
+the two fixes, DPO with β⁻ below β⁺ = β (``dpo_flex``) and DPO + λ·SFT on the
+chosen responses (``dpo_sft``), on on-policy and on off-policy data; IPO and SLiC on
+on-policy data. With ``--full``: also the attempts at an off-policy setting in which
+the properties are stronger than on-policy (pairs sampled from a pool and labelled
+by the oracle, so a response can be chosen in one pair and rejected in another).
+
+Each property as a change from the start (epoch 0 = π_ref) to the last epoch:
+* drastic drop: Δ log10 rejected = log10 rejected(T)/rejected(0) (decades), and
+  the first epoch at which the rejected mass is below a tenth of its start;
+* degradation: Δ ln chosen = ln chosen(T)/chosen(0) (nats), and the fall from the
+  peak, ln chosen(T) − max_t ln chosen(t) (nats, ≤ 0);
+* dispersion: Δ unseen = unseen(T) − unseen(0) (probability mass).
+Every number: mean over seeds with a 95 % t-interval; comparisons paired by seed,
+two-sided paired t-test (``scipy.stats.ttest_rel``), with on how many seeds the
+first setting shows the property more strongly.
+
+Also, on every run: DPO on ``on_on`` and ``off_off`` data over independent problem
+instances (seed s on PreferenceToy-v0 with ``task_seed`` = s, where the grid above keeps
+instance 0), and the token-sequence toy (:mod:`quadgym.repro.dpo_tokens`,
+``--token-epochs``). Paired comparisons are Holm-adjusted over the table they sit in.
+
+Writes to ``--out``: ``results.json`` (``setup``; ``summary``: per run key and change the
+t-interval and per-seed values; ``starts``: per run the start masses per seed;
+``comparisons``; ``instances``; ``tokens``; ``seconds``), from which
+:func:`table_sections` regenerates every table; ``curves.json`` (the per-epoch masses of
+every run, for the figures); ``tables.md`` (the tables printed); ``figure.png`` (the
+paper's figure redrawn: the mass of the chosen, rejected and unseen responses over
+training and its ln, one column per scenario, on- to off-policy) and ``fixes.png`` (the
+same for DPO and each fix on on-policy data).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import quadgym
+from quadgym.cli import parse_args
+from quadgym.config import TypedConfig, param
+from quadgym.repro.dpo3d_figures import plot
+from quadgym.repro.dpo_tokens import token_experiment, token_tables
+from quadgym.repro.format import interval, p_value, sig
+from quadgym.repro.io import write_json, write_text
+from quadgym.stats import holm, paired_test, t_interval
+
+SCENARIOS = ("on_on", "on_off", "off_on", "off_off")
+#: the changes, their direction when the property shows, and their units
+CHANGES: dict[str, tuple[str, str]] = {
+    "drop_log10_rejected": ("rejected: Δ log10 mass", "decades"),
+    "epochs_to_tenth": ("rejected below a tenth of its start at epoch", "epochs"),
+    "dln_chosen": ("chosen: Δ ln mass", "nats"),
+    "dln_chosen_from_peak": ("chosen: ln end − ln peak", "nats"),
+    "d_unseen": ("unseen: Δ mass", "probability"),
+}
+#: per property, the change that measures it and its sign when the property is stronger
+PROPERTIES: dict[str, tuple[str, int]] = {
+    "drastic drop": ("drop_log10_rejected", -1),
+    "degradation": ("dln_chosen", -1),
+    "dispersion": ("d_unseen", +1),
+}
+#: the pools of the --full attempt, by rank under π_ref (0 = likeliest)
+SAMPLED_POOLS: dict[str, tuple[int, int]] = {"top": (0, 4), "middle": (4, 8), "rarest": (6, 10)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Args(TypedConfig):
+    out: str = param("results/dpo3d", "output directory (results.json, tables.md, the figures)")
+    seeds: int = param(5, "seeds per run: 0, 1, ... (the intervals need >= 2)", ge=1)
+    epochs: int = param(300, "training epochs (passes over the 64 pairs per prompt)", ge=1)
+    beta: float = param(0.1, "β of every method; β⁺ of dpo_flex (reward units per nat)", gt=0)
+    lr: float = param(1e-3, "Adam step size", gt=0)
+    beta_minus: tuple[float, ...] = param(
+        (0.05, 0.02, 0.01), "β⁻ of dpo_flex, one run per value, each > 0"
+    )
+    sft_lambda: tuple[float, ...] = param((0.1, 1.0), "λ of dpo_sft, one run per value, each >= 0")
+    token_epochs: int = param(
+        100, "epochs of the token-sequence toy (passes over its 256 pairs)", ge=1
+    )
+    full: bool = param(
+        False,
+        "also the attempts with sampled-and-labelled pairs (top, middle and rarest pools "
+        "under π_ref), with DPO and both fixes",
+    )
+
+    def check(self) -> None:
+        """Each β⁻ is positive and each λ non-negative."""
+        if any(b <= 0 for b in self.beta_minus):
+            raise ValueError(f"beta_minus values must be > 0, got {self.beta_minus}")
+        if any(lam < 0 for lam in self.sft_lambda):
+            raise ValueError(f"sft_lambda values must be >= 0, got {self.sft_lambda}")
+
+
+# ----------------------------------------------------------------- statistics
+def paired(a: Any, b: Any, sign: int) -> dict[str, Any]:
+    """:func:`quadgym.stats.paired_test` of ``a`` against ``b`` (paired by seed), with
+    ``stronger``: on how many seeds sign·(a − b) > 0."""
+    test = paired_test(a, b)
+    test["stronger"] = test["higher"] if sign > 0 else test["lower"]
+    return test
+
+
+def changes(chosen: Any, rejected: Any, unseen: Any) -> dict[str, float]:
+    """The changes of one run from its per-epoch masses (index 0 = before training);
+    see the module docstring. ``epochs_to_tenth`` is NaN if it never happens."""
+    c, r, u = (np.asarray(v, dtype=float) for v in (chosen, rejected, unseen))
+    tenth = np.flatnonzero(r < 0.1 * r[0])
+    return {
+        "drop_log10_rejected": float(np.log10(r[-1] / r[0])),
+        "epochs_to_tenth": float(tenth[0]) if tenth.size else float("nan"),
+        "dln_chosen": float(np.log(c[-1] / c[0])),
+        "dln_chosen_from_peak": float(np.log(c[-1] / c.max())),
+        "d_unseen": float(u[-1] - u[0]),
+    }
+
+
+# ----------------------------------------------------------------- training
+def sampled_pairs(
+    env: Any, pool: tuple[int, int], pairs_per_prompt: int, seed: int
+) -> dict[str, np.ndarray]:
+    """The --full attempt's data: per prompt, pairs of distinct responses drawn uniformly
+    from the responses ranked ``pool`` = [lo, hi) under π_ref, labelled by one oracle
+    judgement each (chosen = the one the oracle prefers)."""
+    rng = np.random.default_rng(seed)
+    order = np.argsort(-env.ref_policy, axis=1)
+    rows = []
+    for x in range(env.num_prompts):
+        candidates = order[x, pool[0] : pool[1]]
+        for _ in range(pairs_per_prompt):
+            y, y2 = rng.choice(candidates, size=2, replace=False)
+            rows.append((x, y, y2) if env.compare(x, y, y2, rng) else (x, y2, y))
+    a = np.array(rows, dtype=np.int64)
+    return {
+        "prompt": a[:, 0],
+        "y": a[:, 1],
+        "y2": a[:, 2],
+        "first_preferred": np.ones(len(a), dtype=bool),
+        "r": env.scores[a[:, 0], a[:, 1]],
+        "r2": env.scores[a[:, 0], a[:, 2]],
+    }
+
+
+def train(algo: str, seed: int, epochs: int, task_seed: int = 0, **config: Any) -> dict[str, Any]:
+    """One run on instance ``task_seed``: per-epoch ``chosen``, ``rejected``, ``unseen``
+    masses (epoch 0 = π_ref first) and their ``changes``."""
+    env = gym.make("PreferenceToy-v0", task_seed=task_seed)
+    agent = quadgym.make_algo(algo, env, seed=seed, **config)
+    keys = ("chosen", "rejected", "unseen")
+    start = agent.evaluate()
+    hist = [start] + agent.learn(epochs)
+    run: dict[str, Any] = {k: [h[k] for h in hist] for k in keys}
+    run["changes"] = changes(run["chosen"], run["rejected"], run["unseen"])
+    return run
+
+
+def train_sampled(algo: str, pool: str, seed: int, epochs: int, **config: Any) -> dict:
+    """One --full attempt run: masses of the responses that are ever chosen (``chosen``),
+    only ever rejected (``rejected``) and absent (``unseen``), per epoch, and the
+    paper's per-pair mean ln π(y_w), ln π(y_l) (``ln_chosen``, ``ln_rejected``, nats)."""
+    env = gym.make("PreferenceToy-v0")
+    data = sampled_pairs(env.unwrapped, SAMPLED_POOLS[pool], 64, seed)
+    agent = quadgym.make_algo(algo, env, seed=seed, data=data, **config)
+    x, y, y2 = data["prompt"], data["y"], data["y2"]
+    chosen = np.zeros(env.unwrapped.ref_policy.shape, dtype=bool)
+    chosen[x, y] = True
+    seen = chosen.copy()
+    seen[x, y2] = True
+    num_prompts = env.unwrapped.num_prompts
+    rec: dict[str, list[float]] = {
+        k: [] for k in ("chosen", "rejected", "unseen", "ln_chosen", "ln_rejected")
+    }
+
+    def record() -> None:
+        p = agent.distribution()
+        rec["chosen"].append(float(p[chosen].sum() / num_prompts))
+        rec["rejected"].append(float(p[seen & ~chosen].sum() / num_prompts))
+        rec["unseen"].append(float(p[~seen].sum() / num_prompts))
+        rec["ln_chosen"].append(float(np.log(p[x, y]).mean()))
+        rec["ln_rejected"].append(float(np.log(p[x, y2]).mean()))
+
+    record()
+    for _ in range(epochs):
+        agent.learn(1)  # constant step size: the same run as learn(epochs)
+        record()
+    run: dict[str, Any] = dict(rec)
+    run["changes"] = {
+        "dln_pair_chosen": rec["ln_chosen"][-1] - rec["ln_chosen"][0],
+        "dln_pair_rejected": rec["ln_rejected"][-1] - rec["ln_rejected"][0],
+        "d_unseen": rec["unseen"][-1] - rec["unseen"][0],
+        "dln_seen": float(np.log((1 - rec["unseen"][-1]) / (1 - rec["unseen"][0]))),
+    }
+    return run
+
+
+def seeds_of(fn: Callable[[int], dict], n: int) -> dict[str, Any]:
+    """``fn(seed)`` for seeds 0..n-1, gathered: per-seed lists of every curve and change."""
+    runs = [fn(s) for s in range(n)]
+    out: dict[str, Any] = {k: [r[k] for r in runs] for k in runs[0] if k != "changes"}
+    out["changes"] = {k: [r["changes"][k] for r in runs] for k in runs[0]["changes"]}
+    return out
+
+
+def run_grid(args: Args) -> dict[str, dict]:
+    """Every run of the default grid (and of --full), keyed ``method/data``."""
+    common = {"beta": args.beta, "lr": args.lr}
+    grid: dict[str, tuple[str, dict]] = {}
+    for sc in SCENARIOS:
+        grid[f"dpo/{sc}"] = ("dpo", {})
+    for sc in ("on_on", "off_off"):
+        for b in args.beta_minus:
+            grid[f"dpo_flex β⁻={b:g}/{sc}"] = (
+                "dpo_flex",
+                {"beta_plus": args.beta, "beta_minus": b},
+            )
+        for lam in args.sft_lambda:
+            grid[f"dpo_sft λ={lam:g}/{sc}"] = ("dpo_sft", {"sft_weight": lam})
+    grid["ipo/on_on"] = ("ipo", {})
+    grid["slic/on_on"] = ("slic", {})
+    runs: dict[str, dict] = {}
+    for key, (algo, extra) in grid.items():
+        chosen, rejected = key.split("/")[1].split("_")
+        cfg = {**common, **extra, "chosen": chosen, "rejected": rejected}
+        t0 = time.perf_counter()
+        runs[key] = seeds_of(lambda s, a=algo, c=cfg: train(a, s, args.epochs, **c), args.seeds)
+        runs[key]["seconds"] = time.perf_counter() - t0
+        print(f"  {key:<26} {runs[key]['seconds']:5.1f} s", flush=True)
+    if args.full:
+        fixes = {
+            "dpo": ("dpo", {}),
+            f"dpo_flex β⁻={min(args.beta_minus):g}": (
+                "dpo_flex",
+                {"beta_plus": args.beta, "beta_minus": min(args.beta_minus)},
+            ),
+            f"dpo_sft λ={max(args.sft_lambda):g}": (
+                "dpo_sft",
+                {"sft_weight": max(args.sft_lambda)},
+            ),
+        }
+        for pool in SAMPLED_POOLS:
+            for name, (algo, extra) in fixes.items():
+                key = f"{name}/sampled_{pool}"
+                cfg = {**common, **extra}
+                t0 = time.perf_counter()
+                runs[key] = seeds_of(
+                    lambda s, a=algo, c=cfg, p=pool: train_sampled(a, p, s, args.epochs, **c),
+                    args.seeds,
+                )
+                runs[key]["seconds"] = time.perf_counter() - t0
+                print(f"  {key:<26} {runs[key]['seconds']:5.1f} s", flush=True)
+    return runs
+
+
+# ----------------------------------------------------------------- summaries
+def summarise(runs: dict[str, dict]) -> dict[str, dict]:
+    """Per run key and change: mean with its 95 % t-interval, and the per-seed values."""
+    return {
+        key: {k: {"ci": t_interval(v), "seeds": v} for k, v in run["changes"].items()}
+        for key, run in runs.items()
+    }
+
+
+def with_holm(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``tests`` with ``p_holm``: each p adjusted by Holm's method over the whole list."""
+    for test, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
+        test["p_holm"] = adjusted
+    return tests
+
+
+def instances(args: Args) -> dict[str, Any]:
+    """DPO on on- and on off-policy data over independent problem instances: seed s runs
+    on PreferenceToy-v0 with ``task_seed`` = s (its own scores and π_ref), so the seeds are
+    replicates of the problem, not only of the data and the start. Per scenario the
+    per-instance changes, their t-intervals, and the paired off-against-on tests (Holm
+    over the three properties)."""
+    cfg = {"beta": args.beta, "lr": args.lr}
+    runs = {}
+    for sc in ("on_on", "off_off"):
+        chosen, rejected = sc.split("_")
+        t0 = time.perf_counter()
+        runs[sc] = seeds_of(
+            lambda s, c=chosen, r=rejected: train(
+                "dpo", s, args.epochs, task_seed=s, chosen=c, rejected=r, **cfg
+            ),
+            args.seeds,
+        )
+        print(f"  dpo/{sc} over instances  {time.perf_counter() - t0:5.1f} s", flush=True)
+    tests = []
+    for prop, (change, sign) in PROPERTIES.items():
+        test = paired(runs["off_off"]["changes"][change], runs["on_on"]["changes"][change], sign)
+        tests.append(
+            {"a": "dpo/off_off", "b": "dpo/on_on", "property": prop, "change": change, **test}
+        )
+    return {
+        "changes": {sc: run["changes"] for sc, run in runs.items()},
+        "summary": {
+            sc: {k: t_interval(v) for k, v in run["changes"].items()} for sc, run in runs.items()
+        },
+        "comparisons": with_holm(tests),
+    }
+
+
+def comparisons(runs: dict[str, dict]) -> list[dict[str, Any]]:
+    """Paired tests over seeds: off- against on-policy DPO, and each fix against DPO on
+    the same data, one per property (for the sampled attempt, its own changes); p-values
+    Holm-adjusted over the whole list."""
+    out = []
+
+    def add(a: str, b: str, prop: str, change: str, sign: int) -> None:
+        if a in runs and b in runs:
+            test = paired(runs[a]["changes"][change], runs[b]["changes"][change], sign)
+            out.append({"a": a, "b": b, "property": prop, "change": change, **test})
+
+    for prop, (change, sign) in PROPERTIES.items():
+        add("dpo/off_off", "dpo/on_on", prop, change, sign)
+    add("dpo/on_on", "dpo/off_off", "degradation from the peak", "dln_chosen_from_peak", -1)
+    for key in runs:
+        method, data = key.split("/")
+        if method.startswith(("dpo_flex", "dpo_sft")) and not data.startswith("sampled"):
+            for prop, (change, sign) in PROPERTIES.items():
+                add(key, f"dpo/{data}", prop, change, sign)
+    sampled = {
+        "drastic drop": ("dln_pair_rejected", -1),
+        "degradation": ("dln_pair_chosen", -1),
+        "dispersion": ("d_unseen", +1),
+    }
+    for pool in ("middle", "rarest"):
+        for prop, (change, sign) in sampled.items():
+            add(f"dpo/sampled_{pool}", "dpo/sampled_top", prop, change, sign)
+    for key in runs:
+        method, data = key.split("/")
+        if data.startswith("sampled") and method != "dpo":
+            for prop, (change, sign) in sampled.items():
+                add(key, f"dpo/{data}", prop, change, sign)
+    return with_holm(out)
+
+
+def _comparison_rows(tests: list[dict[str, Any]]) -> list[str]:
+    """The header and one row per paired test: A − B, p, Holm-adjusted p, k/n."""
+    lines = [
+        "| A | B | property (change) | A − B | p | p (Holm) | k/n |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in tests:
+        ci = (t["diff"], *t["diff_ci"])
+        lines.append(
+            f"| {t['a']} | {t['b']} | {t['property']} ({t['change']}) | {interval(ci)} | "
+            f"{p_value(t['p'])} | {p_value(t['p_holm'])} | {t['stronger']}/{t['n']} |"
+        )
+    return lines
+
+
+def _change_cell(stat: dict[str, Any]) -> str:
+    """mean [95 % t-interval] of a change over seeds; "n/a (k/n seeds)" when it happened on
+    only k of the n seeds (the first epoch below a tenth, on a run where it never did)."""
+    values = np.asarray(stat["seeds"], dtype=float)
+    finite = int(np.isfinite(values).sum())
+    return interval(stat["ci"]) if finite == values.size else f"n/a ({finite}/{values.size} seeds)"
+
+
+def table_sections(results: dict[str, Any]) -> dict[str, str]:
+    """The Markdown tables of a run, by name, from its results.json alone (so that a test
+    can regenerate the write-up's tables from the committed results): ``changes`` (per
+    run, mean [95 % t-interval]), ``per_seed`` (DPO's start masses and changes),
+    ``sampled`` (with ``--full``), ``comparisons`` (paired, Holm over the table),
+    ``instances`` (DPO over independent problem instances) and ``tokens`` (the
+    token-sequence toy)."""
+    summary, n = results["summary"], results["setup"]["seeds"]
+    grid = [k for k in summary if not k.split("/")[1].startswith("sampled")]
+    header = "| run | " + " | ".join(f"{v[0]} ({v[1]})" for v in CHANGES.values()) + " |"
+    out: dict[str, list[str]] = {}
+    out["changes"] = [
+        f"### Changes from the start (epoch 0) to the last epoch; {n} seeds, "
+        "mean [95 % t-interval]",
+        "",
+        header,
+        "|---" * (len(CHANGES) + 1) + "|",
+    ]
+    for key in grid:
+        cells = [_change_cell(summary[key][c]) for c in CHANGES]
+        out["changes"].append(f"| {key} | " + " | ".join(cells) + " |")
+    out["per_seed"] = [
+        "### DPO per seed: start mass → change",
+        "",
+        "| run | seed | chosen(0) | rejected(0) | unseen(0) | "
+        + " | ".join(v[0] for v in CHANGES.values())
+        + " |",
+        "|---" * (len(CHANGES) + 5) + "|",
+    ]
+    for key in (f"dpo/{sc}" for sc in SCENARIOS):
+        start = results["starts"][key]
+        for s in range(n):
+            starts = [f"{start[k][s]:.3g}" for k in ("chosen", "rejected", "unseen")]
+            vals = [sig(summary[key][c]["seeds"][s]) for c in CHANGES]
+            out["per_seed"].append(f"| {key} | {s} | " + " | ".join(starts + vals) + " |")
+    sampled = [k for k in summary if k.split("/")[1].startswith("sampled")]
+    if sampled:
+        names = {
+            "dln_pair_chosen": "Δ mean ln π(y_w) (nats)",
+            "dln_pair_rejected": "Δ mean ln π(y_l) (nats)",
+            "d_unseen": "Δ unseen mass",
+            "dln_seen": "Δ ln seen mass (nats)",
+        }
+        lines = [
+            "### Attempt: sampled-and-labelled pairs (--full); mean [95 % t-interval]",
+            "",
+            "| run | " + " | ".join(names.values()) + " |",
+            "|---" * (len(names) + 1) + "|",
+        ]
+        for key in sampled:
+            cells = [interval(summary[key][c]["ci"]) for c in names]
+            lines.append(f"| {key} | " + " | ".join(cells) + " |")
+        lines += ["", "Per seed, DPO:", "", "| run | " + " | ".join(names.values()) + " |"]
+        lines.append("|---" * (len(names) + 1) + "|")
+        for key in (k for k in sampled if k.startswith("dpo/")):
+            cells = [", ".join(sig(v) for v in summary[key][c]["seeds"]) for c in names]
+            lines.append(f"| {key} | " + " | ".join(cells) + " |")
+        out["sampled"] = lines
+    out["comparisons"] = [
+        "### Paired comparisons over seeds (two-sided paired t-test)",
+        "",
+        "Difference A − B of the change that measures the property, mean [95 % t-interval]; "
+        "k/n: seeds on which A shows the property more strongly than B; p (Holm): adjusted "
+        "over every comparison of this table.",
+        "",
+        *_comparison_rows(results["comparisons"]),
+    ]
+    inst = results["instances"]
+    out["instances"] = [
+        f"### DPO over {n} independent problem instances (task_seed = seed), mean "
+        "[95 % t-interval]",
+        "",
+        header,
+        "|---" * (len(CHANGES) + 1) + "|",
+    ]
+    for sc, ci in inst["summary"].items():
+        stats = [{"ci": ci[c], "seeds": inst["changes"][sc][c]} for c in CHANGES]
+        out["instances"].append(
+            f"| dpo/{sc} | " + " | ".join(_change_cell(st) for st in stats) + " |"
+        )
+    out["instances"] += [
+        "",
+        "Off- against on-policy, paired by instance (p (Holm): over the three properties):",
+        "",
+        *_comparison_rows(inst["comparisons"]),
+    ]
+    sections = {k: "\n".join(v) + "\n" for k, v in out.items()}
+    sections["tokens"] = token_tables(results["tokens"])
+    return sections
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run, print and write everything; returns what results.json holds."""
+    args = parse_args(Args, __doc__, argv)
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    runs = run_grid(args)
+    replicated = instances(args)
+    tokens = token_experiment(args.seeds, args.token_epochs)
+    summary = summarise(runs)
+    results = {
+        "setup": {
+            **args.to_dict(),
+            "env": "PreferenceToy-v0",
+            "pairs_per_prompt": 64,
+            "batch_size": 64,
+            "policy_rank": 2,
+        },
+        "summary": summary,
+        "starts": {
+            key: {k: [curve[0] for curve in run[k]] for k in ("chosen", "rejected", "unseen")}
+            for key, run in runs.items()
+        },
+        "comparisons": comparisons(runs),
+        "instances": replicated,
+        "tokens": {k: v for k, v in tokens.items() if k != "runs"},
+        "seconds": time.perf_counter() - t0,
+    }
+    text = "\n".join(table_sections(results).values())
+    print(text)
+    write_text(out / "tables.md", text)
+    titles = {
+        "dpo/on_on": "DPO, on-policy (chosen & rejected)",
+        "dpo/off_off": "DPO, off-policy (chosen & rejected)",
+        "dpo/on_off": "DPO, chosen on, rejected off",
+        "dpo/off_on": "DPO, chosen off, rejected on",
+    }
+    plot(runs, [f"dpo/{sc}" for sc in SCENARIOS], out / "figure.png", titles)
+    fixes = ["dpo/on_on"] + [
+        k for k in runs if k.startswith(("dpo_flex", "dpo_sft")) and k.endswith("/on_on")
+    ]
+    plot(runs, fixes, out / "fixes.png", titles)
+    curves = {key: {k: v for k, v in run.items() if k != "changes"} for key, run in runs.items()}
+    write_json(out / "curves.json", {"runs": curves, "token_runs": tokens["runs"]})
+    write_json(out / "results.json", results)
+    print(f"wrote {out}/ (results.json, curves.json, tables.md, figure.png, fixes.png)")
+    print(f"{results['seconds']:.0f} s")
+    return results
