@@ -46,3 +46,18 @@ def paired_test(a: Any, b: Any) -> dict[str, Any]:
         "higher": int((d > 0).sum()),
         "n": int(d.size),
     }
+
+
+def holm(p: Any) -> list[float]:
+    """Holm's step-down adjustment of the p-values ``p`` of a family of comparisons: the
+    k-th smallest (k = 0, 1, ...) times (m − k), made monotone and capped at 1, so that
+    rejecting where the adjusted value is below α keeps the family-wise error rate at α.
+    NaN p-values (an undefined test) stay NaN and do not count in m."""
+    values = np.asarray(p, dtype=float).ravel()
+    finite = np.flatnonzero(np.isfinite(values))
+    out = np.full(values.shape, math.nan)
+    running = 0.0
+    for rank, i in enumerate(finite[np.argsort(values[finite], kind="stable")]):
+        running = max(running, min(1.0, float(values[i]) * (len(finite) - rank)))
+        out[i] = running
+    return out.tolist()
