@@ -18,7 +18,14 @@ import warnings
 from types import ModuleType
 
 #: old module name -> new module name (grouped by the change that moved them).
-MOVED: dict[str, str] = {}
+MOVED: dict[str, str] = {
+    # issue 30, agents by family: distillation (HARD) and sequence models (GPT, FTP). The
+    # old module quadgym.agents.sequence is now the package of that name, which keeps its
+    # public names (quadgym/agents/sequence/__init__.py).
+    "quadgym.agents.distill": "quadgym.agents.distillation.plugins",
+    "quadgym.agents.augmentors": "quadgym.agents.distillation.warp",
+    "quadgym.agents.seqnets": "quadgym.agents.sequence.nets",
+}
 
 #: old module name -> what to use instead, for modules that no longer exist in any form.
 REMOVED: dict[str, str] = {}

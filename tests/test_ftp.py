@@ -15,7 +15,7 @@ from scriptload import load_script
 from torch.nn import functional as F
 
 import quadgym
-from quadgym.agents.seqnets import FTP, GPT
+from quadgym.agents.sequence.nets import FTP, GPT
 from quadgym.envs.coding import EOS, PAD, CodingTask
 from quadgym.repro import ftp_jobs as jobs
 from quadgym.repro.ftp_analysis import loss_matched, success_at_loss

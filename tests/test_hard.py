@@ -12,7 +12,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
-from quadgym.agents.augmentors import WarpGenerator
+from quadgym.agents.distillation.warp import WarpGenerator
 from quadgym.envs.hard.data import make_dataset, make_toy, roll_rows
 from quadgym.envs.hard.models import (
     estimate_shift,

@@ -50,7 +50,7 @@ from quadgym.agents.base import AlgoConfig, Algorithm, BudgetUnit
 from quadgym.agents.capabilities import ProgramCorpus
 from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
 from quadgym.agents.schedule import Schedule, lr_schedule, refresh
-from quadgym.agents.seqnets import FTP, GPT, count_parameters
+from quadgym.agents.sequence.nets import FTP, GPT, count_parameters
 from quadgym.config import param
 from quadgym.envs.coding import EOS, PAD
 

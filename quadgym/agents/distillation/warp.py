@@ -59,7 +59,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from quadgym.agents.distill import AugmentorAlgorithm, AugmentorConfig
+from quadgym.agents.distillation.plugins import AugmentorAlgorithm, AugmentorConfig
 from quadgym.config import param
 from quadgym.envs.hard.data import roll_rows
 from quadgym.envs.hard.env import MAX_PERTURBATION
