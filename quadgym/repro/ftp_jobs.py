@@ -236,32 +236,34 @@ def job_cost(job: dict) -> float:
 
 
 def plan_jobs(args: Any) -> list[dict]:
-    """Every job that needs no other job's result (all but ``gpt_tuned``'s): the search's
-    first when ``gpt_tuned`` is among the runs, then seed by seed (so that an interrupted
-    run has whole seeds), within a seed the longest first (:func:`job_cost`), so that the
-    last jobs to start are short ones."""
+    """Every job that needs no other job's result (all but ``gpt_tuned``'s), regime by
+    regime (so that an interrupted run has whole regimes): the regime's search first when
+    ``gpt_tuned`` is among the runs, then seed by seed (so that an interrupted regime has
+    whole seeds), within a seed the longest first (:func:`job_cost`), so that the last
+    jobs to start are short ones."""
     nets = networks(args)
     runs = args.resolved("runs")
-    search, jobs = [], []
+    jobs = []
     for regime in args.resolved("regimes"):
         if "gpt_tuned" in runs:
-            search += search_jobs(args, regime)
-        for key in runs:
-            if key == "gpt_tuned":
-                continue
-            for seed in range(args.seeds):
-                steps = regime_steps(args, regime, key)
-                jobs.append(job_spec(args, regime, key, seed, steps, *nets[key]))
-    search.sort(key=lambda j: -job_cost(j))
-    return search + sorted(jobs, key=lambda j: (j["seed"], -job_cost(j)))
+            jobs += sorted(search_jobs(args, regime), key=lambda j: -job_cost(j))
+        planned = [
+            job_spec(args, regime, key, seed, regime_steps(args, regime, key), *nets[key])
+            for key in runs
+            if key != "gpt_tuned"
+            for seed in range(args.seeds)
+        ]
+        jobs += sorted(planned, key=lambda j: (j["seed"], -job_cost(j)))
+    return jobs
 
 
 def run_all(args: Any, log: Path) -> tuple[dict[str, dict[str, dict]], dict[str, dict]]:
-    """Every job, in ``--workers`` processes (or this one): (regime -> run -> result lists
-    over seeds, the search: regime -> :func:`search_summary`). ``gpt_tuned``'s jobs in a
-    regime start once that regime's search is done. Each finished job is also appended to
-    ``log`` (one JSON line), so that an interrupted run keeps what it did."""
-    jobs = plan_jobs(args)
+    """Every job, in ``--workers`` processes (or this one), in :func:`plan_jobs`'s order,
+    no more started than there are workers: (regime -> run -> result lists over seeds, the
+    search: regime -> :func:`search_summary`). ``gpt_tuned``'s jobs in a regime go to the
+    front of the queue once that regime's search is done. Each finished job is also
+    appended to ``log`` (one JSON line), so that an interrupted run keeps what it did."""
+    queue = plan_jobs(args)
     regimes = args.resolved("regimes")
     pending = set(regimes) if "gpt_tuned" in args.resolved("runs") else set()
     done: dict[tuple[str, str, int], dict] = {}
@@ -297,22 +299,27 @@ def run_all(args: Any, log: Path) -> tuple[dict[str, dict[str, dict]], dict[str,
         pending.difference_update(now)
         return now
 
+    def after(job: dict, result: dict) -> None:
+        finished(job, result)
+        for regime in ready():
+            queue[:0] = tuned_jobs(regime)
+
     if args.workers == 1:
-        for job in jobs:
-            finished(job, run_job(job))
-            for regime in ready():
-                jobs += tuned_jobs(regime)
+        while queue:
+            job = queue.pop(0)
+            after(job, run_job(job))
     else:
         with process_pool(args.workers) as pool:
-            futures = {pool.submit(run_job, job): job for job in jobs}
-            while futures:
+            running: dict = {}
+            while queue or running:
+                while queue and len(running) < args.workers:
+                    job = queue.pop(0)
+                    running[pool.submit(run_job, job)] = job
                 finished_now, _ = concurrent.futures.wait(
-                    futures, return_when=concurrent.futures.FIRST_COMPLETED
+                    running, return_when=concurrent.futures.FIRST_COMPLETED
                 )
                 for future in finished_now:
-                    finished(futures.pop(future), future.result())
-                for regime in ready():
-                    futures.update({pool.submit(run_job, j): j for j in tuned_jobs(regime)})
+                    after(running.pop(future), future.result())
     return collect(done), chosen
 
 
