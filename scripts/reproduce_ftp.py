@@ -125,6 +125,11 @@ class Args(TypedConfig):
     value_range: int = param(32, "register values 0..R-1 of ToyCoding-v0 (R)", ge=2)
     min_ops: int = param(3, "fewest operations in a program (K)", ge=1)
     max_ops: int = param(6, "most operations in a program (K)", ge=1)
+    resume: bool = param(
+        False,
+        "keep OUT/jobs.jsonl and take the jobs it already holds from it instead of running "
+        "them again (the jobs are deterministic); the rest run and are appended",
+    )
     runs: tuple[Run, ...] | None = param(
         None,
         "the runs to make, comma-separated; none: ftp,gpt_regularised; with --full ftp, "
@@ -155,8 +160,10 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     results: dict = {"setup": {**args.to_dict(), **{f: args.resolved(f) for f in PRESETS}}}
     # what an earlier run wrote is never left beside this run's (figures included)
-    for stale in ("jobs.jsonl", "tables.md", "results.json", *FIGURES):
+    for stale in ("tables.md", "results.json", *FIGURES):
         (out / stale).unlink(missing_ok=True)
+    if not args.resume:
+        (out / "jobs.jsonl").unlink(missing_ok=True)
     runs, search = run_all(args, out / "jobs.jsonl")
     results.update(runs)
     results["search"] = search

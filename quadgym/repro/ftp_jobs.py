@@ -262,8 +262,12 @@ def run_all(args: Any, log: Path) -> tuple[dict[str, dict[str, dict]], dict[str,
     no more started than there are workers: (regime -> run -> result lists over seeds, the
     search: regime -> :func:`search_summary`). ``gpt_tuned``'s jobs in a regime go to the
     front of the queue once that regime's search is done. Each finished job is also
-    appended to ``log`` (one JSON line), so that an interrupted run keeps what it did."""
+    appended to ``log`` (one JSON line), so that an interrupted run keeps what it did; with
+    ``args.resume`` the jobs ``log`` already holds (the same job, field for field) are not
+    run again but read from it (a job is deterministic: :func:`run_job` gives the same
+    numbers in any process)."""
     queue = plan_jobs(args)
+    earlier = logged_jobs(log) if args.resume else {}
     regimes = args.resolved("regimes")
     pending = set(regimes) if "gpt_tuned" in args.resolved("runs") else set()
     done: dict[tuple[str, str, int], dict] = {}
@@ -281,8 +285,9 @@ def run_all(args: Any, log: Path) -> tuple[dict[str, dict[str, dict]], dict[str,
     def finished(job: dict, result: dict) -> None:
         table = searched if job.get("search") else done
         table[job["regime"], job["key"], job["seed"]] = {**result, "steps": job["steps"]}
-        with log.open("a") as f:
-            f.write(json.dumps({"job": job, "result": result}) + "\n")
+        if job_key(job) not in earlier:
+            with log.open("a") as f:
+                f.write(json.dumps({"job": job, "result": result}) + "\n")
         print(
             f"  {job['regime']:<5} {job['key']:<30} seed {job['seed']}: "
             f"success {result['success_rate']:.3f}, cosine {result['adjacent_cosine']:.3f} "
@@ -304,23 +309,52 @@ def run_all(args: Any, log: Path) -> tuple[dict[str, dict[str, dict]], dict[str,
         for regime in ready():
             queue[:0] = tuned_jobs(regime)
 
-    if args.workers == 1:
+    def next_job() -> dict | None:
+        """The next job to run; those of an earlier run are taken from ``log`` on the way."""
         while queue:
             job = queue.pop(0)
+            if job_key(job) not in earlier:
+                return job
+            after(job, earlier[job_key(job)])
+        return None
+
+    if args.workers == 1:
+        while (job := next_job()) is not None:
             after(job, run_job(job))
     else:
         with process_pool(args.workers) as pool:
             running: dict = {}
             while queue or running:
-                while queue and len(running) < args.workers:
-                    job = queue.pop(0)
+                while len(running) < args.workers and (job := next_job()) is not None:
                     running[pool.submit(run_job, job)] = job
+                if not running:
+                    break
                 finished_now, _ = concurrent.futures.wait(
                     running, return_when=concurrent.futures.FIRST_COMPLETED
                 )
                 for future in finished_now:
                     after(running.pop(future), future.result())
     return collect(done), chosen
+
+
+def job_key(job: dict) -> str:
+    """A job's identity: its JSON with sorted keys (as it reads back from the log)."""
+    return json.dumps(json.loads(json.dumps(job)), sort_keys=True)
+
+
+def logged_jobs(log: Path) -> dict[str, dict]:
+    """The jobs an earlier run appended to ``log`` (:func:`job_key` -> result); none if it
+    does not exist. A line cut short by a killed run is ignored."""
+    if not log.exists():
+        return {}
+    out = {}
+    for line in log.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        out[job_key(record["job"])] = record["result"]
+    return out
 
 
 def search_summary(searched: dict[tuple[str, str, int], dict], regime: str) -> dict:
