@@ -217,9 +217,10 @@ def search_jobs(args: Any, regime: str) -> list[dict]:
     every :data:`SEARCH_SEEDS` seed, trained on the ``fit`` prompts and scored on the
     ``tune`` ones (held out from training and never the evaluation split)."""
     steps = regime_steps(args, regime)
+    fit = {"train_split": "fit"}
     return [
         {
-            **job_spec(args, regime, name, seed, steps, "gpt", candidate(args, name)),
+            **job_spec(args, regime, name, seed, steps, "gpt", {**candidate(args, name), **fit}),
             "search": True,
             "eval_split": "tune",
         }
@@ -237,16 +238,14 @@ def job_cost(job: dict) -> float:
 
 def plan_jobs(args: Any) -> list[dict]:
     """Every job that needs no other job's result (all but ``gpt_tuned``'s), regime by
-    regime (so that an interrupted run has whole regimes): the regime's search first when
-    ``gpt_tuned`` is among the runs, then seed by seed (so that an interrupted regime has
-    whole seeds), within a seed the longest first (:func:`job_cost`), so that the last
-    jobs to start are short ones."""
+    regime (so that an interrupted run has whole regimes): seed by seed (so that an
+    interrupted regime has whole seeds), within a seed the longest first
+    (:func:`job_cost`), so that the last jobs to start are short ones; then the regime's
+    search when ``gpt_tuned`` is among the runs."""
     nets = networks(args)
     runs = args.resolved("runs")
     jobs = []
     for regime in args.resolved("regimes"):
-        if "gpt_tuned" in runs:
-            jobs += sorted(search_jobs(args, regime), key=lambda j: -job_cost(j))
         planned = [
             job_spec(args, regime, key, seed, regime_steps(args, regime, key), *nets[key])
             for key in runs
@@ -254,6 +253,8 @@ def plan_jobs(args: Any) -> list[dict]:
             for seed in range(args.seeds)
         ]
         jobs += sorted(planned, key=lambda j: (j["seed"], -job_cost(j)))
+        if "gpt_tuned" in runs:
+            jobs += sorted(search_jobs(args, regime), key=lambda j: -job_cost(j))
     return jobs
 
 
