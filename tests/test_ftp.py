@@ -568,3 +568,42 @@ def test_resume_takes_the_logged_jobs_and_runs_the_rest(tmp_path, monkeypatch):
     assert ran == [tuple(json.loads(lines[-1])["job"][k] for k in ("key", "seed"))]
     assert again["search"] == whole["search"] and again["summary"] == whole["summary"]
     assert again["few"]["ftp"]["curve"] == whole["few"]["ftp"]["curve"]
+
+
+@pytest.mark.parametrize("name", ["gpt", "ftp"])
+def test_no_loss_reaches_the_vector_at_eos(name):
+    """Why the cosine profile falls to about 0 at its last position (docs/ftp.md): that
+    pair is (last operation, ``<eos>``) on the longest programs only, and the top-layer
+    vector at ``<eos>`` is never trained (nothing after ``<eos>`` is a target), so it is
+    free to point anywhere; the vector at the last operation, which predicts ``<eos>``, is."""
+    net = nets()[name]
+    tokens = torch.as_tensor(TASK.corpus(np.random.default_rng(3), 32))
+    mask = masked(tokens)
+    kept = {}
+
+    def keep(module, inputs, output):
+        output.retain_grad()
+        kept["h"] = output
+
+    handle = net.encoder.register_forward_hook(keep)
+    net.loss(tokens, mask).backward()
+    handle.remove()
+    grad = kept["h"].grad.abs().sum(-1)  # (B, T-1): the encoder sees tokens[:, :-1]
+    eos = (tokens == EOS).int().argmax(1)
+    rows = torch.arange(len(tokens))
+    inside = eos < tokens.shape[1] - 1
+    assert torch.all(grad[rows[inside], eos[inside]] == 0)
+    assert torch.all(grad[rows, eos - 1] > 0)
+
+
+def test_training_on_fit_never_sees_a_tune_prompt():
+    """``train_split="fit"``: the fixed corpus, the fresh batches and the early-stopping
+    programs all come from the training split without its ``tune`` part, which the
+    search for the strongest GPT scores on."""
+    algo = quadgym.make_algo(
+        "gpt", "ToyCoding-v0", seed=0, corpus_size=300, train_split="fit", early_stop_every=5
+    )
+    fresh = quadgym.make_algo("gpt", "ToyCoding-v0", seed=0, train_split="fit")
+    for tokens in (algo.fixed_corpus, algo.val_tokens.numpy(), fresh.batch(300)[0].numpy()):
+        x, t, k = (tokens[:, i] - 4 for i in (1, 2, 3))  # number tokens follow 4 specials
+        assert not TASK.is_holdout(x, t, k).any() and not TASK.is_tune(x, t, k).any()

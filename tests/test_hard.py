@@ -645,3 +645,39 @@ def test_on_mnist1d_hard_warp_mix_beats_random_shifts_but_not_through_its_traini
     assert against_shift["diff"] > 0.005
     against_untrained = paired_test(mix, untrained)
     assert not (against_untrained["diff"] > 0 and against_untrained["p"] < 0.05)
+
+
+# ------------------------------------ kd_standard: the strongest standard augmentation
+
+
+def test_random_shift_with_warps_and_noise_is_the_nearest_warp_of_a_shift_plus_noise():
+    """kd_random_shift with ``warp_slope``/``noise_std`` (kd_standard): an additive action
+    whose noise-free part reads every signal's own samples, its pattern moved by the
+    uniform shift (recovered by cross-correlation), and whose noise has the set size;
+    without them it is the plain integer shift."""
+    assert quadgym.make_algo("kd_random_shift", "HardShift-v0").task.action_type == "shift"
+    warped = quadgym.make_algo("kd_random_shift", "HardShift-v0", seed=0, warp_slope=0.1)
+    assert warped.task.action_type == "additive"
+    obs, _ = warped.env.reset(seed=0)
+    out = obs + warped.act(obs)
+    for row, clean in zip(out, obs, strict=True):  # no noise: only the signal's own values
+        assert np.abs(row[:, None] - clean[None, :]).min(axis=1).max() < 1e-5
+    # a local warp of slope below 0.1 moves no sample by more than a fraction of one from
+    # the shift: the shift of best overlap spreads over all positions, like the uniform draw
+    assert len(set(estimate_shift(obs, out).tolist())) > 10
+    noisy = quadgym.make_algo("kd_random_shift", "HardShift-v0", seed=0, noise_std=0.5)
+    base = quadgym.make_algo("kd_random_shift", "HardShift-v0", seed=0, noise_std=1e-9)
+    noise = (obs + noisy.act(obs)) - (obs + base.act(obs))  # same draws, only the noise size
+    assert abs(noise.std() - 0.5) < 0.05
+    np.testing.assert_array_equal(warped.act(obs), warped.act(obs))  # deterministic act
+
+
+def test_the_random_local_warp_keeps_its_slope_bound():
+    from quadgym.envs.hard.models import fourier_modes
+
+    basis, bound = fourier_modes(40, 6, 0.1)
+    rng = np.random.default_rng(0)
+    amplitudes = rng.choice([-1.0, 1.0], size=(200, 12)) * bound.numpy()  # at the bound
+    field = amplitudes @ basis.numpy()
+    slope = np.abs(np.diff(field, axis=1, append=field[:, :1]))
+    assert slope.max() <= 0.1 + 1e-6
