@@ -21,7 +21,7 @@ from quadgym.envs.hard.models import (
     warp_interpolate,
     warp_nearest,
 )
-from quadgym.stats import paired_test
+from quadgym.stats import holm, paired_test
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (0, 1, 2, 3, 4)
@@ -622,10 +622,9 @@ def test_hard_warp_nearest_beats_random_shifts_on_the_toy_by_its_training():
     nearest = [train("hard_warp", s, **NEAREST)[0].final["acc_shifted"] for s in seeds]
     shift = [train("kd_random_shift", s)[0].final["acc_shifted"] for s in seeds]
     frozen = [train("hard_warp", s, **NEAREST, lr=0.0)[0].final["acc_shifted"] for s in seeds]
-    test = paired_test(nearest, shift)
-    assert test["higher"] >= 9 and test["p"] < 0.01 and test["diff_ci"][0] > 0.01
-    test = paired_test(nearest, frozen)
-    assert test["higher"] >= 9 and test["p"] < 0.01 and test["diff_ci"][0] > 0.01
+    tests = [paired_test(nearest, shift), paired_test(nearest, frozen)]
+    for test, p in zip(tests, holm([t["p"] for t in tests]), strict=True):
+        assert test["higher"] >= 9 and p < 0.01 and test["diff_ci"][0] > 0.01
 
 
 @pytest.mark.paper
@@ -640,11 +639,15 @@ def test_on_mnist1d_hard_warp_mix_beats_random_shifts_but_not_through_its_traini
     mix = [train_mnist1d("hard_warp", s, **MIX) for s in seeds]
     shift = [train_mnist1d("kd_random_shift", s) for s in seeds]
     untrained = [train_mnist1d("hard_warp", s, **MIX, lr=0.0) for s in seeds]
-    against_shift = paired_test(mix, shift)
-    assert against_shift["higher"] >= 9 and against_shift["p"] < 0.05
+    against_shift, against_untrained = paired_test(mix, shift), paired_test(mix, untrained)
+    p_shift, _ = holm([against_shift["p"], against_untrained["p"]])
+    assert against_shift["higher"] >= 9 and p_shift < 0.05  # 0.024 before the correction
     assert against_shift["diff"] > 0.005
-    against_untrained = paired_test(mix, untrained)
     assert not (against_untrained["diff"] > 0 and against_untrained["p"] < 0.05)
+    # and on the fresh seeds 5-9 alone, the win over random shifts is not significant
+    # (+0.011 [−0.006, 0.027], p = 0.14): the headline of docs/hard.md says so
+    fresh = paired_test(mix[5:], shift[5:])
+    assert not (fresh["diff"] > 0 and fresh["p"] < 0.05)
 
 
 # ------------------------------------ kd_standard: the strongest standard augmentation
