@@ -54,6 +54,12 @@ MOVED: dict[str, str] = {
     "quadgym.agents.preference_losses": "quadgym.agents.preference.losses",
     "quadgym.agents.preference_problems": "quadgym.agents.preference.problems",
     "quadgym.agents.prefnets": "quadgym.agents.preference.nets",
+    # issue 30, agents by family: distillation (HARD) and sequence models (GPT, FTP). The
+    # old module quadgym.agents.sequence is now the package of that name, which keeps its
+    # public names (quadgym/agents/sequence/__init__.py).
+    "quadgym.agents.distill": "quadgym.agents.distillation.plugins",
+    "quadgym.agents.augmentors": "quadgym.agents.distillation.warp",
+    "quadgym.agents.seqnets": "quadgym.agents.sequence.nets",
 }
 
 #: old module name -> what to use instead, for modules that no longer exist in any form.

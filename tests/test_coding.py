@@ -152,3 +152,21 @@ def test_same_seed_same_prompts_and_episode():
     np.testing.assert_array_equal(a[0], b[0])
     assert a[1] == b[1]
     assert not np.array_equal(a[0][0], c[0][0])
+
+
+def test_fit_and_tune_divide_the_training_split():
+    """``fit`` and ``tune`` are disjoint, both inside ``train``, and ``tune`` holds about
+    TUNE_FRACTION of the training prompts (a second hash, independent of the first)."""
+    from quadgym.envs.coding import TUNE_FRACTION
+
+    x, t, k = np.meshgrid(np.arange(32), np.arange(32), np.arange(3, 7), indexing="ij")
+    x, t, k = x.ravel(), t.ravel(), k.ravel()
+    train, test = TASK.in_split("train", x, t, k), TASK.in_split("test", x, t, k)
+    fit, tune = TASK.in_split("fit", x, t, k), TASK.in_split("tune", x, t, k)
+    assert not (fit & tune).any() and np.array_equal(fit | tune, train) and not (train & test).any()
+    assert abs(tune.sum() / train.sum() - TUNE_FRACTION) < 0.03
+    rng = np.random.default_rng(0)
+    prompts, _ = TASK.sample(rng, 500, "tune")
+    assert TASK.in_split("tune", prompts[:, 1] - 4, prompts[:, 2] - 4, prompts[:, 3] - 4).all()
+    with pytest.raises(ValueError, match="split must be one of train, test, all, fit, tune"):
+        TASK.sample(rng, 1, "dev")

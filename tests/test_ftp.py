@@ -15,11 +15,12 @@ from scriptload import load_script
 from torch.nn import functional as F
 
 import quadgym
-from quadgym.agents.seqnets import FTP, GPT
+from quadgym.agents.sequence.nets import FTP, GPT
 from quadgym.envs.coding import EOS, PAD, CodingTask
 from quadgym.repro import ftp_jobs as jobs
-from quadgym.repro.ftp_analysis import loss_matched, success_at_loss
+from quadgym.repro.ftp_analysis import family, loss_matched, success_at_loss, summary
 from quadgym.repro.ftp_figures import FIGURES
+from quadgym.repro.ftp_jobs import collect
 from quadgym.repro.ftp_tables import tables, timing_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,19 +158,12 @@ SUCCESS_FLOOR = 0.25
 # +0.050 to +0.190; at equal next-token loss (each model's last checkpoint at or below the
 # lowest loss both reach) +0.095 to +0.215
 FTP_FEW_FLOOR = 0.24
-FEW_PROGRAMS_MARGIN = 0.03
-EQUAL_LOSS_MARGIN = 0.05
 # adjacent cosine minus the same network at initialisation: ftp +0.25 to +0.34 (few programs),
 # +0.32 to +0.43 (fresh); gpt_regularised above ftp on every seed in both regimes
 COSINE_ABOVE_INIT = 0.15
 # fresh programs, 600 steps: gpt_regularised 0.200-0.295 (ftp 0.055-0.410: seed 0 is still on
 # the marginal-token plateau, next-token loss 1.09)
 FRESH_GPT_FLOOR = 0.15
-# --full, fresh programs, 3000 steps, seeds 0-4, 500 prompts: ftp − gpt success -0.002, +0.106,
-# +0.148, +0.088, +0.056 (ftp 0.878-0.950, gpt 0.802-0.880); adjacent cosine +0.038, +0.021,
-# +0.036, +0.005, +0.032; next-token loss -0.013 to -0.032 (ftp lower on every seed)
-FRESH_LONG_SUCCESS_TOLERANCE = 0.02
-FRESH_LONG_FTP_FLOOR = 0.85
 
 
 def trained(name, seed, steps, **config):
@@ -211,26 +205,54 @@ def default_job(regime, key, seed):
 def test_the_default_run_is_the_few_regime_and_full_makes_both():
     """The default run stays under 5 minutes on 2 cores by making the few-programs
     regime only (docs/ftp.md); ``--regimes fresh`` makes the 600-step fresh regime with
-    the same runs and prompts, ``--full`` both regimes with 3000 fresh steps."""
+    the same runs and prompts, ``--full`` both regimes with 3000 fresh steps, FTP and the
+    four baselines, the search for the strongest GPT first in each regime."""
     assert DEFAULT.resolved("regimes") == ("few",)
     assert [j["regime"] for j in jobs.plan_jobs(DEFAULT)] == ["few"] * 10
     fresh = SCRIPT.Args(regimes=("fresh",))
     assert jobs.regime_steps(fresh, "fresh") == 600 and fresh.resolved("eval_prompts") == 200
     full = SCRIPT.Args(full=True)
     assert full.resolved("regimes") == ("few", "fresh") and jobs.regime_steps(full, "fresh") == 3000
+    assert jobs.regime_steps(full, "fresh", "gpt_matched_compute") == 3000 * jobs.COMPUTE_RATIO
     planned = jobs.plan_jobs(full)
-    assert len(planned) == 2 * 3 * 5
-    # seed by seed, the longest first within a seed: ftp's 3000 fresh steps lead
-    assert [j["seed"] for j in planned] == sorted(j["seed"] for j in planned)
-    assert (planned[0]["regime"], planned[0]["key"]) == ("fresh", "ftp")
-    assert [(j["regime"], j["key"]) for j in planned[:6]] == [
-        ("fresh", "ftp"),
-        ("fresh", "gpt_regularised"),
-        ("fresh", "gpt"),
-        ("few", "ftp"),
-        ("few", "gpt_regularised"),
-        ("few", "gpt"),
+    search = len(jobs.SEARCH) * len(jobs.SEARCH_SEEDS)
+    assert len(planned) == 2 * (search + 4 * 5)  # gpt_tuned's jobs wait for the search
+    # regime by regime; in each seed by seed, then the search, on seeds never reported
+    assert [j["regime"] for j in planned] == ["few"] * (search + 20) + ["fresh"] * (search + 20)
+    for start in (0, search + 20):
+        rest = planned[start : start + 20]
+        assert [j["seed"] for j in rest] == sorted(j["seed"] for j in rest)
+        head = planned[start + 20 : start + 20 + search]
+        assert all(j["search"] and j["eval_split"] == "tune" for j in head)
+        assert {j["seed"] for j in head} == set(jobs.SEARCH_SEEDS)
+        assert all(j["config"]["train_split"] == "fit" for j in head)
+        assert set(jobs.SEARCH_SEEDS).isdisjoint(j["seed"] for j in rest)
+    # within a seed the longest first: ftp, then the matched GPTs
+    assert [j["key"] for j in planned[:4]] == [
+        "ftp",
+        "gpt_matched_params",
+        "gpt_matched_compute",
+        "ftp_next",
     ]
+
+
+def test_the_matched_runs_are_sized_from_ftp():
+    """``gpt_matched_params``: the GPT depth closest to FTP's parameter count (4 layers,
+    206k against 193k); ``ftp_next``: FTP with N = 1, the same network."""
+    nets = jobs.networks(DEFAULT)
+    assert nets["gpt_matched_params"] == ("gpt", {"d_model": 64, "layers": 4})
+    assert nets["ftp_next"][1] == {**nets["ftp"][1], "n_future": 1}
+    assert nets["gpt_matched_compute"] == nets["gpt"]
+
+
+def test_the_search_chooses_the_best_mean_on_tune_and_the_first_on_a_tie():
+    scores = {name: {"success_rate": [0.2, 0.2]} for name in jobs.SEARCH}
+    assert jobs.choose(scores) == next(iter(jobs.SEARCH))
+    scores["lr 4e-3"] = {"success_rate": [0.1, 0.35]}  # mean 0.225
+    assert jobs.choose(scores) == "lr 4e-3"
+    reg = jobs.candidate(DEFAULT, "regularised")
+    assert reg["dropout"] == 0.1 and reg["early_stop_every"] == 50 and reg["lr"] == 2e-3
+    assert jobs.candidate(DEFAULT, "lr 1e-3")["lr"] == 1e-3
 
 
 def test_timing_adds_up_each_workers_jobs():
@@ -260,33 +282,64 @@ def test_timing_adds_up_each_workers_jobs():
     assert "Worker 1: busy 55 s, idle 5 s before its first job and 40 s after its last." in text
 
 
-@pytest.mark.parametrize("seed", claim_seeds(0, 1, 2, 3, 4))
-def test_ftp_beats_the_regularised_gpt_when_programs_are_few(seed):
-    """From one fixed set of 1000 programs, FTP generalises to held-out prompts better
-    than GPT with dropout, weight decay and early stopping, also at equal next-token
-    loss (latest checkpoints); GPT's neighbouring vectors are the more similar (the
-    paper's smoothness does not appear here), both far above initialisation."""
-    ftp, gpt = default_job("few", "ftp", seed), default_job("few", "gpt_regularised", seed)
+def test_ftp_beats_the_regularised_gpt_when_programs_are_few_on_seed_0():
+    """The first seed of the paired claim below, in ``make test``: FTP above its floor and
+    the regularised GPT, GPT's neighbouring vectors the more similar, both far above
+    initialisation (seed 0: ftp 0.260, gpt_regularised 0.100)."""
+    ftp, gpt = default_job("few", "ftp", 0), default_job("few", "gpt_regularised", 0)
     assert ftp["init_cosine"] == gpt["init_cosine"]  # the same encoder draws
     assert ftp["success_rate"] >= FTP_FEW_FLOOR
-    assert ftp["success_rate"] >= gpt["success_rate"] + FEW_PROGRAMS_MARGIN
-    m = loss_matched({"curve": [ftp["curve"]]}, {"curve": [gpt["curve"]]})
-    assert m["a_last"][0] >= m["b_last"][0] + EQUAL_LOSS_MARGIN, m
+    assert ftp["success_rate"] > gpt["success_rate"]
     init = ftp["init_cosine"]
     assert gpt["adjacent_cosine"] > ftp["adjacent_cosine"] >= init + COSINE_ABOVE_INIT
 
 
-@pytest.mark.parametrize("seed", [pytest.param(s, marks=pytest.mark.paper) for s in range(5)])
-def test_fresh_programs_at_600_steps(seed):
-    """A new batch of programs every step, 600 steps (``--regimes fresh``): the
-    regularised GPT learns on every seed, and its neighbouring vectors are more similar
-    than FTP's, both far above the same network at initialisation (FTP's success is not
-    pinned: one seed of five is still on the plateau)."""
-    ftp, gpt = default_job("fresh", "ftp", seed), default_job("fresh", "gpt_regularised", seed)
-    assert ftp["init_cosine"] == gpt["init_cosine"]
-    assert gpt["success_rate"] >= FRESH_GPT_FLOOR
-    init = ftp["init_cosine"]
-    assert gpt["adjacent_cosine"] > ftp["adjacent_cosine"] >= init + COSINE_ABOVE_INIT
+def paired_default_run(regime):
+    """Seeds 0-4 of ``ftp`` and ``gpt_regularised`` in ``regime`` as the script runs them,
+    summarised as the script does (paired tests, Holm-adjusted over the table)."""
+    runs = {
+        key: [default_job(regime, key, s) for s in range(5)] for key in ("ftp", "gpt_regularised")
+    }
+    return summary(
+        collect({(regime, k, s): r for k, rs in runs.items() for s, r in enumerate(rs)})[regime]
+    )
+
+
+@pytest.mark.paper
+def test_ftp_beats_the_regularised_gpt_when_programs_are_few():
+    """From one fixed set of 1000 programs (the default run, seeds 0-4), paired by seed
+    and Holm-corrected over the table's comparisons: FTP's held-out success is above the
+    regularised GPT's (+0.136 [0.071, 0.201]); at equal next-token loss it depends on the
+    reading: at each model's last checkpoint at or below the common level FTP is ahead
+    (+0.159), where each first reaches it FTP is not (−0.030, p = 0.32): both readings are
+    pinned. GPT's neighbouring vectors are the more similar (−0.222), both far above
+    initialisation."""
+    summ = paired_default_run("few")
+    cmp = summ["ftp_vs_gpt_regularised"]
+    assert cmp["success_rate"]["p_holm"] < 0.05 and cmp["success_rate"]["diff"] > 0
+    last, first = cmp["loss_matched"]["test_last"], cmp["loss_matched"]["test"]
+    assert last["p_holm"] < 0.05 and last["diff"] > 0
+    assert not (first["diff"] > 0 and first["p"] < 0.05)  # the first reading: no win
+    assert cmp["adjacent_cosine"]["p_holm"] < 0.05 and cmp["adjacent_cosine"]["diff"] < 0
+    for key in ("ftp", "gpt_regularised"):
+        rise = summ[key]["cosine_vs_init"]
+        assert rise["p_holm"] < 0.05 and rise["diff_ci"][0] > COSINE_ABOVE_INIT
+
+
+@pytest.mark.paper
+def test_fresh_programs_at_600_steps():
+    """A new batch of programs every step, 600 steps (``--regimes fresh``, seeds 0-4),
+    paired and Holm-corrected: no success difference between FTP and the regularised GPT
+    (+0.020, p = 0.77; FTP's seed 0 is still on the plateau), the regularised GPT's
+    neighbouring vectors more similar than FTP's, both far above initialisation."""
+    summ = paired_default_run("fresh")
+    cmp = summ["ftp_vs_gpt_regularised"]
+    assert cmp["success_rate"]["p"] > 0.05
+    assert summ["gpt_regularised"]["success_rate"][0] >= FRESH_GPT_FLOOR
+    assert cmp["adjacent_cosine"]["p_holm"] < 0.05 and cmp["adjacent_cosine"]["diff"] < 0
+    for key in ("ftp", "gpt_regularised"):
+        rise = summ[key]["cosine_vs_init"]
+        assert rise["p_holm"] < 0.05 and rise["diff_ci"][0] > COSINE_ABOVE_INIT
 
 
 def test_early_stopping_keeps_the_best_weights():
@@ -309,29 +362,6 @@ def test_early_stopping_keeps_the_best_weights():
     assert algo.validation_loss() == pytest.approx(best, abs=1e-6)
     with pytest.raises(ValueError, match="dropout must be < 1"):
         quadgym.make_algo("gpt", "ToyCoding-v0", dropout=1.0)
-
-
-#: The long version, ``--full``; its fresh-regime jobs (3000 steps, 500 prompts), exactly.
-FULL = SCRIPT.Args(full=True)
-
-
-@pytest.mark.parametrize("seed", [pytest.param(s, marks=pytest.mark.paper) for s in range(5)])
-def test_after_3000_fresh_steps_ftp_is_level_or_ahead_and_smoother(seed):
-    """Fresh programs, 3000 steps (``--full``): FTP's success is level with GPT's or
-    above it (+0.079 over seeds 0-4, p = 0.035), its next-token loss lower, and its
-    neighbouring vectors more similar than GPT's: only trained long on fresh data do
-    they show the paper's smoothness (at 800-1500 steps, and on few programs, GPT's
-    are the more similar). About 5 minutes of CPU a seed."""
-    steps = jobs.regime_steps(FULL, "fresh")
-    ftp, gpt = (
-        jobs.run_job(jobs.job_spec(FULL, "fresh", key, seed, steps, *jobs.networks(FULL)[key]))
-        for key in ("ftp", "gpt")
-    )
-    assert ftp["init_cosine"] == gpt["init_cosine"]
-    assert ftp["success_rate"] >= FRESH_LONG_FTP_FLOOR
-    assert ftp["success_rate"] >= gpt["success_rate"] - FRESH_LONG_SUCCESS_TOLERANCE
-    assert ftp["validation_loss"] < gpt["validation_loss"]
-    assert ftp["adjacent_cosine"] > gpt["adjacent_cosine"], (ftp, gpt)
 
 
 class Turning(torch.nn.Module):
@@ -398,8 +428,9 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
 
 
 def test_reproduce_script_writes_every_key(tmp_path):
-    """A tiny --full run in two spawned workers: every regime, run and key, the summary,
-    the figures; and a job rerun in this process gives the worker's numbers exactly."""
+    """A tiny --full run of every run in two spawned workers: every regime, run and key,
+    the search, the summary with Holm-adjusted p-values, the figures; and a job rerun in
+    this process gives the worker's numbers exactly."""
     proc = subprocess.run(
         [
             sys.executable,
@@ -408,7 +439,7 @@ def test_reproduce_script_writes_every_key(tmp_path):
             str(tmp_path),
             "--full",
             "--runs",
-            "ftp,gpt,gpt_regularised,gpt_matched_params,gpt_matched_compute",
+            ",".join(jobs.RUNS),
             "--seeds",
             "2",
             "--few-steps",
@@ -428,8 +459,14 @@ def test_reproduce_script_writes_every_key(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results["few"]) == {"ftp", "gpt", "gpt_regularised"}  # matched: fresh only
-    assert list(results["fresh"]) == list(jobs.RUNS)
+    assert list(results["few"]) == list(results["fresh"]) == list(jobs.RUNS)
+    for regime in ("few", "fresh"):
+        search = results["search"][regime]
+        assert search["chosen"] in jobs.SEARCH and search["seeds"] == list(jobs.SEARCH_SEEDS)
+        assert all(len(c["success_rate"]) == 2 for c in search["candidates"].values())
+        tests = family(results["summary"][regime])
+        assert len(tests) == 5 * (len(jobs.RUNS) - 1) + len(jobs.RUNS)
+        assert all(t["p_holm"] >= t["p"] for t in tests if t["p"] == t["p"])
     for regime in ("few", "fresh"):
         for run in results[regime].values():
             assert len(run["success_rate"]) == 2 and 0 <= run["success_rate"][0] <= 1
@@ -442,8 +479,7 @@ def test_reproduce_script_writes_every_key(tmp_path):
         assert summ["ftp_vs_gpt"]["loss_matched"]["test"]["n"] == 2
     fresh = results["fresh"]
     assert abs(fresh["gpt_matched_params"]["params"] / fresh["ftp"]["params"] - 1) < 0.15
-    assert fresh["gpt_matched_compute"]["steps"] >= 10
-    assert fresh["gpt_matched_compute"]["steps"] % 5 == 0
+    assert fresh["gpt_matched_compute"]["steps"] == 10 * jobs.COMPUTE_RATIO
     for name in ("ftp_success", "ftp_loss_matched", "ftp_cosine"):
         assert (tmp_path / f"{name}.png").stat().st_size > 0
     assert (tmp_path / "tables.md").read_text() == tables(results) + "\n"
@@ -503,5 +539,71 @@ def test_success_at_equal_loss_interpolates_the_first_crossing():
 def test_script_refuses_a_regime_or_run_twice():
     with pytest.raises(ValueError, match="regimes must name each once"):
         SCRIPT.Args(regimes=("few", "few"))
-    with pytest.raises(ValueError, match="add ftp, gpt"):
-        SCRIPT.Args(runs=("gpt_regularised", "gpt_matched_compute"))
+    with pytest.raises(ValueError, match="runs must name each once"):
+        SCRIPT.Args(runs=("ftp", "ftp"))
+
+
+def test_resume_takes_the_logged_jobs_and_runs_the_rest(tmp_path, monkeypatch):
+    """--resume: the jobs jobs.jsonl holds are read back, not run (a job cut short by a
+    kill, its line missing, runs again), and the results equal an uninterrupted run's."""
+    argv = ["--out", str(tmp_path), "--runs", "ftp,gpt_tuned", "--seeds", "2"]
+    argv += ["--few-steps", "4", "--corpus-size", "20", "--eval-every", "2"]
+    argv += ["--eval-prompts", "4", "--workers", "1"]
+    SCRIPT.main(argv)
+    whole = json.loads((tmp_path / "results.json").read_text())
+    log = tmp_path / "jobs.jsonl"
+    lines = log.read_text().splitlines()
+    assert len(lines) == len(jobs.SEARCH) * len(jobs.SEARCH_SEEDS) + 2 * 2
+    log.write_text("\n".join(lines[:-1]) + "\n")  # the last job was killed
+    ran = []
+    real = jobs.run_job
+
+    def counted(job):
+        ran.append((job["key"], job["seed"]))
+        return real(job)
+
+    monkeypatch.setattr(jobs, "run_job", counted)
+    SCRIPT.main([*argv, "--resume"])
+    again = json.loads((tmp_path / "results.json").read_text())
+    assert ran == [tuple(json.loads(lines[-1])["job"][k] for k in ("key", "seed"))]
+    assert again["search"] == whole["search"] and again["summary"] == whole["summary"]
+    assert again["few"]["ftp"]["curve"] == whole["few"]["ftp"]["curve"]
+
+
+@pytest.mark.parametrize("name", ["gpt", "ftp"])
+def test_no_loss_reaches_the_vector_at_eos(name):
+    """Why the cosine profile falls to about 0 at its last position (docs/ftp.md): that
+    pair is (last operation, ``<eos>``) on the longest programs only, and the top-layer
+    vector at ``<eos>`` is never trained (nothing after ``<eos>`` is a target), so it is
+    free to point anywhere; the vector at the last operation, which predicts ``<eos>``, is."""
+    net = nets()[name]
+    tokens = torch.as_tensor(TASK.corpus(np.random.default_rng(3), 32))
+    mask = masked(tokens)
+    kept = {}
+
+    def keep(module, inputs, output):
+        output.retain_grad()
+        kept["h"] = output
+
+    handle = net.encoder.register_forward_hook(keep)
+    net.loss(tokens, mask).backward()
+    handle.remove()
+    grad = kept["h"].grad.abs().sum(-1)  # (B, T-1): the encoder sees tokens[:, :-1]
+    eos = (tokens == EOS).int().argmax(1)
+    rows = torch.arange(len(tokens))
+    inside = eos < tokens.shape[1] - 1
+    assert torch.all(grad[rows[inside], eos[inside]] == 0)
+    assert torch.all(grad[rows, eos - 1] > 0)
+
+
+def test_training_on_fit_never_sees_a_tune_prompt():
+    """``train_split="fit"``: the fixed corpus, the fresh batches and the early-stopping
+    programs all come from the training split without its ``tune`` part, which the
+    search for the strongest GPT scores on."""
+    algo = quadgym.make_algo(
+        "gpt", "ToyCoding-v0", seed=0, corpus_size=300, train_split="fit", early_stop_every=5
+    )
+    fresh = quadgym.make_algo("gpt", "ToyCoding-v0", seed=0, train_split="fit")
+    for tokens in (algo.fixed_corpus, algo.val_tokens.numpy(), fresh.batch(300)[0].numpy()):
+        x, t, k = (tokens[:, i] - 4 for i in (1, 2, 3))  # number tokens follow 4 specials
+        assert not TASK.is_holdout(x, t, k).any() and not TASK.is_tune(x, t, k).any()

@@ -12,7 +12,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import quadgym
-from quadgym.agents.augmentors import WarpGenerator
+from quadgym.agents.distillation.warp import WarpGenerator
 from quadgym.envs.hard.data import make_dataset, make_toy, roll_rows
 from quadgym.envs.hard.models import (
     estimate_shift,
@@ -21,7 +21,7 @@ from quadgym.envs.hard.models import (
     warp_interpolate,
     warp_nearest,
 )
-from quadgym.stats import paired_test
+from quadgym.stats import holm, paired_test
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (0, 1, 2, 3, 4)
@@ -622,10 +622,9 @@ def test_hard_warp_nearest_beats_random_shifts_on_the_toy_by_its_training():
     nearest = [train("hard_warp", s, **NEAREST)[0].final["acc_shifted"] for s in seeds]
     shift = [train("kd_random_shift", s)[0].final["acc_shifted"] for s in seeds]
     frozen = [train("hard_warp", s, **NEAREST, lr=0.0)[0].final["acc_shifted"] for s in seeds]
-    test = paired_test(nearest, shift)
-    assert test["higher"] >= 9 and test["p"] < 0.01 and test["diff_ci"][0] > 0.01
-    test = paired_test(nearest, frozen)
-    assert test["higher"] >= 9 and test["p"] < 0.01 and test["diff_ci"][0] > 0.01
+    tests = [paired_test(nearest, shift), paired_test(nearest, frozen)]
+    for test, p in zip(tests, holm([t["p"] for t in tests]), strict=True):
+        assert test["higher"] >= 9 and p < 0.01 and test["diff_ci"][0] > 0.01
 
 
 @pytest.mark.paper
@@ -640,8 +639,48 @@ def test_on_mnist1d_hard_warp_mix_beats_random_shifts_but_not_through_its_traini
     mix = [train_mnist1d("hard_warp", s, **MIX) for s in seeds]
     shift = [train_mnist1d("kd_random_shift", s) for s in seeds]
     untrained = [train_mnist1d("hard_warp", s, **MIX, lr=0.0) for s in seeds]
-    against_shift = paired_test(mix, shift)
-    assert against_shift["higher"] >= 9 and against_shift["p"] < 0.05
+    against_shift, against_untrained = paired_test(mix, shift), paired_test(mix, untrained)
+    p_shift, _ = holm([against_shift["p"], against_untrained["p"]])
+    assert against_shift["higher"] >= 9 and p_shift < 0.05  # 0.024 before the correction
     assert against_shift["diff"] > 0.005
-    against_untrained = paired_test(mix, untrained)
     assert not (against_untrained["diff"] > 0 and against_untrained["p"] < 0.05)
+    # and on the fresh seeds 5-9 alone, the win over random shifts is not significant
+    # (+0.011 [−0.006, 0.027], p = 0.14): the headline of docs/hard.md says so
+    fresh = paired_test(mix[5:], shift[5:])
+    assert not (fresh["diff"] > 0 and fresh["p"] < 0.05)
+
+
+# ------------------------------------ kd_standard: the strongest standard augmentation
+
+
+def test_random_shift_with_warps_and_noise_is_the_nearest_warp_of_a_shift_plus_noise():
+    """kd_random_shift with ``warp_slope``/``noise_std`` (kd_standard): an additive action
+    whose noise-free part reads every signal's own samples, its pattern moved by the
+    uniform shift (recovered by cross-correlation), and whose noise has the set size;
+    without them it is the plain integer shift."""
+    assert quadgym.make_algo("kd_random_shift", "HardShift-v0").task.action_type == "shift"
+    warped = quadgym.make_algo("kd_random_shift", "HardShift-v0", seed=0, warp_slope=0.1)
+    assert warped.task.action_type == "additive"
+    obs, _ = warped.env.reset(seed=0)
+    out = obs + warped.act(obs)
+    for row, clean in zip(out, obs, strict=True):  # no noise: only the signal's own values
+        assert np.abs(row[:, None] - clean[None, :]).min(axis=1).max() < 1e-5
+    # a local warp of slope below 0.1 moves no sample by more than a fraction of one from
+    # the shift: the shift of best overlap spreads over all positions, like the uniform draw
+    assert len(set(estimate_shift(obs, out).tolist())) > 10
+    noisy = quadgym.make_algo("kd_random_shift", "HardShift-v0", seed=0, noise_std=0.5)
+    base = quadgym.make_algo("kd_random_shift", "HardShift-v0", seed=0, noise_std=1e-9)
+    noise = (obs + noisy.act(obs)) - (obs + base.act(obs))  # same draws, only the noise size
+    assert abs(noise.std() - 0.5) < 0.05
+    np.testing.assert_array_equal(warped.act(obs), warped.act(obs))  # deterministic act
+
+
+def test_the_random_local_warp_keeps_its_slope_bound():
+    from quadgym.envs.hard.models import fourier_modes
+
+    basis, bound = fourier_modes(40, 6, 0.1)
+    rng = np.random.default_rng(0)
+    amplitudes = rng.choice([-1.0, 1.0], size=(200, 12)) * bound.numpy()  # at the bound
+    field = amplitudes @ basis.numpy()
+    slope = np.abs(np.diff(field, axis=1, append=field[:, :1]))
+    assert slope.max() <= 0.1 + 1e-6

@@ -17,11 +17,11 @@ import torch
 import quadgym
 import quadgym.agents.sb3.shared as marl
 from quadgym.agents.base import POSITION
-from quadgym.agents.distill import AugmentorConfig
+from quadgym.agents.distillation.plugins import AugmentorConfig
 from quadgym.agents.sb3.config import PPOConfig, SACConfig, TD3Config, sb3_keywords
 from quadgym.agents.sb3.shared import PPOSharedConfig
 from quadgym.agents.schedule import cosine_factor
-from quadgym.agents.sequence import FTPConfig
+from quadgym.agents.sequence.plugins import FTPConfig
 from quadgym.registry import get_algo_class
 
 HARD_TOY = {"env_kwargs": {"budget": 4}}  # runs of 4 student updates: the budgets cross one

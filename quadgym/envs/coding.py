@@ -46,6 +46,14 @@ OPERATIONS: dict[str, Callable[[int], int]] = {
 #: Most number tokens (R): with the specials, 4096 tokens.
 MAX_NUMBERS = 4096 - len(SPECIALS)
 
+#: Fraction of the training split's prompts in its ``tune`` part (a second fixed hash): the
+#: held-out data a baseline's hyperparameters are chosen on when it trains on ``fit`` (the
+#: rest), so that the choice never sees the evaluation split.
+TUNE_FRACTION = 0.2
+
+#: ``train`` and ``test`` by ``holdout``; ``fit`` and ``tune`` divide ``train``; ``all``.
+SPLITS = ("train", "test", "all", "fit", "tune")
+
 
 def _operations(name: str, value: tuple[str, ...]) -> tuple[str, ...]:
     """Operation names, each one of :data:`OPERATIONS`, at least one."""
@@ -191,6 +199,25 @@ class CodingTask(TypedConfig):
         key = np.asarray(x) * 7919 + np.asarray(target) * 104729 + np.asarray(num_ops) * 1299709
         return (key * 2654435761 % 2**32) / 2**32 < self.holdout
 
+    def is_tune(self, x: np.ndarray, target: np.ndarray, num_ops: np.ndarray) -> np.ndarray:
+        """Whether each prompt, if in the training split, belongs to its ``tune`` part
+        (:data:`TUNE_FRACTION` of it; a second fixed hash, independent of the first)."""
+        key = np.asarray(x) * 6007 + np.asarray(target) * 86243 + np.asarray(num_ops) * 611953
+        return (key * 2246822519 % 2**32) / 2**32 < TUNE_FRACTION
+
+    def in_split(
+        self, split: str, x: np.ndarray, target: np.ndarray, num_ops: np.ndarray
+    ) -> np.ndarray:
+        """Whether each prompt belongs to ``split`` (one of :data:`SPLITS`)."""
+        if split == "all":
+            return np.ones(np.shape(x), dtype=bool)
+        held = self.is_holdout(x, target, num_ops)
+        if split == "test":
+            return held
+        if split == "train":
+            return ~held
+        return ~held & (self.is_tune(x, target, num_ops) == (split == "tune"))
+
     # ------------------------------------------------------------- execution
     def execute(
         self, prompt: Sequence[int], program: Sequence[int]
@@ -241,14 +268,14 @@ class CodingTask(TypedConfig):
     def sample(
         self, rng: np.random.Generator, n: int, split: str = "train"
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` (prompt, correct program) pairs from ``split`` (``train`` or ``test``).
+        """``n`` (prompt, correct program) pairs from ``split`` (one of :data:`SPLITS`).
 
         Programs are drawn uniformly among operation sequences that stay in range
         (rejection sampling); the prompt's target is where they end. Returns
         prompts (n, 5) and programs (n, max_program_length), ``<pad>``-filled.
         """
-        if split not in ("train", "test", "all"):
-            raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
         prompts, programs = [], []
         n_ops = len(self.operations)
         while len(prompts) < n:
@@ -267,8 +294,7 @@ class CodingTask(TypedConfig):
                 value = nxt
                 ok &= (value >= 0) & (value < self.value_range)
                 value = np.clip(value, 0, self.value_range - 1)
-            if split != "all":
-                ok &= self.is_holdout(x, value, k) == (split == "test")
+            ok &= self.in_split(split, x, value, k)
             for i in np.flatnonzero(ok)[: n - len(prompts)]:
                 prompts.append(self.make_prompt(x[i], value[i], k[i]))
                 prog = np.full(self.max_program_length, PAD, dtype=np.int64)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from quadgym.stats import paired_test, t_interval
+from quadgym.stats import holm, paired_test, t_interval
 
 #: Summary fields: greedy and sampled success, adjacent cosine, next-token loss (nats).
 FIELDS = ("success_rate", "success_rate_sampled", "adjacent_cosine", "validation_loss")
@@ -64,11 +64,38 @@ def loss_matched(a: dict, b: dict) -> dict:
     }
 
 
+#: The paired tests of FTP against another run that its table reports, each tested once:
+#: (label, path in ``ftp_vs_<run>``).
+COMPARED = (
+    ("success", ("success_rate",)),
+    ("success at equal loss, first", ("loss_matched", "test")),
+    ("success at equal loss, last", ("loss_matched", "test_last")),
+    ("next-token loss", ("validation_loss",)),
+    ("adjacent cosine", ("adjacent_cosine",)),
+)
+
+
+def family(summ: dict) -> list[dict]:
+    """The paired tests a regime's comparison table reports (:data:`COMPARED` for every
+    run FTP is compared with, then each run's cosine against initialisation), in order."""
+    tests = []
+    for key in summ:
+        if key.startswith("ftp_vs_"):
+            for _, path in COMPARED:
+                test = summ[key]
+                for part in path:
+                    test = test[part]
+                tests.append(test)
+    return tests + [s["cosine_vs_init"] for k, s in summ.items() if not k.startswith("ftp_vs_")]
+
+
 def summary(runs: dict[str, dict]) -> dict[str, dict]:
     """One regime: per run the mean and 95 % t-interval over seeds of :data:`FIELDS` and
     of the cosine at initialisation (``[mean, low, high]``) and the cosine's rise from
     initialisation paired by seed (``cosine_vs_init``); ``ftp_vs_<run>``: FTP against
-    each other run paired by seed, on :data:`FIELDS` and at equal next-token loss."""
+    each other run paired by seed, on :data:`FIELDS` and at equal next-token loss. Every
+    test of the regime's table (:func:`family`) also gets ``p_holm``, its p-value adjusted
+    for the table's number of comparisons (Holm)."""
     out: dict[str, dict] = {}
     for key, run in runs.items():
         out[key] = {f: list(t_interval(run[f])) for f in (*FIELDS, "init_cosine")}
@@ -78,4 +105,7 @@ def summary(runs: dict[str, dict]) -> dict[str, dict]:
             if key != "ftp":
                 out[f"ftp_vs_{key}"] = {f: paired_test(runs["ftp"][f], run[f]) for f in FIELDS}
                 out[f"ftp_vs_{key}"]["loss_matched"] = loss_matched(runs["ftp"], run)
+    tests = family(out)
+    for test, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
+        test["p_holm"] = adjusted
     return out

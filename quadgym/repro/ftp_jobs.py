@@ -24,25 +24,54 @@ import quadgym
 from quadgym.evaluation import process_pool
 
 #: The runs, in the order they are reported.
-RUNS = ("ftp", "gpt", "gpt_regularised", "gpt_matched_params", "gpt_matched_compute")
+RUNS = (
+    "ftp",
+    "gpt",
+    "gpt_regularised",
+    "gpt_tuned",
+    "gpt_matched_params",
+    "gpt_matched_compute",
+    "ftp_next",
+)
 Run = Literal[RUNS]
 REGIMES = ("few", "fresh")
 Regime = Literal[REGIMES]
-#: Runs made in the fresh regime only (on a fixed corpus, more steps or parameters
-#: mostly mean more overfitting).
-FRESH_ONLY = ("gpt_matched_params", "gpt_matched_compute")
-#: What each matched run is sized from.
-NEEDS = {"gpt_matched_params": ("ftp",), "gpt_matched_compute": ("ftp", "gpt")}
+#: CPU time of an ``ftp`` training step over a ``gpt`` one (batch 128, one thread, measured:
+#: gpt 27 ms, ftp 52-61 ms): ``gpt_matched_compute`` trains this many times the steps. A
+#: fixed ratio, not one timed during the run, so that its numbers do not depend on the load.
+COMPUTE_RATIO = 2
 #: CPU time of a training step relative to ``gpt``'s (batch 128, one thread, measured:
 #: gpt 27 ms, gpt with dropout 39 ms, ftp 52-60 ms); orders the jobs, longest first.
-STEP_COST = {"ftp": 2.1, "gpt_regularised": 1.45, "gpt_matched_params": 2.0}
+STEP_COST = {
+    "ftp": 2.1,
+    "ftp_next": 1.9,
+    "gpt_regularised": 1.45,
+    "gpt_matched_params": 2.0,
+    "gpt_matched_compute": 1.0,
+}
+#: The search for the strongest GPT (``gpt_tuned``): learning rate and regularisation, as
+#: many settings on as many seeds as FTP's were screened on (docs/ftp.md: its default and
+#: four variants on two seeds). Candidate -> the ``gpt`` plugin's options over the shared
+#: ones (``networks``); "regularised" is ``gpt_regularised``'s.
+SEARCH: dict[str, dict[str, Any]] = {
+    "lr 2e-3": {},
+    "lr 1e-3": {"lr": 1e-3},
+    "lr 4e-3": {"lr": 4e-3},
+    "dropout 0.1, weight decay 0.1": {"dropout": 0.1, "weight_decay": 0.1},
+    "regularised": {"regularised": True},
+}
+#: Seeds the search trains on: none of the reported ones (0, 1, ...), so that the
+#: strongest GPT is chosen on one set of seeds and confirmed on fresh ones.
+SEARCH_SEEDS = (100, 101)
 
 
 def run_job(job: dict) -> dict:
     """Train one model on one seed in one regime; checkpoints every ``eval_every`` steps.
 
     ``job``: ``plugin``, ``seed``, ``steps``, ``eval_every``, ``eval_prompts``, ``env``
-    (ToyCoding-v0 keywords) and ``config`` (the plugin's). Returns the final scores,
+    (ToyCoding-v0 keywords), ``config`` (the plugin's) and optionally ``eval_split``, the
+    split of the prompts success is measured on (``test``; the search's ``tune``). Returns
+    the final scores,
     the curve ``[(steps, success, next-token loss), ...]`` from step 0, the adjacent
     cosine and its per-position profile, the same at initialisation, the training wall
     and CPU seconds, the wall seconds of everything else (evaluation: checkpoints,
@@ -55,21 +84,21 @@ def run_job(job: dict) -> dict:
     algo = quadgym.make_algo(
         job["plugin"], env, seed=job["seed"], horizon=job["steps"], **job["config"]
     )
-    n_eval, steps = job["eval_prompts"], job["steps"]
+    n_eval, steps, split = job["eval_prompts"], job["steps"], job.get("eval_split", "test")
     init_cosine = algo.adjacent_cosine(n_eval)
     init_profile = algo.adjacent_cosine_profile(n_eval)
-    curve = [(0, algo.evaluate(n_eval), algo.validation_loss())]
+    curve = [(0, algo.evaluate(n_eval, split=split), algo.validation_loss())]
     seconds = cpu = 0.0
     while algo.steps_done < steps:
         wall, start = time.perf_counter(), time.process_time()
         algo.learn(min(job["eval_every"], steps - algo.steps_done))
         seconds += time.perf_counter() - wall
         cpu += time.process_time() - start
-        curve.append((algo.steps_done, algo.evaluate(n_eval), algo.validation_loss()))
+        curve.append((algo.steps_done, algo.evaluate(n_eval, split=split), algo.validation_loss()))
     stopped = [s for s, _ in algo.val_history][-1] if algo.stopped else None
     result = {
         "success_rate": curve[-1][1],
-        "success_rate_sampled": algo.evaluate(n_eval, greedy=False),
+        "success_rate_sampled": algo.evaluate(n_eval, greedy=False, split=split),
         "adjacent_cosine": algo.adjacent_cosine(n_eval),
         "cosine_profile": algo.adjacent_cosine_profile(n_eval),
         "init_cosine": init_cosine,
@@ -87,20 +116,50 @@ def run_job(job: dict) -> dict:
 
 
 def networks(args: Any) -> dict[str, tuple[str, dict]]:
-    """Run key -> (plugin, config) of the runs whose shape needs no other run."""
+    """Run key -> (plugin, config) of every run but ``gpt_tuned`` (:func:`choose`):
+    ``gpt_matched_params`` has the encoder depth whose parameter count is closest to FTP's,
+    ``gpt_matched_compute`` is ``gpt`` (trained :data:`COMPUTE_RATIO` times the steps),
+    ``ftp_next`` is FTP predicting the next token only (N = 1: the same network and
+    decoder, so what it lacks is the multi-token loss)."""
     enc = {"d_model": args.d_model, "layers": args.layers}
     ftp = {"n_future": args.n_future, "pseudo_len": args.pseudo_len, "gamma": args.gamma}
-    regularised = {
+    nets = {
+        "ftp": ("ftp", {**enc, **ftp}),
+        "gpt": ("gpt", enc),
+        "gpt_regularised": ("gpt", {**enc, **regularised(args)}),
+        "gpt_matched_compute": ("gpt", enc),
+        "ftp_next": ("ftp", {**enc, **ftp, "n_future": 1}),
+    }
+    layers = matched_layers(args, ftp_params(args, nets["ftp"][1]))
+    nets["gpt_matched_params"] = ("gpt", {**enc, "layers": layers})
+    return {k: nets[k] for k in RUNS if k in nets}
+
+
+def regularised(args: Any) -> dict[str, Any]:
+    """``gpt_regularised``'s options: dropout, weight decay, early stopping."""
+    return {
         "dropout": args.reg_dropout,
         "weight_decay": args.reg_weight_decay,
         "early_stop_every": args.reg_early_stop_every,
         "patience": args.reg_patience,
     }
-    return {
-        "ftp": ("ftp", {**enc, **ftp}),
-        "gpt": ("gpt", enc),
-        "gpt_regularised": ("gpt", {**enc, **regularised}),
-    }
+
+
+def candidate(args: Any, name: str) -> dict[str, Any]:
+    """The ``gpt`` options of search candidate ``name`` (:data:`SEARCH`), the learning
+    rate included."""
+    options = dict(SEARCH[name])
+    if options.pop("regularised", False):
+        options.update(regularised(args))
+    return {"d_model": args.d_model, "layers": args.layers, "lr": args.lr, **options}
+
+
+def choose(search: dict[str, dict]) -> str:
+    """The search's winner in one regime: the candidate with the highest mean greedy
+    success on the ``tune`` prompts over its seeds (the first listed in :data:`SEARCH`
+    on a tie); ``search`` is candidate -> ``{"success_rate": [per seed]}``."""
+    score = {name: sum(r["success_rate"]) / len(r["success_rate"]) for name, r in search.items()}
+    return max(SEARCH, key=lambda name: (score[name], -list(SEARCH).index(name)))
 
 
 def env_kwargs(args: Any) -> dict[str, int]:
@@ -118,10 +177,10 @@ def matched_layers(args: Any, target: int) -> int:
     return min(counts, key=lambda k: abs(counts[k] - target))
 
 
-def ftp_params(args: Any) -> int:
-    """FTP's trainable parameters (for ``gpt_matched_params``)."""
+def ftp_params(args: Any, config: dict) -> int:
+    """FTP's trainable parameters with ``config`` (for ``gpt_matched_params``)."""
     env = gym.make("ToyCoding-v0", **env_kwargs(args))
-    return quadgym.make_algo("ftp", env, **networks(args)["ftp"][1]).params
+    return quadgym.make_algo("ftp", env, **config).params
 
 
 def job_spec(
@@ -135,8 +194,8 @@ def job_spec(
         "steps": steps,
         "plugin": plugin,
         "config": {
-            **config,
             "lr": args.lr,
+            **config,
             "batch_size": args.batch_size,
             "corpus_size": args.corpus_size if regime == "few" else None,
         },
@@ -146,84 +205,170 @@ def job_spec(
     }
 
 
-def regime_steps(args: Any, regime: str) -> int:
-    """Training steps of every run in ``regime`` (``gpt_matched_compute`` aside)."""
-    return args.few_steps if regime == "few" else args.resolved("fresh_steps")
+def regime_steps(args: Any, regime: str, key: str = "ftp") -> int:
+    """Training steps of run ``key`` in ``regime``: the regime's, times
+    :data:`COMPUTE_RATIO` for ``gpt_matched_compute``."""
+    steps = args.few_steps if regime == "few" else args.resolved("fresh_steps")
+    return steps * (COMPUTE_RATIO if key == "gpt_matched_compute" else 1)
+
+
+def search_jobs(args: Any, regime: str) -> list[dict]:
+    """The search for the strongest GPT in ``regime``: every :data:`SEARCH` candidate on
+    every :data:`SEARCH_SEEDS` seed, trained on the ``fit`` prompts and scored on the
+    ``tune`` ones (held out from training and never the evaluation split)."""
+    steps = regime_steps(args, regime)
+    fit = {"train_split": "fit"}
+    return [
+        {
+            **job_spec(args, regime, name, seed, steps, "gpt", {**candidate(args, name), **fit}),
+            "search": True,
+            "eval_split": "tune",
+        }
+        for name in SEARCH
+        for seed in SEARCH_SEEDS
+    ]
+
+
+def job_cost(job: dict) -> float:
+    """A job's relative CPU cost (steps times :data:`STEP_COST`), to order the jobs."""
+    dropout = job["config"].get("dropout", 0.0) > 0
+    key = "gpt_regularised" if job.get("search") and dropout else job["key"]
+    return job["steps"] * STEP_COST.get(key, 1.0)
 
 
 def plan_jobs(args: Any) -> list[dict]:
-    """Every job that needs no other job's result (all but ``gpt_matched_compute``),
-    seed by seed (so that an interrupted run has whole seeds), within a seed the longest
-    first (:data:`STEP_COST`), so that the last jobs to start are short ones."""
+    """Every job that needs no other job's result (all but ``gpt_tuned``'s), regime by
+    regime (so that an interrupted run has whole regimes): seed by seed (so that an
+    interrupted regime has whole seeds), within a seed the longest first
+    (:func:`job_cost`), so that the last jobs to start are short ones; then the regime's
+    search when ``gpt_tuned`` is among the runs."""
     nets = networks(args)
     runs = args.resolved("runs")
-    if "gpt_matched_params" in runs:
-        nets["gpt_matched_params"] = (
-            "gpt",
-            {"d_model": args.d_model, "layers": matched_layers(args, ftp_params(args))},
-        )
     jobs = []
     for regime in args.resolved("regimes"):
-        for key in runs:
-            if key not in nets or (regime == "few" and key in FRESH_ONLY):
-                continue
-            for seed in range(args.seeds):
-                spec = job_spec(args, regime, key, seed, regime_steps(args, regime), *nets[key])
-                jobs.append(spec)
-    return sorted(jobs, key=lambda j: (j["seed"], -j["steps"] * STEP_COST.get(j["key"], 1.0)))
+        planned = [
+            job_spec(args, regime, key, seed, regime_steps(args, regime, key), *nets[key])
+            for key in runs
+            if key != "gpt_tuned"
+            for seed in range(args.seeds)
+        ]
+        jobs += sorted(planned, key=lambda j: (j["seed"], -job_cost(j)))
+        if "gpt_tuned" in runs:
+            jobs += sorted(search_jobs(args, regime), key=lambda j: -job_cost(j))
+    return jobs
 
 
-def run_all(args: Any, log: Path) -> dict[str, dict[str, dict]]:
-    """Every job, in ``--workers`` processes (or this one): regime -> run -> result
-    lists over seeds. ``gpt_matched_compute`` starts once seed 0 of ``ftp`` and ``gpt``
-    in the fresh regime have given their CPU seconds. Each finished job is also
-    appended to ``log`` (one JSON line), so that an interrupted run keeps what it did."""
-    jobs = plan_jobs(args)
-    regimes, runs = args.resolved("regimes"), args.resolved("runs")
-    pending_compute = "gpt_matched_compute" in runs and "fresh" in regimes
+def run_all(args: Any, log: Path) -> tuple[dict[str, dict[str, dict]], dict[str, dict]]:
+    """Every job, in ``--workers`` processes (or this one), in :func:`plan_jobs`'s order,
+    no more started than there are workers: (regime -> run -> result lists over seeds, the
+    search: regime -> :func:`search_summary`). ``gpt_tuned``'s jobs in a regime go to the
+    front of the queue once that regime's search is done. Each finished job is also
+    appended to ``log`` (one JSON line), so that an interrupted run keeps what it did; with
+    ``args.resume`` the jobs ``log`` already holds (the same job, field for field) are not
+    run again but read from it (a job is deterministic: :func:`run_job` gives the same
+    numbers in any process)."""
+    queue = plan_jobs(args)
+    earlier = logged_jobs(log) if args.resume else {}
+    regimes = args.resolved("regimes")
+    pending = set(regimes) if "gpt_tuned" in args.resolved("runs") else set()
     done: dict[tuple[str, str, int], dict] = {}
+    searched: dict[tuple[str, str, int], dict] = {}
+    chosen: dict[str, dict] = {}
 
-    def compute_jobs() -> list[dict]:
-        ratio = done["fresh", "ftp", 0]["cpu_seconds"] / done["fresh", "gpt", 0]["cpu_seconds"]
-        fresh = args.resolved("fresh_steps")
-        steps = max(1, int(round(fresh * ratio / args.eval_every))) * args.eval_every
-        key, (plugin, config) = "gpt_matched_compute", networks(args)["gpt"]
-        return [job_spec(args, "fresh", key, s, steps, plugin, config) for s in range(args.seeds)]
+    def tuned_jobs(regime: str) -> list[dict]:
+        chosen[regime] = search_summary(searched, regime)
+        config = candidate(args, chosen[regime]["chosen"])
+        steps = regime_steps(args, regime)
+        return [
+            job_spec(args, regime, "gpt_tuned", s, steps, "gpt", config) for s in range(args.seeds)
+        ]
 
     def finished(job: dict, result: dict) -> None:
-        done[job["regime"], job["key"], job["seed"]] = {**result, "steps": job["steps"]}
-        with log.open("a") as f:
-            f.write(json.dumps({"job": job, "result": result}) + "\n")
+        table = searched if job.get("search") else done
+        table[job["regime"], job["key"], job["seed"]] = {**result, "steps": job["steps"]}
+        if job_key(job) not in earlier:
+            with log.open("a") as f:
+                f.write(json.dumps({"job": job, "result": result}) + "\n")
         print(
-            f"  {job['regime']:<5} {job['key']:<20} seed {job['seed']}: "
+            f"  {job['regime']:<5} {job['key']:<30} seed {job['seed']}: "
             f"success {result['success_rate']:.3f}, cosine {result['adjacent_cosine']:.3f} "
             f"(init {result['init_cosine']:.3f}), loss {result['validation_loss']:.3f}, "
             f"{result['train_seconds']:.0f} s",
             flush=True,
         )
 
-    def ready() -> bool:
-        return all(("fresh", k, 0) in done for k in ("ftp", "gpt"))
+    def ready() -> list[str]:
+        """The regimes whose search just finished."""
+        now = [
+            r for r in pending if all((r, n, s) in searched for n in SEARCH for s in SEARCH_SEEDS)
+        ]
+        pending.difference_update(now)
+        return now
+
+    def after(job: dict, result: dict) -> None:
+        finished(job, result)
+        for regime in ready():
+            queue[:0] = tuned_jobs(regime)
+
+    def next_job() -> dict | None:
+        """The next job to run; those of an earlier run are taken from ``log`` on the way."""
+        while queue:
+            job = queue.pop(0)
+            if job_key(job) not in earlier:
+                return job
+            after(job, earlier[job_key(job)])
+        return None
 
     if args.workers == 1:
-        for job in jobs:
-            finished(job, run_job(job))
-        if pending_compute:
-            for job in compute_jobs():
-                finished(job, run_job(job))
+        while (job := next_job()) is not None:
+            after(job, run_job(job))
     else:
         with process_pool(args.workers) as pool:
-            futures = {pool.submit(run_job, job): job for job in jobs}
-            while futures:
+            running: dict = {}
+            while queue or running:
+                while len(running) < args.workers and (job := next_job()) is not None:
+                    running[pool.submit(run_job, job)] = job
+                if not running:
+                    break
                 finished_now, _ = concurrent.futures.wait(
-                    futures, return_when=concurrent.futures.FIRST_COMPLETED
+                    running, return_when=concurrent.futures.FIRST_COMPLETED
                 )
                 for future in finished_now:
-                    finished(futures.pop(future), future.result())
-                if pending_compute and ready():
-                    pending_compute = False
-                    futures.update({pool.submit(run_job, job): job for job in compute_jobs()})
-    return collect(done)
+                    after(running.pop(future), future.result())
+    return collect(done), chosen
+
+
+def job_key(job: dict) -> str:
+    """A job's identity: its JSON with sorted keys (as it reads back from the log)."""
+    return json.dumps(json.loads(json.dumps(job)), sort_keys=True)
+
+
+def logged_jobs(log: Path) -> dict[str, dict]:
+    """The jobs an earlier run appended to ``log`` (:func:`job_key` -> result); none if it
+    does not exist. A line cut short by a killed run is ignored."""
+    if not log.exists():
+        return {}
+    out = {}
+    for line in log.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        out[job_key(record["job"])] = record["result"]
+    return out
+
+
+def search_summary(searched: dict[tuple[str, str, int], dict], regime: str) -> dict:
+    """One regime's search: per candidate its per-seed greedy success on the ``tune``
+    prompts and next-token loss, and the candidate chosen (:func:`tuned`)."""
+    table = {
+        name: {
+            "success_rate": [searched[regime, name, s]["success_rate"] for s in SEARCH_SEEDS],
+            "validation_loss": [searched[regime, name, s]["validation_loss"] for s in SEARCH_SEEDS],
+        }
+        for name in SEARCH
+    }
+    return {"candidates": table, "seeds": list(SEARCH_SEEDS), "chosen": choose(table)}
 
 
 def collect(done: dict[tuple[str, str, int], dict]) -> dict[str, dict[str, dict]]:

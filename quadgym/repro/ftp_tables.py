@@ -6,30 +6,24 @@ from __future__ import annotations
 
 import math
 
+from quadgym.repro.format import dec, interval, p_value, signed
+from quadgym.repro.ftp_analysis import COMPARED
 from quadgym.repro.ftp_jobs import REGIMES
 
 
-def fmt(x: float, digits: int = 3) -> str:
-    """``x`` to ``digits`` decimals, an em dash for NaN."""
-    return "—" if not math.isfinite(x) else f"{x:.{digits}f}"
-
-
-def interval(v: list) -> str:
-    """``mean [low, high]``."""
-    return f"{fmt(v[0])} [{fmt(v[1])}, {fmt(v[2])}]"
-
-
-def p_value(p: float) -> str:
-    """A p-value to two significant digits."""
-    return "—" if not math.isfinite(p) else f"{p:.2g}"
+def ci(v: list) -> str:
+    """``mean [low, high]`` in 3 decimals."""
+    return interval(v, dec)
 
 
 def comparison_row(name: str, test: dict) -> str:
-    """One row of a comparison table from a :func:`quadgym.stats.paired_test` result."""
+    """One row of a comparison table from a :func:`quadgym.stats.paired_test` result
+    (with ``p_holm``, :func:`quadgym.repro.ftp_analysis.summary`)."""
     lo, hi = test["diff_ci"]
     return (
-        f"| {name} | {test['diff']:+.3f} | [{lo:+.3f}, {hi:+.3f}] "
-        f"| {p_value(test['p'])} | {test['higher']}/{test['n']} |"
+        f"| {name} | {signed(test['diff'])} | [{signed(lo)}, {signed(hi)}] "
+        f"| {p_value(test['p'])} | {p_value(test.get('p_holm', math.nan))} "
+        f"| {test['higher']}/{test['n']} |"
     )
 
 
@@ -45,29 +39,26 @@ def regime_table(regime: str, runs: dict, summ: dict) -> list[str]:
     ]
     for key, run in runs.items():
         s = summ[key]
-        per_seed = ", ".join(fmt(x) for x in run["success_rate"])
+        per_seed = ", ".join(dec(x) for x in run["success_rate"])
         lines.append(
-            f"| `{key}` | {run['params'] // 1000}k | {interval(s['success_rate'])} "
-            f"| {per_seed} | {interval(s['success_rate_sampled'])} "
-            f"| {interval(s['validation_loss'])} | {interval(s['adjacent_cosine'])} "
-            f"| {interval(s['init_cosine'])} |"
+            f"| `{key}` | {run['params'] // 1000}k | {ci(s['success_rate'])} "
+            f"| {per_seed} | {ci(s['success_rate_sampled'])} "
+            f"| {ci(s['validation_loss'])} | {ci(s['adjacent_cosine'])} "
+            f"| {ci(s['init_cosine'])} |"
         )
     lines += [
         "",
-        "| comparison (paired by seed) | difference | 95 % interval | p | higher on |",
-        "|---|---|---|---|---|",
+        "| comparison (paired by seed) | difference | 95 % interval | p | p (Holm) | higher on |",
+        "|---|---|---|---|---|---|",
     ]
     compared = [k for k in runs if f"ftp_vs_{k}" in summ]
     for key in compared:
         cmp, pair = summ[f"ftp_vs_{key}"], f"`ftp` − `{key}`"
-        matched = cmp["loss_matched"]
-        lines += [
-            comparison_row(f"success, {pair}", cmp["success_rate"]),
-            comparison_row(f"success at equal loss, first, {pair}", matched["test"]),
-            comparison_row(f"success at equal loss, last, {pair}", matched["test_last"]),
-            comparison_row(f"next-token loss, {pair}", cmp["validation_loss"]),
-            comparison_row(f"adjacent cosine, {pair}", cmp["adjacent_cosine"]),
-        ]
+        for label, path in COMPARED:
+            test = cmp
+            for part in path:
+                test = test[part]
+            lines.append(comparison_row(f"{label}, {pair}", test))
     for key in runs:
         rise = summ[key]["cosine_vs_init"]
         lines.append(comparison_row(f"adjacent cosine, `{key}` − initialisation", rise))
@@ -75,7 +66,7 @@ def regime_table(regime: str, runs: dict, summ: dict) -> list[str]:
     for key in compared:
         m = summ[f"ftp_vs_{key}"]["loss_matched"]
         levels = "; ".join(
-            f"{fmt(lv)}: {fmt(a)}, {fmt(b)}"
+            f"{dec(lv)}: {dec(a)}, {dec(b)}"
             for lv, a, b in zip(m["level"], m["a"], m["b"], strict=True)
         )
         head = f"Equal loss (first), `ftp` against `{key}`, per seed (level, nats: ftp, {key})"
@@ -83,12 +74,36 @@ def regime_table(regime: str, runs: dict, summ: dict) -> list[str]:
     return [*lines, ""]
 
 
+def search_table(regime: str, search: dict) -> list[str]:
+    """The lines of one regime's search for the strongest GPT
+    (:func:`quadgym.repro.ftp_jobs.search_summary`): per candidate its greedy success on
+    the ``tune`` prompts per seed and in the mean, and its next-token loss."""
+    seeds = ", ".join(str(s) for s in search["seeds"])
+    lines = [
+        f"Search for `gpt_tuned`, regime `{regime}` (seeds {seeds}; trained on `fit`, "
+        f"scored on `tune`; chosen: {search['chosen']})",
+        "",
+        "| candidate | success on tune, mean | per seed | next-token loss, mean |",
+        "|---|---|---|---|",
+    ]
+    for name, c in search["candidates"].items():
+        mark = " (chosen)" if name == search["chosen"] else ""
+        mean = sum(c["success_rate"]) / len(c["success_rate"])
+        loss = sum(c["validation_loss"]) / len(c["validation_loss"])
+        per_seed = ", ".join(dec(x) for x in c["success_rate"])
+        lines.append(f"| {name}{mark} | {dec(mean)} | {per_seed} | {dec(loss)} |")
+    return [*lines, ""]
+
+
 def tables(results: dict) -> str:
-    """The Markdown tables of every regime in ``results`` (runs, comparisons, equal loss)."""
+    """The Markdown tables of every regime in ``results`` (runs, comparisons, equal loss,
+    and the search for the strongest GPT when it ran)."""
     lines = []
     for regime in REGIMES:
         if regime in results:
             lines += regime_table(regime, results[regime], results["summary"][regime])
+            if regime in results.get("search", {}):
+                lines += search_table(regime, results["search"][regime])
     return "\n".join(lines)
 
 

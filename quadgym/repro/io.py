@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from quadgym.agents.base import atomic_write_bytes
+from quadgym.files import atomic_write_bytes
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -99,6 +99,19 @@ def warp_nearest(x: torch.Tensor, displacement: torch.Tensor) -> torch.Tensor:
     return x.gather(1, torch.remainder(torch.round(pos), length).long())
 
 
+def fourier_modes(length: int, modes: int, max_slope: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The local part of a smooth displacement field: (basis, bound). ``basis`` (2·modes, L)
+    holds cos(2πki/L) then sin(2πki/L), k = 1 .. ``modes``; ``bound`` (2·modes,) the largest
+    amplitude of each, max_slope·L/(2πk·2·modes), so that a field Σ amplitudes·basis with
+    every amplitude within its bound has a slope below ``max_slope`` (samples per sample):
+    the slope of a_k·cos + b_k·sin is at most (|a_k| + |b_k|)·2πk/L, summed over the modes."""
+    k = torch.arange(1, modes + 1, dtype=torch.float32)
+    i = torch.arange(length, dtype=torch.float32)
+    phase = 2 * torch.pi * k[:, None] * i[None, :] / length  # (modes, L)
+    bound = max_slope * length / (2 * torch.pi * k * 2 * max(modes, 1))
+    return torch.cat([torch.cos(phase), torch.sin(phase)]), torch.cat([bound, bound])
+
+
 def estimate_shift(original: np.ndarray, augmented: np.ndarray) -> np.ndarray:
     """The circular shift (B,) that best maps each row of ``original`` (B, L) onto
     ``augmented``: argmax over s of the circular cross-correlation Σ_i aug[i]·orig[i − s]

@@ -7,7 +7,11 @@ batch (Nix, Burg, Sinz 2023, "HARD", arXiv 2305.14890).
 * ``kd``: no augmentation (every shift 0): the student sees the training window only.
 * ``kd_noise``: additive Gaussian noise of standard deviation ``noise_std``.
 * ``kd_random_shift``: a uniform random circular shift, the augmentation one would
-  design knowing that the teacher is shift invariant.
+  design knowing that the teacher is shift invariant; with ``warp_slope`` > 0 and
+  ``noise_std`` > 0 the strongest standard augmentation of 1-D signals we built: the
+  shift, then a random smooth local warp (a displacement field of ``warp_modes`` Fourier
+  modes with random amplitudes, its slope below ``warp_slope``, read at the nearest
+  sample), then Gaussian noise, handed to the env as an additive perturbation.
 * ``hard``: a learned augmentor, a categorical policy over integer shifts given the
   signal (an MLP), trained by REINFORCE on the per-signal disagreement the
   environment pays (``info["kl"]``), with the batch mean as baseline and an
@@ -47,7 +51,7 @@ from quadgym.agents.base import AlgoConfig, Algorithm, BudgetUnit
 from quadgym.agents.capabilities import DistillationHandles
 from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
 from quadgym.config import param
-from quadgym.envs.hard.models import estimate_shift
+from quadgym.envs.hard.models import estimate_shift, fourier_modes, warp_nearest
 
 ACCURACIES = ("acc_in_distribution", "acc_shifted", "acc_all")
 
@@ -75,6 +79,18 @@ class KDNoiseConfig(AugmentorConfig):
     """``kd_noise``: additive Gaussian input noise."""
 
     noise_std: float = param(0.5, "standard deviation of the noise (signal units)", ge=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class KDRandomShiftConfig(AugmentorConfig):
+    """``kd_random_shift``: uniform circular shifts, optionally with random local warps
+    and noise on top (off by default: the plain shift, as an integer ``shift`` action)."""
+
+    warp_slope: float = param(
+        0.0, "largest slope of the random local warp's field (0: no warp; < 1: no fold)", ge=0, lt=1
+    )
+    warp_modes: int = param(6, "Fourier modes of the random local warp's field", ge=1)
+    noise_std: float = param(0.0, "standard deviation of additive Gaussian noise", ge=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,13 +273,33 @@ class KD(AugmentorAlgorithm):
 
 
 class KDRandomShift(AugmentorAlgorithm):
-    """Uniform random circular shifts (the augmentation that knows the answer)."""
+    """Uniform random circular shifts (the augmentation that knows the answer); with
+    ``warp_slope`` or ``noise_std`` the standard augmentation of shifts, random local
+    warps and noise (an ``additive`` action: the augmented signal minus the clean one)."""
 
     name = "kd_random_shift"
+    Config = KDRandomShiftConfig
+    config: KDRandomShiftConfig
+
+    @property
+    def action_type(self) -> str:  # type: ignore[override]
+        """``shift`` for plain shifts; ``additive`` with warps or noise."""
+        c = self.config
+        return "additive" if c.warp_slope > 0 or c.noise_std > 0 else "shift"
 
     def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
         rng = self._draw_rng(observation, deterministic)
-        return rng.integers(self.task.data.length, size=self.task.batch_size)
+        shifts = rng.integers(self.task.data.length, size=self.task.batch_size)
+        if self.action_type == "shift":
+            return shifts
+        c, length = self.config, self.task.data.length
+        basis, bound = fourier_modes(length, c.warp_modes, c.warp_slope)
+        amplitudes = rng.uniform(-1, 1, size=(len(shifts), len(bound))) * bound.numpy()
+        field = torch.as_tensor(shifts[:, None] + amplitudes @ basis.numpy(), dtype=torch.float32)
+        x = torch.as_tensor(observation, dtype=torch.float32)
+        warped = warp_nearest(x, field).numpy()
+        noise = c.noise_std * rng.normal(size=warped.shape)
+        return (warped + noise - observation).astype(np.float32)
 
 
 class KDNoise(AugmentorAlgorithm):

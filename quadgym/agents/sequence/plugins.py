@@ -40,7 +40,7 @@ import dataclasses
 import inspect
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -50,7 +50,7 @@ from quadgym.agents.base import AlgoConfig, Algorithm, BudgetUnit
 from quadgym.agents.capabilities import ProgramCorpus
 from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
 from quadgym.agents.schedule import Schedule, lr_schedule, refresh
-from quadgym.agents.seqnets import FTP, GPT, count_parameters
+from quadgym.agents.sequence.nets import FTP, GPT, count_parameters
 from quadgym.config import param
 from quadgym.envs.coding import EOS, PAD
 
@@ -84,6 +84,11 @@ class SequenceConfig(AlgoConfig):
     patience: int = param(3, "checks without a lower validation loss before stopping", ge=1)
     val_programs: int = param(
         500, "held-out training-split programs of the early-stopping loss", ge=1
+    )
+    train_split: Literal["train", "fit"] = param(
+        "train",
+        "prompts training and the early-stopping loss draw from: 'train', or 'fit' (the "
+        "training split without its 'tune' part, which hyperparameter searches score on)",
     )
 
     def check(self) -> None:
@@ -156,12 +161,14 @@ class SequenceModelAlgorithm(Algorithm):
         self.val_history: list[tuple[int, float]] = []  # (updates, validation loss)
         self.val_tokens = None
         if c.early_stop_every:
-            val = self.task.corpus(np.random.default_rng([self.seed, 2]), c.val_programs, "train")
+            val = self.task.corpus(
+                np.random.default_rng([self.seed, 2]), c.val_programs, c.train_split
+            )
             self.val_tokens = torch.as_tensor(val)
         if c.corpus_size is not None:
             # its own stream, so the corpus depends on the seed and its size only
             self.fixed_corpus = self.task.corpus(
-                np.random.default_rng([self.seed, 1]), c.corpus_size, "train"
+                np.random.default_rng([self.seed, 1]), c.corpus_size, c.train_split
             )
 
     def network_kwargs(self) -> dict[str, Any]:
@@ -184,10 +191,13 @@ class SequenceModelAlgorithm(Algorithm):
         return count_parameters(self.net)
 
     # -------------------------------------------------------------- training
-    def batch(self, n: int, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` sequences (n, T) and the mask of their program tokens: fresh ones,
-        or draws with replacement from the fixed corpus."""
-        if self.fixed_corpus is not None and split == "train":
+    def batch(self, n: int, split: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` sequences (n, T) and the mask of their program tokens: fresh ones from
+        ``split`` (None: the training split, ``train_split``), or draws with replacement
+        from the fixed corpus."""
+        if split is None:
+            split = self.config.train_split
+        if self.fixed_corpus is not None and split == self.config.train_split:
             tokens = torch.as_tensor(
                 self.fixed_corpus[self.rng.integers(len(self.fixed_corpus), size=n)]
             )
@@ -236,9 +246,8 @@ class SequenceModelAlgorithm(Algorithm):
         programs (or, without early stopping, on 500 fresh training-split ones)."""
         tokens = self.val_tokens
         if tokens is None:
-            tokens = torch.as_tensor(
-                self.task.corpus(np.random.default_rng([self.seed, 2]), 500, "train")
-            )
+            rng = np.random.default_rng([self.seed, 2])
+            tokens = torch.as_tensor(self.task.corpus(rng, 500, self.config.train_split))
         mask = torch.zeros_like(tokens, dtype=torch.bool)
         mask[:, self.task.prompt_length :] = tokens[:, self.task.prompt_length :] != PAD
         with self.inference():

@@ -59,11 +59,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from quadgym.agents.distill import AugmentorAlgorithm, AugmentorConfig
+from quadgym.agents.distillation.plugins import AugmentorAlgorithm, AugmentorConfig
 from quadgym.config import param
 from quadgym.envs.hard.data import roll_rows
 from quadgym.envs.hard.env import MAX_PERTURBATION
-from quadgym.envs.hard.models import warp_interpolate, warp_nearest
+from quadgym.envs.hard.models import fourier_modes, warp_interpolate, warp_nearest
 
 Estimator = Literal["pathwise", "score"]
 Standard = Literal["none", "random_shift"]
@@ -151,14 +151,9 @@ class WarpGenerator(nn.Module):
         self.net = nn.Sequential(
             nn.Linear(length + noise_dim, hidden), nn.Tanh(), nn.Linear(hidden, 2 + 2 * modes)
         )
-        k = torch.arange(1, modes + 1, dtype=torch.float32)
-        i = torch.arange(length, dtype=torch.float32)
-        phase = 2 * torch.pi * k[:, None] * i[None, :] / length  # (modes, L)
-        self.register_buffer("basis", torch.cat([torch.cos(phase), torch.sin(phase)]))
-        # slope of a_k·cos + b_k·sin is at most (|a_k| + |b_k|)·2πk/L; bounding each
-        # amplitude by max_slope·L/(2πk·2·modes) keeps the sum over modes below max_slope
-        bound = max_slope * length / (2 * torch.pi * k * 2 * max(modes, 1))
-        self.register_buffer("bound", torch.cat([bound, bound]))
+        basis, bound = fourier_modes(length, modes, max_slope)  # slope below max_slope
+        self.register_buffer("basis", basis)
+        self.register_buffer("bound", bound)
 
     def raw(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The MLP's output (B, 2 + 2·modes)."""
