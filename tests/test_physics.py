@@ -159,32 +159,37 @@ def test_drag_in_simulation(mode, cf2x):
     assert dv == pytest.approx(expected, rel=1e-6)
 
 
-def test_downwash_hits_only_the_lower_drone_and_fades_sideways(cf2x):
+def test_reference_downwash_is_the_papers_fit(cf2x):
+    """gym-pybullet-drones' model, kept as ``kind="reference"`` (the bounded default caps
+    this 0.5 m case at the upper drone's thrust: tests/test_downwash.py)."""
     pos = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.5]])
-    f = aero.downwash(pos, cf2x)
+    f = aero.downwash(pos, cf2x, kind="reference")
     # k1·(r/(4·δz))²·exp(0) on the lower drone, nothing on the upper one
     expected = 2267.18 * (0.0231348 / (4 * 0.5)) ** 2
     np.testing.assert_allclose(f, [[0, 0, -expected], [0, 0, 0]], rtol=1e-12)
     # 2 cm off-axis: Gaussian with width k2·δz + k3 = −0.03 m
     pos[1, 0] = 0.02
-    f = aero.downwash(pos, cf2x)
+    f = aero.downwash(pos, cf2x, kind="reference")
     assert f[0, 2] == pytest.approx(-expected * np.exp(-0.5 * (0.02 / 0.03) ** 2), rel=1e-9)
     # far apart horizontally: nothing
     pos[1, 0] = 1.0
-    assert np.abs(aero.downwash(pos, cf2x)).max() < 1e-12
+    assert np.abs(aero.downwash(pos, cf2x, kind="reference")).max() < 1e-12
     # side by side at the same height: nothing
-    assert not aero.downwash(np.array([[0.0, 0, 1], [0.1, 0, 1]]), cf2x).any()
+    side = np.array([[0.0, 0, 1], [0.1, 0, 1]])
+    assert not aero.downwash(side, cf2x, kind="reference").any()
 
 
 def test_downwash_in_simulation_lowers_only_the_lower_drone(cf2x):
+    """1 m apart, inside the fit's region (at 0.5 m, before issue 32, the fit exceeded the
+    upper drone's thrust, which now bounds it)."""
     accs = {}
     for mode in ("pyb", "pyb_dw"):
         w = make_world(mode, n=2)
-        w.reset(State.at_rest([[0.0, 0.0, 1.0], [0.0, 0.0, 1.5]]))
+        w.reset(State.at_rest([[0.0, 0.0, 1.0], [0.0, 0.0, 2.0]]))
         w.step(np.full((2, 4), cf2x.hover_rpm), 1)
         accs[mode] = w.get_state().vel[:, 2] / DT
         w.close()
-    expected = 2267.18 * (0.0231348 / 2.0) ** 2 / cf2x.mass
+    expected = 2267.18 * (0.0231348 / 4.0) ** 2 / cf2x.mass
     assert accs["pyb_dw"][0] - accs["pyb"][0] == pytest.approx(-expected, rel=1e-6)
     assert accs["pyb_dw"][1] == pytest.approx(accs["pyb"][1], abs=1e-12)
 
@@ -193,7 +198,7 @@ def test_physics_mode_names():
     assert {"pyb", "dyn", "pyb_gnd", "pyb_drag", "pyb_dw", "pyb_gnd_drag_dw"} <= set(
         physics_modes()
     )
-    assert parse_physics("pyb_gnd_drag_dw") == ("pyb", True, True, True)
+    assert parse_physics("pyb_gnd_drag_dw") == ("pyb", True, True, True, "bounded")
     with pytest.raises(ValueError, match="unknown physics mode 'pyb_wind'.*allowed"):
         parse_physics("pyb_wind")
 

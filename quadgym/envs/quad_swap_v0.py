@@ -21,9 +21,9 @@ Rewards (each agent's hover reward towards its own current goal), the crash
 and collision rules, the observation, ``state()`` and every argument are those
 of quad_swarm_v0 (:class:`quadgym.envs.quad.swarm.SwarmEnv`'s card), with
 ``task="swap"`` set. The goals: :mod:`quadgym.envs.quad.tasks.teams`. ``physics="pyb_dw"`` adds
-downwash (a drone passing under another is pushed down); beware that the
-paper's fit grows as 1/δz² as the vertical separation δz vanishes, so drones
-side by side at nearly equal heights can feel forces beyond their weight.
+downwash (a drone passing under another is pushed down along its own thrust
+axis): the paper's fit, capped at the upper drone's thrust and zero for drones
+side by side (docs/design.md, "Downwash: source, region, bound, frame").
 
 ### Arguments
 

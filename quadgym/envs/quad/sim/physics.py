@@ -23,12 +23,18 @@ _EFFECTS = ("gnd", "drag", "dw")
 
 
 class Physics(NamedTuple):
-    """A physics mode: which integrator and which aerodynamic effects."""
+    """A physics mode: which integrator and which aerodynamic effects.
+
+    ``downwash_model`` (one of :data:`aero.DOWNWASH_MODELS`) is not part of a mode's
+    name: every ``*_dw`` mode flies ``bounded``; ``physics._replace(downwash_model=
+    "reference")`` on a World's ``physics`` flies gym-pybullet-drones' fit, to compare.
+    """
 
     integrator: str  # "pyb" or "dyn"
     ground_effect: bool
     drag: bool
     downwash: bool
+    downwash_model: str = "bounded"
 
     @property
     def has_aero(self) -> bool:
@@ -70,7 +76,8 @@ def aero_wrench(
 
     Ground effect acts at each propeller (so it also makes a torque when the
     propellers are at different heights); drag at the centre of mass; downwash
-    is a world-frame force rotated into the body frame.
+    along each lower drone's body −z, bounded by the thrust kf·Σω² of the drone
+    above (see :func:`aero.downwash`).
     """
     n = len(state)
     force = np.zeros((n, 3))
@@ -85,7 +92,8 @@ def aero_wrench(
     if physics.drag:
         force += aero.drag(rpm, state.vel, rot, model)
     if physics.downwash and n > 1:
-        force += np.einsum("nji,nj->ni", rot, aero.downwash(state.pos, model))
+        thrust = model.kf * (rpm * rpm).sum(axis=1)
+        force += aero.downwash(state.pos, model, thrust, physics.downwash_model)
     return force, torque
 
 
