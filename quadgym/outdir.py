@@ -91,7 +91,14 @@ def claim(path: str | Path, owner: str) -> Path:
     path = Path(path).absolute()
     aside = path.with_name(f".{path.name}.cleared-{os.getpid()}")
     if path.is_dir() and any(path.iterdir()):
-        os.rename(path, aside)
+        try:
+            os.rename(path, aside)
+        except OSError:  # a mount point, say: emptied in place (the mark kept)
+            for entry in path.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                elif entry.name != MARK:
+                    entry.unlink()
     path.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path / MARK, json.dumps({"owner": owner}).encode())
     for old in path.parent.glob(f".{path.name}.cleared-*"):

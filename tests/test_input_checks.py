@@ -118,3 +118,23 @@ def test_lifecycle_errors_name_the_env_they_come_from(make, name):
     with pytest.raises(RuntimeError, match=f"^{name} is closed"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         env.reset(seed=0)
+
+
+@pytest.mark.parametrize("rename_fails", [False, True])
+def test_claiming_an_owned_directory_leaves_only_the_mark(tmp_path, monkeypatch, rename_fails):
+    """An earlier run's files go (renamed aside in one step; emptied in place where the
+    rename fails, a mount point), no aside copy is left, and the mark stays throughout."""
+    from quadgym import outdir
+
+    out = tmp_path / "bench"
+    outdir.claim(out, "me")
+    (out / "results.json").write_text("{}")
+    (out / "plots").mkdir()
+    if rename_fails:
+        monkeypatch.setattr(outdir.os, "rename", lambda *a: (_ for _ in ()).throw(OSError(16)))
+    outdir.claim(out, "me")
+    assert [p.name for p in out.iterdir()] == [outdir.MARK]
+    assert [p.name for p in tmp_path.iterdir()] == ["bench"]
+    with pytest.raises(ValueError, match="was not written by other"):
+        (out / "x").write_text("")
+        outdir.claim(out, "other")

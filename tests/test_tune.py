@@ -173,7 +173,8 @@ def test_a_killed_sweep_resumes_without_repeating_finished_trials(tmp_path, ray_
     unfinished ones continued from their run directory."""
     out = tmp_path / "sweep"
     argv = [*SWEEP, "--steps", "400", "--scheduler", "fifo", "--max-concurrent", "1"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "scripts")}
+    # this tree (its quadgym and its scripts), not an installed one
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "scripts")])}
     driver = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "tune.py"), *argv, "--out", str(out)],
         stdout=subprocess.DEVNULL,
