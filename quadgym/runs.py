@@ -213,7 +213,8 @@ def _count(value: Any, least: int) -> bool:
 
 def state_problem(state: dict[str, Any]) -> str | None:
     """The first field of a run's state that is not what :meth:`Run.plan` writes, as
-    "NAME is invalid: VALUE (what it must be)", or None."""
+    "NAME is invalid: VALUE (what it must be)", or None (a field absent is not judged
+    here: :meth:`Run.open` requires its keys, evaluation only env, algo and config)."""
     rules = [
         ("env", lambda v: isinstance(v, str) and v, "an env id"),
         ("algo", lambda v: isinstance(v, str) and v, "a plugin name"),
@@ -225,7 +226,7 @@ def state_problem(state: dict[str, Any]) -> str | None:
         ("resumes", lambda v: isinstance(v, list), "a list"),
     ]
     for name, ok, want in rules:
-        if not ok(state[name]):
+        if name in state and not ok(state[name]):
             return f"{name} is invalid: {state[name]!r} (must be {want})"
     return None
 

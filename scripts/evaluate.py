@@ -40,7 +40,7 @@ from quadgym.envs.quad.pictures import OnboardRecorder  # noqa: E402
 from quadgym.evaluation import controller_interface, interface_conflict  # noqa: E402
 from quadgym.outdir import out_problem, save_figure  # noqa: E402
 from quadgym.registry import ENV_SPECS  # noqa: E402
-from quadgym.runs import Run, RunError  # noqa: E402
+from quadgym.runs import RunError, read_state, state_problem  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,10 +72,17 @@ def not_a_run(args: Any) -> str | None:
     run = Path(args.run)
     if not (run / "state.json").is_file() or not (run / "checkpoint.bin").is_file():
         return f"{run} has no state.json and checkpoint.bin; is it a run directory?"
-    try:  # the run's state, read as --resume reads it (a field of the wrong kind, named)
-        Run.open(run)
+    try:  # the run's state: a field of the wrong kind is named, as --resume names it
+        state = read_state(run)
     except RunError as exc:
         return str(exc)
+    keys = ("env", "algo", "config")
+    missing = [k for k in keys if not isinstance(state, dict) or k not in state]
+    problem = (
+        f"{run / 'state.json'} lacks {', '.join(missing)}" if missing else state_problem(state)
+    )
+    if problem:
+        return problem if missing else f"{run / 'state.json'} field {problem}"
     # where the results go, checked before any episode is flown
     problem = out_problem(run, "--run")
     if problem is None and getattr(args, "video", None):
