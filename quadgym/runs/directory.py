@@ -214,8 +214,8 @@ def _count(value: Any, least: int) -> bool:
 
 def state_problem(state: dict[str, Any], present_only: bool = False) -> str | None:
     """The first field of a run's state that is not what :meth:`Run.plan` writes, as
-    "NAME is invalid: VALUE (what it must be)", or None; with ``present_only`` the fields
-    the state lacks are not asked for (an evaluation needs only env, algo and config)."""
+    "NAME is invalid: VALUE (what it must be)", or None (a field absent is not judged
+    here: :meth:`Run.open` requires its keys, evaluation only env, algo and config)."""
     rules = [
         ("env", lambda v: isinstance(v, str) and v, "an env id"),
         ("algo", lambda v: isinstance(v, str) and v, "a plugin name"),
@@ -227,9 +227,7 @@ def state_problem(state: dict[str, Any], present_only: bool = False) -> str | No
         ("resumes", lambda v: isinstance(v, list), "a list"),
     ]
     for name, ok, want in rules:
-        if present_only and name not in state:
-            continue
-        if not ok(state[name]):
+        if name in state and not ok(state[name]):
             return f"{name} is invalid: {state[name]!r} (must be {want})"
     return None
 

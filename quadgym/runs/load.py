@@ -51,7 +51,7 @@ def read_state(path: str | Path) -> dict[str, Any]:
     missing = [k for k in ("env", "algo", "config") if k not in state]
     if missing:
         raise ValueError(f"{file} lacks {', '.join(missing)}")
-    problem = directory.state_problem(state, present_only=True)
+    problem = directory.state_problem(state)
     if problem:
         raise ValueError(f"{file} field {problem}")
     return state
