@@ -45,14 +45,16 @@ def table_sections(results: dict[str, Any]) -> dict[str, str]:
     token-sequence toy)."""
     summary, n = results["summary"], results["setup"]["seeds"]
     grid = [k for k in summary if not k.split("/")[1].startswith("sampled")]
-    header = "| run | " + " | ".join(f"{v[0]} ({v[1]})" for v in CHANGES.values()) + " |"
+    header = [
+        "",
+        "| run | " + " | ".join(f"{v[0]} ({v[1]})" for v in CHANGES.values()) + " |",
+        "|---" * (len(CHANGES) + 1) + "|",
+    ]
     out: dict[str, list[str]] = {}
     out["changes"] = [
         f"### Changes from the start (epoch 0) to the last epoch; {n} seeds, "
         "mean [95 % t-interval]",
-        "",
-        header,
-        "|---" * (len(CHANGES) + 1) + "|",
+        *header,
     ]
     for key in grid:
         cells = [_change_cell(summary[key][c]) for c in CHANGES]
@@ -107,9 +109,7 @@ def table_sections(results: dict[str, Any]) -> dict[str, str]:
     out["instances"] = [
         f"### DPO over {n} independent problem instances (task_seed = seed), mean "
         "[95 % t-interval]",
-        "",
-        header,
-        "|---" * (len(CHANGES) + 1) + "|",
+        *header,
     ]
     for sc, ci in inst["summary"].items():
         stats = [{"ci": ci[c], "seeds": inst["changes"][sc][c]} for c in CHANGES]
