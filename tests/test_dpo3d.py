@@ -32,6 +32,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import quadgym
 from quadgym.agents.preference.plugins import dpo_loss
 from quadgym.repro import dpo3d as script
+from quadgym.repro import dpo3d_run, dpo3d_tables
 from quadgym.repro.docblocks import blocks, fill, mismatches
 from quadgym.stats import holm
 
@@ -181,7 +182,7 @@ def test_script_statistics_and_changes_against_hand_computation():
 def test_script_tiny_full_run(tmp_path):
     torch.set_num_threads(1)
     argv = ["--out", str(tmp_path), "--seeds", "2", "--epochs", "3", "--token-epochs", "2"]
-    res = script.main([*argv, "--beta-minus", "0.01", "--sft-lambda", "1.0", "--full"])
+    res = dpo3d_run.main([*argv, "--beta-minus", "0.01", "--sft-lambda", "1.0", "--full"])
     for name in ("results.json", "curves.json", "tables.md", "figure.png", "fixes.png"):
         assert (tmp_path / name).is_file()
     for name in ("figure.png", "fixes.png"):
@@ -203,7 +204,7 @@ def test_script_tiny_full_run(tmp_path):
     assert len(res["tokens"]["changes"]["on"]["dln_chosen"]) == 2
     # the tables are regenerated from results.json alone
     written = json.loads((tmp_path / "results.json").read_text())
-    assert "\n".join(script.table_sections(written).values()) == text
+    assert "\n".join(dpo3d_tables.table_sections(written).values()) == text
 
 
 def test_every_plugin_logs_the_sets_and_gradients():
@@ -256,7 +257,7 @@ def test_the_write_up_tables_are_those_of_the_committed_results():
     results = json.loads((ROOT / "docs" / "results" / "dpo3d.json").read_text())
     doc = (ROOT / "docs" / "dpo3d.md").read_text()
     assert {"changes", "per_seed", "comparisons", "instances", "tokens"} <= set(blocks(doc))
-    assert mismatches(doc, script.table_sections(results)) == []
+    assert mismatches(doc, dpo3d_tables.table_sections(results)) == []
 
 
 def test_generated_tables_are_found_filled_and_checked():

@@ -1,49 +1,8 @@
-"""Reproduce DPO's 3D-properties on PreferenceToy-v0 and PreferenceTokens-v0 (Yan et al.
-2024, arXiv 2406.07327), measured as changes from the start of training.
-
-    python scripts/reproduce_dpo3d.py --out results/dpo3d
-    python scripts/reproduce_dpo3d.py --out results/dpo3d-full --full --seeds 10
-    python scripts/reproduce_dpo3d.py --out results/dpo3d-quick --seeds 2 --epochs 50 \
-        --beta-minus 0.01 --sft-lambda 1.0
-
-PreferenceToy-v0: 4 prompts, 10 responses, a Bradley–Terry oracle; the policy
-is a prompt MLP with a rank-2 response embedding, first fitted to π_ref (and
-then π_ref is that fitted model). Each run trains ``--epochs`` passes over 64
-pairs per prompt with Adam (lr 1e-3, batch 64, β = 0.1) and records, before
-training and after every epoch, the probability mass on the chosen, rejected and
-unseen responses (mean over prompts).
-
-Runs (``--seeds`` seeds each; the seed draws the pairs and the network's start):
-plain DPO in the four scenarios (chosen on/off-policy × rejected on/off-policy);
-the two fixes, DPO with β⁻ below β⁺ = β (``dpo_flex``) and DPO + λ·SFT on the
-chosen responses (``dpo_sft``), on on-policy and on off-policy data; IPO and SLiC on
-on-policy data. With ``--full``: also the attempts at an off-policy setting in which
-the properties are stronger than on-policy (pairs sampled from a pool and labelled
-by the oracle, so a response can be chosen in one pair and rejected in another).
-
-Each property as a change from the start (epoch 0 = π_ref) to the last epoch:
-* drastic drop: Δ log10 rejected = log10 rejected(T)/rejected(0) (decades), and
-  the first epoch at which the rejected mass is below a tenth of its start;
-* degradation: Δ ln chosen = ln chosen(T)/chosen(0) (nats), and the fall from the
-  peak, ln chosen(T) − max_t ln chosen(t) (nats, ≤ 0);
-* dispersion: Δ unseen = unseen(T) − unseen(0) (probability mass).
-Every number: mean over seeds with a 95 % t-interval; comparisons paired by seed,
-two-sided paired t-test (``scipy.stats.ttest_rel``), with on how many seeds the
-first setting shows the property more strongly.
-
-Also, on every run: DPO on ``on_on`` and ``off_off`` data over independent problem
-instances (seed s on PreferenceToy-v0 with ``task_seed`` = s, where the grid above keeps
-instance 0), and the token-sequence toy (:mod:`quadgym.repro.dpo_tokens`,
-``--token-epochs``). Paired comparisons are Holm-adjusted over the table they sit in.
-
-Writes to ``--out``: ``results.json`` (``setup``; ``summary``: per run key and change the
-t-interval and per-seed values; ``starts``: per run the start masses per seed;
-``comparisons``; ``instances``; ``tokens``; ``seconds``), from which
-:func:`table_sections` regenerates every table; ``curves.json`` (the per-epoch masses of
-every run, for the figures); ``tables.md`` (the tables printed); ``figure.png`` (the
-paper's figure redrawn: the mass of the chosen, rejected and unseen responses over
-training and its ln, one column per scenario, on- to off-policy) and ``fixes.png`` (the
-same for DPO and each fix on on-policy data).
+"""DPO's 3D-properties on PreferenceToy-v0: the experiment core (Yan et al. 2024, arXiv
+2406.07327). :mod:`quadgym.repro.dpo3d_run` runs it (``scripts/reproduce_dpo3d.py`` is its
+command line, its docstring says what runs and what is written); :mod:`.dpo3d_tables` writes
+the tables from results.json, :mod:`.dpo3d_figures` the figures, :mod:`.dpo_tokens` the
+token-sequence toy.
 """
 
 from __future__ import annotations
@@ -51,20 +10,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 
 import quadgym
-from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
-from quadgym.repro.dpo3d_figures import plot
-from quadgym.repro.dpo_tokens import token_experiment, token_tables
-from quadgym.repro.format import interval, p_value, sig
-from quadgym.repro.io import write_json, write_text
 from quadgym.stats import holm, paired_test, t_interval
 
 SCENARIOS = ("on_on", "on_off", "off_on", "off_off")
@@ -355,168 +307,3 @@ def comparisons(runs: dict[str, dict]) -> list[dict[str, Any]]:
             for prop, (change, sign) in sampled.items():
                 add(key, f"dpo/{data}", prop, change, sign)
     return with_holm(out)
-
-
-def _comparison_rows(tests: list[dict[str, Any]]) -> list[str]:
-    """The header and one row per paired test: A − B, p, Holm-adjusted p, k/n."""
-    lines = [
-        "| A | B | property (change) | A − B | p | p (Holm) | k/n |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for t in tests:
-        ci = (t["diff"], *t["diff_ci"])
-        lines.append(
-            f"| {t['a']} | {t['b']} | {t['property']} ({t['change']}) | {interval(ci)} | "
-            f"{p_value(t['p'])} | {p_value(t['p_holm'])} | {t['stronger']}/{t['n']} |"
-        )
-    return lines
-
-
-def _change_cell(stat: dict[str, Any]) -> str:
-    """mean [95 % t-interval] of a change over seeds; "n/a (k/n seeds)" when it happened on
-    only k of the n seeds (the first epoch below a tenth, on a run where it never did)."""
-    values = np.asarray(stat["seeds"], dtype=float)
-    finite = int(np.isfinite(values).sum())
-    return interval(stat["ci"]) if finite == values.size else f"n/a ({finite}/{values.size} seeds)"
-
-
-def table_sections(results: dict[str, Any]) -> dict[str, str]:
-    """The Markdown tables of a run, by name, from its results.json alone (so that a test
-    can regenerate the write-up's tables from the committed results): ``changes`` (per
-    run, mean [95 % t-interval]), ``per_seed`` (DPO's start masses and changes),
-    ``sampled`` (with ``--full``), ``comparisons`` (paired, Holm over the table),
-    ``instances`` (DPO over independent problem instances) and ``tokens`` (the
-    token-sequence toy)."""
-    summary, n = results["summary"], results["setup"]["seeds"]
-    grid = [k for k in summary if not k.split("/")[1].startswith("sampled")]
-    header = "| run | " + " | ".join(f"{v[0]} ({v[1]})" for v in CHANGES.values()) + " |"
-    out: dict[str, list[str]] = {}
-    out["changes"] = [
-        f"### Changes from the start (epoch 0) to the last epoch; {n} seeds, "
-        "mean [95 % t-interval]",
-        "",
-        header,
-        "|---" * (len(CHANGES) + 1) + "|",
-    ]
-    for key in grid:
-        cells = [_change_cell(summary[key][c]) for c in CHANGES]
-        out["changes"].append(f"| {key} | " + " | ".join(cells) + " |")
-    out["per_seed"] = [
-        "### DPO per seed: start mass → change",
-        "",
-        "| run | seed | chosen(0) | rejected(0) | unseen(0) | "
-        + " | ".join(v[0] for v in CHANGES.values())
-        + " |",
-        "|---" * (len(CHANGES) + 5) + "|",
-    ]
-    for key in (f"dpo/{sc}" for sc in SCENARIOS):
-        start = results["starts"][key]
-        for s in range(n):
-            starts = [f"{start[k][s]:.3g}" for k in ("chosen", "rejected", "unseen")]
-            vals = [sig(summary[key][c]["seeds"][s]) for c in CHANGES]
-            out["per_seed"].append(f"| {key} | {s} | " + " | ".join(starts + vals) + " |")
-    sampled = [k for k in summary if k.split("/")[1].startswith("sampled")]
-    if sampled:
-        names = {
-            "dln_pair_chosen": "Δ mean ln π(y_w) (nats)",
-            "dln_pair_rejected": "Δ mean ln π(y_l) (nats)",
-            "d_unseen": "Δ unseen mass",
-            "dln_seen": "Δ ln seen mass (nats)",
-        }
-        lines = [
-            "### Attempt: sampled-and-labelled pairs (--full); mean [95 % t-interval]",
-            "",
-            "| run | " + " | ".join(names.values()) + " |",
-            "|---" * (len(names) + 1) + "|",
-        ]
-        for key in sampled:
-            cells = [interval(summary[key][c]["ci"]) for c in names]
-            lines.append(f"| {key} | " + " | ".join(cells) + " |")
-        lines += ["", "Per seed, DPO:", "", "| run | " + " | ".join(names.values()) + " |"]
-        lines.append("|---" * (len(names) + 1) + "|")
-        for key in (k for k in sampled if k.startswith("dpo/")):
-            cells = [", ".join(sig(v) for v in summary[key][c]["seeds"]) for c in names]
-            lines.append(f"| {key} | " + " | ".join(cells) + " |")
-        out["sampled"] = lines
-    out["comparisons"] = [
-        "### Paired comparisons over seeds (two-sided paired t-test)",
-        "",
-        "Difference A − B of the change that measures the property, mean [95 % t-interval]; "
-        "k/n: seeds on which A shows the property more strongly than B; p (Holm): adjusted "
-        "over every comparison of this table.",
-        "",
-        *_comparison_rows(results["comparisons"]),
-    ]
-    inst = results["instances"]
-    out["instances"] = [
-        f"### DPO over {n} independent problem instances (task_seed = seed), mean "
-        "[95 % t-interval]",
-        "",
-        header,
-        "|---" * (len(CHANGES) + 1) + "|",
-    ]
-    for sc, ci in inst["summary"].items():
-        stats = [{"ci": ci[c], "seeds": inst["changes"][sc][c]} for c in CHANGES]
-        out["instances"].append(
-            f"| dpo/{sc} | " + " | ".join(_change_cell(st) for st in stats) + " |"
-        )
-    out["instances"] += [
-        "",
-        "Off- against on-policy, paired by instance (p (Holm): over the three properties):",
-        "",
-        *_comparison_rows(inst["comparisons"]),
-    ]
-    sections = {k: "\n".join(v) + "\n" for k, v in out.items()}
-    sections["tokens"] = token_tables(results["tokens"])
-    return sections
-
-
-def main(argv: list[str] | None = None) -> dict:
-    """Run, print and write everything; returns what results.json holds."""
-    args = parse_args(Args, __doc__, argv)
-    torch.set_num_threads(1)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    runs = run_grid(args)
-    replicated = instances(args)
-    tokens = token_experiment(args.seeds, args.token_epochs)
-    summary = summarise(runs)
-    results = {
-        "setup": {
-            **args.to_dict(),
-            "env": "PreferenceToy-v0",
-            "pairs_per_prompt": 64,
-            "batch_size": 64,
-            "policy_rank": 2,
-        },
-        "summary": summary,
-        "starts": {
-            key: {k: [curve[0] for curve in run[k]] for k in ("chosen", "rejected", "unseen")}
-            for key, run in runs.items()
-        },
-        "comparisons": comparisons(runs),
-        "instances": replicated,
-        "tokens": {k: v for k, v in tokens.items() if k != "runs"},
-        "seconds": time.perf_counter() - t0,
-    }
-    text = "\n".join(table_sections(results).values())
-    print(text)
-    write_text(out / "tables.md", text)
-    titles = {
-        "dpo/on_on": "DPO, on-policy (chosen & rejected)",
-        "dpo/off_off": "DPO, off-policy (chosen & rejected)",
-        "dpo/on_off": "DPO, chosen on, rejected off",
-        "dpo/off_on": "DPO, chosen off, rejected on",
-    }
-    plot(runs, [f"dpo/{sc}" for sc in SCENARIOS], out / "figure.png", titles)
-    fixes = ["dpo/on_on"] + [
-        k for k in runs if k.startswith(("dpo_flex", "dpo_sft")) and k.endswith("/on_on")
-    ]
-    plot(runs, fixes, out / "fixes.png", titles)
-    curves = {key: {k: v for k, v in run.items() if k != "changes"} for key, run in runs.items()}
-    write_json(out / "curves.json", {"runs": curves, "token_runs": tokens["runs"]})
-    write_json(out / "results.json", results)
-    print(f"wrote {out}/ (results.json, curves.json, tables.md, figure.png, fixes.png)")
-    print(f"{results['seconds']:.0f} s")
-    return results
