@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = json.loads((ROOT / "docs/results/hard-standard.json").read_text())
 
 
-def tests(ds, seeds):
+def paired(ds, seeds):
     return RESULTS["summary"][ds]["paired"][seeds]["tests"]
 
 
@@ -30,6 +30,21 @@ def test_the_summary_is_the_analysis_of_the_per_seed_numbers():
     for ds in ("toy", "mnist1d"):
         sets = RESULTS["summary"][ds]["paired"]
         assert sets["selection"]["seeds"] == [0, 4] and sets["confirmation"]["seeds"] == [5, 9]
+
+
+def test_the_headline():
+    """docs/hard.md's headline, Holm-corrected: the standard augmentation with warps and
+    noise is not above random shifts; the learned augmentors are not significantly ahead of
+    random shifts on the fresh seeds 5-9 (pinned: when it turns, the doc must change), but
+    ahead over all ten on the toy (hard_warp_nearest) and MNIST-1D (hard_warp_mix)."""
+    for ds in ("toy", "mnist1d"):
+        standard = paired(ds, "all")["kd_standard vs kd_random_shift"]
+        assert not (standard["diff"] > 0 and standard["p"] < 0.05)
+    for ds, key in (("toy", "hard_warp_nearest"), ("mnist1d", "hard_warp_mix")):
+        fresh = paired(ds, "confirmation")[f"{key} vs kd_random_shift"]
+        assert fresh["p_holm"] > 0.05
+        every = paired(ds, "all")[f"{key} vs kd_random_shift"]
+        assert every["p_holm"] < 0.05 and every["diff"] > 0 and every["higher"] >= 9
 
 
 @pytest.mark.paper
