@@ -105,6 +105,7 @@ def run_job(job: dict) -> dict:
         "init_cosine_profile": init_profile,
         "validation_loss": curve[-1][2],
         "params": algo.params,
+        "steps": steps,
         "stopped_at": stopped,
         "train_seconds": seconds,
         "cpu_seconds": cpu,
