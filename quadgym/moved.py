@@ -63,7 +63,13 @@ MOVED: dict[str, str] = {
 }
 
 #: old module name -> what to use instead, for modules that no longer exist in any form.
-REMOVED: dict[str, str] = {}
+REMOVED: dict[str, str] = {
+    # issue 35 (toys): one mechanism for the write-ups' generated tables
+    "quadgym.repro.docblocks": (
+        "the write-ups' tables are checked and filled by quadgym.repro.doc_tables "
+        "(markers '<!-- table RENDERER:NAME PATH -->')"
+    ),
+}
 
 
 class _AliasLoader(importlib.abc.Loader):

@@ -19,7 +19,6 @@ within the claim: tests/claims.py), not a per-seed tolerance.
 
 import json
 import math
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -33,7 +32,6 @@ import quadgym
 from quadgym.agents.preference.plugins import dpo_loss
 from quadgym.repro import dpo3d as script
 from quadgym.repro import dpo3d_run, dpo3d_tables
-from quadgym.repro.docblocks import blocks, fill, mismatches
 from quadgym.stats import holm
 
 EPOCHS = 300
@@ -246,33 +244,6 @@ def test_bad_input():
         quadgym.make_algo("dpo", "PreferenceToy-v0", data=partial)
     with pytest.raises(ValueError, match="chosen must be 'on' or 'off'"):
         env.preference_dataset("maybe", "on")
-
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_the_write_up_tables_are_those_of_the_committed_results():
-    """docs/dpo3d.md's tables are regenerated from docs/results/dpo3d.json (the results.json
-    of the run the doc names); a number edited in either one fails here."""
-    results = json.loads((ROOT / "docs" / "results" / "dpo3d.json").read_text())
-    doc = (ROOT / "docs" / "dpo3d.md").read_text()
-    assert {"changes", "per_seed", "comparisons", "instances", "tokens"} <= set(blocks(doc))
-    assert mismatches(doc, dpo3d_tables.table_sections(results)) == []
-
-
-def test_generated_tables_are_found_filled_and_checked():
-    doc = (
-        "a\n<!-- table: t -->\n| 1 |\n<!-- /table -->\nb\n<!-- table: u -->\nold\n<!-- /table -->\n"
-    )
-    assert blocks(doc) == {"t": "| 1 |\n", "u": "old\n"}
-    filled = fill(doc, {"t": "| 1 |\n", "u": "| 2 |\n"})
-    assert blocks(filled) == {"t": "| 1 |\n", "u": "| 2 |\n"} and filled.startswith("a\n")
-    assert mismatches(doc, {"t": "| 1 |\n", "u": "| 2 |\n"}) == ["u"]
-    assert mismatches(doc, {"t": "| 1 |\n"}) == ["u"]
-    with pytest.raises(KeyError, match="no table 'u'"):
-        fill(doc, {"t": ""})
-    with pytest.raises(ValueError, match="marked twice"):
-        blocks(doc + doc)
 
 
 def test_holm_by_hand():

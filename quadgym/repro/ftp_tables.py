@@ -95,16 +95,24 @@ def search_table(regime: str, search: dict) -> list[str]:
     return [*lines, ""]
 
 
-def tables(results: dict) -> str:
-    """The Markdown tables of every regime in ``results`` (runs, comparisons, equal loss,
-    and the search for the strongest GPT when it ran)."""
-    lines = []
+def table_sections(results: dict) -> dict[str, str]:
+    """The Markdown tables of each regime in ``results``, by its name (runs, comparisons,
+    equal loss, and the search for the strongest GPT when it ran): what
+    :mod:`quadgym.repro.doc_tables` fills docs/ftp.md's tables with."""
+    sections = {}
     for regime in REGIMES:
         if regime in results:
-            lines += regime_table(regime, results[regime], results["summary"][regime])
+            lines = regime_table(regime, results[regime], results["summary"][regime])
             if regime in results.get("search", {}):
                 lines += search_table(regime, results["search"][regime])
-    return "\n".join(lines)
+            sections[regime] = "\n".join(lines)
+    return sections
+
+
+def tables(results: dict) -> str:
+    """The Markdown tables of every regime in ``results``, as printed and written to
+    tables.md."""
+    return "\n".join(table_sections(results).values())
 
 
 def timing_table(timing: dict) -> str:

@@ -67,10 +67,20 @@ def paired_table(ds: str, summary: dict) -> list[str]:
     return [*lines, ""]
 
 
+def data_set_tables(summary: dict, teacher: dict, n: int) -> dict[str, str]:
+    """The Markdown tables of each data set, by its name: accuracies, then the paired tests."""
+    return {
+        ds: "\n".join(accuracy_table(ds, s, teacher[ds], n) + paired_table(ds, s))
+        for ds, s in summary.items()
+    }
+
+
 def tables(summary: dict, teacher: dict, n: int) -> str:
     """The Markdown tables of every data set: accuracies, then the paired tests."""
-    lines = []
-    for ds, s in summary.items():
-        lines += accuracy_table(ds, s, teacher[ds], n)
-        lines += paired_table(ds, s)
-    return "\n".join(lines)
+    return "\n".join(data_set_tables(summary, teacher, n).values())
+
+
+def table_sections(results: dict) -> dict[str, str]:
+    """:func:`data_set_tables` of a run's results.json (``toy``, ``mnist1d``): what
+    :mod:`quadgym.repro.doc_tables` fills docs/hard.md's tables with."""
+    return data_set_tables(results["summary"], results["teacher"], results["setup"]["seeds"])
