@@ -10,13 +10,13 @@ Both environments have a finite, enumerable set of outcomes (arms, or all
 V^L token sequences), so every quantity an experiment needs is computed
 exactly: :meth:`ScoredOutcomes.optimal_policy`, ``objective``, ``regret``; and
 they build the off-policy datasets of pairs the offline algorithms learn from
-(:meth:`ScoredOutcomes.sample_pairs`).
+(:meth:`ScoredOutcomes.sample_pairs`). That base, and the token-sequence episode
+(:class:`~quadgym.envs.outcomes.TokenSequences`), are quadgym.envs.outcomes', shared with
+the DPO toys.
 """
 
 from __future__ import annotations
 
-import itertools
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,52 +27,40 @@ from gymnasium import spaces
 from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.lifecycle import EpisodeGuard
+from quadgym.envs.outcomes import (
+    MAX_BETA,
+    MAX_OUTCOMES,
+    MIN_BETA,
+    ScoredOutcomes,
+    TokenSequences,
+    check_beta,
+    check_distribution,
+    check_enumerable,
+    softmax,
+)
 
-#: Largest |reward| (reward units) and smallest β (reward units per nat) an env takes:
-#: together they keep R/β, and so π* ∝ π_ref·exp(R/β), finite.
+#: what this module gave before the shared base moved to quadgym.envs.outcomes
+__all__ = [
+    "MAX_BETA",
+    "MAX_OUTCOMES",
+    "MAX_REWARD",
+    "MAX_TESTS",
+    "MIN_BETA",
+    "BanditConfig",
+    "CoPGBanditEnv",
+    "CoPGSequenceEnv",
+    "ScoredOutcomes",
+    "SequenceConfig",
+    "check_beta",
+    "check_distribution",
+    "softmax",
+]
+
+#: Largest |reward| (reward units) an env takes: with β >= MIN_BETA it keeps R/β, and so
+#: π* ∝ π_ref·exp(R/β), finite.
 MAX_REWARD = 1e6
-MIN_BETA, MAX_BETA = 1e-6, 1e6
-#: Most outcomes (V^L token sequences) an env enumerates, and most hidden tests
-#: (each is checked on every outcome at construction).
-MAX_OUTCOMES, MAX_TESTS = 65536, 100
-
-
-def check_beta(beta: float) -> float:
-    if not np.isfinite(beta) or beta <= 0:
-        raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
-    return float(beta)
-
-
-def check_distribution(p: Any, size: int, name: str, support: np.ndarray | None = None):
-    """``p`` as a probability vector of length ``size``.
-
-    Raises:
-        ValueError: wrong length, negative entries, or a sum other than 1.
-    Warns:
-        UserWarning: when ``p`` lacks support where ``support`` (π_ref) has it,
-            which breaks the assumption under which CoPG's maximiser is π*.
-    """
-    p = np.asarray(p, dtype=np.float64)
-    if p.shape != (size,):
-        raise ValueError(f"{name} must have {size} entries, got shape {p.shape}")
-    if np.any(~np.isfinite(p)) or np.any(p < 0):
-        raise ValueError(f"{name} must be finite and non-negative, got {p.tolist()}")
-    if abs(p.sum() - 1.0) > 1e-6:
-        raise ValueError(f"{name} must sum to 1, sums to {p.sum():.6g}")
-    if support is not None and np.any((p == 0) & (support > 0)):
-        missing = np.flatnonzero((p == 0) & (support > 0)).tolist()
-        warnings.warn(
-            f"{name} gives zero probability to outcomes {missing[:10]} that pi_ref supports; "
-            "the off-policy optimum then need not be pi*",
-            UserWarning,
-            stacklevel=3,
-        )
-    return p
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
+#: Most hidden tests (each is checked on every outcome at construction).
+MAX_TESTS = 100
 
 
 def _arm_rewards(name: str, value: tuple[float, ...]) -> tuple[float, ...]:
@@ -133,73 +121,7 @@ class SequenceConfig(EnvConfig):
     task_seed: int = param(0, "draws the hidden tests", ge=0)
 
     def check(self) -> None:
-        if self.vocab**self.length > MAX_OUTCOMES:
-            raise ValueError(
-                f"vocab**length must be <= {MAX_OUTCOMES} to enumerate every sequence, got "
-                f"vocab={self.vocab}, length={self.length} ({self.vocab}**{self.length})"
-            )
-
-
-class ScoredOutcomes:
-    """Exact quantities over a finite set of outcomes with rewards and a reference policy.
-
-    Subclasses set ``rewards`` (N,), ``ref_policy`` (N,) and ``beta``.
-    """
-
-    rewards: np.ndarray
-    ref_policy: np.ndarray
-    beta: float
-
-    @property
-    def num_outcomes(self) -> int:
-        return self.rewards.shape[0]
-
-    def optimal_policy(self, beta: float | None = None) -> np.ndarray:
-        """π*(y) ∝ π_ref(y)·exp(R(y)/β)."""
-        beta = check_beta(self.beta if beta is None else beta)
-        return softmax(np.log(self.ref_policy) + self.rewards / beta)
-
-    def objective(self, policy: Any, beta: float | None = None) -> float:
-        """J(π) = E_π[R] − β·KL(π‖π_ref), exactly."""
-        beta = check_beta(self.beta if beta is None else beta)
-        pi = check_distribution(policy, self.num_outcomes, "policy")
-        nz = pi > 0
-        kl = float(np.sum(pi[nz] * (np.log(pi[nz]) - np.log(self.ref_policy[nz]))))
-        return float(pi @ self.rewards) - beta * kl
-
-    def regret(self, policy: Any, beta: float | None = None) -> float:
-        """J(π*) − J(π) ≥ 0, which equals β·KL(π‖π*)."""
-        return self.objective(self.optimal_policy(beta), beta) - self.objective(policy, beta)
-
-    def sample_pairs(
-        self, mu1: Any, mu2: Any, n: int, seed: int | None = None
-    ) -> dict[str, np.ndarray]:
-        """An off-policy dataset of ``n`` pairs, y ~ mu1 and y' ~ mu2, independently.
-
-        Returns arrays of length n: ``y``, ``y2`` (outcome indices), ``r``, ``r2``
-        (their rewards) and ``first_preferred`` (a Bradley–Terry label drawn
-        with P(y ≻ y') = σ(R(y) − R(y'))), plus ``prompt`` (all zero: one prompt).
-
-        Raises:
-            ValueError: behaviour distributions that are not distributions, n < 1.
-        """
-        mu1 = check_distribution(mu1, self.num_outcomes, "mu1", self.ref_policy)
-        mu2 = check_distribution(mu2, self.num_outcomes, "mu2", self.ref_policy)
-        if not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"n must be a positive number of pairs, got {n!r}")
-        rng = np.random.default_rng(seed)
-        y = rng.choice(self.num_outcomes, size=n, p=mu1)
-        y2 = rng.choice(self.num_outcomes, size=n, p=mu2)
-        r, r2 = self.rewards[y], self.rewards[y2]
-        p_first = 1.0 / (1.0 + np.exp(-(r - r2)))
-        return {
-            "prompt": np.zeros(n, dtype=np.int64),
-            "y": y,
-            "y2": y2,
-            "r": r,
-            "r2": r2,
-            "first_preferred": rng.random(n) < p_first,
-        }
+        check_enumerable(self.vocab, self.length)
 
 
 class CoPGBanditEnv(ScoredOutcomes, gym.Env):
@@ -281,7 +203,7 @@ class CoPGBanditEnv(ScoredOutcomes, gym.Env):
         self._guard.close()
 
 
-class CoPGSequenceEnv(ScoredOutcomes, gym.Env):
+class CoPGSequenceEnv(TokenSequences):
     """
     ## Description
 
@@ -335,8 +257,6 @@ class CoPGSequenceEnv(ScoredOutcomes, gym.Env):
     * v0: initial version.
     """
 
-    metadata = {"render_modes": []}
-
     def __init__(
         self,
         vocab: int = 4,
@@ -347,7 +267,10 @@ class CoPGSequenceEnv(ScoredOutcomes, gym.Env):
         task_seed: int = 0,
     ):
         self.config = config = SequenceConfig.from_arguments(locals())
-        vocab, length = self.vocab, self.length = config.vocab, config.length
+        vocab, length = config.vocab, config.length
+        self._make_sequences(
+            vocab, length, "CoPGSequence-v0", over="the sequence is finished; call reset()"
+        )
         self.beta = config.beta
         rng = np.random.default_rng(config.task_seed)
         self.tests = []
@@ -361,13 +284,8 @@ class CoPGSequenceEnv(ScoredOutcomes, gym.Env):
             else:
                 self.tests.append(("twice", int(rng.integers(vocab)), 0))
         self.reward_scale = config.reward_scale
-        self.outcomes = np.array(list(itertools.product(range(vocab), repeat=length)))
         self.rewards = self.reward_scale * np.array([self.passed(s) for s in self.outcomes], float)
         self.ref_policy = np.full(len(self.outcomes), 1.0 / len(self.outcomes))
-        self.action_space = spaces.Discrete(vocab)
-        self.observation_space = spaces.MultiDiscrete([vocab + 1] * length)
-        self._tokens: list[int] = []
-        self._guard = EpisodeGuard("CoPGSequence-v0", over="the sequence is finished; call reset()")
 
     def passed(self, seq: Any) -> int:
         """How many hidden tests the token sequence passes."""
@@ -383,35 +301,3 @@ class CoPGSequenceEnv(ScoredOutcomes, gym.Env):
             else:
                 count += seq.count(a) >= 2
         return count
-
-    def outcome_index(self, seq: Any) -> int:
-        """Index of a token sequence in ``outcomes`` (base-V number)."""
-        idx = 0
-        for t in seq:
-            idx = idx * self.vocab + int(t)
-        return idx
-
-    def _obs(self) -> np.ndarray:
-        obs = np.full(self.length, self.vocab, dtype=np.int64)
-        obs[: len(self._tokens)] = self._tokens
-        return obs
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        self._guard.reset()
-        super().reset(seed=seed)
-        self._tokens = []
-        return self._obs(), {}
-
-    def step(self, action):
-        self._guard.check_step()
-        if not self.action_space.contains(action):
-            raise ValueError(f"action {action!r} is not a token in 0..{self.vocab - 1}")
-        self._tokens.append(int(action))
-        done = len(self._tokens) == self.length
-        reward = self.reward_scale * self.passed(self._tokens) if done else 0.0
-        self._guard.end(done)
-        return self._obs(), float(reward), done, False, {}
-
-    def close(self) -> None:
-        """Nothing to release; ``step()``/``reset()`` then raise ``EnvClosed``."""
-        self._guard.close()

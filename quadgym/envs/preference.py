@@ -18,8 +18,8 @@ from gymnasium import spaces
 
 from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
-from quadgym.envs.bandit import softmax
 from quadgym.envs.lifecycle import EpisodeGuard
+from quadgym.envs.outcomes import softmax
 
 SOURCES = ("on", "off")
 

@@ -16,18 +16,20 @@ Every sequence is enumerated (V**L <= 65536), so every mass and log-likelihood i
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
-from typing import Any
 
-import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 
 from quadgym.config import param
 from quadgym.envs.arguments import EnvConfig
-from quadgym.envs.bandit import MAX_BETA, MAX_OUTCOMES, MIN_BETA, ScoredOutcomes
-from quadgym.envs.lifecycle import EpisodeGuard
+from quadgym.envs.outcomes import (
+    MAX_BETA,
+    MIN_BETA,
+    TokenSequences,
+    check_enumerable,
+    check_pair_count,
+    log_softmax,
+)
 
 #: where the pairs come from: π_ref's chain, or the chain with negated logits
 SOURCES = ("on", "off")
@@ -52,19 +54,10 @@ class PreferenceTokensConfig(EnvConfig):
     task_seed: int = param(0, "draws π_ref and the latent scores", ge=0)
 
     def check(self) -> None:
-        if self.vocab**self.length > MAX_OUTCOMES:
-            raise ValueError(
-                f"vocab**length must be <= {MAX_OUTCOMES} to enumerate every sequence, got "
-                f"vocab={self.vocab}, length={self.length} ({self.vocab}**{self.length})"
-            )
+        check_enumerable(self.vocab, self.length)
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
-
-class PreferenceTokensEnv(ScoredOutcomes, gym.Env):
+class PreferenceTokensEnv(TokenSequences):
     """
     ## Description
 
@@ -113,8 +106,6 @@ class PreferenceTokensEnv(ScoredOutcomes, gym.Env):
     * v0: initial version.
     """
 
-    metadata = {"render_modes": []}
-
     def __init__(
         self,
         vocab: int = 6,
@@ -124,7 +115,10 @@ class PreferenceTokensEnv(ScoredOutcomes, gym.Env):
         task_seed: int = 0,
     ):
         self.config = config = PreferenceTokensConfig.from_arguments(locals())
-        vocab, length = self.vocab, self.length = config.vocab, config.length
+        vocab, length = config.vocab, config.length
+        self._make_sequences(
+            vocab, length, "PreferenceTokens-v0", over="the response is finished; call reset()"
+        )
         self.beta = config.beta
         rng = np.random.default_rng(config.task_seed)
         first = config.ref_scale * rng.normal(size=vocab)
@@ -132,7 +126,6 @@ class PreferenceTokensEnv(ScoredOutcomes, gym.Env):
         w, u = rng.normal(size=(length, vocab)), rng.normal(size=(vocab, vocab))
         #: first-token and transition logits of each source chain
         self.chains = {"on": (first, trans), "off": (-first, -trans)}
-        self.outcomes = np.array(list(itertools.product(range(vocab), repeat=length)))
         seq = self.outcomes
         self.rewards = w[np.arange(length), seq].sum(1) + u[seq[:, :-1], seq[:, 1:]].sum(1)
         #: (N, L, V) π_ref's next-token logits after each prefix of each sequence
@@ -140,30 +133,19 @@ class PreferenceTokensEnv(ScoredOutcomes, gym.Env):
             [np.broadcast_to(first, (len(seq), 1, vocab)), trans[seq[:, :-1]]], axis=1
         )
         self.ref_policy = np.exp(self.log_probs("on"))
-        self.action_space = spaces.Discrete(vocab)
-        self.observation_space = spaces.MultiDiscrete([vocab + 1] * length)
-        self._tokens: list[int] = []
-        self._guard = EpisodeGuard(
-            "PreferenceTokens-v0", over="the response is finished; call reset()"
-        )
 
     # -------------------------------------------------------------- sources
     def log_probs(self, source: str) -> np.ndarray:
         """(N,) ln probability of every sequence under the ``source`` chain (nats)."""
         first, trans = self._chain(source)
         seq = self.outcomes
-        lp = _log_softmax(first)[seq[:, 0]]
-        return lp + _log_softmax(trans)[seq[:, :-1], seq[:, 1:]].sum(1)
+        lp = log_softmax(first)[seq[:, 0]]
+        return lp + log_softmax(trans)[seq[:, :-1], seq[:, 1:]].sum(1)
 
     def _chain(self, source: str) -> tuple[np.ndarray, np.ndarray]:
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
         return self.chains[source]
-
-    def outcome_index(self, seq: Any) -> np.ndarray:
-        """Index in ``outcomes`` of each sequence of ``seq`` (..., L) (base-V number)."""
-        seq = np.asarray(seq, dtype=np.int64)
-        return (seq * self.vocab ** np.arange(self.length - 1, -1, -1)).sum(-1)
 
     def preference_pairs(
         self, source: str = "on", n: int = 512, seed: int | None = None
@@ -180,10 +162,9 @@ class PreferenceTokensEnv(ScoredOutcomes, gym.Env):
             ValueError: an unknown source, n < 1.
         """
         first, trans = self._chain(source)
-        if not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"n must be a positive number of pairs, got {n!r}")
+        n = check_pair_count(n)
         rng = np.random.default_rng(seed)
-        p_first, p_trans = np.exp(_log_softmax(first)), np.exp(_log_softmax(trans))
+        p_first, p_trans = np.exp(log_softmax(first)), np.exp(log_softmax(trans))
 
         def continue_from(prefix: list[int]) -> list[int]:
             seq = list(prefix)
@@ -203,38 +184,5 @@ class PreferenceTokensEnv(ScoredOutcomes, gym.Env):
             prefer_first = rng.random() < 1 / (1 + np.exp(self.rewards[b] - self.rewards[a]))
             rows.append((a, b, k) if prefer_first else (b, a, k))
         arr = np.array(rows, dtype=np.int64)
-        return {
-            "prompt": np.zeros(n, dtype=np.int64),
-            "y": arr[:, 0],
-            "y2": arr[:, 1],
-            "r": self.rewards[arr[:, 0]],
-            "r2": self.rewards[arr[:, 1]],
-            "first_preferred": np.ones(n, dtype=bool),
-            "shared": arr[:, 2],
-        }
-
-    # --------------------------------------------------------------- gym API
-    def _obs(self) -> np.ndarray:
-        obs = np.full(self.length, self.vocab, dtype=np.int64)
-        obs[: len(self._tokens)] = self._tokens
-        return obs
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        self._guard.reset()
-        super().reset(seed=seed)
-        self._tokens = []
-        return self._obs(), {}
-
-    def step(self, action):
-        self._guard.check_step()
-        if not self.action_space.contains(action):
-            raise ValueError(f"action {action!r} is not a token in 0..{self.vocab - 1}")
-        self._tokens.append(int(action))
-        done = len(self._tokens) == self.length
-        reward = float(self.rewards[self.outcome_index(self._tokens)]) if done else 0.0
-        self._guard.end(done)
-        return self._obs(), reward, done, False, {}
-
-    def close(self) -> None:
-        """Nothing to release; ``step()``/``reset()`` then raise ``EnvClosed``."""
-        self._guard.close()
+        pairs = self.pair_arrays(arr[:, 0], arr[:, 1], np.ones(n, dtype=bool))
+        return {**pairs, "shared": arr[:, 2]}

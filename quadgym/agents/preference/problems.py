@@ -40,7 +40,7 @@ from quadgym.agents.capabilities import (
 from quadgym.agents.preference.config import ContrastiveConfig, PreferenceConfig
 from quadgym.agents.preference.nets import AutoregressivePolicy, PromptMLPPolicy, TabularPolicy
 from quadgym.agents.schedule import Schedule
-from quadgym.envs.bandit import check_beta
+from quadgym.envs.outcomes import check_beta
 
 #: the arrays of a pair dataset, one entry per pair
 DATA_KEYS = ("prompt", "y", "y2", "r", "r2", "first_preferred")
