@@ -200,17 +200,7 @@ def run_grid(args: Args) -> dict[str, dict]:
         runs[key]["seconds"] = time.perf_counter() - t0
         print(f"  {key:<26} {runs[key]['seconds']:5.1f} s", flush=True)
     if args.full:
-        fixes = {
-            "dpo": ("dpo", {}),
-            f"dpo_flex β⁻={min(args.beta_minus):g}": (
-                "dpo_flex",
-                {"beta_plus": args.beta, "beta_minus": min(args.beta_minus)},
-            ),
-            f"dpo_sft λ={max(args.sft_lambda):g}": (
-                "dpo_sft",
-                {"sft_weight": max(args.sft_lambda)},
-            ),
-        }
+        fixes = {"dpo": ("dpo", {}), **fix_runs(args)}
         for pool in SAMPLED_POOLS:
             for name, (algo, extra) in fixes.items():
                 key = f"{name}/sampled_{pool}"
@@ -241,23 +231,23 @@ def with_holm(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return tests
 
 
+def _over_instances(algo: str, scenario: str, args: Args, **extra: Any) -> dict[str, Any]:
+    """``algo`` on ``scenario``'s data over instances: seed s on ``task_seed`` = s."""
+    chosen, rejected = scenario.split("_")
+    cfg = {"beta": args.beta, "lr": args.lr, "chosen": chosen, "rejected": rejected, **extra}
+    return seeds_of(lambda s: train(algo, s, args.epochs, task_seed=s, **cfg), args.seeds)
+
+
 def instances(args: Args) -> dict[str, Any]:
     """DPO on on- and on off-policy data over independent problem instances: seed s runs
     on PreferenceToy-v0 with ``task_seed`` = s (its own scores and π_ref), so the seeds are
     replicates of the problem, not only of the data and the start. Per scenario the
     per-instance changes, their t-intervals, and the paired off-against-on tests (Holm
     over the three properties)."""
-    cfg = {"beta": args.beta, "lr": args.lr}
     runs = {}
     for sc in ("on_on", "off_off"):
-        chosen, rejected = sc.split("_")
         t0 = time.perf_counter()
-        runs[sc] = seeds_of(
-            lambda s, c=chosen, r=rejected: train(
-                "dpo", s, args.epochs, task_seed=s, chosen=c, rejected=r, **cfg
-            ),
-            args.seeds,
-        )
+        runs[sc] = _over_instances("dpo", sc, args)
         print(f"  dpo/{sc} over instances  {time.perf_counter() - t0:5.1f} s", flush=True)
     tests = []
     for prop, (change, sign) in PROPERTIES.items():
@@ -270,6 +260,40 @@ def instances(args: Args) -> dict[str, Any]:
         "summary": {
             sc: {k: t_interval(v) for k, v in run["changes"].items()} for sc, run in runs.items()
         },
+        "comparisons": with_holm(tests),
+    }
+
+
+def fix_runs(args: Args) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The strongest setting of each fix: run name -> (plugin, its config): ``dpo_flex``
+    at the smallest β⁻, ``dpo_sft`` at the largest λ."""
+    b, lam = min(args.beta_minus), max(args.sft_lambda)
+    return {
+        f"dpo_flex β⁻={b:g}": ("dpo_flex", {"beta_plus": args.beta, "beta_minus": b}),
+        f"dpo_sft λ={lam:g}": ("dpo_sft", {"sft_weight": lam}),
+    }
+
+
+def instance_fixes(args: Args, dpo: dict[str, Any]) -> dict[str, Any]:
+    """Each fix (:func:`fix_runs`) on on- and off-policy data over the independent
+    instances of :func:`instances` (whose result is ``dpo``), and each against DPO on the
+    same data and instance, paired by instance, one test per property (Holm over the
+    table): the fixes replicated over problems, as DPO's properties are."""
+    runs, tests = {}, []
+    for sc in ("on_on", "off_off"):
+        for name, (algo, extra) in fix_runs(args).items():
+            key = f"{name}/{sc}"
+            t0 = time.perf_counter()
+            runs[key] = _over_instances(algo, sc, args, **extra)["changes"]
+            print(f"  {key} over instances  {time.perf_counter() - t0:5.1f} s", flush=True)
+            for prop, (change, sign) in PROPERTIES.items():
+                test = paired(runs[key][change], dpo["changes"][sc][change], sign)
+                tests.append(
+                    {"a": key, "b": f"dpo/{sc}", "property": prop, "change": change, **test}
+                )
+    return {
+        "changes": runs,
+        "summary": {key: {k: t_interval(v) for k, v in ch.items()} for key, ch in runs.items()},
         "comparisons": with_holm(tests),
     }
 

@@ -33,12 +33,14 @@ first setting shows the property more strongly.
 
 Also, on every run: DPO on ``on_on`` and ``off_off`` data over independent problem
 instances (seed s on PreferenceToy-v0 with ``task_seed`` = s, where the grid above keeps
-instance 0), and the token-sequence toy (:mod:`quadgym.repro.dpo_tokens`,
-``--token-epochs``). Paired comparisons are Holm-adjusted over the table they sit in.
+instance 0), each fix at its strongest setting (the smallest β⁻, the largest λ) on the
+same data and instances, paired against DPO by instance, and the token-sequence toy
+(:mod:`quadgym.repro.dpo_tokens`, ``--token-epochs``). Paired comparisons are
+Holm-adjusted over the table they sit in.
 
 Writes to ``--out``: ``results.json`` (``setup``; ``summary``: per run key and change the
 t-interval and per-seed values; ``starts``: per run the start masses per seed;
-``comparisons``; ``instances``; ``tokens``; ``seconds``), from which
+``comparisons``; ``instances``; ``instance_fixes``; ``tokens``; ``seconds``), from which
 :func:`table_sections` regenerates every table; ``curves.json`` (the per-epoch masses of
 every run, for the figures); ``tables.md`` (the tables printed); ``figure.png`` (the
 paper's figure redrawn: the mass of the chosen, rejected and unseen responses over
@@ -58,6 +60,7 @@ from quadgym.repro.dpo3d import (
     SCENARIOS,
     Args,
     comparisons,
+    instance_fixes,
     instances,
     run_grid,
     summarise,
@@ -79,6 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     runs = run_grid(args)
     replicated = instances(args)
+    fixes = instance_fixes(args, replicated)
     tokens = token_experiment(args.seeds, args.token_epochs)
     summary = summarise(runs)
     results = {
@@ -96,6 +100,7 @@ def main(argv: list[str] | None = None) -> dict:
         },
         "comparisons": comparisons(runs),
         "instances": replicated,
+        "instance_fixes": fixes,
         "tokens": {k: v for k, v in tokens.items() if k != "runs"},
         "seconds": time.perf_counter() - t0,
     }

@@ -36,13 +36,34 @@ def _change_cell(stat: dict[str, Any]) -> str:
     return interval(stat["ci"]) if finite == values.size else f"n/a ({finite}/{values.size} seeds)"
 
 
+def _instance_fixes(fixes: dict[str, Any], n: int, header: list[str]) -> list[str]:
+    """The fixes over the independent instances: their changes, then each against DPO on
+    the same data, paired by instance."""
+    lines = [
+        f"### The fixes over {n} independent problem instances (task_seed = seed), mean "
+        "[95 % t-interval]",
+        *header,
+    ]
+    for key, ci in fixes["summary"].items():
+        stats = [{"ci": ci[c], "seeds": fixes["changes"][key][c]} for c in CHANGES]
+        lines.append(f"| {key} | " + " | ".join(_change_cell(st) for st in stats) + " |")
+    return [
+        *lines,
+        "",
+        "Each fix against DPO on the same data, paired by instance (DPO's runs are those of "
+        "the table above; p (Holm): over this table's comparisons):",
+        "",
+        *_comparison_rows(fixes["comparisons"]),
+    ]
+
+
 def table_sections(results: dict[str, Any]) -> dict[str, str]:
     """The Markdown tables of a run, by name, from its results.json alone (so that a test
     can regenerate the write-up's tables from the committed results): ``changes`` (per
     run, mean [95 % t-interval]), ``per_seed`` (DPO's start masses and changes),
     ``sampled`` (with ``--full``), ``comparisons`` (paired, Holm over the table),
-    ``instances`` (DPO over independent problem instances) and ``tokens`` (the
-    token-sequence toy)."""
+    ``instances`` (DPO over independent problem instances), ``instance_fixes`` (the fixes
+    over the same instances, when run) and ``tokens`` (the token-sequence toy)."""
     summary, n = results["summary"], results["setup"]["seeds"]
     grid = [k for k in summary if not k.split("/")[1].startswith("sampled")]
     header = [
@@ -122,6 +143,8 @@ def table_sections(results: dict[str, Any]) -> dict[str, str]:
         "",
         *_comparison_rows(inst["comparisons"]),
     ]
+    if "instance_fixes" in results:
+        out["instance_fixes"] = _instance_fixes(results["instance_fixes"], n, header)
     sections = {k: "\n".join(v) + "\n" for k, v in out.items()}
     sections["tokens"] = token_tables(results["tokens"])
     return sections
