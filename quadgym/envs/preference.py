@@ -179,6 +179,12 @@ class PreferenceToyEnv(gym.Env):
                 else:
                     raise RuntimeError(f"the oracle never preferred the chosen pool on prompt {x}")
                 rows.append((x, c, r))
+        return self.chosen_rejected_pairs(rows)
+
+    def chosen_rejected_pairs(self, rows: Any) -> dict[str, np.ndarray]:
+        """The plugins' pair arrays from (prompt, chosen, rejected) ``rows``: ``prompt``,
+        ``y`` (chosen), ``y2`` (rejected), ``first_preferred`` (all True) and ``r``, ``r2``
+        (their latent scores)."""
         a = np.array(rows, dtype=np.int64).reshape(-1, 3)
         return {
             "prompt": a[:, 0],

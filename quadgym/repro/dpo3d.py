@@ -104,15 +104,7 @@ def sampled_pairs(
         for _ in range(pairs_per_prompt):
             y, y2 = rng.choice(candidates, size=2, replace=False)
             rows.append((x, y, y2) if env.compare(x, y, y2, rng) else (x, y2, y))
-    a = np.array(rows, dtype=np.int64)
-    return {
-        "prompt": a[:, 0],
-        "y": a[:, 1],
-        "y2": a[:, 2],
-        "first_preferred": np.ones(len(a), dtype=bool),
-        "r": env.scores[a[:, 0], a[:, 1]],
-        "r2": env.scores[a[:, 0], a[:, 2]],
-    }
+    return env.chosen_rejected_pairs(rows)
 
 
 def train(algo: str, seed: int, epochs: int, task_seed: int = 0, **config: Any) -> dict[str, Any]:
