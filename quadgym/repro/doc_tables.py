@@ -103,15 +103,20 @@ def _sections(renderer: str, path: str, root: Path, cache: dict) -> dict[str, st
     return cache[renderer, path]
 
 
-def expected(block: Block, root: Path = ROOT, _cache: dict | None = None) -> str:
+def expected(block: Block, root: Path = ROOT) -> str:
     """What ``block`` should hold: its table as the renderer prints it from the results
-    file, ending in one newline.
+    file (``path`` under ``root``), ending in one newline.
 
     Raises:
         ValueError: an unknown renderer.
         KeyError: a table name the renderer does not give for that file.
     """
-    sections = _sections(block.renderer, block.path, root, {} if _cache is None else _cache)
+    return _expected(block, root, {})
+
+
+def _expected(block: Block, root: Path, cache: dict) -> str:
+    """:func:`expected`, each results file read and rendered once per ``cache``."""
+    sections = _sections(block.renderer, block.path, root, cache)
     if block.name not in sections:
         raise KeyError(
             f"no table {block.name!r} in {block.renderer} of {block.path}; "
@@ -124,7 +129,7 @@ def mismatches(text: str, root: Path = ROOT) -> list[str]:
     """The labels (``renderer:name path``) of the marked tables of ``text`` whose text is
     not what their results file regenerates."""
     cache: dict = {}
-    return [b.label for b in blocks(text) if b.body != expected(b, root, cache)]
+    return [b.label for b in blocks(text) if b.body != _expected(b, root, cache)]
 
 
 def fill(text: str, root: Path = ROOT) -> str:
@@ -132,7 +137,7 @@ def fill(text: str, root: Path = ROOT) -> str:
     cache: dict = {}
     out, at = [], 0
     for b in blocks(text):
-        out += [text[at : b.start], expected(b, root, cache)]
+        out += [text[at : b.start], _expected(b, root, cache)]
         at = b.end
     return "".join(out) + text[at:]
 
