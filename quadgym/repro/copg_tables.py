@@ -1,5 +1,5 @@
 """The Markdown tables of the CoPG reproduction, regenerated from its results.json alone, so
-that docs/copg.md's tables are checked against the committed results (tests/test_copg.py).
+that docs/copg.md's tables are checked against the committed results (tests/test_doc_tables.py).
 
 Every number goes through :mod:`quadgym.repro.format`: distances in 2 significant digits
 (0 below 1e-12, float rounding), mean [95 % t-interval]; p-values Holm-adjusted over the

@@ -1,6 +1,6 @@
 """The Markdown tables of the DPO 3D-properties reproduction, regenerated from its
 results.json alone, so that docs/dpo3d.md's tables are checked against the committed results
-(tests/test_dpo3d.py). Numbers through :mod:`quadgym.repro.format`."""
+(tests/test_doc_tables.py). Numbers through :mod:`quadgym.repro.format`."""
 
 from __future__ import annotations
 
