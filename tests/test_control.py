@@ -1,10 +1,14 @@
 """The cascaded PID: it flies in every physics mode, and pyb and dyn agree on it."""
 
+import json
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
 
 from quadgym.envs.quad.control.pid import CascadedPID, PIDGains
+from quadgym.envs.quad.sim.dynamics import State, euler_to_quat
 from quadgym.envs.quad.sim.models import get_model
 
 PAPER_MODES = ["pyb", "dyn", "pyb_gnd", "pyb_drag", "pyb_dw", "pyb_gnd_drag_dw"]
@@ -91,3 +95,112 @@ def test_published_gains_and_pwm_map():
 def test_race_has_no_published_gains():
     with pytest.raises(ValueError, match="published gains for cf2x, cf2p only.*'race'"):
         CascadedPID(get_model("race"))
+
+
+# ------------------------------------------------ one kernel, two paths, the previous numbers
+REFERENCE = Path(__file__).with_name("pid_reference.json")
+
+
+def _state(rows: dict) -> State:
+    return State(*(np.array(rows[k]) for k in ("pos", "quat", "vel", "ang_vel")))
+
+
+def _replay(case: dict, model) -> list[tuple[np.ndarray, list]]:
+    """(what the PID gives now, what it gave) for one recorded case of pid_reference.json."""
+    s1, s2 = _state(case["s1"]), _state(case["s2"])
+    pid = CascadedPID(model, len(s1.pos))
+    if case["kind"] == "compute":
+        tp, tv = np.array(case["target_pos"]), np.array(case["target_vel"])
+        yaw, dt = np.array(case["target_yaw"]), 1 / 240
+        got = [
+            pid.compute(s1, tp, dt, target_vel=tv, target_yaw=yaw),
+            pid.compute(s2, tp, dt, target_vel=tv, target_yaw=yaw),
+            pid.compute(s1, tp, dt),
+        ]
+        collective, rot_des = pid.attitude_setpoint(s2, tp, dt, target_vel=tv, target_yaw=yaw)
+        got += [collective, rot_des, pid.int_pos, pid.int_att]
+        want = [*case["rpm"], case["collective"], case["rot_des"], case["int_pos"], case["int_att"]]
+    else:
+        args = [np.array(case[k]) for k in ("thrust", "roll", "pitch", "yaw_rate")]
+        got = [pid.compute_attitude(s1, *args, 1 / 240), pid.compute_attitude(s2, *args, 1 / 240)]
+        got += [pid.yaw_sp, pid.int_att]
+        want = [*case["rpm"], case["yaw_sp"], case["int_att"]]
+    return list(zip(got, want, strict=True))
+
+
+@pytest.mark.parametrize("floats_up_to", [0, 100], ids=["columns", "floats"])
+def test_pid_gives_the_numbers_of_its_previous_implementation(monkeypatch, floats_up_to):
+    """tests/pid_reference.json holds what the NumPy-only PID (before issue 33, commit in
+    the file) gave for 8 drones in mild, large and saturated states: two calls of compute
+    (velocity and yaw set-points), one without them, attitude_setpoint and two of
+    compute_attitude. Both paths of the one kernel give them to round-off (measured: 4e-16
+    relative)."""
+    from quadgym.envs.quad.sim import columns
+
+    monkeypatch.setattr(columns, "FLOATS_UP_TO", floats_up_to)
+    m = get_model("cf2x")
+    cases = json.loads(REFERENCE.read_text())["cases"]
+    assert len(cases) == 6
+    for case in cases:
+        for got, want in _replay(case, m):
+            want = np.array(want)
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("action_type", ["pid", "vel", "attitude"])
+def test_pid_flights_are_those_of_its_previous_implementation(action_type):
+    """60 control steps (2 s) of QuadHover-v0 in dyn under seeded random set-points: the
+    pose of every step equals the previous implementation's (pid_reference.json) to 1e-9
+    (measured: 5e-14 m)."""
+    want = np.array(json.loads(REFERENCE.read_text())["flights"][action_type])
+    env = gym.make("QuadHover-v0", physics="dyn", action_type=action_type, episode_seconds=2.0)
+    env.reset(seed=5)
+    rng = np.random.default_rng(7)
+    got = []
+    for _ in range(len(want)):
+        env.step(rng.uniform(-0.5, 0.5, size=env.action_space.shape).astype(np.float32))
+        s = env.unwrapped.world.get_state()
+        got.append([*s.pos[0], *s.quat[0]])
+    assert len(want) == 60
+    np.testing.assert_allclose(np.array(got), want, rtol=0, atol=1e-9)
+
+
+def test_floats_and_columns_give_the_same_numbers_bit_for_bit(monkeypatch):
+    """The PID's two paths (one drone at a time on floats, all at once on columns) are one
+    kernel: 6 drones through every call kind, a partial reset and more calls agree
+    exactly, memory included."""
+    from quadgym.envs.quad.sim import columns
+
+    m = get_model("cf2x")
+    rng = np.random.default_rng(2)
+
+    def states(k):
+        return [
+            State(
+                rng.normal(size=(6, 3)),
+                euler_to_quat(rng.uniform(-2, 2, size=(6, 3))),
+                rng.normal(size=(6, 3)),
+                rng.normal(size=(6, 3)),
+            )
+            for _ in range(k)
+        ]
+
+    ss, tp, tv = states(4), rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
+    args = [rng.uniform(0, 1, size=6), *(rng.uniform(-1, 1, size=6) for _ in range(3))]
+
+    def run(up_to):
+        monkeypatch.setattr(columns, "FLOATS_UP_TO", up_to)
+        pid, out = CascadedPID(m, 6), []
+        out.append(pid.compute(ss[0], tp, 1 / 240, target_vel=tv, target_yaw=0.3))
+        out.append(pid.compute(ss[1], tp, 1 / 240))
+        out.extend(pid.attitude_setpoint(ss[2], tp, 1 / 240, target_vel=tv))
+        pid.reset(np.array([True, False, True, False, False, False]))
+        out.append(pid.compute_attitude(ss[3], *args, 1 / 240))
+        out.append(pid.compute_attitude(ss[0], *args, 1 / 120))
+        pid.reset([1, 4])
+        out.append(pid.compute(ss[2], tp, 1 / 240, target_yaw=np.linspace(-3, 3, 6)))
+        return out + [pid.int_pos, pid.int_att, pid.last_rpy, pid.yaw_sp]
+
+    for a, b in zip(run(100), run(0), strict=True):
+        np.testing.assert_array_equal(a, b)
