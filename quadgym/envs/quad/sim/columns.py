@@ -22,6 +22,7 @@ The quaternion helpers are the elementwise formulas of
 from __future__ import annotations
 
 import math
+import operator
 from types import SimpleNamespace
 from typing import Any
 
@@ -51,7 +52,7 @@ FLOATS = SimpleNamespace(
     maximum=max,
     minimum=min,
     clip=_clip_float,
-    mod=lambda a, b: a % b,  # Python's float % is NumPy's float mod (sign of the divisor)
+    mod=operator.mod,  # Python's float % is NumPy's float mod (sign of the divisor)
     where=lambda cond, a, b: a if cond else b,
 )
 
