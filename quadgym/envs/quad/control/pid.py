@@ -346,10 +346,12 @@ class CascadedPID:
         set-points (float arrays (n, k) or (n,), None, or one float for all)."""
         n, dt = len(state.pos), float(dt)
         if self._floats:
-            rows = [_rows(a, n) for a in (state.pos, state.quat, state.vel, *inputs)]
-            outs = []
-            for i, row in enumerate(zip(*rows, strict=True)):
-                out, self._drones[i] = self._drone(FLOATS, kind, dt, *row, self._drones[i])
+            drones, drone, outs = self._drones, self._drone, []
+            pos, quat, vel = state.pos.tolist(), state.quat.tolist(), state.vel.tolist()
+            rows = [v.tolist() if isinstance(v, np.ndarray) else [v] * n for v in inputs]
+            for i in range(n):
+                ins = [row[i] for row in rows]
+                out, drones[i] = drone(FLOATS, kind, dt, pos[i], quat[i], vel[i], *ins, drones[i])
                 outs.append(out)
             if kind == "setpoint":
                 return np.array([o[0] for o in outs]), np.array([o[1] for o in outs])
@@ -410,11 +412,6 @@ def _per_drone(value: Any, n: int, width: int = 0) -> Any:
 
 def _set_points(n: int, target_pos: Any, target_vel: Any, target_yaw: Any) -> tuple:
     return _per_drone(target_pos, n, 3), _per_drone(target_vel, n, 3), _per_drone(target_yaw, n)
-
-
-def _rows(value: Any, n: int) -> list:
-    """Each drone's share of ``value`` as Python floats (lists of floats for rows)."""
-    return value.tolist() if isinstance(value, np.ndarray) else [value] * n
 
 
 def _columns(value: Any) -> Any:
