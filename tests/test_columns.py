@@ -94,3 +94,34 @@ def test_world_reads_the_same_state_on_floats_and_on_arrays(monkeypatch, physics
     np.testing.assert_allclose(r1, r2, rtol=0, atol=1e-15)
     np.testing.assert_allclose(s1.ang_vel, s2.ang_vel, rtol=0, atol=1e-14)
     assert columns.FLOATS_UP_TO >= 1
+
+
+@pytest.mark.parametrize("mode", ["pyb_gnd", "pyb_drag", "pyb_gnd_drag", "dyn_gnd_drag_dw"])
+def test_one_drone_aero_wrench_on_floats_equals_the_batched_one(monkeypatch, mode):
+    """aero_wrench works one drone in floats (AERO_FLOATS_UP_TO): the same force and torque
+    as its batched path to round-off, near the ground (under the height clip too),
+    tilted, upside down (no ground effect) and fast."""
+    from quadgym.envs.quad.sim import physics
+
+    model, phys = get_model("cf2x"), physics.parse_physics(mode)
+    rng = np.random.default_rng(4)
+    assert physics.AERO_FLOATS_UP_TO >= 1
+    largest = 0.0
+    for k in range(200):
+        state = dynamics.State(
+            rng.uniform([-1, -1, 0.0], [1, 1, 0.2], size=(1, 3)),
+            dynamics.euler_to_quat(rng.uniform(-3.1, 3.1, size=(1, 3)) * (k % 2)),
+            rng.normal(size=(1, 3)) * 3,
+            rng.normal(size=(1, 3)),
+        )
+        rot = dynamics.quat_to_rot(state.quat)
+        rpm = rng.uniform(5000, 22000, size=(1, 4))
+        floats = physics.aero_wrench(phys, model, state, rot, rpm)
+        monkeypatch.setattr(physics, "AERO_FLOATS_UP_TO", 0)
+        arrays = physics.aero_wrench(phys, model, state, rot, rpm)
+        monkeypatch.undo()
+        for a, b in zip(floats, arrays, strict=True):
+            assert a.shape == b.shape == (1, 3)
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-18)
+        largest = max(largest, np.abs(arrays[0]).max())
+    assert largest > 1e-3  # the effects were on
