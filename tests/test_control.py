@@ -204,3 +204,70 @@ def test_floats_and_columns_give_the_same_numbers_bit_for_bit(monkeypatch):
 
     for a, b in zip(run(100), run(0), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _saturated_flight(keep_attitude: bool, roll: float, climb: float) -> tuple[float, float, float]:
+    """2 s in dyn from rest at 2 m rolled by ``roll`` rad, the PID asked for a set-point
+    ``climb`` m above: (largest roll after 0.25 s, rad; lowest height, m; final distance
+    to the set-point, m)."""
+    from quadgym.envs.quad.sim.dynamics import quat_to_euler
+    from quadgym.envs.quad.sim.world import World
+
+    m = get_model("cf2x")
+    world = World(m, 1, "dyn", 240)
+    start = State.at_rest([[0.0, 0.0, 2.0]])
+    start.quat = euler_to_quat([[roll, 0.0, 0.0]])
+    world.reset(start)
+    pid = CascadedPID(m, 1, PIDGains(keep_attitude=keep_attitude))
+    target = np.array([[0.0, 0.0, 2.0 + climb]])
+    rolls, heights = [], []
+    for _ in range(480):
+        world.step(pid.compute(world.get_state(), target, 1 / 240), 1)
+        s = world.get_state()
+        rolls.append(abs(quat_to_euler(s.quat)[0, 0]))
+        heights.append(s.pos[0, 2])
+    final = float(np.linalg.norm(s.pos[0] - target[0]))
+    world.close()
+    return max(rolls[60:]), min(heights), final
+
+
+def test_the_collective_clamp_keeps_a_saturated_climb_upright():
+    """What the mixer's collective clamp buys over DSLPIDControl's per-motor clip
+    (``keep_attitude=False``): asked to climb 1 m from a 0.5 rad roll, the climb saturates
+    the motors. Clipped per motor they lose the roll command, the drone turns over and
+    falls 1.4 m (measured: roll 2.6 rad, 2.4 m off after 2 s); with the clamp the
+    collective gives way, the roll command goes through and the drone is on its set-point
+    (1.0 rad at most, 0.015 m off). Not everywhere: from 0.8 rad with a set-point 1 m
+    below (the motors at their floor) the clip ended 0.07 m off, the clamp 0.9 m, both
+    with the ground in reach (measured, not pinned)."""
+    clamp, clip = _saturated_flight(True, 0.5, 1.0), _saturated_flight(False, 0.5, 1.0)
+    assert clamp[0] < 1.2 and clamp[1] > 1.99 and clamp[2] < 0.05
+    assert clip[0] > np.pi / 2 and clip[1] < 1.0 and clip[2] > 1.0
+
+
+def test_without_the_clamp_the_mixer_is_dslpidcontrols():
+    """keep_attitude=False: PWM = collective + mixer·torques, each motor clipped to
+    [min_pwm, max_pwm] (DSLPIDControl), computed by hand for a saturated climb."""
+    m, g = get_model("cf2x"), PIDGains(keep_attitude=False)
+    state = State.at_rest([[0.0, 0.0, 1.0]])
+    state.quat = euler_to_quat([[0.3, 0.0, 0.0]])
+    pid = CascadedPID(m, 1, g)
+    rpm = pid.compute(state, np.array([[0.0, 0.0, 3.0]]), 1 / 240)[0]
+    thrust, rot_des = CascadedPID(m, 1, g).attitude_setpoint(
+        state, np.array([[0.0, 0.0, 3.0]]), 1 / 240
+    )
+    from quadgym.envs.quad.sim.dynamics import quat_to_rot
+
+    r = quat_to_rot(state.quat)[0]
+    e = rot_des[0].T @ r - r.T @ rot_des[0]
+    torque = np.clip(-np.array(g.p_att) * [e[2, 1], e[0, 2], e[1, 0]], -3200, 3200)
+    collective = (np.sqrt(thrust[0] / (4 * m.kf)) - g.pwm2rpm_const) / g.pwm2rpm_scale
+    pwm = np.clip(collective + m.mixer @ torque, g.min_pwm, g.max_pwm)
+    np.testing.assert_allclose(rpm, g.pwm2rpm_scale * pwm + g.pwm2rpm_const, rtol=1e-12)
+    # the climb saturates every motor: the clip drops the whole roll command, the clamp
+    # keeps it (the motors' spread is the mixer's share of the clipped torques)
+    assert collective > g.max_pwm + g.max_torque_pwm and np.ptp(rpm) == 0.0
+    kept = CascadedPID(m, 1).compute(state, np.array([[0.0, 0.0, 3.0]]), 1 / 240)[0]
+    spread = g.pwm2rpm_scale * np.ptp(m.mixer @ torque)
+    np.testing.assert_allclose(np.ptp(kept), spread, rtol=1e-9)
+    assert spread > 100.0

@@ -17,7 +17,12 @@ not offered for the racer, whose yaw authority (km/kf is a tenth of the
 Crazyflie's against a longer arm) they do not suit: pass tuned gains for it.
 
 Unlike the original, the mixer keeps the collective inside the PWM range the
-torque commands leave free (thrust saturates before attitude authority does).
+torque commands leave free (thrust saturates before attitude authority does);
+``PIDGains(keep_attitude=False)`` is the original's mixer (each motor clipped after
+mixing). tests/test_control.py shows what the clamp buys: a climb from a 0.5 rad roll
+that saturates the motors stays upright and on its set-point with it, and turns over
+and falls 1.4 m with the per-motor clip (in a saturated descent from 0.8 rad the clip
+ended nearer its set-point, measured there too).
 
 The D term of the attitude loop acts, as in the published controller, on the
 Euler-angle rates estimated by differencing the attitude over one control
@@ -75,6 +80,11 @@ class PIDGains:
     i_att_limit: tuple[float, float, float] = (1.0, 1.0, 1500.0)
     #: clip of each torque command, PWM units
     max_torque_pwm: float = 3200.0
+    #: True: the collective is kept inside the PWM range the torque commands leave free,
+    #: so saturation costs thrust, never attitude authority; False: DSLPIDControl's
+    #: mixer, each motor's PWM clipped after mixing (a saturated motor drops its share
+    #: of the torque command)
+    keep_attitude: bool = True
 
     @classmethod
     def for_model(cls, model: DroneModel) -> PIDGains:
@@ -112,6 +122,7 @@ def _constants(gains: PIDGains, model: DroneModel) -> _Constants:
         min_pwm=g.min_pwm,
         max_pwm=g.max_pwm,
         half_span=0.5 * (g.max_pwm - g.min_pwm),
+        keep_attitude=bool(g.keep_attitude),
         scale=g.pwm2rpm_scale,
         const=g.pwm2rpm_const,
         mixer=tuple(tuple(float(v) for v in row) for row in model.mixer),
@@ -206,9 +217,10 @@ def attitude_stage(
     d1 = t0 * m1[0] + t1 * m1[1] + t2 * m1[2]
     d2 = t0 * m2[0] + t1 * m2[1] + t2 * m2[2]
     d3 = t0 * m3[0] + t1 * m3[1] + t2 * m3[2]
-    headroom = hi(lo(lo(abs(d0), abs(d1)), lo(abs(d2), abs(d3))), c.half_span)
     bottom, top = c.min_pwm, c.max_pwm
-    thrust_pwm = hi(lo(thrust_pwm, bottom + headroom), top - headroom)
+    if c.keep_attitude:
+        headroom = hi(lo(lo(abs(d0), abs(d1)), lo(abs(d2), abs(d3))), c.half_span)
+        thrust_pwm = hi(lo(thrust_pwm, bottom + headroom), top - headroom)
     scale, const = c.scale, c.const
     rpm = (
         scale * hi(lo(thrust_pwm + d0, bottom), top) + const,
