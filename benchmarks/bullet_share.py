@@ -11,20 +11,26 @@ the step spent inside PyBullet (the wrappers' own cost, measured apart, falls ou
 the share; they make the wrapped run slower, which is why the rate comes from the
 other). What is left is Python and NumPy: the ceiling a faster Python side can lift.
 The 1-minute load average before and after is recorded with each row.
+
+quadgym is imported from ``--tree`` (default: this checkout, whatever the interpreter has
+installed), so an earlier commit's tree (``git worktree add DIR <commit>``) can be measured
+by the same script.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pybullet as p
-from record import arguments, stamp, write_result
-
-import quadgym  # noqa: F401  (registers the envs)
+from record import REPO, arguments, stamp, write_result
 
 #: Workload -> (env id, keyword arguments).
 WORKLOADS = {
@@ -123,10 +129,23 @@ def measure(env_id: str, options: dict[str, str], steps: int, seed: int = 0) -> 
 def main() -> None:
     ap = arguments(__doc__, "bullet_share.json")
     ap.add_argument("--steps", type=int, default=3000, help="timed env steps per workload")
+    ap.add_argument("--tree", default=str(REPO), help="source tree to import quadgym from")
     args = ap.parse_args()
     if args.steps < 100:
         ap.error(f"--steps must be >= 100, got {args.steps}")
-    meta = stamp(steps=args.steps, clock="time.process_time")
+    tree = Path(args.tree).resolve()
+    if not (tree / "quadgym" / "__init__.py").is_file():
+        ap.error(f"--tree {args.tree!r}: no quadgym/__init__.py there")
+    sys.path.insert(0, str(tree))
+    quadgym = importlib.import_module("quadgym")  # registers the envs
+    commit = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    meta = stamp(
+        steps=args.steps,
+        clock="time.process_time",
+        quadgym={"tree": str(tree), "commit": commit or None, "imported": quadgym.__file__},
+    )
     rows = {}
     for name, (env_id, options) in WORKLOADS.items():
         rows[name] = r = measure(env_id, options, args.steps)
