@@ -1,10 +1,10 @@
 """quadgym against its two peers, each on the peer's own workload, timed by the same loop.
 
     .venv/bin/python benchmarks/bench_peers.py --gpd-python /tmp/peers-gpd/bin/python \\
-        --pyflyt-python /tmp/peers/bin/python [--repeats 5] [--hover-steps 5000] \\
-        [--swarm-steps 2000] [--out benchmarks/results/peers.json]
+        --pyflyt-python /tmp/peers/bin/python [--before DIR] [--workloads hover,pid,...] \\
+        [--repeats 5] [--hover-steps 5000] [--swarm-steps 2000] [--out FILE]
 
-Two pairs, each side with its own defaults:
+The workloads, each side with its own defaults:
 
 * ``hover``: gym-pybullet-drones' ``HoverAviary`` (through ``gym.make("hover-aviary-v0")``,
   which constructs ``HoverAviary()``: one cf2x, ``pyb`` physics, 240 Hz physics, 30 Hz
@@ -13,6 +13,12 @@ Two pairs, each side with its own defaults:
   around hover, 8 s episodes). Uniform random actions within the action space's bounds,
   reset whenever an episode ends (terminated or truncated): env steps/s counting ``step()``
   only, steps/s of the full loop (steps and resets), mean ``reset()`` time;
+* ``pid``: the same ``HoverAviary`` (its ``rpm`` step rate) against ``QuadHover-v0`` with
+  ``action_type="pid"`` (position set-points, the PID at 240 Hz: 8 calls per env step);
+* ``gnd_drag_dw`` and ``dyn``: ``HoverAviary(physics=...)`` against ``QuadHover-v0`` with
+  ``physics=...``, each in that mode (``rpm`` actions);
+* ``gates``: ``QuadGates-v0`` with ``action_type="pid"`` (the gates baseline's training
+  env); no peer;
 * ``swarm``: PyFlyt's 4-agent quadrotor hover env (PettingZoo ``ParallelEnv``,
   ``MAQuadXHoverEnv()`` of ``PyFlyt.pz_envs``: 240 Hz physics, 40 Hz agents, angular-rate
   and thrust actions, 30 s episodes) against ``make_parallel_env("quad_swarm_v0",
@@ -20,18 +26,28 @@ Two pairs, each side with its own defaults:
   done: live agent-steps/s counting ``step()`` only (each step counts the live agents that
   acted in it) and mean ``reset()`` time.
 
-Both sides of a pair run the same function (:func:`hover_loop` or :func:`parallel_loop`),
-each in a fresh process of its own interpreter: PyFlyt pins numpy < 2 and
-gym-pybullet-drones has no PyPI release (install a checkout of its sources), so the peers
-live in their own virtualenvs (``--gpd-python``, ``--pyflyt-python``) and this script
-re-runs itself there with ``--worker``. Before the timed loop each process
-makes the env, resets it and takes ``--warmup`` untimed steps (PyFlyt compiles its numba
-kernels on the first reset, several seconds), then resets with the repeat's seed. The sides
-alternate (peer, quadgym, peer, quadgym, ...) ``--repeats`` times and the figures are the
-medians, so background load falls on both alike; every repeat is kept in the JSON, with
-the ratios quadgym / peer of the medians. A peer that its interpreter cannot import is
-skipped with a message (the default interpreter is this one, which does not hold them);
-with neither peer, nothing is written.
+Every side of a workload runs the same function (:func:`hover_loop` or
+:func:`parallel_loop`), each in a fresh process of its own interpreter: PyFlyt pins numpy
+< 2 and gym-pybullet-drones has no PyPI release (install a checkout of its sources), so the
+peers live in their own virtualenvs (``--gpd-python``, ``--pyflyt-python``) and this script
+re-runs itself there with ``--worker``. quadgym's side imports this checkout's quadgym
+(``PYTHONPATH`` set to it, whatever the interpreter has installed); ``--before DIR`` adds a
+side that imports the quadgym of another source tree (e.g. ``git worktree add DIR
+<commit>``) under the same interpreter, so a change is timed against its starting point in
+the same run. Before the timed loop each process makes the env, resets it and takes
+``--warmup`` untimed steps (PyFlyt compiles its numba kernels on the first reset, several
+seconds), then resets with the repeat's seed; the actions of every step are drawn before
+the timer starts.
+
+The clock is the process's CPU time (``time.process_time``), not the wall clock: the
+machine may be shared, and CPU-seconds are what another process's load disturbs least
+(caches and a shared core still do, so each run also records the 1-minute load average
+before and after its timed loop). The sides alternate (peer, quadgym, before, peer, ...)
+``--repeats`` times and the figures are the medians, so background load falls on all of
+them alike; every repeat is kept in the JSON, with the ratios of the medians quadgym /
+peer and quadgym / before. A peer that its interpreter cannot import is skipped with a
+message (the default interpreter is this one, which does not hold them) and quadgym's
+side is measured alone.
 
 Prints a table and writes the figures as JSON stamped by ``record.stamp``, with the
 interpreter and package versions of each peer in ``meta.peers``.
@@ -48,11 +64,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from record import arguments, stamp, write_result
+from record import REPO, arguments, stamp, write_result
 
 SCRIPT = Path(__file__).resolve()
 
@@ -66,6 +83,7 @@ WORKLOADS = {
         "reset_ms": "mean time of the reset() calls of that loop",
         "episodes": "episodes that ended in the timed loop",
         "mean_episode_steps": "mean env steps of those episodes",
+        "load_1min": "the 1-minute load average before and after the timed loop, their mean",
     },
     "swarm": {
         "agent_steps_per_s": "uniform random actions within the action space's bounds for "
@@ -78,10 +96,11 @@ WORKLOADS = {
         "live_agents_per_step": "mean live agents per step",
         "episodes": "episodes (every agent done) that ended in the timed loop",
         "mean_episode_steps": "mean env steps of those episodes",
+        "load_1min": "the 1-minute load average before and after the timed loop, their mean",
     },
 }
 
-#: Figures of each pair whose quadgym / peer ratio is reported.
+#: Figures of each kind of loop whose ratios (quadgym / peer, quadgym / before) are reported.
 RATIOS = {
     "hover": ("step_only_steps_per_s", "loop_steps_per_s", "reset_ms"),
     "swarm": ("agent_steps_per_s", "loop_agent_steps_per_s", "reset_ms"),
@@ -97,8 +116,10 @@ def timed_loop(
 ) -> dict[str, float]:
     """``steps`` steps: ``prepare(k)`` (untimed) gives step k's argument and the agents
     acting in it, ``step(argument)`` (timed) says whether the episode is over, and then
-    ``reset()`` (timed apart) starts the next. Seconds in steps and resets, counts."""
-    clock = time.perf_counter
+    ``reset()`` (timed apart) starts the next. CPU-seconds of this process in steps and
+    resets, counts, and the 1-minute load average around the loop."""
+    clock = time.process_time
+    load_before = os.getloadavg()[0]
     in_step = in_reset = 0.0
     live = length = 0
     lengths: list[int] = []
@@ -123,6 +144,7 @@ def timed_loop(
         "reset_ms": in_reset / episodes * 1e3,
         "episodes": len(lengths),
         "mean_episode_steps": sum(lengths) / episodes,
+        "load_1min": (load_before + os.getloadavg()[0]) / 2,
     }
 
 
@@ -152,6 +174,7 @@ def hover_loop(env: Any, steps: int, seed: int, warmup: int) -> dict[str, float]
         "reset_ms": r["reset_ms"],
         "episodes": r["episodes"],
         "mean_episode_steps": r["mean_episode_steps"],
+        "load_1min": r["load_1min"],
     }
 
 
@@ -193,6 +216,7 @@ def parallel_loop(env: Any, steps: int, seed: int, warmup: int) -> dict[str, flo
         "live_agents_per_step": r["live"] / steps,
         "episodes": r["episodes"],
         "mean_episode_steps": r["mean_episode_steps"],
+        "load_1min": r["load_1min"],
     }
 
 
@@ -207,14 +231,19 @@ def _box(space: Any) -> dict[str, Any]:
     }
 
 
-def _make_gpd() -> tuple[Any, dict[str, Any]]:
+def _make_gpd(physics: str = "pyb") -> tuple[Any, dict[str, Any]]:
     import gym_pybullet_drones  # noqa: F401  (registers hover-aviary-v0)
     import gymnasium as gym
+    from gym_pybullet_drones.utils.enums import Physics
 
-    env = gym.make("hover-aviary-v0")
+    if physics == "pyb":
+        env, made = gym.make("hover-aviary-v0"), "HoverAviary() with its defaults"
+    else:
+        env = gym.make("hover-aviary-v0", physics=Physics(physics))
+        made = f"HoverAviary(physics=Physics({physics!r})), its other defaults"
     u = env.unwrapped
     return env, {
-        "env": "gym.make('hover-aviary-v0'), i.e. HoverAviary() with its defaults",
+        "env": f"gym.make('hover-aviary-v0'), i.e. {made}",
         "physics": u.PHYSICS.value,
         "physics_hz": u.PYB_FREQ,
         "control_hz": u.CTRL_FREQ,
@@ -227,21 +256,23 @@ def _make_gpd() -> tuple[Any, dict[str, Any]]:
     }
 
 
-def _make_quadgym_hover() -> tuple[Any, dict[str, Any]]:
+def _make_quadgym_hover(env_id: str = "QuadHover-v0", **options: str) -> tuple[Any, dict[str, Any]]:
     import gymnasium as gym
 
     import quadgym  # noqa: F401  (registers QuadHover-v0)
 
-    env = gym.make("QuadHover-v0")
+    env = gym.make(env_id, **options)
     c = env.unwrapped.config
+    given = ", ".join(f"{k}={v!r}" for k, v in options.items())
     return env, {
-        "env": "gym.make('QuadHover-v0') with its defaults",
+        "env": f"gym.make({env_id!r}{', ' + given if given else ''}), its other defaults",
+        "quadgym": quadgym.__file__,
         "physics": c.physics,
         "physics_hz": c.physics_hz,
         "control_hz": c.control_hz,
         "action_type": c.action_type,
         "action_space": _box(env.action_space),
-        "rpm_per_action": "hover_rpm * (1 + 0.5 * a)",
+        "rpm_per_action": "hover_rpm * (1 + 0.5 * a)" if c.action_type == "rpm" else None,
         "observation_shape": list(env.observation_space.shape),
         "episode_seconds": c.episode_seconds,
     }
@@ -279,12 +310,14 @@ def _make_pyflyt() -> tuple[Any, dict[str, Any]]:
 
 
 def _make_quadgym_swarm() -> tuple[Any, dict[str, Any]]:
+    import quadgym
     from quadgym.registry import make_parallel_env
 
     env = make_parallel_env("quad_swarm_v0", num_drones=4)
     c = env.config
     return env, {
         "env": "make_parallel_env('quad_swarm_v0', num_drones=4) with its defaults",
+        "quadgym": quadgym.__file__,
         "agents": len(env.possible_agents),
         "physics": c.physics,
         "physics_hz": c.physics_hz,
@@ -297,37 +330,66 @@ def _make_quadgym_swarm() -> tuple[Any, dict[str, Any]]:
     }
 
 
+GPD = ("gym-pybullet-drones", "numpy", "pybullet", "gymnasium")
+QUADGYM = ("quadgym", "numpy", "pybullet")
+
 #: Worker name -> (env factory, loop, distribution names whose versions the probe reports).
 SIDES = {
-    "gpd": (_make_gpd, hover_loop, ("gym-pybullet-drones", "numpy", "pybullet", "gymnasium")),
-    "quadgym_hover": (_make_quadgym_hover, hover_loop, ("quadgym", "numpy", "pybullet")),
+    "gpd": (_make_gpd, hover_loop, GPD),
+    "gpd_gnd_drag_dw": (partial(_make_gpd, "pyb_gnd_drag_dw"), hover_loop, GPD),
+    "gpd_dyn": (partial(_make_gpd, "dyn"), hover_loop, GPD),
+    "quadgym_hover": (_make_quadgym_hover, hover_loop, QUADGYM),
+    "quadgym_pid": (partial(_make_quadgym_hover, action_type="pid"), hover_loop, QUADGYM),
+    "quadgym_gnd_drag_dw": (
+        partial(_make_quadgym_hover, physics="pyb_gnd_drag_dw"),
+        hover_loop,
+        QUADGYM,
+    ),
+    "quadgym_dyn": (partial(_make_quadgym_hover, physics="dyn"), hover_loop, QUADGYM),
+    "quadgym_gates": (
+        partial(_make_quadgym_hover, "QuadGates-v0", action_type="pid"),
+        hover_loop,
+        QUADGYM,
+    ),
     "pyflyt": (
         _make_pyflyt,
         parallel_loop,
         ("PyFlyt", "numpy", "numba", "pybullet", "gymnasium", "pettingzoo"),
     ),
-    "quadgym_swarm": (_make_quadgym_swarm, parallel_loop, ("quadgym", "numpy", "pybullet")),
+    "quadgym_swarm": (_make_quadgym_swarm, parallel_loop, QUADGYM),
 }
 
-#: The two pairs: peer worker, quadgym worker, the peer's name, its module, its steps option.
+_GPD_PEER = {
+    "peer_name": "gym-pybullet-drones",
+    "module": "gym_pybullet_drones",
+    "python_option": "gpd_python",
+}
+
+#: The workloads: peer worker (None: quadgym alone), quadgym worker, the kind of loop
+#: (its figures), the peer's name, its module, its interpreter option, the steps option.
 PAIRS = {
-    "hover": {
-        "peer": "gpd",
-        "quadgym": "quadgym_hover",
-        "peer_name": "gym-pybullet-drones",
-        "module": "gym_pybullet_drones",
-        "python_option": "gpd_python",
-        "steps_option": "hover_steps",
+    "hover": {"peer": "gpd", "quadgym": "quadgym_hover", "kind": "hover", **_GPD_PEER},
+    "pid": {"peer": "gpd", "quadgym": "quadgym_pid", "kind": "hover", **_GPD_PEER},
+    "gnd_drag_dw": {
+        "peer": "gpd_gnd_drag_dw",
+        "quadgym": "quadgym_gnd_drag_dw",
+        "kind": "hover",
+        **_GPD_PEER,
     },
+    "dyn": {"peer": "gpd_dyn", "quadgym": "quadgym_dyn", "kind": "hover", **_GPD_PEER},
+    "gates": {"peer": None, "quadgym": "quadgym_gates", "kind": "hover", "peer_name": None},
     "swarm": {
         "peer": "pyflyt",
         "quadgym": "quadgym_swarm",
+        "kind": "swarm",
         "peer_name": "PyFlyt",
         "module": "PyFlyt.pz_envs",
         "python_option": "pyflyt_python",
-        "steps_option": "swarm_steps",
     },
 }
+
+#: Timed steps per run of each kind of loop: the option that sets them.
+STEPS_OPTION = {"hover": "hover_steps", "swarm": "swarm_steps"}
 
 
 def _versions(names: tuple[str, ...]) -> dict[str, str | None]:
@@ -362,17 +424,24 @@ def worker(args: argparse.Namespace) -> None:
 
 
 # ----------------------------------------------------------------- the driver
-def _run(python: str, extra: list[str], timeout: float = 3600) -> dict[str, Any]:
-    """Run this script under ``python`` with ``extra`` and return its JSON; raises
-    RuntimeError with the end of its output when it fails."""
+def _run(
+    python: str, extra: list[str], tree: Path | None = None, timeout: float = 3600
+) -> dict[str, Any]:
+    """Run this script under ``python`` with ``extra`` (quadgym imported from ``tree``
+    when given) and return its JSON; raises RuntimeError with the end of its output when
+    it fails."""
     fd, out = tempfile.mkstemp(prefix="bench_peers.", suffix=".json")
     os.close(fd)
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [env.get("PYTHONPATH")])])
     try:
         done = subprocess.run(
             [python, str(SCRIPT), *extra, "--worker-out", out],
             capture_output=True,
             text=True,
             timeout=timeout,
+            env=env,
         )
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines()
@@ -407,6 +476,7 @@ LABELS = {
     "live_agents_per_step": "live/step",
     "episodes": "episodes",
     "mean_episode_steps": "steps/episode",
+    "load_1min": "load (1 min)",
 }
 
 
@@ -417,18 +487,73 @@ def _fmt(v: float) -> str:
 
 
 def print_pair(title: str, result: dict[str, Any]) -> None:
-    """The medians and every repeat of both sides, then the ratios."""
-    keys = list(result["median"]["peer"])
+    """The medians and every repeat of every side, then the ratios."""
+    keys = list(result["median"]["quadgym"])
     print(f"\n{title}")
     print(f"{'side':<21}{'run':>7}" + "".join(f"{LABELS[k]:>19}" for k in keys))
-    for side, label in (("peer", result["peer"]), ("quadgym", "quadgym")):
+    for side in result["median"]:
+        label = result["peer"] if side == "peer" else side
         rows = [("median", result["median"][side])]
         rows += [(f"#{i}", r) for i, r in enumerate(result["repeats"][side])]
         for j, (run, fig) in enumerate(rows):
             name = label if j == 0 else ""
             print(f"{name:<21}{run:>7}" + "".join(f"{_fmt(fig[k]):>19}" for k in keys))
-    ratios = result["ratio_quadgym_over_peer"]
-    print("ratio quadgym / peer: " + ", ".join(f"{k} {v:.3g}" for k, v in ratios.items()))
+    for key, ratios in result.items():
+        if key.startswith("ratio_"):
+            shown = ", ".join(f"{k} {v:.3g}" for k, v in ratios.items())
+            print(f"{key.removeprefix('ratio_').replace('_', ' ')}: {shown}")
+
+
+def _tree_label(tree: Path) -> dict[str, Any]:
+    """Where a quadgym side imports from, and that tree's commit when it is a checkout."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        head = None
+    return {"tree": str(tree), "commit": head}
+
+
+def measure(
+    pair: str, spec: dict[str, Any], args: argparse.Namespace, peer_python: str | None
+) -> dict[str, Any]:
+    """Every side of one workload ``--repeats`` times, alternating; medians and ratios."""
+    steps = getattr(args, STEPS_OPTION[spec["kind"]])
+    sides: dict[str, tuple[str, str, Path | None]] = {}
+    if peer_python is not None:
+        sides["peer"] = (spec["peer"], peer_python, None)
+    sides["quadgym"] = (spec["quadgym"], sys.executable, REPO)
+    if args.before:
+        sides["before"] = (spec["quadgym"], sys.executable, Path(args.before).resolve())
+    repeats: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+    settings: dict[str, Any] = {}
+    for r in range(args.repeats):
+        for side, (name, python, tree) in sides.items():
+            extra = ["--worker", name, "--steps", str(steps), "--seed", str(r)]
+            got = _run(python, [*extra, "--warmup", str(args.warmup)], tree)
+            repeats[side].append(got["figures"])
+            settings[side] = got["settings"]
+            shown = ", ".join(f"{k} {_fmt(v)}" for k, v in got["figures"].items())
+            print(f"[{pair} #{r}] {side} ({name}): {shown}", flush=True)
+    median = {side: _median(runs) for side, runs in repeats.items()}
+    result: dict[str, Any] = {
+        "peer": spec["peer_name"] if peer_python is not None else None,
+        "steps_per_run": steps,
+        "settings": settings,
+        "median": median,
+        "repeats": repeats,
+    }
+    for other in ("peer", "before"):
+        if other in median:
+            result[f"ratio_quadgym_over_{other}"] = {
+                k: median["quadgym"][k] / median[other][k] for k in RATIOS[spec["kind"]]
+            }
+    return result
 
 
 def main() -> None:
@@ -443,6 +568,17 @@ def main() -> None:
         default=sys.executable,
         help="interpreter with PyFlyt (default: this one)",
     )
+    ap.add_argument(
+        "--before",
+        default="",
+        help="a source tree whose quadgym is timed too, alternating (e.g. a worktree of an "
+        "earlier commit)",
+    )
+    ap.add_argument(
+        "--workloads",
+        default=",".join(PAIRS),
+        help=f"comma-separated, from {', '.join(PAIRS)} (default: all)",
+    )
     ap.add_argument("--repeats", type=int, default=5, help="runs of each side (default 5)")
     ap.add_argument("--hover-steps", type=int, default=5000, help="timed env steps per run")
     ap.add_argument("--swarm-steps", type=int, default=2000, help="timed env steps per run")
@@ -456,60 +592,61 @@ def main() -> None:
     if args.worker or args.probe:
         worker(args)
         return
+    chosen = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = [w for w in chosen if w not in PAIRS]
+    if unknown or not chosen:
+        ap.error(f"--workloads {args.workloads!r}: allowed are {', '.join(PAIRS)}")
+    if args.before and not (Path(args.before) / "quadgym" / "__init__.py").is_file():
+        ap.error(f"--before {args.before!r}: no quadgym/__init__.py there")
+    if args.repeats < 1:
+        ap.error(f"--repeats must be >= 1, got {args.repeats}")
 
     meta = stamp(
         repeats=args.repeats,
         hover_steps=args.hover_steps,
         swarm_steps=args.swarm_steps,
         warmup_steps=args.warmup,
+        workloads=chosen,
+        clock="time.process_time (CPU-seconds of the measured process)",
+        quadgym=_tree_label(REPO),
+        before=_tree_label(Path(args.before).resolve()) if args.before else None,
     )
     peers: dict[str, Any] = {}
+    probed: dict[str, str | None] = {}
     payload: dict[str, Any] = {}
-    for pair, spec in PAIRS.items():
-        python = getattr(args, spec["python_option"])
-        versions, why = probe(python, spec["peer"])
-        if versions is None:
-            print(
-                f"skipping {spec['peer_name']}: {spec['module']} is not importable with "
-                f"{python} ({why}); install it in its own virtualenv and pass "
-                f"--{spec['python_option'].replace('_', '-')}"
-            )
-            peers[spec["peer_name"]] = {"python": python, "skipped": why}
-            continue
-        peers[spec["peer_name"]] = {"python": python, "versions": versions}
-        steps = getattr(args, spec["steps_option"])
-        repeats: dict[str, list[dict[str, float]]] = {"peer": [], "quadgym": []}
-        settings: dict[str, Any] = {}
-        for r in range(args.repeats):
-            for side, py in (("peer", python), ("quadgym", sys.executable)):
-                name = spec[side]
-                extra = ["--worker", name, "--steps", str(steps), "--seed", str(r)]
-                got = _run(py, [*extra, "--warmup", str(args.warmup)])
-                repeats[side].append(got["figures"])
-                settings[side] = got["settings"]
-                shown = ", ".join(f"{k} {_fmt(v)}" for k, v in got["figures"].items())
-                print(f"[{pair} #{r}] {name}: {shown}", flush=True)
-        median = {side: _median(runs) for side, runs in repeats.items()}
-        payload[pair] = {
-            "peer": spec["peer_name"],
-            "steps_per_run": steps,
-            "settings": settings,
-            "median": median,
-            "repeats": repeats,
-            "ratio_quadgym_over_peer": {
-                k: median["quadgym"][k] / median["peer"][k] for k in RATIOS[pair]
-            },
-        }
+    for pair in chosen:
+        spec = PAIRS[pair]
+        python = None
+        if spec["peer"] is not None:
+            python = getattr(args, spec["python_option"])
+            if spec["peer"] not in probed:
+                versions, why = probe(python, spec["peer"])
+                probed[spec["peer"]] = None if versions is None else python
+                if versions is None:
+                    print(
+                        f"{spec['peer_name']} skipped: {spec['module']} is not importable "
+                        f"with {python} ({why}); quadgym measured alone. Install it in its "
+                        f"own virtualenv and pass --{spec['python_option'].replace('_', '-')}"
+                    )
+                    peers[f"{spec['peer_name']} ({spec['peer']})"] = {
+                        "python": python,
+                        "skipped": why,
+                    }
+                else:
+                    peers[f"{spec['peer_name']} ({spec['peer']})"] = {
+                        "python": python,
+                        "versions": versions,
+                    }
+            python = probed[spec["peer"]]
+        payload[pair] = measure(pair, spec, args, python)
     meta["peers"] = peers
     for pair, result in payload.items():
+        against = result["peer"] or "no peer"
         print_pair(
-            f"{pair}: {result['peer']} vs quadgym, {result['steps_per_run']} steps "
-            f"per run, medians of {args.repeats}",
+            f"{pair}: quadgym vs {against}, {result['steps_per_run']} steps per run, "
+            f"medians of {args.repeats}",
             result,
         )
-    if not payload:  # keep a recorded result rather than replace it by an empty one
-        print("no peer was importable: nothing measured, nothing written")
-        return
     write_result(args.out, meta, workloads=WORKLOADS, **payload)
 
 

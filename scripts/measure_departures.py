@@ -24,7 +24,7 @@ import pybullet as p
 from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
 from quadgym.envs.quad.control.pid import CascadedPID
-from quadgym.envs.quad.sim import aero
+from quadgym.envs.quad.sim import aero, physics
 from quadgym.envs.quad.sim.dynamics import State
 from quadgym.envs.quad.sim.models import get_model
 from quadgym.envs.quad.sim.world import World
@@ -63,12 +63,17 @@ def flight(mode: str, duration: float, stacked: bool = False, damping: float = 0
 
 @contextlib.contextmanager
 def patched(name: str, replacement):
-    original = getattr(aero, name)
+    """``aero.<name>`` replaced while the block runs. The one-drone flights are flown on
+    aero_wrench's batched path meanwhile (the path that calls these array functions; its
+    one-drone float path gives the same numbers, tests/test_columns.py)."""
+    original, floats_up_to = getattr(aero, name), physics.AERO_FLOATS_UP_TO
     setattr(aero, name, replacement(original))
+    physics.AERO_FLOATS_UP_TO = 0
     try:
         yield
     finally:
         setattr(aero, name, original)
+        physics.AERO_FLOATS_UP_TO = floats_up_to
 
 
 def stale(original):

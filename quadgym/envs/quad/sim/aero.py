@@ -11,8 +11,12 @@ ground effect after Shi et al. 2019, "Neural Lander".
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import numpy as np
 
+from quadgym.envs.quad.sim.columns import COLUMNS
 from quadgym.envs.quad.sim.models import DroneModel
 
 #: Horizontal distance beyond which the ``reference`` downwash is not computed, m
@@ -41,14 +45,26 @@ def ground_effect(rpm: np.ndarray, prop_z: np.ndarray, upright: np.ndarray, mode
     Returns:
         (n, 4) extra thrust per propeller along body z, N.
     """
-    h = np.maximum(prop_z, model.gnd_eff_h_clip)
-    g = model.kf * model.gnd_eff_coeff * (rpm * rpm) * (model.prop_radius / (4.0 * h)) ** 2
-    return g * upright[:, None]
+    return ground_thrust(COLUMNS, model, rpm, prop_z) * upright[:, None]
+
+
+def ground_thrust(xp: SimpleNamespace, model: DroneModel, rpm: Any, prop_z: Any) -> Any:
+    """:func:`ground_effect` of an upright drone, elementwise: one propeller's floats
+    (``xp`` = ``FLOATS``) or arrays of any shape (``COLUMNS``), N."""
+    h = xp.maximum(prop_z, model.gnd_eff_h_clip)
+    return model.kf * model.gnd_eff_coeff * (rpm * rpm) * (model.prop_radius / (4.0 * h)) ** 2
 
 
 def propeller_heights(pos: np.ndarray, rot: np.ndarray, model: DroneModel) -> np.ndarray:
     """(n, 4) world heights of the four propellers of drones at ``pos`` with attitude ``rot``."""
     return pos[:, 2:3] + rot[:, 2, :] @ model.motor_pos.T
+
+
+def propeller_height(z: Any, r20: Any, r21: Any, r22: Any, mx: Any, my: Any, mz: Any) -> Any:
+    """One propeller's world height, m, in floats: :func:`propeller_heights`' sum for the
+    centre's height ``z``, the rotation matrix's third row (r20, r21, r22) and the
+    body-frame motor position (mx, my, mz) (tests/test_columns.py: equal to it)."""
+    return z + (r20 * mx + r21 * my + r22 * mz)
 
 
 def drag(rpm: np.ndarray, vel_world: np.ndarray, rot: np.ndarray, model: DroneModel) -> np.ndarray:
@@ -61,6 +77,17 @@ def drag(rpm: np.ndarray, vel_world: np.ndarray, rot: np.ndarray, model: DroneMo
     v_body = np.einsum("nji,nj->ni", rot, vel_world)
     spin = rpm.sum(axis=1, keepdims=True) * (2.0 * np.pi / 60.0)
     return -model.drag_coeff * spin * v_body
+
+
+def drag_force(coeff: Any, rpm: tuple, vel: tuple, rot: tuple) -> tuple:
+    """:func:`drag` of one drone in floats: drag coefficients (3), motor speeds (4),
+    world velocity (3), rotation matrix (9, row-major); the body-frame force (3), N
+    (tests/test_columns.py: equal to :func:`drag`)."""
+    spin = (rpm[0] + rpm[1] + rpm[2] + rpm[3]) * (2.0 * np.pi / 60.0)
+    vx, vy, vz = vel
+    return tuple(
+        -coeff[k] * spin * (rot[k] * vx + rot[3 + k] * vy + rot[6 + k] * vz) for k in range(3)
+    )
 
 
 def downwash_fit(dz: np.ndarray, dxy: np.ndarray, model: DroneModel) -> np.ndarray:

@@ -44,6 +44,7 @@ from numpy.typing import ArrayLike
 
 from quadgym.envs.quad.sim import dynamics
 from quadgym.envs.quad.sim.bodies import add_ground, make_shapes
+from quadgym.envs.quad.sim.columns import FLOATS_UP_TO, rotation
 from quadgym.envs.quad.sim.dynamics import State
 from quadgym.envs.quad.sim.models import GRAVITY, DroneModel
 from quadgym.envs.quad.sim.perturb import (  # noqa: F401 - perturbed_model re-exported
@@ -401,21 +402,41 @@ class World:
         s.put(self._live, live)
         return s
 
-    def _read_live(self) -> tuple[State, np.ndarray]:
-        """The live drones' state as Bullet has it, and their (n_live, 3, 3) rotation
-        matrices (the aero wrench needs them too). Two Bullet calls per drone, one array
-        built from their tuples (arrays per field cost more than the reads at small n)."""
+    def _read_live(self, rotations: bool = False) -> tuple[State, np.ndarray | None]:
+        """The live drones' state as Bullet has it, and (if ``rotations``) their
+        (n_live, 3, 3) rotation matrices (the aero wrench needs them too). Two Bullet calls
+        per drone, one array built from their tuples (arrays per field cost more than the
+        reads at small n); up to ``FLOATS_UP_TO`` drones the body rates are rotated in
+        Python floats (NumPy's per-call overhead outweighs that work), beyond in one
+        batched product."""
         cid = self.client
         get_pose, get_vel = p.getBasePositionAndOrientation, p.getBaseVelocity
+        bodies = self._live_bodies
         rows = []
-        for body in self._live_bodies:
+        if len(bodies) <= FLOATS_UP_TO:
+            rots = []
+            for body in bodies:
+                pos, quat = get_pose(body, cid)
+                vel, (wx, wy, wz) = get_vel(body, cid)
+                r = rotation(*quat)
+                rots.append(r)
+                # Bullet reports angular velocity in the world frame; ours is in the body frame.
+                body_rates = (
+                    r[0] * wx + r[3] * wy + r[6] * wz,
+                    r[1] * wx + r[4] * wy + r[7] * wz,
+                    r[2] * wx + r[5] * wy + r[8] * wz,
+                )
+                rows.append(pos + quat + vel + body_rates)
+            a = np.array(rows)
+            rot = np.array(rots).reshape(-1, 3, 3) if rotations else None
+            return State(a[:, 0:3], a[:, 3:7], a[:, 7:10], a[:, 10:13]), rot
+        for body in bodies:
             pos, quat = get_pose(body, cid)
             vel, ang = get_vel(body, cid)
             rows.append(pos + quat + vel + ang)
         a = np.array(rows)
         quat = a[:, 3:7]
         rot = dynamics.quat_to_rot(quat)
-        # Bullet reports angular velocity in the world frame; ours is in the body frame.
         ang = np.einsum("nji,nj->ni", rot, a[:, 10:13])
         return State(a[:, 0:3], quat, a[:, 7:10], ang), rot
 
@@ -491,7 +512,7 @@ class World:
             calls = motor
             if self._aero and bodies:
                 # downwash and the rest among live drones only
-                s, rot = self._read_live()
+                s, rot = self._read_live(rotations=True)
                 force_b, torque_b = aero_wrench(self.physics, self.model, s, rot, rpm)
                 force_b[:, 2] += wrench[:, 0]
                 forces = force_b.tolist()

@@ -31,6 +31,7 @@ Every PID-tracked type runs the PID at the physics rate (see
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,31 +132,38 @@ class ActionMap:
         """Motor speeds (n, 4), RPM, for finite actions (n, dim), clipped to [-1, 1];
         ``target`` (n, 3) is the task's point (m), ``dt`` the time until the next
         motor-command update (s)."""
+        return self.commander(action, target, controller)(state, dt)
+
+    def commander(
+        self, action: np.ndarray, target: np.ndarray, controller: CascadedPID | None
+    ) -> Callable[[State, float], np.ndarray]:
+        """:meth:`rpm` for one control step's action and target as a function of the state
+        and ``dt``: what does not change between the motor-command updates of a control
+        step (the clip, the set-points) is worked out once, here."""
         a = np.minimum(np.maximum(action, -1.0), 1.0)
         kind = self.action_type
         hover = self.model.hover_rpm
-        if kind == "rpm":
-            return hover * (1.0 + self.rpm_scale * a)
-        if kind == "one_d_rpm":
-            return np.repeat(hover * (1.0 + self.rpm_scale * a), 4, axis=1)
-        if kind == "pid":
-            return controller.compute(state, target + self.pid_range * a, dt)
-        if kind == "one_d_pid":
-            setpoint = target.copy()
-            setpoint[:, 2] += self.pid_range * a[:, 0]
-            return controller.compute(state, setpoint, dt)
+        if kind in ("rpm", "one_d_rpm"):
+            rpm = hover * (1.0 + self.rpm_scale * a)
+            rpm = rpm if kind == "rpm" else np.repeat(rpm, 4, axis=1)
+            return lambda state, dt: rpm
+        if kind in ("pid", "one_d_pid"):
+            if kind == "pid":
+                setpoint = target + self.pid_range * a
+            else:
+                setpoint = target.copy()
+                setpoint[:, 2] += self.pid_range * a[:, 0]
+            return lambda state, dt: controller.compute(state, setpoint, dt)
         if kind == "vel":
-            return controller.compute(
-                state, state.pos, dt, target_vel=self.velocity(a), target_yaw=self._yaw(state)
+            velocity = self.velocity(a)
+            return lambda state, dt: controller.compute(
+                state, state.pos, dt, target_vel=velocity, target_yaw=self._yaw(state)
             )
         thrust = self.model.weight * (1.0 + a[:, 0])  # attitude
-        return controller.compute_attitude(
-            state,
-            thrust,
-            self.max_angle * a[:, 1],
-            self.max_angle * a[:, 2],
-            self.max_yaw_rate * a[:, 3],
-            dt,
+        roll, pitch = self.max_angle * a[:, 1], self.max_angle * a[:, 2]
+        yaw_rate = self.max_yaw_rate * a[:, 3]
+        return lambda state, dt: controller.compute_attitude(
+            state, thrust, roll, pitch, yaw_rate, dt
         )
 
     def velocity(self, action: np.ndarray) -> np.ndarray:

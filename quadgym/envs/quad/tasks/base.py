@@ -235,9 +235,9 @@ class HoverTask:
             self._queue[-1] = action
             action = applied
         updates, hold = self.inner_loop(substeps)
-        rpm = None
+        rpm, command = None, self.actions.commander(action, target, controller)
         for _ in range(updates):
-            rpm = self.actions.rpm(action, state, target, controller, hold * dt)
+            rpm = command(state, hold * dt)
             state = integrate(rpm, hold)
         return state, rpm
 

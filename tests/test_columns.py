@@ -1,0 +1,127 @@
+"""sim/columns.py: one expression for a drone's floats and n drones' columns, equal to the
+batched helpers of sim/dynamics.py; World's state read gives the same on both of its paths."""
+
+import math
+
+import numpy as np
+import pytest
+
+from quadgym.envs.quad.sim import columns, dynamics
+from quadgym.envs.quad.sim.columns import COLUMNS, FLOATS, euler, quaternion, rotation
+from quadgym.envs.quad.sim.models import get_model
+from quadgym.envs.quad.sim.world import World
+
+N = 300  # >= dynamics._ELEMENTWISE_FROM: quat_to_rot's elementwise form, the one columns uses
+
+
+def _quats(rng, n=N):
+    return dynamics.euler_to_quat(rng.uniform(-3, 3, size=(n, 3)))
+
+
+def test_quaternion_helpers_equal_the_batched_ones_bit_for_bit():
+    rng = np.random.default_rng(0)
+    q = _quats(rng)
+    assert N >= dynamics._ELEMENTWISE_FROM
+    np.testing.assert_array_equal(
+        np.stack(rotation(*q.T), axis=1).reshape(-1, 3, 3), dynamics.quat_to_rot(q)
+    )
+    np.testing.assert_array_equal(np.stack(euler(COLUMNS, *q.T), axis=1), dynamics.quat_to_euler(q))
+    rpy = rng.uniform(-3, 3, size=(N, 3))
+    np.testing.assert_array_equal(
+        np.stack(quaternion(COLUMNS, *rpy.T), axis=1), dynamics.euler_to_quat(rpy)
+    )
+    # below 256 rows quat_to_rot takes a matrix product: the same matrices to round-off
+    np.testing.assert_allclose(
+        np.stack(rotation(*q[:5].T), axis=1).reshape(-1, 3, 3),
+        dynamics.quat_to_rot(q[:5]),
+        rtol=0,
+        atol=1e-15,
+    )
+
+
+def test_floats_and_columns_agree_bit_for_bit():
+    """Every operation of the two namespaces on the same numbers: the module's claim that
+    NumPy's float64 functions and math's give the same doubles here."""
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=2000) * 4, rng.normal(size=2000) * 4
+    u = np.clip(a / 5, -1, 1)
+    for name, args in [
+        ("sqrt", (np.abs(a),)),
+        ("cos", (a,)),
+        ("sin", (a,)),
+        ("atan2", (a, b)),
+        ("asin", (u,)),
+        ("maximum", (a, b)),
+        ("minimum", (a, b)),
+        ("mod", (a, 2 * math.pi)),
+        ("mod", (-np.abs(a), 2 * math.pi)),
+    ]:
+        cols = getattr(COLUMNS, name)(*args)
+        one = [
+            getattr(FLOATS, name)(*(x if np.ndim(x) == 0 else x[i] for x in args))
+            for i in range(2000)
+        ]
+        np.testing.assert_array_equal(cols, np.array(one), err_msg=name)
+    q = _quats(rng, 200)
+    for i in range(200):
+        x, y, z, w = q[i].tolist()
+        assert euler(FLOATS, x, y, z, w) == tuple(c[i] for c in euler(COLUMNS, *q.T))
+        assert rotation(x, y, z, w) == tuple(c[i] for c in rotation(*q.T))
+    assert FLOATS.where(True, 1.0, 2.0) == 1.0 and FLOATS.clip(3.0, -1.0, 1.0) == 1.0
+
+
+@pytest.mark.parametrize("physics", ["pyb", "pyb_gnd_drag_dw"])
+def test_world_reads_the_same_state_on_floats_and_on_arrays(monkeypatch, physics):
+    """World._read_live rotates the body rates in floats up to FLOATS_UP_TO drones, with
+    one batched product beyond: the same state and rotations to round-off."""
+    from quadgym.envs.quad.sim import world as world_module
+
+    world = World(get_model("cf2x"), 3, physics, 240)
+    try:
+        rng = np.random.default_rng(3)
+        world.reset(dynamics.State.at_rest(rng.uniform(0.5, 1.5, size=(3, 3))))
+        world.step(world.model.hover_rpm * (1 + 0.3 * rng.uniform(-1, 1, size=(3, 4))), 20)
+        got = [world._read_live(rotations=True)]
+        monkeypatch.setattr(world_module, "FLOATS_UP_TO", 0)
+        got.append(world._read_live(rotations=True))
+    finally:
+        world.close()
+    (s1, r1), (s2, r2) = got
+    assert np.abs(s1.ang_vel).max() > 0.1  # tumbling: the rotation matters
+    for a, b in [(s1.pos, s2.pos), (s1.quat, s2.quat), (s1.vel, s2.vel)]:
+        np.testing.assert_array_equal(a, b)
+    # below 256 rows the batched rotation is a matrix product: 1 ulp apart
+    np.testing.assert_allclose(r1, r2, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(s1.ang_vel, s2.ang_vel, rtol=0, atol=1e-14)
+    assert columns.FLOATS_UP_TO >= 1
+
+
+@pytest.mark.parametrize("mode", ["pyb_gnd", "pyb_drag", "pyb_gnd_drag", "dyn_gnd_drag_dw"])
+def test_one_drone_aero_wrench_on_floats_equals_the_batched_one(monkeypatch, mode):
+    """aero_wrench works one drone in floats (AERO_FLOATS_UP_TO): the same force and torque
+    as its batched path to round-off, near the ground (under the height clip too),
+    tilted, upside down (no ground effect) and fast."""
+    from quadgym.envs.quad.sim import physics
+
+    model, phys = get_model("cf2x"), physics.parse_physics(mode)
+    rng = np.random.default_rng(4)
+    assert physics.AERO_FLOATS_UP_TO >= 1
+    largest = 0.0
+    for k in range(200):
+        state = dynamics.State(
+            rng.uniform([-1, -1, 0.0], [1, 1, 0.2], size=(1, 3)),
+            dynamics.euler_to_quat(rng.uniform(-3.1, 3.1, size=(1, 3)) * (k % 2)),
+            rng.normal(size=(1, 3)) * 3,
+            rng.normal(size=(1, 3)),
+        )
+        rot = dynamics.quat_to_rot(state.quat)
+        rpm = rng.uniform(5000, 22000, size=(1, 4))
+        floats = physics.aero_wrench(phys, model, state, rot, rpm)
+        monkeypatch.setattr(physics, "AERO_FLOATS_UP_TO", 0)
+        arrays = physics.aero_wrench(phys, model, state, rot, rpm)
+        monkeypatch.undo()
+        for a, b in zip(floats, arrays, strict=True):
+            assert a.shape == b.shape == (1, 3)
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-18)
+        largest = max(largest, np.abs(arrays[0]).max())
+    assert largest > 1e-3  # the effects were on
