@@ -1,0 +1,42 @@
+"""What a new user meets first (issue 34): each test names the friction it removes."""
+
+import argparse
+
+import numpy as np
+import pytest
+from scriptload import load_script
+
+from quadgym.envs.quad.tasks.suite import TASKS
+
+
+def test_evaluate_writes_into_results_by_default_not_into_the_run():
+    """Before: evaluation.json/.png and onboard.* went into the run (a shipped baseline)."""
+    out_dir = load_script("evaluate").out_dir
+    shipped = argparse.Namespace(run="baselines/QuadHover-v0-ppo-s0", out=None)
+    assert str(out_dir(shipped)) == "results/evaluate/QuadHover-v0-ppo-s0"
+    asked = argparse.Namespace(run="baselines/QuadHover-v0-ppo-s0", out="elsewhere")
+    assert str(out_dir(asked)) == "elsewhere"
+
+
+# a summary that is hover's success (0.05 m, uncrashed) but not the task's, and back
+NOT_DONE = {"completed": 0.0, "landed": 0.0, "reached": 0.0, "rms_error": 0.3}
+DONE = {"completed": 1.0, "landed": 1.0, "reached": 1.0, "rms_error": 0.05}
+
+
+@pytest.mark.parametrize("name", ["track", "land", "gates", "visual_reach"])
+def test_each_task_judges_success_by_its_own_rule(name):
+    """Before: evaluate.py's success rate was hover's rule (final error < 0.10 m) on every
+    task: gates printed success 0.40 beside completed 0.800."""
+    task_class = TASKS[name][0]
+    near = {"final_error": 0.05, "crashed": 0.0}
+    far = {"final_error": 0.5, "crashed": 0.0}
+    assert not task_class.success(None, {**near, **NOT_DONE})
+    assert task_class.success(None, {**far, **DONE})
+    assert task_class.success_rule != TASKS["hover"][0].success_rule
+
+
+def test_hover_success_is_near_and_uncrashed():
+    hover = TASKS["hover"][0]
+    assert hover.success(None, {"final_error": 0.05, "crashed": 0.0})
+    assert not hover.success(None, {"final_error": 0.05, "crashed": 1.0})
+    assert not hover.success(None, {"final_error": np.float64(0.1), "crashed": 0.0})
