@@ -40,3 +40,36 @@ def test_hover_success_is_near_and_uncrashed():
     assert hover.success(None, {"final_error": 0.05, "crashed": 0.0})
     assert not hover.success(None, {"final_error": 0.05, "crashed": 1.0})
     assert not hover.success(None, {"final_error": np.float64(0.1), "crashed": 0.0})
+
+
+@pytest.mark.parametrize(
+    "make, error, wanted",
+    [
+        (
+            lambda: __import__("gymnasium").make("QuadHover-v0", drone_modle="cf2x"),
+            TypeError,
+            "did you mean 'drone_model'?",
+        ),
+        (
+            lambda: __import__("gymnasium").make("QuadTrack-v0", drone_modle="cf2x"),
+            ValueError,
+            "did you mean 'drone_model'?",
+        ),
+        (lambda: swarm().parallel_env(num_drone=4), TypeError, "did you mean 'num_drones'?"),
+    ],
+    ids=["single-hover", "single-track", "swarm"],
+)
+def test_a_misspelt_env_argument_gets_the_closest_name(forbid, make, error, wanted):
+    """Before: 'the hover task takes no options of its own' (nothing on drone_model), and
+    the swarm's num_drone was answered in the hover task's terms."""
+    from quadgym.envs.quad.sim.world import World
+
+    forbid((World, "__init__"))  # refused before a world is made
+    with pytest.raises(error, match=wanted):
+        make()
+
+
+def swarm():
+    from quadgym.envs import quad_swarm_v0
+
+    return quad_swarm_v0
