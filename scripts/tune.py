@@ -2,11 +2,11 @@
 
     python scripts/tune.py --env CoPGBandit-v0 --algo copg --steps 200 \\
         --space "lr=grid(0.01,0.001)" --seeds 0,1 --metric kl_to_optimal --mode min \\
-        --out sweeps/copg-lr
+        --out results/sweeps/copg-lr
     python scripts/tune.py --env QuadHover-v0 --algo ppo --steps 500000 --num-envs 64 \\
         --space "learning_rate=loguniform(1e-4,1e-3)" "gamma=choice(0.98,0.99)" \\
-        --samples 4 --seeds 0,1,2 --out sweeps/hover
-    python scripts/tune.py --resume sweeps/hover              # after a crash or Ctrl-C
+        --samples 4 --seeds 0,1,2 --out results/sweeps/hover
+    python scripts/tune.py --resume results/sweeps/hover             # after a crash or Ctrl-C
     python scripts/tune.py ... --address 10.0.0.1:6379        # the same sweep on a cluster
 
 The search space names fields of the plugin's typed config (``python -c "import quadgym;
@@ -88,7 +88,9 @@ class Args(TypedConfig):
     cpus_per_trial: float = param(1.0, "Ray CPUs each trial holds", gt=0)
     checkpoint_every: int | None = param(None, "budget per chunk (default: a tenth)", ge=1)
     num_envs: int | None = param(None, "scripts/train.py --num-envs of every trial", ge=1)
-    out: str | None = param(None, "the sweep's directory (default sweeps/<env>-<algo>)")
+    out: str | None = param(
+        None, "the sweep's directory (default results/sweeps/<env>-<algo>, git-ignored)"
+    )
     resume: str | None = param(None, "continue the sweep in this directory")
     address: str | None = param(None, "Ray cluster address (default RAY_ADDRESS, else local)")
 
@@ -273,7 +275,7 @@ def problem(args: Args) -> str | None:
 
 
 def sweep_out(args: Args) -> Path:
-    return Path(args.out or f"sweeps/{args.env}-{args.algo}").resolve()
+    return Path(args.out or f"results/sweeps/{args.env}-{args.algo}").resolve()
 
 
 def new_settings(args: Args, out: Path, argv: list[str] | None) -> dict[str, Any]:
