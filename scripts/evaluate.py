@@ -117,6 +117,9 @@ def aims(env: Any) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(Args, __doc__, argv, check=not_a_run)
+    import torch
+
+    torch.set_num_threads(1)  # the policies are small: more threads only fight the simulator
     run, out = Path(args.run), out_dir(args)
     state, algo = load_run(run)
     out.mkdir(parents=True, exist_ok=True)
