@@ -34,7 +34,7 @@ from quadgym.envs.quad.sensors.pictures import FPS, OnboardRecorder
 from quadgym.envs.quad.sensors.view import WorldCamera, drone_colour
 from quadgym.envs.quad.sim.dynamics import State, quat_to_euler
 from quadgym.envs.quad.sim.models import get_model
-from quadgym.envs.quad.sim.world import World, physics_modes
+from quadgym.envs.quad.sim.world import World, gui_available, physics_modes
 from quadgym.envs.quad.tasks.base import check_rates
 
 #: Where the drones start: ``circle`` (0.5 m radius per 4 drones) or ``row`` (0.5 m apart).
@@ -76,8 +76,10 @@ class Args(TypedConfig):
 
     def check(self) -> None:
         """The control rate must divide the physics rate (whole substeps); the onboard
-        camera's near plane must clear the drone's own body."""
+        camera's near plane must clear the drone's own body; --gui needs a display."""
         check_rates(self.physics_hz, self.control_hz)
+        if self.gui and not gui_available():
+            raise ValueError("--gui needs a display and DISPLAY is not set; --video FILE films")
         if self.camera:
             reach = body_reach(get_model(self.model))
             if self.lens().near <= reach:

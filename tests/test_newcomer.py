@@ -88,3 +88,28 @@ def test_the_readmes_sb3_snippet_runs_torch_on_one_thread():
     snippet = textwrap.dedent(snippet)
     compile(snippet, "README", "exec")
     assert 0 <= snippet.find("torch.set_num_threads(1)") < snippet.find(".learn(")
+
+
+def test_check_env_passes_headless(monkeypatch):
+    """Before: Gymnasium's check_env made an env per listed render mode, 'human' among them,
+    and failed without a display (friction 8)."""
+    import gymnasium as gym
+    from gymnasium.utils.env_checker import check_env
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    env = gym.make("QuadHover-v0", render_mode="rgb_array", episode_seconds=0.5)
+    assert env.unwrapped.metadata["render_modes"] == ["rgb_array"]
+    check_env(env.unwrapped)
+    env.close()
+    monkeypatch.setenv("DISPLAY", ":0")  # with a display the GUI is offered (not opened here)
+    with gym.make("QuadHover-v0") as env:
+        assert env.unwrapped.metadata["render_modes"] == ["rgb_array", "human"]
+
+
+def test_fly_gui_without_a_display_is_a_usage_error(monkeypatch, capsys):
+    """Before: a traceback from inside the World."""
+    from quadgym.commands import main
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert main(["fly", "--gui"]) == 2
+    assert "--gui needs a display and DISPLAY is not set" in capsys.readouterr().err
