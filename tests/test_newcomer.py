@@ -113,3 +113,30 @@ def test_fly_gui_without_a_display_is_a_usage_error(monkeypatch, capsys):
     monkeypatch.delenv("DISPLAY", raising=False)
     assert main(["fly", "--gui"]) == 2
     assert "--gui needs a display and DISPLAY is not set" in capsys.readouterr().err
+
+
+def test_the_pid_flies_a_kin_plus_rgb_observation_as_it_flies_kin():
+    """Before: ``float() argument must be ... not 'dict'`` (friction 9). The same seeded
+    episode, with and without the image beside the kinematics, gets the same actions."""
+    import gymnasium as gym
+
+    import quadgym
+
+    actions = {}
+    for obs_type in ("kin", "kin+rgb"):
+        env = gym.make("QuadHover-v0", obs_type=obs_type, episode_seconds=0.3)
+        pid = quadgym.make_algo("pid", env)
+        obs, _ = env.reset(seed=3)
+        actions[obs_type] = []
+        for _ in range(5):
+            actions[obs_type].append(pid.act(obs))
+            obs, *_ = env.step(actions[obs_type][-1])
+        env.close()
+    np.testing.assert_array_equal(actions["kin"], actions["kin+rgb"])
+
+
+def test_the_pid_names_an_observation_without_kinematics():
+    from quadgym.agents.model_based.base import kinematics
+
+    with pytest.raises(ValueError, match="holds only rgb: use obs_type='kin"):
+        kinematics({"rgb": np.zeros((2, 2, 3))})
