@@ -140,3 +140,33 @@ def test_the_pid_names_an_observation_without_kinematics():
 
     with pytest.raises(ValueError, match="holds only rgb: use obs_type='kin"):
         kinematics({"rgb": np.zeros((2, 2, 3))})
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--algo", "ppo", "--metric", "kl_to_optimal"], "--metric 'kl_to_optimal': ppo logs "),
+        (["--algo", "pid"], "pid logs no metrics"),
+        (["--algo", "kd", "--env", "HardShift-v0"], "kd has no headline metric"),
+    ],
+)
+def test_tune_checks_the_metric_before_ray_starts(argv, message, capsys):
+    """Before: ``did not include the specified metric `mean_return``` from inside Ray."""
+    tune = load_script("tune")
+    base = ["--env", "QuadHover-v0", "--steps", "10", "--out", "/nonexistent/never"]
+    with pytest.raises(SystemExit) as exit_info:
+        tune.main([*base, *argv])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_tune_defaults_to_the_plugins_headline_metric():
+    from quadgym.cli import parse_args
+
+    tune = load_script("tune")
+    args = parse_args(tune.Args, None, ["--env", "CoPGBandit-v0", "--algo", "copg"])
+    assert tune.metric_and_mode(args) == ("loss", "min")
+    args = parse_args(tune.Args, None, ["--env", "QuadHover-v0", "--algo", "ppo"])
+    assert tune.metric_and_mode(args) == ("mean_return", "max")
+    given = ["--env", "CoPGBandit-v0", "--algo", "copg", "--metric", "regret", "--mode", "min"]
+    assert tune.metric_and_mode(parse_args(tune.Args, None, given)) == ("regret", "min")

@@ -76,6 +76,7 @@ class ModelBasedAgent(Algorithm):
     SWAP_LAYER, SWAP_NEAR = 0.3, 0.3
 
     budget_unit = BudgetUnit.ENV_STEPS
+    logged = ()  # nothing to learn, nothing logged
     supported_envs = TASK_ENVS
     requires = (QuadControl,)
 
