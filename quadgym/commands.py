@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "benchmark": "benchmark",
     "fly": "fly_pid",
     "tune": "tune",
+    "export": "export",
     "train-marl": "train_marl",
     "replay-marl": "replay_marl",
     "train-rllib": "train_rllib",
