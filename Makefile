@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: demo test test-paper test-ray lint format bench clean install install-test
+.PHONY: demo test test-paper test-ray docs lint format bench clean install install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ test-paper: install-test
 # to themselves. Not in `make test`; CI runs them after it.
 test-ray: install-test
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -m ray
+
+# The documentation site (MkDocs + Material) into build/site; warnings are errors.
+$(VENV)/.installed-docs: $(VENV)/.installed setup.cfg
+	$(BIN)/pip install --quiet -e ".[rl,docs]"
+	touch $@
+
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python docs/build_site.py
 
 lint: install-test
 	$(BIN)/ruff check .
