@@ -4,7 +4,8 @@
     python docs/build_site.py --sources-only  # the generated Markdown alone (the tests use it)
 
 Every environment gets a page generated from what the code declares, so a card is written
-once: its card (the env class's docstring; for a drone task the task module's docstring
+once: an animation of the task flown by the PID (``docs/record_animations.py``, committed
+GIFs), its card (the env class's docstring; for a drone task the task module's docstring
 too), its spaces (the drone envs are built with their defaults to read them; a toy's are in
 its card: HardShift-v0 trains its teacher when built) and its arguments with types, defaults
 and units (the faces' ``QuadConfig`` and the task's options; a toy's ``EnvConfig``). The
@@ -96,9 +97,10 @@ def drone_page(env_id: str, task: str) -> str:
         f"# {env_id}",
         f'`gym.make("{env_id}")` (registered defaults: `{kwargs or {}}`); the task '
         f"`{task}` judges success as: **{task_class.success_rule}**.",
-        "## Spaces (defaults)",
-        spaces,
     ]
+    if (ROOT / "docs" / "img" / "tasks" / f"{env_id}.gif").is_file():  # record_animations.py
+        parts.append(f"![{env_id} flown by the PID, seed 1000](../img/tasks/{env_id}.gif)")
+    parts += ["## Spaces (defaults)", spaces]
     if task != "hover":
         doc = importlib.import_module(task_class.__module__).__doc__ or ""
         parts += ["## The task", markdown(doc)]

@@ -33,6 +33,8 @@ def test_a_drone_page_shows_its_spaces_rule_and_typed_arguments(site):
     _, out, _ = site
     page = (out / "envs" / "QuadTrack-v0.md").read_text()
     assert "**RMS error < 0.10 m, no crash**" in page
+    assert "![QuadTrack-v0 flown by the PID, seed 1000](../img/tasks/QuadTrack-v0.gif)" in page
+    assert (out / "img" / "tasks" / "QuadTrack-v0.gif").is_file()
     assert "- observation: `Box(float32, shape (34,))`" in page
     assert "| `trajectory` | `str` | `'circle'` |" in page  # the task's options
     assert "| `drone_model` |" in page  # the faces' arguments
