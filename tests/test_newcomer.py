@@ -170,3 +170,25 @@ def test_tune_defaults_to_the_plugins_headline_metric():
     assert tune.metric_and_mode(args) == ("mean_return", "max")
     given = ["--env", "CoPGBandit-v0", "--algo", "copg", "--metric", "regret", "--mode", "min"]
     assert tune.metric_and_mode(parse_args(tune.Args, None, given)) == ("regret", "min")
+
+
+def test_every_onboard_tile_names_its_part():
+    """Before: only "drone i" on the row's first tile; the depth and seg tiles unnamed
+    (friction 9). Unlabelled, no tile here has a white pixel (black rgb, a 5 m depth's
+    colour, the ground's grey): the white is the label's text."""
+    from quadgym.envs.quad.sensors.camera_model import CameraModel
+    from quadgym.envs.quad.sensors.pictures import GAP, colour_depth, colour_seg, panel
+
+    model = CameraModel()
+    images = {
+        "rgb": np.zeros((1, 48, 64, 3), np.uint8),
+        "depth": np.full((1, 48, 64, 1), 5.0, np.float32),
+        "seg": np.ones((1, 48, 64, 1), np.int32),
+    }
+    assert not (colour_depth(images["depth"][0], model) == 255).all(axis=-1).any()
+    assert not (colour_seg(images["seg"][0], 1) == 255).all(axis=-1).any()
+    row = panel(np.zeros((288, 384, 3), np.uint8), images, model)[288 + GAP :]
+    for k in range(3):
+        tile = row[:, k * 128 : (k + 1) * 128]
+        assert (tile[:16] == 255).all(axis=-1).any(), k
+        assert not (tile[20:] == 255).all(axis=-1).any(), k  # the label only, in the corner
