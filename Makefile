@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: demo test test-paper test-ray lint format bench clean install install-test
+.PHONY: demo test test-paper test-ray docs lint format bench clean install install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e ".[rl]"
 	touch $@
 
 # One resolution for the package and its test extra (it also satisfies `install`).
@@ -40,6 +40,14 @@ test-paper: install-test
 # to themselves. Not in `make test`; CI runs them after it.
 test-ray: install-test
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -m ray
+
+# The documentation site (MkDocs + Material) into build/site; warnings are errors.
+$(VENV)/.installed-docs: $(VENV)/.installed setup.cfg
+	$(BIN)/pip install --quiet -e ".[rl,docs]"
+	touch $@
+
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python docs/build_site.py
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -17,5 +17,5 @@ from quadgym.registry import describe_algo, list_algos, list_envs, make_algo  # 
 
 registry.register_envs()
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["describe_algo", "list_algos", "list_envs", "make_algo", "registry", "__version__"]

@@ -7,16 +7,19 @@
 Loads the run's configuration and last checkpoint, plays ``--episodes``
 episodes with deterministic actions (seeds 1000, 1001, ...; the env takes the
 run's action type), prints the mean return and, for drone envs, the success rate
-(final position error under ``--tolerance`` m and no crash), the final position
-errors and the task's own metrics (``task.summarize``: e.g. gates passed, landings,
-RMS tracking error), and writes
+by the task's own rule (``task.success``: hover ends within 0.10 m uncrashed, gates
+completes the course, landing lands, visual reach reaches), the final position
+errors (how many ended under ``--tolerance`` m uncrashed) and the task's own metrics
+(``task.summarize``: e.g. gates passed, landings, RMS tracking error), and writes
 ``evaluation.png`` (return per episode; for drone envs the distance to the
-target over time) and ``evaluation.json`` into the run directory. ``--video``
-films the first episode from a third-person camera that follows the drones;
-``--onboard`` (drone envs) writes ``onboard.png`` and ``onboard.mp4`` into the run
-directory: what each drone's camera sees in the first episode (rgb, depth and
-segmentation, the env's camera model; its policy sees the parts its
-``obs_type`` names) under the third-person view, with the drone's goal marked.
+target over time) and ``evaluation.json`` into ``--out`` (default
+``results/evaluate/<run's name>``, never into the run, which may be a shipped one).
+``--video`` films the first ``--video-episodes`` episodes (default 1) from a
+third-person camera that follows the drones; ``--onboard`` (drone envs) writes
+``onboard.png`` and ``onboard.mp4`` into ``--out``: what each drone's camera sees in
+the first episode (rgb, depth and segmentation, the env's camera model; its policy
+sees the parts its ``obs_type`` names) under the third-person view, with the drone's
+goal marked.
 """
 
 import dataclasses
@@ -46,11 +49,17 @@ from quadgym.runs.load import load_run, read_state, run_problem  # noqa: E402
 class Args(TypedConfig):
     run: str = param(dataclasses.MISSING, "run directory written by scripts/train.py")
     episodes: int = param(20, "evaluation episodes (seeds 1000, 1001, ...)", ge=1)
-    tolerance: float = param(0.10, "success radius: largest final distance to the target, m", gt=0)
-    video: str | None = param(None, "write an MP4 of the first episode here (drone envs)")
+    tolerance: float = param(
+        0.10, "radius of the final-error count and the plot's line, m (not the success rule)", gt=0
+    )
+    out: str | None = param(
+        None, "where the results go (default results/evaluate/<the run directory's name>)"
+    )
+    video: str | None = param(None, "write an MP4 of the first --video-episodes here (drone envs)")
+    video_episodes: int = param(1, "episodes --video films, one after another", ge=1)
     onboard: bool = param(
         False,
-        "write onboard.png and onboard.mp4 into the run: each drone's camera under the "
+        "write onboard.png and onboard.mp4 into --out: each drone's camera under the "
         "third-person view, first episode (drone envs)",
     )
     onboard_frames: int = param(6, "panels of onboard.png, spread over the episode", ge=1, le=100)
@@ -76,7 +85,7 @@ def not_a_run(args: Any) -> str | None:
     except ValueError as exc:
         return str(exc)
     # where the results go, checked before any episode is flown
-    problem = out_problem(run, "--run")
+    problem = out_problem(out_dir(args), "--out")
     if problem is None and getattr(args, "video", None):
         problem = out_problem(Path(args.video).absolute().parent, "--video")
     if problem:
@@ -92,6 +101,13 @@ def not_a_run(args: Any) -> str | None:
     return run_problem(run)  # read safely, before building anything
 
 
+def out_dir(args: Any) -> Path:
+    """Where the results go: ``--out``, else ``results/evaluate/<run name>`` (git-ignored),
+    so that evaluating a shipped run leaves the repository as it was."""
+    out = getattr(args, "out", None)
+    return Path(out) if out else Path("results", "evaluate", Path(args.run).resolve().name)
+
+
 def aims(env: Any) -> np.ndarray:
     """(n, 3) where the task asks each drone to go, m: the task's hidden ``targets``
     where it keeps them out of the goal (QuadVisualReach-v0), else the env's goal."""
@@ -101,8 +117,12 @@ def aims(env: Any) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(Args, __doc__, argv, check=not_a_run)
-    run = Path(args.run)
+    import torch
+
+    torch.set_num_threads(1)  # the policies are small: more threads only fight the simulator
+    run, out = Path(args.run), out_dir(args)
     state, algo = load_run(run)
+    out.mkdir(parents=True, exist_ok=True)
     kwargs = {**controller_interface(str(run)), **args.env_kwargs}
     if args.video:
         kwargs["render_mode"] = "rgb_array"
@@ -117,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             drone_env.world,
             drone_env.config.camera,
             args.onboard_frames,
-            run / "onboard.mp4",
+            out / "onboard.mp4",
             fps=drone_env.task.control_hz,
         )
     for ep in range(args.episodes):
@@ -132,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             total += reward
             if "position_error" in info:
                 trace.append(float(np.max(info["position_error"])))
-            if args.video and ep == 0:
+            if args.video and ep < args.video_episodes:
                 frames.append(env.render())
             if onboard is not None and ep == 0:
                 onboard.record(drone_env.world.get_state(), info["time"], aims(drone_env))
@@ -140,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                 break
         if onboard is not None and ep == 0:
             onboard.close()
-            onboard.write_strip(run / "onboard.png")
-            print(f"wrote {run / 'onboard.png'} and {run / 'onboard.mp4'}")
+            onboard.write_strip(out / "onboard.png")
+            print(f"wrote {out / 'onboard.png'} and {out / 'onboard.mp4'}")
         returns.append(total)
         traces.append(trace)
         if summarize is not None:
@@ -154,17 +174,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{state['algo']} on {state['env']}: mean return {np.mean(returns):.3f} "
         f"over {args.episodes} episodes"
     )
+    if metrics and hasattr(task, "success"):  # the task's own rule, not hover's on every task
+        success = [task.success(m) for m in metrics]
+        result.update(success=success, success_rate=float(np.mean(success)))
+        result["success_rule"] = task.success_rule
+        print(f"success rate {np.mean(success):.2f} ({task.success_rule})")
     if errors:
-        success = [(e < args.tolerance) and not c for e, c in zip(errors, crashed, strict=True)]
-        result.update(
-            final_position_error=errors,
-            crashed=crashed,
-            success_rate=float(np.mean(success)),
-            tolerance=args.tolerance,
-        )
+        within = [(e < args.tolerance) and not c for e, c in zip(errors, crashed, strict=True)]
+        result.update(final_position_error=errors, crashed=crashed, tolerance=args.tolerance)
+        result["within_tolerance"] = float(np.mean(within))
         print(
-            f"success rate {np.mean(success):.2f} (final error < {args.tolerance} m, no crash); "
             f"final error mean {np.mean(errors):.3f} m, max {np.max(errors):.3f} m; "
+            f"{sum(within)}/{len(within)} under {args.tolerance} m uncrashed; "
             f"crashes {sum(crashed)}"
         )
     if metrics:
@@ -175,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             m: float(np.nanmean(v)) if np.isfinite(v).any() else np.nan for m, v in values.items()
         }
         print("task metrics (mean): " + ", ".join(f"{m} {v:.3f}" for m, v in means.items()))
-    atomic_write_bytes(run / "evaluation.json", json.dumps(result, indent=1).encode())
+    atomic_write_bytes(out / "evaluation.json", json.dumps(result, indent=1).encode())
     fig, axes = plt.subplots(1, 2 if errors else 1, figsize=(11 if errors else 6, 4))
     axes = np.atleast_1d(axes)
     axes[0].bar(range(len(returns)), returns)
@@ -190,14 +211,16 @@ def main(argv: list[str] | None = None) -> int:
         axes[1].set_ylabel("distance to target (m)")
     fig.suptitle(f"{state['algo']} on {state['env']}")
     fig.tight_layout()
-    save_figure(fig, run / "evaluation.png", dpi=90)
+    save_figure(fig, out / "evaluation.png", dpi=90)
     if args.video and frames:
+        filmed = min(args.video_episodes, args.episodes)
+        print(f"{args.video}: the first {filmed} of {args.episodes} episodes (seeds from 1000)")
         import imageio.v2 as imageio
 
         imageio.mimwrite(
             args.video, frames, fps=env.metadata.get("render_fps", 30), macro_block_size=1
         )
-    print(f"wrote {run / 'evaluation.json'} and {run / 'evaluation.png'}")
+    print(f"wrote {out / 'evaluation.json'} and {out / 'evaluation.png'}")
     return 0
 
 

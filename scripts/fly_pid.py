@@ -34,7 +34,7 @@ from quadgym.envs.quad.sensors.pictures import FPS, OnboardRecorder
 from quadgym.envs.quad.sensors.view import WorldCamera, drone_colour
 from quadgym.envs.quad.sim.dynamics import State, quat_to_euler
 from quadgym.envs.quad.sim.models import get_model
-from quadgym.envs.quad.sim.world import World, physics_modes
+from quadgym.envs.quad.sim.world import World, gui_available, physics_modes
 from quadgym.envs.quad.tasks.base import check_rates
 
 #: Where the drones start: ``circle`` (0.5 m radius per 4 drones) or ``row`` (0.5 m apart).
@@ -119,8 +119,15 @@ def set_points(t: float, start: np.ndarray, args: Args) -> np.ndarray:
     return sp
 
 
+def no_display(args: Args) -> str | None:
+    """--gui without a display (Bullet would abort the process), else None."""
+    if args.gui and not gui_available():
+        return "--gui needs a display and DISPLAY is not set; --video FILE films the flight"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(Args, __doc__, argv)
+    args = parse_args(Args, __doc__, argv, check=no_display)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = get_model(args.model)

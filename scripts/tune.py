@@ -2,11 +2,11 @@
 
     python scripts/tune.py --env CoPGBandit-v0 --algo copg --steps 200 \\
         --space "lr=grid(0.01,0.001)" --seeds 0,1 --metric kl_to_optimal --mode min \\
-        --out sweeps/copg-lr
+        --out results/sweeps/copg-lr
     python scripts/tune.py --env QuadHover-v0 --algo ppo --steps 500000 --num-envs 64 \\
         --space "learning_rate=loguniform(1e-4,1e-3)" "gamma=choice(0.98,0.99)" \\
-        --samples 4 --seeds 0,1,2 --out sweeps/hover
-    python scripts/tune.py --resume sweeps/hover              # after a crash or Ctrl-C
+        --samples 4 --seeds 0,1,2 --out results/sweeps/hover
+    python scripts/tune.py --resume results/sweeps/hover             # after a crash or Ctrl-C
     python scripts/tune.py ... --address 10.0.0.1:6379        # the same sweep on a cluster
 
 The search space names fields of the plugin's typed config (``python -c "import quadgym;
@@ -79,8 +79,14 @@ class Args(TypedConfig):
     config: tuple[str, ...] = param((), "the plugin's config words fixed for every trial")
     seeds: tuple[int, ...] = param((0,), "seeds, each crossed with every config")
     samples: int = param(1, "draws of the random parts of the space", ge=1)
-    metric: str = param("mean_return", "the metrics.csv column trials are compared on")
-    mode: str = param("max", "whether a larger or smaller metric is better", choices=("max", "min"))
+    metric: str | None = param(
+        None, "the metrics.csv column trials are compared on (default: the plugin's headline)"
+    )
+    mode: str | None = param(
+        None,
+        "whether a larger or smaller metric is better (default: the headline's)",
+        choices=("max", "min", None),
+    )
     scheduler: str = param(
         "asha", "'asha' (stop the worse early) or 'fifo'", choices=("asha", "fifo")
     )
@@ -88,7 +94,9 @@ class Args(TypedConfig):
     cpus_per_trial: float = param(1.0, "Ray CPUs each trial holds", gt=0)
     checkpoint_every: int | None = param(None, "budget per chunk (default: a tenth)", ge=1)
     num_envs: int | None = param(None, "scripts/train.py --num-envs of every trial", ge=1)
-    out: str | None = param(None, "the sweep's directory (default sweeps/<env>-<algo>)")
+    out: str | None = param(
+        None, "the sweep's directory (default results/sweeps/<env>-<algo>, git-ignored)"
+    )
     resume: str | None = param(None, "continue the sweep in this directory")
     address: str | None = param(None, "Ray cluster address (default RAY_ADDRESS, else local)")
 
@@ -269,11 +277,28 @@ def problem(args: Args) -> str | None:
         checked_space(args.algo, args.space, args.space_file, args.config)
     except (TypeError, ValueError) as exc:
         return str(exc)
-    return new_run_problem(out)
+    return metric_problem(args, cls) or new_run_problem(out)
+
+
+def metric_problem(args: Args, cls: Any) -> str | None:
+    """Why the sweep has no metric the plugin logs (checked before Ray starts), or None."""
+    if cls.logged is not None and not cls.logged:
+        return f"{args.algo} logs no metrics (it learns nothing): there is nothing to sweep"
+    if args.metric is None and cls.headline is None:
+        return f"{args.algo} has no headline metric: name a metrics.csv column with --metric"
+    if args.metric is not None and cls.logged is not None and args.metric not in cls.logged:
+        return f"--metric {args.metric!r}: {args.algo} logs {', '.join(cls.logged)}"
+    return None
+
+
+def metric_and_mode(args: Args) -> tuple[str, str]:
+    """--metric and --mode, each defaulting to the plugin's headline (max without one)."""
+    headline = get_algo_class(args.algo).headline or (None, "max")
+    return args.metric or headline[0], args.mode or headline[1]
 
 
 def sweep_out(args: Args) -> Path:
-    return Path(args.out or f"sweeps/{args.env}-{args.algo}").resolve()
+    return Path(args.out or f"results/sweeps/{args.env}-{args.algo}").resolve()
 
 
 def new_settings(args: Args, out: Path, argv: list[str] | None) -> dict[str, Any]:
@@ -291,8 +316,8 @@ def new_settings(args: Args, out: Path, argv: list[str] | None) -> dict[str, Any
         "config": list(args.config),
         "space": space_words(args.space, args.space_file),
         "seeds": list(args.seeds),
-        "metric": args.metric,
-        "mode": args.mode,
+        "metric": metric_and_mode(args)[0],
+        "mode": metric_and_mode(args)[1],
         "keys": list(space),
         "root": str(out / "trials"),
         "train": str(TRAIN),

@@ -20,7 +20,7 @@ PACKAGE = ROOT / "quadgym"
 #: and those below; the first matching prefix (longest first) names a module's layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("bottom", ("quadgym.config", "quadgym.files", "quadgym.stats", "quadgym.moved")),
-    ("bottom", ("quadgym.outdir",)),
+    ("bottom", ("quadgym.outdir", "quadgym.deploy")),
     ("env plumbing", ("quadgym.envs.arguments", "quadgym.envs.lifecycle")),
     ("simulator", ("quadgym.envs.quad.sim",)),
     ("control", ("quadgym.envs.quad.control",)),
@@ -32,7 +32,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("runs", ("quadgym.runs",)),
     (
         "experiments",
-        ("quadgym.evaluation", "quadgym.sweep", "quadgym.rllib", "quadgym.repro", "quadgym.replay"),
+        (
+            "quadgym.evaluation",
+            "quadgym.sweep",
+            "quadgym.rllib",
+            "quadgym.repro",
+            "quadgym.replay",
+            "quadgym.export",
+        ),
     ),
     ("package", ("quadgym",)),
 ]

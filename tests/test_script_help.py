@@ -31,14 +31,27 @@ DOC_COMMAND = re.compile(r"`(?:[^`\s]*python )?scripts/(\w+)\.py((?:\s+[^`\s]+)*
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
+#: The same as a console command: `quadgym COMMAND ARGS`, `quadgym reproduce PAPER ARGS`.
+QUADGYM_COMMAND = re.compile(r"`quadgym ((?:reproduce )?[a-z][\w-]*)((?:\s+[^`\s]+)*)`")
+
+
 def doc_commands() -> list[tuple[str, str, list[str]]]:
-    """(file, script, argv) of every script command in README.md and docs/*.md; an
-    optional part ``[--gui]`` counts as written."""
+    """(file, script, argv) of every script command in README.md and docs/*.md, written
+    as ``python scripts/NAME.py`` or as ``quadgym COMMAND``; an optional part ``[--gui]``
+    counts as written."""
+    from quadgym.commands import resolve
+
     found = []
     for path in DOC_FILES:
-        for match in DOC_COMMAND.finditer(path.read_text()):
+        text = path.read_text()
+        for match in DOC_COMMAND.finditer(text):
             argv = shlex.split(match.group(2).replace("[", " ").replace("]", " "))
             found.append((path.name, match.group(1), argv))
+        for match in QUADGYM_COMMAND.finditer(text):
+            argv = shlex.split(match.group(2).replace("[", " ").replace("]", " "))
+            script = resolve([*match.group(1).split(), *argv])
+            assert not isinstance(script, str), f"{path.name}: {match.group(0)}: {script}"
+            found.append((path.name, script[0], script[1]))
     return found
 
 

@@ -112,10 +112,18 @@ def test_evaluate_onboard_films_a_vision_run(tmp_path):
     state = {"env": "QuadVisualReach-v0", "algo": "ppo", "config": config}
     (run / "state.json").write_text(json.dumps(state))
     evaluate = load_script("evaluate")
+    out = tmp_path / "out"
     argv = ["--run", str(run), "--episodes", "1", "--onboard", "--onboard-frames", "4"]
+    argv += ["--out", str(out)]
     assert evaluate.main([*argv, "--env-kwargs", "{'episode_seconds': 0.4}"]) == 0
-    assert imageio.imread(run / "onboard.png").shape == (386, 4 * 384 + 3 * 2, 3)
-    assert len(imageio.mimread(run / "onboard.mp4")) == 7
+    assert imageio.imread(out / "onboard.png").shape == (386, 4 * 384 + 3 * 2, 3)
+    assert len(imageio.mimread(out / "onboard.mp4")) == 7
+    # the headline is the task's own success (before: hover's rule on every task)
+    result = json.loads((out / "evaluation.json").read_text())
+    assert result["success"] == [bool(m["reached"]) for m in result["task_metrics"]]
+    assert result["success_rule"] == "reached the target"
+    # the run directory is left as it was (it may be a shipped baseline)
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.bin", "state.json"]
 
 
 def test_evaluate_onboard_refuses_a_run_without_drones(tmp_path, capsys):

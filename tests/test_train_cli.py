@@ -166,6 +166,8 @@ def test_evaluate_script_reports_and_plots(tmp_path):
             str(out),
             "--episodes",
             "3",
+            "--out",
+            str(tmp_path / "eval"),
         ],
         capture_output=True,
         text=True,
@@ -173,13 +175,14 @@ def test_evaluate_script_reports_and_plots(tmp_path):
         env=ENV,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "success rate 1.00" in proc.stdout
-    result = json.loads((out / "evaluation.json").read_text())
+    assert "success rate 1.00 (final error < 0.10 m, no crash)" in proc.stdout
+    assert not (out / "evaluation.json").exists()  # the run is left as it was
+    result = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
     assert max(result["final_position_error"]) < 0.1
     # the task's own metrics, per episode (hover: final error, time to target, crashes)
     assert [m["final_error"] for m in result["task_metrics"]] == result["final_position_error"]
     assert "task metrics (mean): final_error" in proc.stdout
-    assert (out / "evaluation.png").stat().st_size > 5000
+    assert (tmp_path / "eval" / "evaluation.png").stat().st_size > 5000
 
 
 def mean_return(algo, episodes=5):

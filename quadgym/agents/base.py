@@ -85,6 +85,12 @@ class Algorithm(abc.ABC):
     budget_unit: ClassVar[BudgetUnit] = BudgetUnit.ENV_STEPS
     supported_envs: ClassVar[tuple[str, ...]] = ("*",)
     requires: ClassVar[tuple[type | tuple[type, ...], ...]] = ()
+    #: (metrics.csv column, "min" or "max"): what a sweep compares runs on unless told
+    #: (scripts/tune.py); None where the plugin has no one column worth ranking by.
+    headline: ClassVar[tuple[str, str] | None] = None
+    #: Every column the plugin's records carry, where that does not depend on the env
+    #: (tune.py refuses a --metric outside it before Ray starts); None: it depends.
+    logged: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, env: str | gym.Env | Any, **config: Any) -> None:
         self.config = self.make_config(config)

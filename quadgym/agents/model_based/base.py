@@ -19,7 +19,7 @@ observation, as on QuadHover-v0 (a drone whose episode ended has no entry).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,24 @@ from quadgym.agents.capabilities import CrossingGoals, GateCourse, QuadControl
 from quadgym.envs.quad.sim.dynamics import State, rot_to_quat
 from quadgym.envs.quad.tasks.suite import TASK_ENVS
 from quadgym.files import atomic_write_bytes
+
+
+def kinematics(observation: Any) -> Any:
+    """The kinematic part of an observation: the observation itself, or the ``"kin"`` entry
+    of a ``Dict`` one (``obs_type="kin+rgb"``: the controllers read the state, not images).
+
+    Raises:
+        ValueError: a ``Dict`` observation without kinematics (``obs_type="rgb"``).
+    """
+    if not isinstance(observation, Mapping):
+        return observation
+    if "kin" not in observation:
+        raise ValueError(
+            f"the model-based controllers read the drones' state off the kinematic "
+            f"observation; this one holds only {', '.join(observation)}: use obs_type='kin+...'"
+        )
+    return observation["kin"]
+
 
 #: A done drone's row in the joint observation: at its goal, level, at rest.
 _AT_REST = np.r_[np.zeros(3), np.eye(3).ravel(), np.zeros(6)]
@@ -58,6 +76,7 @@ class ModelBasedAgent(Algorithm):
     SWAP_LAYER, SWAP_NEAR = 0.3, 0.3
 
     budget_unit = BudgetUnit.ENV_STEPS
+    logged = ()  # nothing to learn, nothing logged
     supported_envs = TASK_ENVS
     requires = (QuadControl,)
 
@@ -74,14 +93,15 @@ class ModelBasedAgent(Algorithm):
         for one drone, (n, obs_dim) for several), or per agent for a PettingZoo env's
         dict of observations (one entry per live agent)."""
         if self.agents is None:
-            action = self.control(np.asarray(observation, dtype=np.float64))
+            action = self.control(np.asarray(kinematics(observation), dtype=np.float64))
             return action[0] if self.num_drones == 1 else action
-        width = self.env.observation_space(self.agents[0]).shape[0]
+        space = self.env.observation_space(self.agents[0])
+        width = (space["kin"] if isinstance(space, gym.spaces.Dict) else space).shape[0]
         rows = np.zeros((self.num_drones, width))
         rows[:, : _AT_REST.size] = _AT_REST
         index = {agent: i for i, agent in enumerate(self.agents)}
         for agent, obs in observation.items():
-            rows[index[agent]] = obs
+            rows[index[agent]] = kinematics(obs)
         action = self.control(rows)
         return {agent: action[index[agent]] for agent in observation}
 

@@ -113,6 +113,7 @@ class ContrastiveAlgorithm(Algorithm):
 
     Config: ClassVar[type[ContrastiveConfig]] = ContrastiveConfig
     budget_unit = BudgetUnit.EPOCHS
+    headline = ("loss", "min")  # besides it, the problem's metrics (env-dependent)
     #: quadgym's ids it trains on; built directly, any env with ``requires`` qualifies
     supported_envs: ClassVar[tuple[str, ...]] = ("CoPGBandit-v0", "CoPGSequence-v0")
     requires: ClassVar[tuple[type | tuple[type, ...], ...]] = (EnumerableOutcomes,)

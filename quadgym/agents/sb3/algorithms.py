@@ -246,6 +246,8 @@ class SB3Algorithm(Algorithm):
     Config: ClassVar[type[SB3Config]] = SB3Config
     budget_unit = BudgetUnit.ENV_STEPS
     supported_envs: ClassVar[tuple[str, ...]] = tuple(ENV_DEFAULTS)
+    headline = ("mean_return", "max")
+    logged = ("mean_return", "episodes")  # _Records
     config: SB3Config
 
     def __init__(self, env: str | gym.Env, **config: Any) -> None:

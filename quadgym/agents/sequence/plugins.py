@@ -124,6 +124,8 @@ class SequenceModelAlgorithm(Algorithm):
     Config: ClassVar[type[SequenceConfig]] = SequenceConfig
     budget_unit = BudgetUnit.UPDATES
     supported_envs: ClassVar[tuple[str, ...]] = ("ToyCoding-v0",)
+    headline = ("loss", "min")
+    logged = ("loss", "lr", "stopped")
     requires = (ProgramCorpus,)
     network: ClassVar[type[torch.nn.Module]]
     config: SequenceConfig

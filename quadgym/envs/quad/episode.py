@@ -21,6 +21,7 @@ stated once and holds on every face.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -68,7 +69,8 @@ class Episode:
         **guard: Any,
     ) -> None:
         self.config = config
-        self.task_options = task_options(config.task, options)
+        face_args = [f.name for f in dataclasses.fields(config)]
+        self.task_options = task_options(config.task, options, face_args)
         self.task = config.make_task(self.task_options)
         self.substeps, self.noise = config.substeps, config.start_noise
         self.max_steps = self.task.episode_steps(config.episode_seconds)

@@ -14,7 +14,7 @@ from quadgym.envs.lifecycle import env_name
 from quadgym.envs.quad.episode import Episode, face_config
 from quadgym.envs.quad.sensors.camera import Observer
 from quadgym.envs.quad.sensors.view import WorldCamera
-from quadgym.envs.quad.sim.world import World
+from quadgym.envs.quad.sim.world import World, gui_available
 from quadgym.envs.quad.tasks.base import check_actions
 from quadgym.envs.quad.tasks.suite import SINGLE_ENVS
 
@@ -293,6 +293,8 @@ class QuadHoverEnv(gym.Env, EzPickle):
     ) -> None:
         self.config = config = face_config(self, locals())
         self.num_drones = n = config.num_drones
+        if not gui_available():  # Gymnasium's check_env makes one env per listed mode
+            self.metadata = {**self.metadata, "render_modes": ["rgb_array"]}
         name = SINGLE_ENVS.get(config.task, "QuadHover-v0")
         # errors name the id gym.make gave (read when a message is made), else the task's
         self.episode = ep = Episode(config, options, n, env_name(self, name), after_end="warn")

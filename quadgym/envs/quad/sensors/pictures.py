@@ -110,7 +110,8 @@ def panel(
 ) -> np.ndarray:
     """One panel (see the module): the third-person image ``third`` over every drone's
     row of ``images`` {part: (n, H, W, C)} (in the order of :data:`IMAGE_PARTS`),
-    ``caption`` in its corner, each row labelled with its drone.
+    ``caption`` in its corner, each tile labelled with its part (the first of a row with
+    its drone too: ``drone 0: rgb``, ``depth``, ``seg``).
 
     Raises:
         ValueError: no image part, or ``third`` not as wide as a row of tiles.
@@ -128,14 +129,15 @@ def panel(
     rows = [label(third, caption) if caption else third]
     for i in range(n):
         tiles = []
-        for part in parts:
+        for k, part in enumerate(parts):
             img = images[part][i]
             if part == "depth":
                 img = colour_depth(img, model)
             elif part == "seg":
                 img = colour_seg(img, n)
-            tiles.append(np.repeat(np.repeat(img, s, axis=0), s, axis=1))
-        row = label(np.concatenate(tiles, axis=1), f"drone {i}")
+            tile = np.ascontiguousarray(np.repeat(np.repeat(img, s, axis=0), s, axis=1))
+            tiles.append(label(tile, f"drone {i}: {part}" if k == 0 else part))
+        row = np.concatenate(tiles, axis=1)
         rows += [np.full((GAP, row.shape[1], 3), 255, np.uint8), row]
     return _even(np.concatenate(rows, axis=0))
 

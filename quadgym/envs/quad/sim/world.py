@@ -88,6 +88,12 @@ GROUND_FRICTION = 1.0
 _DRONE_FILTER = (1, -1)
 
 
+def gui_available() -> bool:
+    """Whether PyBullet's GUI can open here: on Linux it needs a display (``DISPLAY``);
+    without one Bullet would abort the whole process."""
+    return not sys.platform.startswith("linux") or bool(os.environ.get("DISPLAY"))
+
+
 def _disconnect(client: int) -> None:
     """Disconnect PyBullet client ``client`` (a finaliser: it must not refer to the World)."""
     with contextlib.suppress(p.error):
@@ -128,8 +134,7 @@ class World:
         self._disturb = Disturbances(p_, self.num_drones, self.dt) if p_.acting else None
         self.rest_height = model.collision_height / 2.0
         self._wrench_matrix = dynamics.wrench_matrix(model)
-        if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-            # Bullet's GUI would abort the whole process without a display.
+        if gui and not gui_available():
             raise RuntimeError(
                 "gui=True (render_mode='human') needs a display, and DISPLAY is not set; "
                 "use render_mode='rgb_array' for headless images"

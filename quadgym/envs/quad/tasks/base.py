@@ -157,6 +157,8 @@ class HoverTask:
         "seconds": None,
         "effort": "min",
     }
+    #: What :meth:`success` asks of an episode, in words (scripts/evaluate.py's headline).
+    success_rule: ClassVar[str] = "final error < 0.10 m, no crash"
 
     def __post_init__(self) -> None:
         self.actions = ActionMap(
@@ -338,6 +340,11 @@ class HoverTask:
             "time_to_target": float((within[0] + 1) / self.control_hz) if within.size else np.inf,
             **self._episode(infos),
         }
+
+    def success(self, metrics: dict[str, float]) -> bool:
+        """Whether the episode :meth:`summarize` scored as ``metrics`` did what the task
+        asks (:attr:`success_rule`). Hover: it ended within 0.10 m of the goal, uncrashed."""
+        return metrics["final_error"] < 0.10 and not metrics["crashed"]
 
     #: Which way each metric of :meth:`summarize_team` is better.
     team_metric_goals: ClassVar[dict[str, str | None]] = {

@@ -87,6 +87,11 @@ class GatesTask(HoverTask):
         "seconds": None,
         "effort": "min",
     }
+    success_rule: ClassVar[str] = "completed the course"
+
+    def success(self, metrics: dict[str, float]) -> bool:
+        """Passed every gate of the course."""
+        return bool(metrics["completed"])
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -61,6 +61,11 @@ class LandTask(HoverTask):
         "seconds": None,
         "effort": "min",
     }
+    success_rule: ClassVar[str] = "landed on the pad"
+
+    def success(self, metrics: dict[str, float]) -> bool:
+        """Landed (on the pad, slower than the touchdown limit: the module's rules)."""
+        return bool(metrics["landed"])
 
     def __post_init__(self) -> None:
         super().__post_init__()

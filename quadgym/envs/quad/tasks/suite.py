@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from typing import Any
 
 import quadgym.envs.quad.tasks as _tasks  # the package whose modules declare the tasks
+from quadgym.config import closest
 from quadgym.envs.arguments import EnvConfig
 from quadgym.envs.quad.tasks.base import HoverTask
 from quadgym.envs.quad.tasks.spec import TaskSpec
@@ -69,25 +71,32 @@ TEAM_TASKS = tuple(TEAM_ENVS)
 BULLET_TASKS = tuple(s.name for s in SPECS if s.bullet)
 
 
-def task_options(task: str, options: Mapping[str, Any]) -> EnvConfig | None:
-    """The checked options of ``task`` (None for a task without any).
+def task_options(
+    task: str, options: Mapping[str, Any], face_args: Iterable[str] = ()
+) -> EnvConfig | None:
+    """The checked options of ``task`` (None for a task without any). ``face_args`` are
+    the arguments the face takes itself: the options are what the face did not take, so
+    a misspelt face argument (``drone_modle``) lands here, and the closest name is sought
+    among both.
 
     Raises:
         ValueError: an unknown task, or an option the task does not take (naming the
-            closest one it does), or a value out of range.
-        TypeError: a value of the wrong type.
+            closest argument of the face or the task), or a value out of range.
+        TypeError: a value of the wrong type, or any option of a task without options.
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; allowed: {', '.join(map(repr, TASK_NAMES))}")
     kind = TASKS[task][1]
-    if kind is None:
-        if options:
-            key = next(iter(options))
-            raise TypeError(
-                f"unexpected argument {key!r}: the {task!r} task takes no options of its own"
+    own = [f.name for f in fields(kind)] if kind is not None else []
+    for key in options:
+        if key not in own:
+            takes = f"takes {', '.join(own)}" if own else "takes no options of its own"
+            error = TypeError if kind is None else ValueError
+            raise error(
+                f"unexpected argument {key!r}{closest(key, [*face_args, *own])} The env's "
+                f"arguments are {', '.join(face_args) or 'none'}; the {task!r} task {takes}."
             )
-        return None
-    return kind.from_mapping(options)
+    return None if kind is None else kind.from_mapping(options)
 
 
 def build_task(task: str, options: EnvConfig | None, **common: Any) -> HoverTask:

@@ -70,6 +70,11 @@ class TrackTask(HoverTask):
         "seconds": None,
         "effort": "min",
     }
+    success_rule: ClassVar[str] = "RMS error < 0.10 m, no crash"
+
+    def success(self, metrics: dict[str, float]) -> bool:
+        """Tracked the whole episode within 0.10 m RMS of the reference, uncrashed."""
+        return metrics["rms_error"] < 0.10 and not metrics["crashed"]
 
     def __post_init__(self) -> None:
         self.reward_scale = self.options.error_scale

@@ -189,6 +189,11 @@ class VisualReachTask(HoverTask):
         "seconds": None,
         "effort": "min",
     }
+    success_rule: ClassVar[str] = "reached the target"
+
+    def success(self, metrics: dict[str, float]) -> bool:
+        """Reached the sphere (within ``success_radius``)."""
+        return bool(metrics["reached"])
 
     def __post_init__(self) -> None:
         super().__post_init__()
