@@ -26,7 +26,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: install
-	MPLBACKEND=Agg $(BIN)/python scripts/fly_pid.py --drones 4 --output-dir results/demo
+	MPLBACKEND=Agg $(BIN)/python scripts/fly_pid.py --drones 4 --output-dir results/demo --video results/demo/flight.mp4
 
 test: install-test
 	$(BIN)/ruff check .
