@@ -8,8 +8,9 @@ stacked flight: two cf2x held by the PID at (0, 0, 1) m and 0.3 m above it, 2 s.
 Each departure is switched to gym-pybullet-drones' choice alone (Bullet's default
 damping 0.04; ground effect on the propeller heights of the previous physics step;
 drag from the previous control step's motor speeds; drag as Rᵀ·(−K·Σω·v); downwash
-as the unbounded fit; DSLPIDControl's mixer) and the largest distance between the two
-trajectories of a drone, m, is printed and written as JSON. The landing: one cf2x
+as the unbounded fit; DSLPIDControl's mixer; in ``dyn`` the roll and pitch lever
+L/√2) and the largest distance between the two trajectories of a drone, m, is
+printed and written as JSON. The landing: one cf2x
 dropped with its motors off from rest at (0, 0, 0.1) m, rolled 0.1 rad, for the
 duration; its final pose with the reference's ground (pybullet_data's plane.urdf: a
 200 × 200 × 10 m box) or Bullet's default damping against quadgym's (an infinite
@@ -68,17 +69,20 @@ def flight(
     kind: str = "named",
     damping: float = 0.0,
     pid: type = CascadedPID,
+    lever: float = 1.0,
 ) -> np.ndarray:
     """(steps, n, 6) positions, m, and roll, pitch, yaw, rad, of a flight in ``mode``:
-    ``named``, ``stacked``, ``saturated`` or ``landing`` (motors off)."""
+    ``named``, ``stacked``, ``saturated`` or ``landing`` (motors off); ``lever`` scales
+    the motors' x and y in the flown airframe (the controller's mixer is normalised)."""
     model = get_model("cf2x")
+    flown = dataclasses.replace(model, motor_pos=model.motor_pos * [lever, lever, 1.0])
     start, target = {
         "named": ([[0, 0, 0.2]], [[0.5, 0.3, 0.6]]),
         "stacked": ([[0, 0, 1.0], [0, 0, 1.3]], [[0, 0, 1.0], [0, 0, 1.3]]),
         "saturated": ([[0, 0, 1.0]], [[2.0, 1.0, 2.0]]),
         "landing": ([[0, 0, 0.1]], None),
     }[kind]
-    sim = world.World(model, len(start), mode, 240)
+    sim = world.World(flown, len(start), mode, 240)
     for body in sim.body_ids if damping else []:
         p.changeDynamics(
             body, -1, linearDamping=damping, angularDamping=damping, physicsClientId=sim.client
@@ -190,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     ):
         unbounded = flight("pyb_dw", t, "stacked")
     rows["unbounded downwash fit, 0.3 m (pyb_dw)"] = gap(bounded, unbounded)
+    # gym-pybullet-drones' dyn: torques with the lever L/√2 (0.02807 m), not the joints' 0.028
+    model = get_model("cf2x")
+    lever = model.arm / np.sqrt(2.0) / np.abs(model.motor_pos[0, 0])
+    rows["lever arm L/sqrt2 (dyn)"] = gap(flight("dyn", t), flight("dyn", t, lever=lever))
     named, saturated = flight("pyb", t), flight("pyb", t, "saturated")
     mixer = {
         "named": (named, flight("pyb", t, pid=DSLMixerPID)),

@@ -13,7 +13,7 @@ def test_every_departure_switched_back_moves_the_flight(tmp_path):
     main = runpy.run_path(str(script))["main"]
     assert main(["--duration", "0.5", "--output", str(tmp_path / "d.json")]) == 0
     rows = json.loads((tmp_path / "d.json").read_text())["largest_distance_m"]
-    assert len(rows) == 6 and min(rows.values()) > 1e-7
+    assert len(rows) == 7 and min(rows.values()) > 1e-7
     downwash = rows.pop("unbounded downwash fit, 0.3 m (pyb_dw)")
     assert downwash > 0.01 and downwash > 10 * max(rows.values())
     record = json.loads((tmp_path / "d.json").read_text())
