@@ -248,7 +248,9 @@ class SwarmEnv(ParallelEnv, EzPickle):
       Onboard cameras (``obs_type``, ``camera_*``; default ``"kin"``) added.
       Default ``physics`` ``"pyb"`` -> ``"pyb_dw"`` (issue 32): a drone under
       another now feels its downwash, as in the paper's multi-robot flight;
-      formations at one height fly as before up to round-off.
+      formations at one height fly nearly as before (the PID on the default
+      grid, 20 episodes: worst final error 0.021 -> 0.023 m, effort equal to
+      0.1 %), as drones pass at slightly different heights.
     """
 
     metadata = {
