@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/team_baselines.py [--episodes 20] [--drones 4] [--run DIR ...]
 
 quad_swarm_v0 (formation from ground starts), quad_swap_v0, quad_reform_v0 and
-quad_leader_v0, ``pyb`` physics (240 / 30 Hz), the envs' defaults otherwise (4
+quad_leader_v0, the swarm's default physics (``pyb_dw`` since issue 32: downwash; 240 /
+30 Hz), the envs' defaults otherwise (4
 drones, a 0.5 m grid). The ``pid`` plugin flies every drone through ``pid``
 actions (each drone's cascaded PID tracks a set-point at the physics rate): its
 planner (``quadgym.agents.model_based.base``) aims each drone at its own goal, layers
@@ -19,6 +20,7 @@ collision), ``collided``, ``crashed``, ``max_final_error`` (m), ``seconds``,
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from typing import Any
 from record import arguments, stamp, write_result
 
 import quadgym
+from quadgym.envs.quad.swarm import SwarmEnv
 from quadgym.evaluation import interval, score, score_many
 from quadgym.registry import make_parallel_env
 
@@ -63,7 +66,8 @@ def main() -> None:
     ap.add_argument("--drones", type=int, default=4)
     ap.add_argument("--run", nargs="*", default=[], help="ppo_shared run directories")
     args = ap.parse_args()
-    meta = stamp(physics="pyb", physics_hz=240, control_hz=30, drones=args.drones)
+    default = inspect.signature(SwarmEnv).parameters["physics"].default
+    meta = stamp(physics=default, physics_hz=240, control_hz=30, drones=args.drones)
     seeds = [1000 + k for k in range(args.episodes)]
     rows = [summarized(n, "pid per drone", pid_scores(n, args.drones, seeds)) for n in ENVS]
     for run in map(Path, args.run):

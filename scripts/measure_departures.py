@@ -8,8 +8,14 @@ stacked flight: two cf2x held by the PID at (0, 0, 1) m and 0.3 m above it, 2 s.
 Each departure is switched to gym-pybullet-drones' choice alone (Bullet's default
 damping 0.04; ground effect on the propeller heights of the previous physics step;
 drag from the previous control step's motor speeds; drag as Rᵀ·(−K·Σω·v); downwash
-as the unbounded fit) and the largest distance between the two trajectories of a
-drone, m, is printed and written as JSON. gym-pybullet-drones itself is not needed.
+as the unbounded fit; DSLPIDControl's mixer; in ``dyn`` the roll and pitch lever
+L/√2) and the largest distance between the two trajectories of a drone, m, is
+printed and written as JSON. The landing: one cf2x
+dropped with its motors off from rest at (0, 0, 0.1) m, rolled 0.1 rad, for the
+duration; its final pose with the reference's ground (pybullet_data's plane.urdf: a
+200 × 200 × 10 m box) or Bullet's default damping against quadgym's (an infinite
+plane, no damping). The saturated flight: the PID from rest at (0, 0, 1) m to (2, 1,
+2) m. gym-pybullet-drones itself is not needed.
 """
 
 import contextlib
@@ -20,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 import pybullet as p
+import pybullet_data
 
 from quadgym.cli import parse_args
 from quadgym.config import TypedConfig, param
-from quadgym.envs.quad.control.pid import CascadedPID
-from quadgym.envs.quad.sim import aero, physics
-from quadgym.envs.quad.sim.dynamics import State
+from quadgym.envs.quad.control.pid import CascadedPID, PIDGains
+from quadgym.envs.quad.sim import aero, physics, world
+from quadgym.envs.quad.sim.dynamics import State, euler_to_quat, quat_to_euler
 from quadgym.envs.quad.sim.models import get_model
-from quadgym.envs.quad.sim.world import World
 from quadgym.files import atomic_write_bytes
 
 #: Bullet's default linear and angular damping, which gym-pybullet-drones keeps.
@@ -40,40 +46,88 @@ class Args(TypedConfig):
     output: str = param("results/departures.json", "where the measured distances go")
 
 
-def flight(mode: str, duration: float, stacked: bool = False, damping: float = 0.0) -> np.ndarray:
-    """(steps, n, 3) positions of the named flight (or the stacked one) in ``mode``."""
+class DSLMixerPID(CascadedPID):
+    """The cascaded PID with DSLPIDControl's mixer: each motor's PWM clipped after mixing,
+    the collective not kept inside the range the torque commands leave free. Built
+    from quadgym's PID with an unbounded PWM range (no clamp, no clip), then clipped."""
+
+    def __init__(self, model, num_drones: int = 1):
+        published = PIDGains.for_model(model)
+        self.pwm_range = (published.min_pwm, published.max_pwm)
+        free = dataclasses.replace(published, min_pwm=-np.inf, max_pwm=np.inf)
+        super().__init__(model, num_drones, free)
+
+    def compute(self, *args, **kwargs) -> np.ndarray:
+        g = self.gains
+        pwm = (super().compute(*args, **kwargs) - g.pwm2rpm_const) / g.pwm2rpm_scale
+        return g.pwm2rpm_scale * np.clip(pwm, *self.pwm_range) + g.pwm2rpm_const
+
+
+def flight(
+    mode: str,
+    duration: float,
+    kind: str = "named",
+    damping: float = 0.0,
+    pid: type = CascadedPID,
+    lever: float = 1.0,
+) -> np.ndarray:
+    """(steps, n, 6) positions, m, and roll, pitch, yaw, rad, of a flight in ``mode``:
+    ``named``, ``stacked``, ``saturated`` or ``landing`` (motors off); ``lever`` scales
+    the motors' x and y in the flown airframe (the controller's mixer is normalised)."""
     model = get_model("cf2x")
-    n = 2 if stacked else 1
-    world = World(model, n, mode, 240)
-    for body in world.body_ids if damping else []:
+    flown = dataclasses.replace(model, motor_pos=model.motor_pos * [lever, lever, 1.0])
+    start, target = {
+        "named": ([[0, 0, 0.2]], [[0.5, 0.3, 0.6]]),
+        "stacked": ([[0, 0, 1.0], [0, 0, 1.3]], [[0, 0, 1.0], [0, 0, 1.3]]),
+        "saturated": ([[0, 0, 1.0]], [[2.0, 1.0, 2.0]]),
+        "landing": ([[0, 0, 0.1]], None),
+    }[kind]
+    sim = world.World(flown, len(start), mode, 240)
+    for body in sim.body_ids if damping else []:
         p.changeDynamics(
-            body, -1, linearDamping=damping, angularDamping=damping, physicsClientId=world.client
+            body, -1, linearDamping=damping, angularDamping=damping, physicsClientId=sim.client
         )
-    start = [[0, 0, 1.0], [0, 0, 1.3]] if stacked else [[0, 0, 0.2]]
-    target = np.array(start if stacked else [[0.5, 0.3, 0.6]], dtype=float)
-    world.reset(State.at_rest(start))
-    pid = CascadedPID(model, n)
+    state = State.at_rest(start)
+    if kind == "landing":
+        state.quat[:] = euler_to_quat(np.array([[0.1, 0.0, 0.0]]))
+    sim.reset(state)
+    control = pid(model, len(start))
     out = []
     for _ in range(int(round(duration * 240))):
-        world.step(pid.compute(world.get_state(), target, 1 / 240), 1)
-        out.append(world.get_state().pos.copy())
-    world.close()
+        if target is None:
+            rpm = np.zeros((1, 4))
+        else:
+            rpm = control.compute(sim.get_state(), np.array(target), 1 / 240)
+        sim.step(rpm, 1)
+        now = sim.get_state()
+        out.append(np.concatenate([now.pos, quat_to_euler(now.quat)], axis=1))
+    sim.close()
     return np.array(out)
 
 
 @contextlib.contextmanager
-def patched(name: str, replacement):
-    """``aero.<name>`` replaced while the block runs. The one-drone flights are flown on
-    aero_wrench's batched path meanwhile (the path that calls these array functions; its
+def patched(name: str, replacement, module=aero):
+    """``module.<name>`` replaced while the block runs. The one-drone flights are flown on
+    aero_wrench's batched path meanwhile (the path that calls aero's array functions; its
     one-drone float path gives the same numbers, tests/test_columns.py)."""
-    original, floats_up_to = getattr(aero, name), physics.AERO_FLOATS_UP_TO
-    setattr(aero, name, replacement(original))
+    original, floats_up_to = getattr(module, name), physics.AERO_FLOATS_UP_TO
+    setattr(module, name, replacement(original))
     physics.AERO_FLOATS_UP_TO = 0
     try:
         yield
     finally:
-        setattr(aero, name, original)
+        setattr(module, name, original)
         physics.AERO_FLOATS_UP_TO = floats_up_to
+
+
+def reference_ground(original):
+    """gym-pybullet-drones' ground: pybullet_data's plane.urdf (a box, lateral friction 1)."""
+
+    def ground(client: int) -> int:
+        path = Path(pybullet_data.getDataPath()) / "plane.urdf"
+        return p.loadURDF(str(path), physicsClientId=client)
+
+    return ground
 
 
 def stale(original):
@@ -118,7 +172,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = {}
 
     def gap(a, b):
-        return float(np.linalg.norm(a - b, axis=-1).max())
+        return float(np.linalg.norm(a[..., :3] - b[..., :3], axis=-1).max())
+
+    def rms(a, b):
+        return float(np.sqrt((np.linalg.norm(a[..., :3] - b[..., :3], axis=-1) ** 2).mean()))
+
+    def rest(a, b):
+        """The landed pose's difference: position, m, and the largest angle, deg."""
+        angle = np.degrees(np.abs(a[-1, :, 3:] - b[-1, :, 3:]).max())
+        return {"m": gap(a[-1:], b[-1:]), "deg": float(angle)}
 
     rows["bullet default damping (pyb)"] = gap(
         flight("pyb", t), flight("pyb", t, damping=BULLET_DAMPING)
@@ -131,18 +193,43 @@ def main(argv: list[str] | None = None) -> int:
         rows["drag from previous rpm (pyb_drag)"] = gap(drag, flight("pyb_drag", t))
     with patched("drag", world_product):
         rows["drag on world velocity (pyb_drag)"] = gap(drag, flight("pyb_drag", t))
-    bounded = flight("pyb_dw", t, stacked=True)
+    bounded = flight("pyb_dw", t, "stacked")
     with patched(
         "downwash", lambda f: lambda pos, model, thrust, kind: f(pos, model, thrust, "reference")
     ):
-        rows["unbounded downwash fit, 0.3 m (pyb_dw)"] = gap(
-            bounded, flight("pyb_dw", t, stacked=True)
-        )
+        unbounded = flight("pyb_dw", t, "stacked")
+    rows["unbounded downwash fit, 0.3 m (pyb_dw)"] = gap(bounded, unbounded)
+    # gym-pybullet-drones' dyn: torques with the lever L/√2 (0.02807 m), not the joints' 0.028
+    model = get_model("cf2x")
+    lever = model.arm / np.sqrt(2.0) / np.abs(model.motor_pos[0, 0])
+    rows["lever arm L/sqrt2 (dyn)"] = gap(flight("dyn", t), flight("dyn", t, lever=lever))
+    named, saturated = flight("pyb", t), flight("pyb", t, "saturated")
+    mixer = {
+        "named": (named, flight("pyb", t, pid=DSLMixerPID)),
+        "saturated": (saturated, flight("pyb", t, "saturated", pid=DSLMixerPID)),
+    }
+    rows["DSLPIDControl mixer (pyb)"] = gap(*mixer["named"])
+    landed = flight("pyb", t, "landing")
+    with patched("add_ground", reference_ground, world):
+        landing = {"plane.urdf ground (pyb)": rest(landed, flight("pyb", t, "landing"))}
+    landing["bullet default damping (pyb)"] = rest(
+        landed, flight("pyb", t, "landing", damping=BULLET_DAMPING)
+    )
     for name, metres in rows.items():
         print(f"{name}: {1000 * metres:.4g} mm")
+    for name, (ours, dsl) in mixer.items():
+        print(f"DSLPIDControl mixer, {name} flight: RMS {1000 * rms(ours, dsl):.4g} mm")
+    for name, pose in landing.items():
+        print(f"landed pose, {name}: {1000 * pose['m']:.4g} mm, {pose['deg']:.4g} deg")
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"duration_s": t, "largest_distance_m": rows}
+    record = {
+        "duration_s": t,
+        "largest_distance_m": rows,
+        "mixer_saturated_flight": {"largest_m": gap(*mixer["saturated"])}
+        | {"rms_m": {k: rms(*v) for k, v in mixer.items()}},
+        "landed_pose": landing,
+    }
     atomic_write_bytes(out, json.dumps(record, indent=2).encode() + b"\n")
     return 0
 

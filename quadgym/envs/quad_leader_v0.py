@@ -20,10 +20,14 @@ the leader's reference ahead, shifted to its own place.
 Rewards (each agent's hover reward towards its own current goal), the crash
 and collision rules, the observation, ``state()`` and every argument are those
 of quad_swarm_v0 (:class:`quadgym.envs.quad.swarm.SwarmEnv`'s card), with
-``task="leader"`` set. The goals: :mod:`quadgym.envs.quad.tasks.teams`. ``physics="pyb_dw"`` adds
-downwash (a drone passing under another is pushed down along its own thrust
-axis): the paper's fit, capped at the upper drone's thrust and zero for drones
-side by side (docs/design.md, "Downwash: source, region, bound, frame").
+``task="leader"`` set. The goals: :mod:`quadgym.envs.quad.tasks.teams`.
+
+**Downwash is on by default** (``physics="pyb_dw"``, the swarm's default; ``"pyb"``
+flies without it): a drone under another is pushed down along its own thrust axis
+by the paper's fit, capped at the upper drone's thrust and zero for drones side by
+side (docs/design.md, "Downwash: source, region, bound, frame").
+The formation is at one height, where the model gives nothing, so the task
+changes only where followers fall above or below the leader.
 
 ### Arguments
 
@@ -34,7 +38,8 @@ quad_leader_v0.parallel_env(num_drones=4, formation="grid", spacing=0.5,
 
 ### Version History
 
-* v0: initial version.
+* v0: initial version. Downwash on by default (``physics="pyb_dw"``; ``"pyb"``
+  before issue 32): scores measured before do not compare with later ones.
 """
 
 from quadgym.envs.quad.swarm import SwarmEnv, team_env

@@ -19,10 +19,14 @@ the air, and at ``at`` seconds (4) switch to a second one (``formation2``,
 Rewards (each agent's hover reward towards its own current goal), the crash
 and collision rules, the observation, ``state()`` and every argument are those
 of quad_swarm_v0 (:class:`quadgym.envs.quad.swarm.SwarmEnv`'s card), with
-``task="reform"`` set. The goals: :mod:`quadgym.envs.quad.tasks.teams`. ``physics="pyb_dw"`` adds
-downwash (a drone passing under another is pushed down along its own thrust
-axis): the paper's fit, capped at the upper drone's thrust and zero for drones
-side by side (docs/design.md, "Downwash: source, region, bound, frame").
+``task="reform"`` set. The goals: :mod:`quadgym.envs.quad.tasks.teams`.
+
+**Downwash is on by default** (``physics="pyb_dw"``, the swarm's default; ``"pyb"``
+flies without it): a drone under another is pushed down along its own thrust axis
+by the paper's fit, capped at the upper drone's thrust and zero for drones side by
+side (docs/design.md, "Downwash: source, region, bound, frame").
+The formations are at one height, where the model gives nothing, so the task
+changes only where drones pass at different heights during the change.
 
 ### Arguments
 
@@ -33,7 +37,8 @@ quad_reform_v0.parallel_env(num_drones=4, formation="grid", spacing=0.5,
 
 ### Version History
 
-* v0: initial version.
+* v0: initial version. Downwash on by default (``physics="pyb_dw"``; ``"pyb"``
+  before issue 32): scores measured before do not compare with later ones.
 """
 
 from quadgym.envs.quad.swarm import SwarmEnv, team_env

@@ -41,7 +41,7 @@ collision); all are truncated after ``episode_seconds``.
 
 ```python
 quad_swarm_v0.parallel_env(num_drones=4, formation="grid", spacing=0.5, altitude=1.0,
-    k_neighbors=2, drone_model="cf2x", physics="pyb", physics_hz=240, control_hz=30,
+    k_neighbors=2, drone_model="cf2x", physics="pyb_dw", physics_hz=240, control_hz=30,
     action_type="rpm", episode_seconds=8.0, collision_distance=0.1, start_xy_noise=0.05,
     start_height=0.0, start_height_noise=0.0, start_tilt_noise=0.0, start_vel_noise=0.0,
     start_yaw_noise=0.0, max_tilt=1.2, box=2.0, render_mode=None)
@@ -55,6 +55,9 @@ layouts and the episode end: the card of
 
 * v0: initial version; ``state()``/``state_space``, ``start_yaw_noise``,
   ``max_tilt`` and ``box`` added without changing the defaults' behaviour.
+  Downwash on by default (``physics="pyb_dw"``; ``"pyb"`` before issue 32):
+  drones at one height feel nothing; a drone under another loses up to the
+  upper drone's thrust.
 """
 
 from quadgym.envs.quad.swarm import SwarmEnv, env, parallel_env, raw_env
