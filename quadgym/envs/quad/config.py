@@ -18,6 +18,7 @@ strings), so configs compare equal across faces, hash, and round-trip through
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -213,6 +214,12 @@ class QuadConfig(EnvConfig):
         "'harsh', a dict or 'key=value,...' text; stored as that text",
         check=lambda name, value: canonical(value),
     )
+    motors: bool = param(
+        False,
+        "motors as part of the model: each motor's speed lags its command, first order, with "
+        "the airframe's published time constant (cf2x, cf2p: 0.072 s; a perturb motor_tau "
+        "replaces it), and the observation carries the four motor speeds",
+    )
 
     obs_type: str = param(
         "kin",
@@ -261,6 +268,13 @@ class QuadConfig(EnvConfig):
             raise ValueError(
                 f"camera_hz={self.camera_hz} does not divide control_hz={self.control_hz} (frames "
                 f"are held for whole control steps); choose one of {divisors}"
+            )
+        if self.motors and self.model.motor_tau is None:
+            with_tau = [m for m in MODEL_NAMES if get_model(m).motor_tau is not None]
+            raise ValueError(
+                f"motors=True needs the airframe's motor time constant, which "
+                f"drone_model={self.drone_model!r} does not publish; allowed: "
+                f"{', '.join(with_tau)} (or perturb='motor_tau=...' for a lag of your own)"
             )
         if self.task in BULLET_TASKS and self.num_drones != 1:
             raise ValueError(
@@ -336,8 +350,13 @@ class QuadConfig(EnvConfig):
 
     @property
     def perturbations(self) -> Perturbations:
-        """The :class:`~quadgym.envs.quad.sim.perturb.Perturbations` of ``perturb``."""
-        return parse_perturb(self.perturb)
+        """The :class:`~quadgym.envs.quad.sim.perturb.Perturbations` of ``perturb``, with
+        the airframe's motor time constant where ``motors`` is on and ``perturb`` sets none
+        (the motor model is the perturbations' motor lag, one copy of it)."""
+        p = parse_perturb(self.perturb)
+        if self.motors and not p.motor_tau:
+            return dataclasses.replace(p, motor_tau=self.model.motor_tau)
+        return p
 
     def make_task(self, options: EnvConfig | None = None) -> HoverTask:
         """The task of these arguments, with its checked ``options``
@@ -352,6 +371,7 @@ class QuadConfig(EnvConfig):
             max_tilt=self.max_tilt,
             perturb=self.perturbations,
             camera=self.camera,
+            motor_obs=self.motors,
         )
 
     def nominal_points(self, rest_height: float) -> tuple[np.ndarray, np.ndarray]:

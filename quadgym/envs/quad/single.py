@@ -85,9 +85,13 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | 12-14   | linear velocity (world)             | -10      | 10      | m/s   |
     | 15-17   | angular velocity (body)             | -30      | 30      | rad/s |
     | 18-...  | previous action                     | -1       | 1       |       |
+    | then 4  | motor speeds / hover speed − 1,     | -r       | r       |       |
+    |         | only with ``motors=True``           |          |         |       |
 
     ``e`` is the box half-width plus the start-to-target distance plus 0.5 m
-    (3.5 m by default). Velocities saturate at the bounds.
+    (3.5 m by default). Velocities saturate at the bounds. ``r`` is the maximum over the
+    hover motor speed (1.5 on cf2x); the motor speeds read 0 before an episode's first
+    command (which the motors take at once).
 
     **Onboard cameras** (``obs_type``, default ``"kin"``: the vector above, alone).
     One forward camera per drone at its centre, looking along body +x tilted
@@ -204,6 +208,10 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | ``perturb``            | **str, dict** | None    | perturbations: ``"mild"``, ``"harsh"``,   |
     |                        |               |         | a dict or ``"wind=(0.02,0,0),mass=1.2"``  |
     |                        |               |         | (:mod:`~quadgym.envs.quad.sim.perturb`)   |
+    | ``motors``             | **bool**      | False   | motors in the model: first-order lag with |
+    |                        |               |         | the airframe's time constant (cf2x, cf2p: |
+    |                        |               |         | 0.072 s; a ``perturb`` motor_tau replaces |
+    |                        |               |         | it); motor speeds in the observation      |
     | ``obs_type``           | **str**       | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` or   |
     |                        |               |         | parts joined by "+" (Observation Space)   |
     | ``camera_width``       | **int**       | 64      | image width, pixels; 1 to 1024            |
@@ -280,6 +288,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         render_mode: str | None = None,
         task: str = "hover",
         perturb: Any = None,
+        motors: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,
         camera_height: int = 48,
@@ -377,7 +386,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         observer, one = self._observer, self.num_drones == 1
         obs = None
         if observer is None or "kin" in observer.parts:
-            obs = self.episode.observe(self._max_error)
+            obs = self.episode.observe(self._max_error, motors=self.world.motor_speeds())
         if observer is None:
             return obs[0] if one else obs
         parts = observer.observe(obs, self._state, self._steps)

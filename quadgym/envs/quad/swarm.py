@@ -190,6 +190,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
     |                        |                |         | ``swap``, ``reform``, ``leader``     |
     | ``perturb``            | **str, dict**  | None    | perturbations, as QuadHover-v0's     |
     |                        |                |         | (wind, mass, noise, delay; off)      |
+    | ``motors``             | **bool**       | False   | motor lag and speeds observed, as    |
+    |                        |                |         | QuadHover-v0's                       |
     | ``obs_type``           | **str**        | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` |
     |                        |                |         | or parts joined by "+"               |
     | ``camera_width``       | **int**        | 64      | image width, pixels; 1 to 1024       |
@@ -273,6 +275,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         render_mode: str | None = None,
         task: str = "hover",
         perturb: Any = None,
+        motors: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,
         camera_height: int = 48,
@@ -509,7 +512,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
                 pad = np.zeros((n, self.k - neigh.shape[1], 6))
                 neigh = np.concatenate([neigh, pad], axis=1)
             tail = (neigh.reshape(n, -1), self._neigh_high)
-        return self.episode.observe(self._max_error, tail)
+        return self.episode.observe(self._max_error, tail, self.world.motor_speeds())
 
     def render(self):
         if self.render_mode == "rgb_array":

@@ -23,7 +23,7 @@ from quadgym.envs.quad.config import QuadConfig, VectorConfig
 from quadgym.envs.quad.episode import Episode
 from quadgym.envs.quad.sim import dynamics
 from quadgym.envs.quad.sim.dynamics import State
-from quadgym.envs.quad.sim.perturb import Disturbances, perturbed_model
+from quadgym.envs.quad.sim.perturb import Disturbances, motor_speeds, perturbed_model
 from quadgym.envs.quad.sim.physics import Physics, advance
 from quadgym.envs.quad.tasks.suite import BULLET_TASKS, SINGLE_ENVS
 
@@ -95,7 +95,8 @@ class QuadHoverVectorEnv(VectorEnv):
 
     Those of QuadHover-v0 (see its card: ``drone_model``, ``physics_hz``,
     ``control_hz``, ``action_type``, ``start``, ``start_height``, ``target``,
-    the start noises, ``episode_seconds``, ``max_tilt``, ``box``), checked the
+    the start noises, ``episode_seconds``, ``max_tilt``, ``box``, ``perturb``,
+    ``motors``: the motor lag and the observed motor speeds), checked the
     same way and held in ``envs.config`` (a
     :class:`~quadgym.envs.quad.config.QuadConfig`), and these, the vector env's
     own in ``envs.vector_config``:
@@ -146,6 +147,7 @@ class QuadHoverVectorEnv(VectorEnv):
         num_drones: int = 1,
         task: str = "hover",
         perturb: Any = None,
+        motors: bool = False,
         obs_type: str = "kin",
         **options: Any,
     ) -> None:
@@ -255,7 +257,7 @@ class QuadHoverVectorEnv(VectorEnv):
         )
 
     def _obs(self) -> np.ndarray:
-        return self.episode.observe(self._max_error)
+        return self.episode.observe(self._max_error, motors=motor_speeds(self._disturb))
 
     def get_state(self) -> State:
         """A copy of every lane's state."""

@@ -209,6 +209,12 @@ class Disturbances:
         return np.broadcast_to(self.wind, self.gust[rows].shape)
 
 
+def motor_speeds(disturb: Disturbances | None) -> np.ndarray | None:
+    """(n, 4) a copy of the lagging motors' speeds, RPM (NaN before an episode's first
+    command), or None where the motors follow their commands at once (no ``motor_tau``)."""
+    return disturb.speed.copy() if disturb is not None and disturb.perturb.motor_tau else None
+
+
 def perturbed_model(model: DroneModel, perturb: Perturbations) -> DroneModel:
     """The airframe with the perturbed mass and inertia (``model`` itself if unchanged)."""
     if perturb.mass == 1.0 and perturb.inertia == 1.0:

@@ -49,6 +49,7 @@ from quadgym.envs.quad.sim.models import GRAVITY, DroneModel
 from quadgym.envs.quad.sim.perturb import (  # noqa: F401 - perturbed_model re-exported
     Disturbances,
     Perturbations,
+    motor_speeds,
     perturbed_model,
 )
 from quadgym.envs.quad.sim.physics import (  # noqa: F401 - re-exported
@@ -382,6 +383,10 @@ class World:
         cid = self.client
         p.restoreState(self._untouched, physicsClientId=cid)
         p.performCollisionDetection(physicsClientId=cid)
+
+    def motor_speeds(self) -> np.ndarray | None:
+        """(num_drones, 4) the lagging motors' speeds (:func:`perturb.motor_speeds`)."""
+        return motor_speeds(self._disturb)
 
     def get_state(self) -> State:
         """The drones' current state (a copy the caller may keep)."""

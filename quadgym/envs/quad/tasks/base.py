@@ -149,6 +149,10 @@ class HoverTask:
     #: The onboard camera's model (:class:`~quadgym.envs.quad.sensors.camera.CameraModel`):
     #: a task that places things in view needs it (QuadVisualReach-v0). Hover: unused.
     camera: Any = None
+    #: Whether the observation carries the four motor speeds (the faces' ``motors=True``):
+    #: each as speed / hover speed − 1 (0 at hover; 0 before the first command of an
+    #: episode, which the motors take at once), after the previous action.
+    motor_obs: bool = False
     #: Which way each metric of :meth:`summarize` is better ("min", "max"; None: neither).
     metric_goals: ClassVar[dict[str, str | None]] = {
         "final_error": "min",
@@ -164,7 +168,8 @@ class HoverTask:
         )
         self.act_dim = self.actions.dim
         self.extra_dim = 0  # a task with observation entries of its own sets it
-        self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim
+        self.motor_dim = 4 if self.motor_obs else 0
+        self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim + self.motor_dim
         # Body z's world z is 1 − 2(x² + y²) for a unit quaternion (x, y, z, w): tilted
         # beyond max_tilt when x² + y² exceeds (1 − cos max_tilt) / 2.
         self._tilt_xy2 = float((1.0 - np.cos(self.max_tilt)) / 2.0)
@@ -194,6 +199,7 @@ class HoverTask:
                 np.full(3, self.max_speed_obs),
                 np.full(3, self.max_rate_obs),
                 np.ones(self.act_dim),
+                np.full(self.motor_dim, self.model.max_rpm / self.model.hover_rpm),
                 self.extra_bounds(max_error),
             ]
         ).astype(np.float32)
@@ -250,15 +256,20 @@ class HoverTask:
         max_error: float,
         steps: np.ndarray | None = None,
         tail: tuple[np.ndarray, np.ndarray] | None = None,
+        motors: np.ndarray | None = None,
     ) -> np.ndarray:
         """(n, obs_dim) float32: [target − position (3), rotation matrix body→world
         row-major (9), world velocity (3), body rates (3), previous action (act_dim)],
-        then the task's own entries (:meth:`extra_observation`, none for hover), then a
-        face's own ``tail`` = (entries (n, t), their bounds (t,)) if given (the swarm's
-        neighbours), each saturated at its bounds. ``target`` is the current goal
+        then with :attr:`motor_obs` the motor speeds ``motors`` (n, 4) RPM (NaN: not yet
+        commanded this episode) as speed / hover speed − 1, then the task's own entries
+        (:meth:`extra_observation`, none for hover), then a face's own ``tail`` =
+        (entries (n, t), their bounds (t,)) if given (the swarm's neighbours), each
+        saturated at its bounds. ``target`` is the current goal
         (:meth:`goal`), ``steps`` (n,) the control steps taken in each drone's episode."""
         rot = quat_to_rot(state.quat).reshape(-1, 9)
         parts = [target - state.pos, rot, state.vel, state.ang_vel, last_action]
+        if self.motor_dim:
+            parts.append(np.nan_to_num(motors / self.model.hover_rpm - 1.0, nan=0.0))
         if self.extra_dim:
             parts.append(self.extra_observation(state, target, steps))
         high = self._obs_high(max_error)
