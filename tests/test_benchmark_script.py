@@ -82,7 +82,7 @@ def test_perturbations_reach_every_task(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert results["quadgym_args"]["perturbations"] == ["harsh"]
     summary = results["tasks"]["QuadHover-v0 under harsh"]["pid"]["summary"]
-    assert summary["final_error"][0] > 0.1  # the PID at 30 Hz does not survive harsh
+    assert summary["final_error"][0] > 0.1  # the PID at 30 Hz flies far worse under harsh
 
 
 def test_parallel_workers_give_the_sequential_numbers(tmp_path):
@@ -241,3 +241,29 @@ def test_a_run_keeps_the_observations_it_trained_on(tmp_path):
     assert controller_interface(str(run)) == {"obs_type": "kin"}
     with pytest.raises(ValueError, match=r"obs_type='kin', the env has obs_type='kin\+rgb'"):
         load_controller(str(run), gym.make("QuadHover-v0", obs_type="kin+rgb"))
+
+
+def test_the_table_never_bolds_a_crash_and_names_units_labels_and_directions():
+    """A controller that crashed is bold nowhere (not even for its low effort); a metric
+    every episode scored the same is shown without ``± 0.000``; each table has a legend
+    of units and directions; a run directory is labelled by what follows its env id."""
+    summary = {
+        "pid": {"final_error": (0.04, 0.01), "crashed": (0.0, 0.0), "effort": (35.0, 0.1)},
+        "baselines/QuadHover-v0-ppo-s0": {
+            "final_error": (1.4, 0.3),
+            "crashed": (1.0, 0.0),
+            "effort": (9.9, 1.9),
+        },
+    }
+    goals = {"final_error": "min", "crashed": "min", "effort": "min"}
+    rows = {c: {"summary": s, "goals": goals} for c, s in summary.items()}
+    results = {"command": "x", "commit": "c", "episodes": 20, "seeds": "1-20", "tasks": {}}
+    results["tasks"]["QuadHover-v0 under mild"] = rows
+    board = benchmark.leaderboard(results)
+    pid = next(line for line in board.splitlines() if line.startswith("| pid |"))
+    ppo = next(line for line in board.splitlines() if line.startswith("| ppo-s0 |"))
+    assert "**" not in ppo and pid.count("**") == 6  # the PID's three cells, bold
+    assert "± 0.000" not in board and "| **0.000** |" in pid
+    assert benchmark.cell(0.0, 2e-5) == "0.000 ± 2e-05" and benchmark.cell(1.0, 0.0) == "1.000"
+    assert "final_error: m; lower is better" in board
+    assert benchmark.label("mypkg.control:MyController") == "MyController"
