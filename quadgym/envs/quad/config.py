@@ -38,7 +38,14 @@ from quadgym.envs.quad.sensors.camera_model import (
     parse_obs_type,
 )
 from quadgym.envs.quad.sim.models import MODEL_NAMES, DroneModel, get_model
-from quadgym.envs.quad.sim.perturb import Perturbations, canonical, parse_perturb
+from quadgym.envs.quad.sim.perturb import (
+    Perturbations,
+    Randomization,
+    canonical,
+    canonical_randomize,
+    parse_perturb,
+    parse_randomize,
+)
 from quadgym.envs.quad.sim.physics import Physics, parse_physics
 from quadgym.envs.quad.tasks.base import (
     ACTION_TYPES,
@@ -214,6 +221,13 @@ class QuadConfig(EnvConfig):
         "'harsh', a dict or 'key=value,...' text; stored as that text",
         check=lambda name, value: canonical(value),
     )
+    randomize: Any = param(
+        None,
+        "per-episode ranges of the perturbations, each drone or lane its own draw from the "
+        "env's seeded generator: None, 'mild', a dict or 'key=(low,high),...' text (keys of "
+        "perturb); a randomised key replaces perturb's value; stored as that text",
+        check=lambda name, value: canonical_randomize(value),
+    )
     motors: bool = param(
         False,
         "motors as part of the model: each motor's speed lags its command, first order, with "
@@ -358,6 +372,11 @@ class QuadConfig(EnvConfig):
             return dataclasses.replace(p, motor_tau=self.model.motor_tau)
         return p
 
+    @property
+    def randomization(self) -> Randomization:
+        """The :class:`~quadgym.envs.quad.sim.perturb.Randomization` of ``randomize``."""
+        return parse_randomize(self.randomize)
+
     def make_task(self, options: EnvConfig | None = None) -> HoverTask:
         """The task of these arguments, with its checked ``options``
         (:func:`~quadgym.envs.quad.tasks.suite.task_options`; None for hover)."""
@@ -372,6 +391,7 @@ class QuadConfig(EnvConfig):
             perturb=self.perturbations,
             camera=self.camera,
             motor_obs=self.motors,
+            randomize=self.randomization,
         )
 
     def nominal_points(self, rest_height: float) -> tuple[np.ndarray, np.ndarray]:

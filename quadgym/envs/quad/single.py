@@ -208,6 +208,10 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | ``perturb``            | **str, dict** | None    | perturbations: ``"mild"``, ``"harsh"``,   |
     |                        |               |         | a dict or ``"wind=(0.02,0,0),mass=1.2"``  |
     |                        |               |         | (:mod:`~quadgym.envs.quad.sim.perturb`)   |
+    | ``randomize``          | **str, dict** | None    | per-episode ranges of the perturbations,  |
+    |                        |               |         | each drone its own draw from the env's    |
+    |                        |               |         | generator: ``"mild"`` or                  |
+    |                        |               |         | ``"mass=(0.9,1.2),motor_tau=(0,0.04)"``   |
     | ``motors``             | **bool**      | False   | motors in the model: first-order lag with |
     |                        |               |         | the airframe's time constant (cf2x, cf2p: |
     |                        |               |         | 0.072 s; a ``perturb`` motor_tau replaces |
@@ -288,6 +292,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         render_mode: str | None = None,
         task: str = "hover",
         perturb: Any = None,
+        randomize: Any = None,
         motors: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,
@@ -311,7 +316,13 @@ class QuadHoverEnv(gym.Env, EzPickle):
         self.metadata = {**self.metadata, "render_fps": config.control_hz}
         gui = config.render_mode == "human"
         self.world = World(
-            config.model, n, config.physics, config.physics_hz, gui, config.perturbations
+            config.model,
+            n,
+            config.physics,
+            config.physics_hz,
+            gui,
+            config.perturbations,
+            config.randomization,
         )
         with self.world.closed_on_error():
             self.task.attach(self.world)

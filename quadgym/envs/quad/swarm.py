@@ -190,6 +190,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
     |                        |                |         | ``swap``, ``reform``, ``leader``     |
     | ``perturb``            | **str, dict**  | None    | perturbations, as QuadHover-v0's     |
     |                        |                |         | (wind, mass, noise, delay; off)      |
+    | ``randomize``          | **str, dict**  | None    | per-episode perturbation ranges, as  |
+    |                        |                |         | QuadHover-v0's (each drone its own)  |
     | ``motors``             | **bool**       | False   | motor lag and speeds observed, as    |
     |                        |                |         | QuadHover-v0's                       |
     | ``obs_type``           | **str**        | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` |
@@ -275,6 +277,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         render_mode: str | None = None,
         task: str = "hover",
         perturb: Any = None,
+        randomize: Any = None,
         motors: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,
@@ -307,7 +310,12 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self.task, self.task_options, self.controller = ep.task, ep.task_options, ep.controller
         self.max_steps, self.substeps, self.noise = ep.max_steps, ep.substeps, ep.noise
         self.world = World(
-            config.model, n, config.physics, config.physics_hz, perturb=config.perturbations
+            config.model,
+            n,
+            config.physics,
+            config.physics_hz,
+            perturb=config.perturbations,
+            randomize=config.randomization,
         )
         with self.world.closed_on_error():
             self.task.attach(self.world)

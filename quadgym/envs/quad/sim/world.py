@@ -49,6 +49,8 @@ from quadgym.envs.quad.sim.models import GRAVITY, DroneModel
 from quadgym.envs.quad.sim.perturb import (  # noqa: F401 - perturbed_model re-exported
     Disturbances,
     Perturbations,
+    Randomization,
+    make_disturbances,
     motor_speeds,
     perturbed_model,
 )
@@ -113,6 +115,7 @@ class World:
         physics_hz: int = 240,
         gui: bool = False,
         perturb: Perturbations | None = None,
+        randomize: Randomization | None = None,
     ) -> None:
         if not isinstance(num_drones, int | np.integer) or num_drones < 1:
             raise ValueError(f"num_drones must be an integer >= 1, got {num_drones!r}")
@@ -125,7 +128,7 @@ class World:
         self.num_drones = int(num_drones)
         self.physics = parse_physics(physics)
         self.dt = 1.0 / physics_hz
-        self._disturb = Disturbances(p_, self.num_drones, self.dt) if p_.acting else None
+        self._disturb = make_disturbances(p_, self.num_drones, self.dt, randomize)
         self.rest_height = model.collision_height / 2.0
         self._wrench_matrix = dynamics.wrench_matrix(model)
         if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
@@ -234,6 +237,17 @@ class World:
         cid = self.client
         for body, pose in self._placed.items():  # restoreState put them back as added
             p.resetBasePositionAndOrientation(body, *pose, physicsClientId=cid)
+        if self._disturb is not None and self._disturb.reshapes:  # this episode's draws
+            drawn = self._disturb.body(self.true_model)
+            for i, body in enumerate(self.body_ids):
+                inertia = drawn.inertia[i].tolist()
+                p.changeDynamics(
+                    body,
+                    -1,
+                    mass=float(drawn.mass[i, 0]),
+                    localInertiaDiagonal=inertia,
+                    physicsClientId=cid,
+                )
         self._write_to_bullet()
 
     # ------------------------------------------------------------------ scene

@@ -19,7 +19,7 @@ from gymnasium import spaces
 from quadgym.envs.quad.control.pid import CascadedPID
 from quadgym.envs.quad.sim.dynamics import State, euler_to_quat, quat_to_rot
 from quadgym.envs.quad.sim.models import DroneModel
-from quadgym.envs.quad.sim.perturb import Perturbations
+from quadgym.envs.quad.sim.perturb import Perturbations, Randomization
 from quadgym.envs.quad.tasks.actions import (  # noqa: F401 - ACTION_TYPES, check_action_type re-exported
     ACTION_TYPES,
     ActionMap,
@@ -153,6 +153,9 @@ class HoverTask:
     #: each as speed / hover speed − 1 (0 at hover; 0 before the first command of an
     #: episode, which the motors take at once), after the previous action.
     motor_obs: bool = False
+    #: Per-episode ranges (:class:`~quadgym.envs.quad.sim.perturb.Randomization`): the task
+    #: draws each drone's sensor noise and action delay at its episode's start.
+    randomize: Randomization | None = None
     #: Which way each metric of :meth:`summarize` is better ("min", "max"; None: neither).
     metric_goals: ClassVar[dict[str, str | None]] = {
         "final_error": "min",
@@ -174,8 +177,13 @@ class HoverTask:
         # beyond max_tilt when x² + y² exceeds (1 − cos max_tilt) / 2.
         self._tilt_xy2 = float((1.0 - np.cos(self.max_tilt)) / 2.0)
         self._high_cache: tuple[float | None, np.ndarray | None] = (None, None)
-        p = self.perturb or Perturbations()
+        p, r = self.perturb or Perturbations(), self.randomize or Randomization()
         self._delay, self._obs_noise = p.action_delay, p.obs_noise
+        self._random = tuple(k for k in ("obs_noise", "action_delay") if getattr(r, k))
+        if r.action_delay:  # the queue holds the longest delay; each drone reads its own
+            self._delay = int(r.action_delay[1])
+        self._delays: np.ndarray | None = None  # (n,) drawn delays, steps (randomize)
+        self._noise_std: np.ndarray | None = None  # (n, 1) drawn noise std (randomize)
         self._queue = np.zeros((self._delay, 0, self.act_dim))  # delayed actions, oldest first
         self._noise_rng: np.random.Generator | None = None
 
@@ -235,7 +243,12 @@ class HoverTask:
         physics steps of ``dt`` s; ``integrate(rpm, k)`` advances the physics k
         steps and returns the new state. Returns the state and the last motor speeds.
         The one loop every face of the environment runs."""
-        if self._delay:  # the action of ``action_delay`` steps ago takes effect now
+        if self._delays is not None and self._delay:  # each drone's own drawn delay
+            window = np.concatenate([self._queue, action[None]])
+            applied = window[self._delay - self._delays, np.arange(len(action))]
+            self._queue = window[1:]
+            action = applied
+        elif self._delay:  # the action of ``action_delay`` steps ago takes effect now
             applied = self._queue[0].copy()
             self._queue[:-1] = self._queue[1:]
             self._queue[-1] = action
@@ -277,8 +290,9 @@ class HoverTask:
             parts.append(tail[0])
             high = np.concatenate([high, tail[1]])
         obs = np.concatenate(parts, 1)
-        if self._obs_noise:  # sensor noise, from the generator the episode was seeded with
-            obs += self._noise_rng.normal(0.0, self._obs_noise, obs.shape)
+        std = self._obs_noise if self._noise_std is None else self._noise_std
+        if self._noise_std is not None or std:  # sensor noise, from the episode's generator
+            obs += self._noise_rng.normal(0.0, std, obs.shape)
         np.minimum(np.maximum(obs, -high, out=obs), high, out=obs)
         return obs.astype(np.float32)
 
@@ -442,6 +456,15 @@ class HoverTask:
             self._queue = np.zeros((self._delay, n, self.act_dim))
         self._queue[:, rows] = 0.0
         self._noise_rng = rng
+        if self._random:  # this episode's sensor noise and delay, per drone
+            if self._delays is None or len(self._delays) != n:
+                self._delays = np.full(n, self._delay) if "action_delay" in self._random else None
+                self._noise_std = np.full((n, 1), self._obs_noise)
+            draws = self.randomize.draw(rng, self._random, len(rows))
+            if "action_delay" in draws:
+                self._delays[rows] = draws["action_delay"]
+            if "obs_noise" in draws:
+                self._noise_std[rows, 0] = draws["obs_noise"]
         return self.episode_start(rng, rows, start, target, noise)
 
     def episode_start(
