@@ -116,19 +116,25 @@ def parse_perturb(value: Any) -> Perturbations:
         ValueError: an unknown preset or key (naming the closest), a value out of range.
         TypeError: a value of the wrong type.
     """
+    return _parse("perturb", value, Perturbations, PRESETS)
+
+
+def _parse(name: str, value: Any, cls: type, presets: dict[str, dict[str, Any]]) -> Any:
+    """The ``cls`` config of argument ``name``: None (the defaults), a ``cls``, a preset
+    name of ``presets``, a dict or ``key=value,...`` text."""
     if value is None:
-        return Perturbations()
-    if isinstance(value, Perturbations):
+        return cls()
+    if isinstance(value, cls):
         return value
     if isinstance(value, Mapping):
-        return Perturbations.from_mapping(value)
+        return cls.from_mapping(value)
     if not isinstance(value, str):
-        raise TypeError(f"perturb must be None, a preset name, a dict or text, got {value!r}")
-    if value in PRESETS:
-        return Perturbations.from_mapping(PRESETS[value])
+        raise TypeError(f"{name} must be None, a preset name, a dict or text, got {value!r}")
+    if value in presets:
+        return cls.from_mapping(presets[value])
     if "=" not in value:
-        raise ValueError(f"unknown perturb preset {value!r}; allowed: {', '.join(PRESETS)}")
-    return Perturbations.from_strings(_items(value))
+        raise ValueError(f"unknown {name} preset {value!r}; allowed: {', '.join(presets)}")
+    return cls.from_strings(_items(value))
 
 
 def _items(text: str) -> list[str]:
@@ -254,21 +260,7 @@ def parse_randomize(value: Any) -> Randomization:
         ValueError: an unknown preset or key (naming the closest), a bad range.
         TypeError: a value of the wrong type.
     """
-    if value is None:
-        return Randomization()
-    if isinstance(value, Randomization):
-        return value
-    if isinstance(value, Mapping):
-        return Randomization.from_mapping(value)
-    if not isinstance(value, str):
-        raise TypeError(f"randomize must be None, a preset name, a dict or text, got {value!r}")
-    if value in RANDOM_PRESETS:
-        return Randomization.from_mapping(RANDOM_PRESETS[value])
-    if "=" not in value:
-        raise ValueError(
-            f"unknown randomize preset {value!r}; allowed: {', '.join(RANDOM_PRESETS)}"
-        )
-    return Randomization.from_strings(_items(value))
+    return _parse("randomize", value, Randomization, RANDOM_PRESETS)
 
 
 def canonical_randomize(value: Any) -> str | None:
