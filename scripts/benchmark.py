@@ -54,6 +54,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
+from quadgym.envs.quad.sim.models import MODEL_NAMES  # noqa: E402
 from quadgym.envs.quad.sim.perturb import parse_perturb  # noqa: E402
 from quadgym.envs.quad.tasks.suite import TASK_ENVS  # noqa: E402
 from quadgym.evaluation import (  # noqa: E402
@@ -91,6 +92,11 @@ class Args(TypedConfig):
         "perturbation sets, each a section of its own: 'none', 'mild', 'harsh' or text such "
         "as 'wind=(0.02,0,0),mass=1.2'",
     )
+    drone_models: tuple[str, ...] = param(
+        ("cf2x",),
+        "airframes, each a section of its own beside cf2x's (e.g. cf2p: held out from "
+        "every policy trained here, all on cf2x)",
+    )
     seed: int = param(1000, "seed of the first episode (the next ones count up)", ge=0)
     workers: int = param(1, "shares the episodes are split into (the same results)", ge=1)
     executor: str = param(
@@ -117,6 +123,9 @@ def not_runnable(args: Args) -> str | None:
             parse_perturb(perturb)
         except (TypeError, ValueError) as exc:
             return f"--perturbations: {exc}"
+    odd = [m for m in args.drone_models if m not in MODEL_NAMES]
+    if odd:
+        return f"--drone-models: unknown {odd}; allowed: {', '.join(MODEL_NAMES)}"
     for spec in args.controllers:
         problem = controller_problem(spec)
         if problem:
@@ -261,17 +270,23 @@ def trained_on(spec: str) -> str | None:
 
 
 def evaluate(
-    task: str, perturb: str, seeds: list[int], args: Args, pool: Any = None
+    task: str,
+    perturb: str,
+    seeds: list[int],
+    args: Args,
+    pool: Any = None,
+    model: str = "cf2x",
 ) -> tuple[dict, dict]:
-    """Every controller on ``task`` under ``perturb`` (its episodes' shares flown by
-    ``pool`` when given): the rows of the results (summary, metric goals, episodes; or why
-    it was skipped) and the flown episodes."""
+    """Every controller on ``task`` under ``perturb`` on the airframe ``model`` (its
+    episodes' shares flown by ``pool`` when given): the rows of the results (summary,
+    metric goals, episodes; or why it was skipped) and the flown episodes."""
+    kwargs = {} if model == "cf2x" else {"drone_model": model}
     rows, flown = {}, {}
     for spec in args.controllers:
         if trained_on(spec) not in (None, task):  # another task's run: not loaded at all
             rows[spec] = {"skipped": f"trained on {trained_on(spec)}", "elsewhere": True}
             continue
-        env = make_env(task, perturb=perturb, **controller_interface(spec))
+        env = make_env(task, perturb=perturb, **kwargs, **controller_interface(spec))
         try:
             load_controller(spec, env)  # can it fly this task? (else: skipped, and why)
         except ValueError as exc:
@@ -279,7 +294,7 @@ def evaluate(
             continue
         finally:
             env.close()
-        episodes = score_many(task, spec, seeds, perturb, args.workers, args.executor, pool)
+        episodes = score_many(task, spec, seeds, perturb, args.workers, args.executor, pool, kwargs)
         own = env.unwrapped.task
         goals = {**(own.team_metric_goals if is_team(env) else own.metric_goals)}
         goals["effort_per_s"] = "min"
@@ -325,11 +340,13 @@ def main(argv: list[str] | None = None) -> int:
         pool = process_pool(args.workers)  # one start of the processes for the whole run
     try:
         for task in task_ids(args):
-            for perturb in args.perturbations:
-                section = task if perturb == "none" else f"{task} under {perturb}"
-                rows, flown = evaluate(task, perturb, seeds, args, pool)
-                results["tasks"][section] = rows
-                plot(section, rows, flown, out)
+            for model in args.drone_models:
+                for perturb in args.perturbations:
+                    section = task if perturb == "none" else f"{task} under {perturb}"
+                    section += "" if model == "cf2x" else f" on {model}"
+                    rows, flown = evaluate(task, perturb, seeds, args, pool, model)
+                    results["tasks"][section] = rows
+                    plot(section, rows, flown, out)
     finally:
         if ray is not None:
             ray.shutdown()

@@ -267,3 +267,18 @@ def test_the_table_never_bolds_a_crash_and_names_units_labels_and_directions():
     assert benchmark.cell(0.0, 2e-5) == "0.000 ± 2e-05" and benchmark.cell(1.0, 0.0) == "1.000"
     assert "final_error: m; lower is better" in board
     assert benchmark.label("mypkg.control:MyController") == "MyController"
+
+
+def test_a_held_out_airframe_is_a_section_of_its_own(tmp_path, capsys):
+    """--drone-models cf2p flies every controller on the cf2p too (its own section, the
+    cf2p's mass in the env); an unknown airframe is refused before anything flies."""
+    out = tmp_path / "models"
+    argv = ["--tasks", "QuadHover-v0", "--episodes", "1", "--drone-models", "cf2x", "cf2p"]
+    assert benchmark.main([*argv, "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["tasks"]) == {"QuadHover-v0", "QuadHover-v0 on cf2p"}
+    cf2p = results["tasks"]["QuadHover-v0 on cf2p"]["pid"]["summary"]
+    assert cf2p["crashed"][0] == 0.0 and cf2p["final_error"][0] < 0.1
+    with pytest.raises(SystemExit):
+        benchmark.main(["--drone-models", "cf3", "--out", str(tmp_path / "x")])
+    assert "unknown ['cf3']; allowed: cf2x, cf2p, race" in capsys.readouterr().err

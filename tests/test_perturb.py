@@ -131,7 +131,12 @@ def test_every_face_flies_the_same_perturbed_episode():
 
 
 def test_presets_and_bad_perturbations(forbid):
-    assert parse_perturb(None) == Perturbations() and set(PRESETS) == {"none", "mild", "harsh"}
+    assert parse_perturb(None) == Perturbations() and set(PRESETS) == {
+        "none",
+        "mild",
+        "harsh",
+        "heldout",
+    }
     forbid((pybullet, "connect"))
     for value, error, message in [
         ("windy", ValueError, "unknown perturb preset 'windy'"),

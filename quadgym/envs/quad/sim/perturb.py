@@ -87,6 +87,7 @@ class Perturbations(EnvConfig):
 #: action by one control step and lagged the motors by 0.05 s: measured alone, each crashed
 #: both the PID and the LQR in every hover episode (motor_tau 0.05: 5 of 5; 0.03: none),
 #: so that set separated nothing; a delay is ``perturb="action_delay=1"`` on its own.
+#: ``heldout`` lies beyond every range of :data:`RANDOM_PRESETS` (generalisation).
 PRESETS: dict[str, dict[str, Any]] = {
     "none": {},
     "mild": {
@@ -105,6 +106,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         "mass": 1.25,
         "inertia": 1.2,
         "obs_noise": 0.02,
+    },
+    # beyond every range of RANDOM_PRESETS (the robust policies never trained on it)
+    "heldout": {
+        "wind": (0.025, -0.025, 0.0),
+        "gust": 0.015,
+        "motor_tau": 0.11,
+        "kf_spread": 0.06,
+        "mass": 1.3,
+        "inertia": 1.2,
+        "obs_noise": 0.015,
     },
 }
 
