@@ -4,10 +4,15 @@
     python scripts/benchmark.py --tasks QuadTrack-v0 --controllers pid runs/QuadTrack-v0-ppo-s0
     python scripts/benchmark.py --tasks QuadHover-v0 --controllers mypkg.control:MyController
     python scripts/benchmark.py --tasks all --controllers pid --perturbations mild
+    python scripts/benchmark.py --tasks QuadHover-v0 --controllers pid lqr \
+        baselines/QuadHover-v0-ppo-robust-s0 --perturbations none mild harsh heldout \
+        --drone-models cf2x cf2p
 
 Every controller flies ``--episodes`` episodes of every task (seeds ``--seed``,
 ``--seed`` + 1, ...), the same ones for all, under ``--perturbations`` if given
-(wind, mass, inertia, sensor noise, action delay: quadgym.envs.quad.sim.perturb). A
+(wind, mass, inertia, sensor noise, action delay: quadgym.envs.quad.sim.perturb; ``heldout``
+lies beyond every training range of ``randomize``) and on each of ``--drone-models`` (the
+cf2p: an airframe no policy here trained on). A
 controller is an algorithm plugin that needs no training (``pid``), a run directory
 of ``scripts/train.py`` (scored on the env it was trained on), or
 ``package.module:Class``: a class built as ``Class(env)`` with ``reset()`` and
