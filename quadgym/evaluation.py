@@ -209,9 +209,12 @@ def score(env: Any, controller: Any, seeds: list[int]) -> list[Episode]:
     return out
 
 
-def _score_job(env_id: str, perturb: str | None, spec: str, seeds: list[int]) -> list[Episode]:
-    """One worker's share: build the env and the controller in this process, fly ``seeds``."""
-    env = make_env(env_id, perturb=perturb, **controller_interface(spec))
+def _score_job(
+    env_id: str, perturb: str | None, spec: str, seeds: list[int], env_kwargs: dict | None = None
+) -> list[Episode]:
+    """One worker's share: build the env (with ``env_kwargs``, e.g. another
+    ``drone_model``) and the controller in this process, fly ``seeds``."""
+    env = make_env(env_id, perturb=perturb, **(env_kwargs or {}), **controller_interface(spec))
     try:
         return score(env, load_controller(spec, env), seeds)
     finally:
@@ -249,8 +252,10 @@ def score_many(
     workers: int = 1,
     executor: str = "processes",
     pool: Any = None,
+    env_kwargs: dict | None = None,
 ) -> list[Episode]:
-    """:func:`score` of the controller ``spec`` on ``env_id`` (with ``perturb``), the seeds
+    """:func:`score` of the controller ``spec`` on ``env_id`` (with ``perturb`` and further
+    ``env_kwargs``, such as a held-out ``drone_model``), the seeds
     split into ``workers`` shares, each flown by a spawned process or a Ray task (each
     builds its own PyBullet world and controller, so no client is shared). Ray: the
     session of this process, or a new one (:func:`ray_address`: the cluster of
@@ -268,7 +273,7 @@ def score_many(
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
     if workers <= 1 or len(seeds) < 2:
-        return _score_job(env_id, perturb, spec, seeds)
+        return _score_job(env_id, perturb, spec, seeds, env_kwargs)
     chunks = [seeds[i::workers] for i in range(workers) if seeds[i::workers]]
     if executor == "ray":
         import ray
@@ -276,13 +281,13 @@ def score_many(
         if not ray.is_initialized():
             ray.init(ray_address(None), include_dashboard=False, log_to_driver=False)
         job = ray.remote(num_cpus=1)(_score_job)
-        parts = ray.get([job.remote(env_id, perturb, spec, c) for c in chunks])
+        parts = ray.get([job.remote(env_id, perturb, spec, c, env_kwargs) for c in chunks])
     elif pool is not None:
-        jobs = [pool.submit(_score_job, env_id, perturb, spec, c) for c in chunks]
+        jobs = [pool.submit(_score_job, env_id, perturb, spec, c, env_kwargs) for c in chunks]
         parts = [job.result() for job in jobs]
     else:
         with process_pool(len(chunks)) as own:
-            jobs = [own.submit(_score_job, env_id, perturb, spec, c) for c in chunks]
+            jobs = [own.submit(_score_job, env_id, perturb, spec, c, env_kwargs) for c in chunks]
             parts = [job.result() for job in jobs]
     by_seed = {e.seed: e for part in parts for e in part}
     return [by_seed[seed] for seed in seeds]

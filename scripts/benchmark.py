@@ -4,10 +4,15 @@
     python scripts/benchmark.py --tasks QuadTrack-v0 --controllers pid runs/QuadTrack-v0-ppo-s0
     python scripts/benchmark.py --tasks QuadHover-v0 --controllers mypkg.control:MyController
     python scripts/benchmark.py --tasks all --controllers pid --perturbations mild
+    python scripts/benchmark.py --tasks QuadHover-v0 --controllers pid lqr \
+        baselines/QuadHover-v0-ppo-robust-s0 --perturbations none mild harsh heldout \
+        --drone-models cf2x cf2p
 
 Every controller flies ``--episodes`` episodes of every task (seeds ``--seed``,
 ``--seed`` + 1, ...), the same ones for all, under ``--perturbations`` if given
-(wind, mass, inertia, sensor noise, action delay: quadgym.envs.quad.sim.perturb). A
+(wind, mass, inertia, sensor noise, action delay: quadgym.envs.quad.sim.perturb; ``heldout``
+lies beyond every training range of ``randomize``) and on each of ``--drone-models`` (the
+cf2p: an airframe no policy here trained on). A
 controller is an algorithm plugin that needs no training (``pid``), a run directory
 of ``scripts/train.py`` (scored on the env it was trained on), or
 ``package.module:Class``: a class built as ``Class(env)`` with ``reset()`` and
@@ -39,6 +44,7 @@ killed run leaves only its own PNGs, never the previous command's tables beside 
 import dataclasses
 import importlib.util
 import json
+import math
 import shlex
 import subprocess
 import sys
@@ -53,6 +59,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from quadgym.cli import parse_args  # noqa: E402
 from quadgym.config import TypedConfig, param  # noqa: E402
+from quadgym.envs.quad.sim.models import MODEL_NAMES  # noqa: E402
 from quadgym.envs.quad.sim.perturb import parse_perturb  # noqa: E402
 from quadgym.envs.quad.tasks.suite import TASK_ENVS  # noqa: E402
 from quadgym.evaluation import (  # noqa: E402
@@ -70,6 +77,7 @@ from quadgym.evaluation import (  # noqa: E402
 )
 from quadgym.files import atomic_write_bytes  # noqa: E402
 from quadgym.outdir import claim, claim_problem, save_figure  # noqa: E402
+from quadgym.repro.format import dec, sig  # noqa: E402
 
 #: The tasks ``--tasks all`` names: the single-drone envs and the multi-agent ones.
 ALL_TASKS = TASK_ENVS
@@ -88,6 +96,11 @@ class Args(TypedConfig):
         ("none",),
         "perturbation sets, each a section of its own: 'none', 'mild', 'harsh' or text such "
         "as 'wind=(0.02,0,0),mass=1.2'",
+    )
+    drone_models: tuple[str, ...] = param(
+        ("cf2x",),
+        "airframes, each a section of its own beside cf2x's (e.g. cf2p: held out from "
+        "every policy trained here, all on cf2x)",
     )
     seed: int = param(1000, "seed of the first episode (the next ones count up)", ge=0)
     workers: int = param(1, "shares the episodes are split into (the same results)", ge=1)
@@ -115,6 +128,9 @@ def not_runnable(args: Args) -> str | None:
             parse_perturb(perturb)
         except (TypeError, ValueError) as exc:
             return f"--perturbations: {exc}"
+    odd = [m for m in args.drone_models if m not in MODEL_NAMES]
+    if odd:
+        return f"--drone-models: unknown {odd}; allowed: {', '.join(MODEL_NAMES)}"
     for spec in args.controllers:
         problem = controller_problem(spec)
         if problem:
@@ -126,8 +142,59 @@ def not_runnable(args: Args) -> str | None:
     return claim_problem(args.out, OWNER)
 
 
+#: Each metric's unit in the tables' legends ("" where it has none).
+UNITS = {
+    "final_error": "m",
+    "time_to_target": "s",
+    "settle_time": "s",
+    "rms_error": "m",
+    "max_error": "m",
+    "max_final_error": "m",
+    "touchdown_speed": "m/s",
+    "seconds": "s flown",
+    "effort": "Σ(ω/ω_hover)²·s over the episode: 4 per second of hover",
+    "effort_per_s": "Σ(ω/ω_hover)² per second flown: 4 at hover",
+    "crashed": "fraction of episodes",
+    "landed": "fraction of episodes",
+    "completed": "fraction of episodes",
+    "collided": "fraction of episodes",
+    "collisions": "fraction of episodes",
+}
+
+
+def label(spec: str) -> str:
+    """A controller's short label in tables and plots: a run directory's name without its
+    env id (``baselines/QuadHover-v0-ppo-s0`` -> ``ppo-s0``), a class's name, a plugin's."""
+    if ":" in spec:
+        return spec.rpartition(":")[2]
+    name = Path(spec).name if trained_on(spec) else spec
+    env = trained_on(spec)
+    return name[len(env) + 1 :] if env and name.startswith(env + "-") else name
+
+
+def cell(mean: float, half: float) -> str:
+    """``mean ± half`` to 3 decimals; the mean alone where every episode scored the same
+    (a deterministic metric: no ``± 0.000``) or the interval is undefined; a half-width
+    below 0.0005 to one significant digit."""
+    if not math.isfinite(half) or half == 0.0:
+        return dec(mean)
+    return f"{dec(mean)} ± {dec(half) if half >= 0.0005 else sig(half, 1)}"
+
+
+def legend(metrics: list[str], goals: dict[str, str | None]) -> str:
+    """One line naming each metric's unit and which way is better."""
+    way = {"min": "lower is better", "max": "higher is better"}
+    parts = []
+    for m in metrics:
+        bits = [b for b in (UNITS.get(m, ""), way.get(goals.get(m), "")) if b]
+        parts.append(f"{m}: {'; '.join(bits)}" if bits else m)
+    return "Units: " + " · ".join(parts) + "."
+
+
 def leaderboard(results: dict) -> str:
-    """The markdown tables: per task, controllers by metric, best per metric in bold."""
+    """The markdown tables: per task, controllers by metric, best per metric in bold among
+    the controllers that never crashed (a crashed controller is never bold), with a legend
+    of units and directions."""
     lines = [
         "# Leaderboard",
         "",
@@ -144,22 +211,27 @@ def leaderboard(results: dict) -> str:
         goals = next(iter(scored.values()))["goals"]
         lines.append("| controller | " + " | ".join(metrics) + " |")
         lines.append("|---" * (len(metrics) + 1) + "|")
+        flying = {c: r for c, r in scored.items() if r["summary"].get("crashed", (0.0,))[0] == 0}
         tops = {
-            m: best(goals[m], {c: r["summary"][m][0] for c, r in scored.items()}) for m in metrics
+            m: best(goals[m], {c: r["summary"][m][0] for c, r in flying.items()}) for m in metrics
         }
         for c, r in scored.items():
             cells = []
             for m in metrics:
-                mean, half = r["summary"][m]
-                text = f"{mean:.3f} ± {half:.3f}" if half == half else f"{mean:.3f}"
+                text = cell(*r["summary"][m])
                 cells.append(f"**{text}**" if c in tops[m] else text)
-            lines.append(f"| {c} | " + " | ".join(cells) + " |")
+            lines.append(f"| {label(c)} | " + " | ".join(cells) + " |")
         skipped = {
             c: r["skipped"] for c, r in rows.items() if "skipped" in r and not r["elsewhere"]
         }
-        lines += [""] + [f"- {c} skipped: {why}" for c, why in skipped.items()] + [""]
+        lines += ["", legend(metrics, goals)]
+        lines += [""] + [f"- {label(c)} skipped: {why}" for c, why in skipped.items()] + [""]
     n = results["episodes"]
-    lines.append(f"Mean ± 95 % t half-width over {n} episodes (seeds {results['seeds']}).")
+    lines.append(
+        f"Mean ± 95 % t half-width over {n} episodes (seeds {results['seeds']}); the mean "
+        "alone where every episode scored the same. Bold: the best among the controllers "
+        "that crashed in no episode."
+    )
     if "wall_clock_s" in results:
         lines.append(f"Wall clock of the whole run: {results['wall_clock_s']} s.")
     return "\n".join(lines) + "\n"
@@ -179,14 +251,14 @@ def plot(task: str, rows: dict, episodes: dict, out: Path) -> None:
             values = [e.metrics[m] for e in episodes[c]]
             ax.plot([i] * len(values), values, ".", alpha=0.5)
             ax.hlines(rows[c]["summary"][m][0], i - 0.3, i + 0.3, color="k")
-        ax.set_xticks(range(len(scored)), scored, rotation=30, fontsize=7)
+        ax.set_xticks(range(len(scored)), [label(c) for c in scored], rotation=30, fontsize=7)
         ax.set_title(m, fontsize=9)
     if extra:
         ax = axes[-1]
         first = episodes[scored[0]][0]
         ax.plot(first.goals[:, 0], first.goals[:, 1], "k--", label="reference")
         for c in scored:
-            ax.plot(episodes[c][0].path[:, 0], episodes[c][0].path[:, 1], label=c)
+            ax.plot(episodes[c][0].path[:, 0], episodes[c][0].path[:, 1], label=label(c))
         ax.set_aspect("equal")
         ax.legend(fontsize=7)
         ax.set_title("first episode, x-y (m)", fontsize=9)
@@ -203,17 +275,23 @@ def trained_on(spec: str) -> str | None:
 
 
 def evaluate(
-    task: str, perturb: str, seeds: list[int], args: Args, pool: Any = None
+    task: str,
+    perturb: str,
+    seeds: list[int],
+    args: Args,
+    pool: Any = None,
+    model: str = "cf2x",
 ) -> tuple[dict, dict]:
-    """Every controller on ``task`` under ``perturb`` (its episodes' shares flown by
-    ``pool`` when given): the rows of the results (summary, metric goals, episodes; or why
-    it was skipped) and the flown episodes."""
+    """Every controller on ``task`` under ``perturb`` on the airframe ``model`` (its
+    episodes' shares flown by ``pool`` when given): the rows of the results (summary,
+    metric goals, episodes; or why it was skipped) and the flown episodes."""
+    kwargs = {} if model == "cf2x" else {"drone_model": model}
     rows, flown = {}, {}
     for spec in args.controllers:
         if trained_on(spec) not in (None, task):  # another task's run: not loaded at all
             rows[spec] = {"skipped": f"trained on {trained_on(spec)}", "elsewhere": True}
             continue
-        env = make_env(task, perturb=perturb, **controller_interface(spec))
+        env = make_env(task, perturb=perturb, **kwargs, **controller_interface(spec))
         try:
             load_controller(spec, env)  # can it fly this task? (else: skipped, and why)
         except ValueError as exc:
@@ -221,9 +299,14 @@ def evaluate(
             continue
         finally:
             env.close()
-        episodes = score_many(task, spec, seeds, perturb, args.workers, args.executor, pool)
+        episodes = score_many(task, spec, seeds, perturb, args.workers, args.executor, pool, kwargs)
         own = env.unwrapped.task
-        goals = own.team_metric_goals if is_team(env) else own.metric_goals
+        goals = {**(own.team_metric_goals if is_team(env) else own.metric_goals)}
+        goals["effort_per_s"] = "min"
+        for e in episodes:  # effort per second flown: a controller that crashed early is
+            # not cheap for having flown less (NaN where the task reports no effort)
+            if "effort" in e.metrics and e.metrics.get("seconds"):
+                e.metrics["effort_per_s"] = e.metrics["effort"] / e.metrics["seconds"]
         metrics = list(episodes[0].metrics)
         rows[spec] = {
             "summary": {m: interval([e.metrics[m] for e in episodes]) for m in metrics},
@@ -262,11 +345,13 @@ def main(argv: list[str] | None = None) -> int:
         pool = process_pool(args.workers)  # one start of the processes for the whole run
     try:
         for task in task_ids(args):
-            for perturb in args.perturbations:
-                section = task if perturb == "none" else f"{task} under {perturb}"
-                rows, flown = evaluate(task, perturb, seeds, args, pool)
-                results["tasks"][section] = rows
-                plot(section, rows, flown, out)
+            for model in args.drone_models:
+                for perturb in args.perturbations:
+                    section = task if perturb == "none" else f"{task} under {perturb}"
+                    section += "" if model == "cf2x" else f" on {model}"
+                    rows, flown = evaluate(task, perturb, seeds, args, pool, model)
+                    results["tasks"][section] = rows
+                    plot(section, rows, flown, out)
     finally:
         if ray is not None:
             ray.shutdown()

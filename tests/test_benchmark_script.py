@@ -82,7 +82,7 @@ def test_perturbations_reach_every_task(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert results["quadgym_args"]["perturbations"] == ["harsh"]
     summary = results["tasks"]["QuadHover-v0 under harsh"]["pid"]["summary"]
-    assert summary["final_error"][0] > 0.1  # the PID at 30 Hz does not survive harsh
+    assert summary["final_error"][0] > 0.1  # the PID at 30 Hz flies far worse under harsh
 
 
 def test_parallel_workers_give_the_sequential_numbers(tmp_path):
@@ -163,7 +163,7 @@ def test_a_run_is_left_out_of_other_tasks_tables(tmp_path):
     assert "summary" in tasks["QuadHover-v0"][str(run)]
     assert "trained on QuadHover-v0" in tasks["QuadLand-v0"][str(run)]["skipped"]
     hover, land = (out / "leaderboard.md").read_text().split("## QuadLand-v0")
-    assert f"| {run} |" in hover and str(run) not in land
+    assert "| hover-run |" in hover and "hover-run" not in land  # the run's short label
 
 
 def test_ppo_shared_evaluates_with_the_action_type_it_trains_with():
@@ -241,3 +241,44 @@ def test_a_run_keeps_the_observations_it_trained_on(tmp_path):
     assert controller_interface(str(run)) == {"obs_type": "kin"}
     with pytest.raises(ValueError, match=r"obs_type='kin', the env has obs_type='kin\+rgb'"):
         load_controller(str(run), gym.make("QuadHover-v0", obs_type="kin+rgb"))
+
+
+def test_the_table_never_bolds_a_crash_and_names_units_labels_and_directions():
+    """A controller that crashed is bold nowhere (not even for its low effort); a metric
+    every episode scored the same is shown without ``± 0.000``; each table has a legend
+    of units and directions; a run directory is labelled by what follows its env id."""
+    summary = {
+        "pid": {"final_error": (0.04, 0.01), "crashed": (0.0, 0.0), "effort": (35.0, 0.1)},
+        "baselines/QuadHover-v0-ppo-s0": {
+            "final_error": (1.4, 0.3),
+            "crashed": (1.0, 0.0),
+            "effort": (9.9, 1.9),
+        },
+    }
+    goals = {"final_error": "min", "crashed": "min", "effort": "min"}
+    rows = {c: {"summary": s, "goals": goals} for c, s in summary.items()}
+    results = {"command": "x", "commit": "c", "episodes": 20, "seeds": "1-20", "tasks": {}}
+    results["tasks"]["QuadHover-v0 under mild"] = rows
+    board = benchmark.leaderboard(results)
+    pid = next(line for line in board.splitlines() if line.startswith("| pid |"))
+    ppo = next(line for line in board.splitlines() if line.startswith("| ppo-s0 |"))
+    assert "**" not in ppo and pid.count("**") == 6  # the PID's three cells, bold
+    assert "± 0.000" not in board and "| **0.000** |" in pid
+    assert benchmark.cell(0.0, 2e-5) == "0.000 ± 2e-05" and benchmark.cell(1.0, 0.0) == "1.000"
+    assert "final_error: m; lower is better" in board
+    assert benchmark.label("mypkg.control:MyController") == "MyController"
+
+
+def test_a_held_out_airframe_is_a_section_of_its_own(tmp_path, capsys):
+    """--drone-models cf2p flies every controller on the cf2p too (its own section, the
+    cf2p's mass in the env); an unknown airframe is refused before anything flies."""
+    out = tmp_path / "models"
+    argv = ["--tasks", "QuadHover-v0", "--episodes", "1", "--drone-models", "cf2x", "cf2p"]
+    assert benchmark.main([*argv, "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["tasks"]) == {"QuadHover-v0", "QuadHover-v0 on cf2p"}
+    cf2p = results["tasks"]["QuadHover-v0 on cf2p"]["pid"]["summary"]
+    assert cf2p["crashed"][0] == 0.0 and cf2p["final_error"][0] < 0.1
+    with pytest.raises(SystemExit):
+        benchmark.main(["--drone-models", "cf3", "--out", str(tmp_path / "x")])
+    assert "unknown ['cf3']; allowed: cf2x, cf2p, race" in capsys.readouterr().err

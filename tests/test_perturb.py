@@ -127,11 +127,16 @@ def test_every_face_flies_the_same_perturbed_episode():
     swarm = quad_swarm_v0.parallel_env(num_drones=2, perturb="harsh")
     swarm.reset(seed=0)
     assert swarm.world.true_model.mass == pytest.approx(1.25 * M.mass)
-    assert swarm.task._delay == 1 and swarm.config.perturbations == parse_perturb("harsh")
+    assert swarm.task._obs_noise == 0.02 and swarm.config.perturbations == parse_perturb("harsh")
 
 
 def test_presets_and_bad_perturbations(forbid):
-    assert parse_perturb(None) == Perturbations() and set(PRESETS) == {"none", "mild", "harsh"}
+    assert parse_perturb(None) == Perturbations() and set(PRESETS) == {
+        "none",
+        "mild",
+        "harsh",
+        "heldout",
+    }
     forbid((pybullet, "connect"))
     for value, error, message in [
         ("windy", ValueError, "unknown perturb preset 'windy'"),

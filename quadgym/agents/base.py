@@ -51,7 +51,7 @@ class BudgetUnit(enum.StrEnum):
 #: ``rpm`` and ``vel`` actions are both 4 numbers in [-1, 1], so the shape alone cannot
 #: tell a velocity policy flown as motor speeds; a policy of "kin" observations cannot
 #: read "kin+rgb" ones.
-INTERFACE_KEYS = ("action_type", "obs_type")
+INTERFACE_KEYS = ("action_type", "obs_type", "motors")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -64,6 +64,7 @@ from quadgym.agents.sb3.config import (
     TD3Config,
     sb3_keywords,
 )
+from quadgym.agents.sb3.recipes import SmoothnessPenalty
 from quadgym.agents.sb3.state import model_state, restore_model_state
 from quadgym.registry import base_id
 
@@ -254,6 +255,9 @@ class SB3Algorithm(Algorithm):
         super().__init__(env, **config)
         self.env_id = self._env_id(env)
         venv = self.make_training_venv(self.env_id)
+        smooth = getattr(self.config, "action_smoothness", 0.0)
+        if smooth:  # a recipe of the training envs (quadgym.agents.sb3.recipes)
+            venv = SmoothnessPenalty(venv, smooth)
         try:
             venv = channels_first(venv)
             space = venv.observation_space

@@ -270,6 +270,13 @@ class PPOHyperConfig(SB3Config):
 class PPOConfig(VecEnvConfig, PPOHyperConfig):
     """``ppo``: PPO on copies of a Gymnasium env."""
 
+    action_smoothness: float = param(
+        0.0,
+        "weight λ of the action-smoothness penalty: each training step's reward loses "
+        "λ·mean((a_t − a_{t−1})²) (quadgym.agents.sb3.recipes; 0: none)",
+        ge=0.0,
+    )
+
     n_envs: int | None = param(
         None,
         "copies of the env (None: the env's ENV_DEFAULTS n_envs, 8 where it has none); "

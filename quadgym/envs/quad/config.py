@@ -18,6 +18,7 @@ strings), so configs compare equal across faces, hash, and round-trip through
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,14 @@ from quadgym.envs.quad.sensors.camera_model import (
     parse_obs_type,
 )
 from quadgym.envs.quad.sim.models import MODEL_NAMES, DroneModel, get_model
-from quadgym.envs.quad.sim.perturb import Perturbations, canonical, parse_perturb
+from quadgym.envs.quad.sim.perturb import (
+    Perturbations,
+    Randomization,
+    canonical,
+    canonical_randomize,
+    parse_perturb,
+    parse_randomize,
+)
 from quadgym.envs.quad.sim.physics import Physics, parse_physics
 from quadgym.envs.quad.tasks.base import (
     ACTION_TYPES,
@@ -213,6 +221,19 @@ class QuadConfig(EnvConfig):
         "'harsh', a dict or 'key=value,...' text; stored as that text",
         check=lambda name, value: canonical(value),
     )
+    randomize: Any = param(
+        None,
+        "per-episode ranges of the perturbations, each drone or lane its own draw from the "
+        "env's seeded generator: None, 'mild', a dict or 'key=(low,high),...' text (keys of "
+        "perturb); a randomised key replaces perturb's value; stored as that text",
+        check=lambda name, value: canonical_randomize(value),
+    )
+    motors: bool = param(
+        False,
+        "motors as part of the model: each motor's speed lags its command, first order, with "
+        "the airframe's published time constant (cf2x, cf2p: 0.072 s; a perturb motor_tau "
+        "replaces it), and the observation carries the four motor speeds",
+    )
 
     obs_type: str = param(
         "kin",
@@ -261,6 +282,13 @@ class QuadConfig(EnvConfig):
             raise ValueError(
                 f"camera_hz={self.camera_hz} does not divide control_hz={self.control_hz} (frames "
                 f"are held for whole control steps); choose one of {divisors}"
+            )
+        if self.motors and self.model.motor_tau is None:
+            with_tau = [m for m in MODEL_NAMES if get_model(m).motor_tau is not None]
+            raise ValueError(
+                f"motors=True needs the airframe's motor time constant, which "
+                f"drone_model={self.drone_model!r} does not publish; allowed: "
+                f"{', '.join(with_tau)} (or perturb='motor_tau=...' for a lag of your own)"
             )
         if self.task in BULLET_TASKS and self.num_drones != 1:
             raise ValueError(
@@ -336,8 +364,18 @@ class QuadConfig(EnvConfig):
 
     @property
     def perturbations(self) -> Perturbations:
-        """The :class:`~quadgym.envs.quad.sim.perturb.Perturbations` of ``perturb``."""
-        return parse_perturb(self.perturb)
+        """The :class:`~quadgym.envs.quad.sim.perturb.Perturbations` of ``perturb``, with
+        the airframe's motor time constant where ``motors`` is on and ``perturb`` sets none
+        (the motor model is the perturbations' motor lag, one copy of it)."""
+        p = parse_perturb(self.perturb)
+        if self.motors and not p.motor_tau:
+            return dataclasses.replace(p, motor_tau=self.model.motor_tau)
+        return p
+
+    @property
+    def randomization(self) -> Randomization:
+        """The :class:`~quadgym.envs.quad.sim.perturb.Randomization` of ``randomize``."""
+        return parse_randomize(self.randomize)
 
     def make_task(self, options: EnvConfig | None = None) -> HoverTask:
         """The task of these arguments, with its checked ``options``
@@ -352,6 +390,8 @@ class QuadConfig(EnvConfig):
             max_tilt=self.max_tilt,
             perturb=self.perturbations,
             camera=self.camera,
+            motor_obs=self.motors,
+            randomize=self.randomization,
         )
 
     def nominal_points(self, rest_height: float) -> tuple[np.ndarray, np.ndarray]:

@@ -141,10 +141,14 @@ class Episode:
         return reward, ended, details, rpm
 
     def observe(
-        self, max_error: float, tail: tuple[np.ndarray, np.ndarray] | None = None
+        self,
+        max_error: float,
+        tail: tuple[np.ndarray, np.ndarray] | None = None,
+        motors: np.ndarray | None = None,
     ) -> np.ndarray:
         """(rows, obs_dim) the task's kinematic observation of every row, with a face's
-        own ``tail`` entries (the swarm's neighbours) if given."""
+        own ``tail`` entries (the swarm's neighbours) if given, and the motor speeds
+        ``motors`` (rows, 4) RPM where the task observes them (``motors=True``)."""
         return self.task.observe(
-            self.state, self.goal, self.last_action, max_error, self.steps, tail
+            self.state, self.goal, self.last_action, max_error, self.steps, tail, motors
         )

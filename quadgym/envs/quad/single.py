@@ -85,9 +85,13 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | 12-14   | linear velocity (world)             | -10      | 10      | m/s   |
     | 15-17   | angular velocity (body)             | -30      | 30      | rad/s |
     | 18-...  | previous action                     | -1       | 1       |       |
+    | then 4  | motor speeds / hover speed − 1,     | -r       | r       |       |
+    |         | only with ``motors=True``           |          |         |       |
 
     ``e`` is the box half-width plus the start-to-target distance plus 0.5 m
-    (3.5 m by default). Velocities saturate at the bounds.
+    (3.5 m by default). Velocities saturate at the bounds. ``r`` is the maximum over the
+    hover motor speed (1.5 on cf2x); the motor speeds read 0 before an episode's first
+    command (which the motors take at once).
 
     **Onboard cameras** (``obs_type``, default ``"kin"``: the vector above, alone).
     One forward camera per drone at its centre, looking along body +x tilted
@@ -204,6 +208,14 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | ``perturb``            | **str, dict** | None    | perturbations: ``"mild"``, ``"harsh"``,   |
     |                        |               |         | a dict or ``"wind=(0.02,0,0),mass=1.2"``  |
     |                        |               |         | (:mod:`~quadgym.envs.quad.sim.perturb`)   |
+    | ``randomize``          | **str, dict** | None    | per-episode ranges of the perturbations,  |
+    |                        |               |         | each drone its own draw from the env's    |
+    |                        |               |         | generator: ``"mild"`` or                  |
+    |                        |               |         | ``"mass=(0.9,1.2),motor_tau=(0,0.04)"``   |
+    | ``motors``             | **bool**      | False   | motors in the model: first-order lag with |
+    |                        |               |         | the airframe's time constant (cf2x, cf2p: |
+    |                        |               |         | 0.072 s; a ``perturb`` motor_tau replaces |
+    |                        |               |         | it); motor speeds in the observation      |
     | ``obs_type``           | **str**       | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` or   |
     |                        |               |         | parts joined by "+" (Observation Space)   |
     | ``camera_width``       | **int**       | 64      | image width, pixels; 1 to 1024            |
@@ -280,6 +292,8 @@ class QuadHoverEnv(gym.Env, EzPickle):
         render_mode: str | None = None,
         task: str = "hover",
         perturb: Any = None,
+        randomize: Any = None,
+        motors: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,
         camera_height: int = 48,
@@ -304,7 +318,13 @@ class QuadHoverEnv(gym.Env, EzPickle):
         self.metadata = {**self.metadata, "render_fps": config.control_hz}
         gui = config.render_mode == "human"
         self.world = World(
-            config.model, n, config.physics, config.physics_hz, gui, config.perturbations
+            config.model,
+            n,
+            config.physics,
+            config.physics_hz,
+            gui,
+            config.perturbations,
+            config.randomization,
         )
         with self.world.closed_on_error():
             self.task.attach(self.world)
@@ -379,7 +399,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         observer, one = self._observer, self.num_drones == 1
         obs = None
         if observer is None or "kin" in observer.parts:
-            obs = self.episode.observe(self._max_error)
+            obs = self.episode.observe(self._max_error, motors=self.world.motor_speeds())
         if observer is None:
             return obs[0] if one else obs
         parts = observer.observe(obs, self._state, self._steps)

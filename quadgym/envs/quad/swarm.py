@@ -198,6 +198,10 @@ class SwarmEnv(ParallelEnv, EzPickle):
     |                        |                |         | ``swap``, ``reform``, ``leader``     |
     | ``perturb``            | **str, dict**  | None    | perturbations, as QuadHover-v0's     |
     |                        |                |         | (wind, mass, noise, delay; off)      |
+    | ``randomize``          | **str, dict**  | None    | per-episode perturbation ranges, as  |
+    |                        |                |         | QuadHover-v0's (each drone its own)  |
+    | ``motors``             | **bool**       | False   | motor lag and speeds observed, as    |
+    |                        |                |         | QuadHover-v0's                       |
     | ``obs_type``           | **str**        | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` |
     |                        |                |         | or parts joined by "+"               |
     | ``camera_width``       | **int**        | 64      | image width, pixels; 1 to 1024       |
@@ -286,6 +290,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
         render_mode: str | None = None,
         task: str = "hover",
         perturb: Any = None,
+        randomize: Any = None,
+        motors: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,
         camera_height: int = 48,
@@ -317,7 +323,12 @@ class SwarmEnv(ParallelEnv, EzPickle):
         self.task, self.task_options, self.controller = ep.task, ep.task_options, ep.controller
         self.max_steps, self.substeps, self.noise = ep.max_steps, ep.substeps, ep.noise
         self.world = World(
-            config.model, n, config.physics, config.physics_hz, perturb=config.perturbations
+            config.model,
+            n,
+            config.physics,
+            config.physics_hz,
+            perturb=config.perturbations,
+            randomize=config.randomization,
         )
         with self.world.closed_on_error():
             self.task.attach(self.world)
@@ -522,7 +533,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
                 pad = np.zeros((n, self.k - neigh.shape[1], 6))
                 neigh = np.concatenate([neigh, pad], axis=1)
             tail = (neigh.reshape(n, -1), self._neigh_high)
-        return self.episode.observe(self._max_error, tail)
+        return self.episode.observe(self._max_error, tail, self.world.motor_speeds())
 
     def render(self):
         if self.render_mode == "rgb_array":

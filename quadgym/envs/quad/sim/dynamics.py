@@ -232,7 +232,8 @@ def step(
         state: the drones' state, updated in place.
         wrench: (n, 4) collective thrust along body z (N) and body torques (N·m),
             from :func:`motor_wrench`.
-        model: airframe constants (mass, inertia).
+        model: airframe constants (mass, inertia; per drone as (n, 1) and (n, 3) arrays
+            where each has its own, as randomised episodes do).
         dt: time step, s.
         force_world: optional (n, 3) extra force in the world frame, N (aero).
         torque_body: optional (n, 3) extra torque in the body frame, N·m (aero).
@@ -249,7 +250,7 @@ def step(
     w = state.ang_vel
     # Euler's equations with the gyroscopic term: J·ω̇ = τ − ω × (J·ω). With J diagonal,
     # (ω × Jω)_i = ω_j·ω_k·(J_k − J_j) for (i, j, k) cyclic: two products, not a cross.
-    gyro = w[:, _NEXT] * w[:, _PREV] * (inertia[_PREV] - inertia[_NEXT])
+    gyro = w[:, _NEXT] * w[:, _PREV] * (inertia[..., _PREV] - inertia[..., _NEXT])
     ang_acc = (torque - gyro) / inertia
     state.vel += acc * dt
     state.ang_vel += ang_acc * dt

@@ -54,6 +54,11 @@ class DroneModel:
         motor_pos: (4, 3) motor positions in the body frame, m.
         motor_spin: (4,) sign of each motor's yaw reaction torque (+1 or -1).
         collision_radius, collision_height: the collision cylinder, m.
+        motor_tau: time constant of the motors' first-order lag (speed towards command),
+            s; None where the URDF publishes none (the racer). cf2x and cf2p: 0.072 s,
+            Eschmann, Albani and Loianno 2024 ("Data-Driven System Identification of
+            Quadrotors Subject to Motor Delays", arXiv:2404.07837), identified on a
+            Crazyflie from flight data.
     """
 
     name: str
@@ -74,6 +79,7 @@ class DroneModel:
     motor_spin: np.ndarray
     collision_radius: float
     collision_height: float
+    motor_tau: float | None = None
     extras: dict = field(default_factory=dict, repr=False)
 
     # ----------------------------------------------------------------- derived
@@ -189,6 +195,7 @@ def load_urdf_model(path: str | Path) -> DroneModel:
             motor_spin=_floats(a["motor_spin"]),
             collision_radius=float(collision.get("radius")),
             collision_height=float(collision.get("length")),
+            motor_tau=float(a["motor_tau"]) if "motor_tau" in a else None,
         )
     except KeyError as exc:
         raise ValueError(f"{path}: <properties> lacks attribute {exc}") from None

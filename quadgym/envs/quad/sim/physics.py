@@ -172,6 +172,8 @@ def advance(
     """
     w = dynamics.wrench_matrix(model) if wrench_matrix is None else wrench_matrix
     wrench = (rpm * rpm) @ w
+    if disturb is not None:  # each drone's drawn mass and inertia (randomize)
+        model = disturb.body(model, rows)
     motors = disturb is not None and disturb.per_motor
     forces = disturb is not None and disturb.pushes
     for _ in range(substeps):

@@ -50,6 +50,9 @@ from quadgym.envs.quad.sim.models import GRAVITY, DroneModel
 from quadgym.envs.quad.sim.perturb import (  # noqa: F401 - perturbed_model re-exported
     Disturbances,
     Perturbations,
+    Randomization,
+    make_disturbances,
+    motor_speeds,
     perturbed_model,
 )
 from quadgym.envs.quad.sim.physics import (  # noqa: F401 - re-exported
@@ -119,6 +122,7 @@ class World:
         physics_hz: int = 240,
         gui: bool = False,
         perturb: Perturbations | None = None,
+        randomize: Randomization | None = None,
     ) -> None:
         if not isinstance(num_drones, int | np.integer) or num_drones < 1:
             raise ValueError(f"num_drones must be an integer >= 1, got {num_drones!r}")
@@ -131,7 +135,7 @@ class World:
         self.num_drones = int(num_drones)
         self.physics = parse_physics(physics)
         self.dt = 1.0 / physics_hz
-        self._disturb = Disturbances(p_, self.num_drones, self.dt) if p_.acting else None
+        self._disturb = make_disturbances(p_, self.num_drones, self.dt, randomize)
         self.rest_height = model.collision_height / 2.0
         self._wrench_matrix = dynamics.wrench_matrix(model)
         if gui and not gui_available():
@@ -239,6 +243,17 @@ class World:
         cid = self.client
         for body, pose in self._placed.items():  # restoreState put them back as added
             p.resetBasePositionAndOrientation(body, *pose, physicsClientId=cid)
+        if self._disturb is not None and self._disturb.reshapes:  # this episode's draws
+            drawn = self._disturb.body(self.true_model)
+            for i, body in enumerate(self.body_ids):
+                inertia = drawn.inertia[i].tolist()
+                p.changeDynamics(
+                    body,
+                    -1,
+                    mass=float(drawn.mass[i, 0]),
+                    localInertiaDiagonal=inertia,
+                    physicsClientId=cid,
+                )
         self._write_to_bullet()
 
     # ------------------------------------------------------------------ scene
@@ -388,6 +403,10 @@ class World:
         cid = self.client
         p.restoreState(self._untouched, physicsClientId=cid)
         p.performCollisionDetection(physicsClientId=cid)
+
+    def motor_speeds(self) -> np.ndarray | None:
+        """(num_drones, 4) the lagging motors' speeds (:func:`perturb.motor_speeds`)."""
+        return motor_speeds(self._disturb)
 
     def get_state(self) -> State:
         """The drones' current state (a copy the caller may keep)."""

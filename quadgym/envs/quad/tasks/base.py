@@ -19,7 +19,7 @@ from gymnasium import spaces
 from quadgym.envs.quad.control.pid import CascadedPID
 from quadgym.envs.quad.sim.dynamics import State, euler_to_quat, quat_to_rot
 from quadgym.envs.quad.sim.models import DroneModel
-from quadgym.envs.quad.sim.perturb import Perturbations
+from quadgym.envs.quad.sim.perturb import Perturbations, Randomization
 from quadgym.envs.quad.tasks.actions import (  # noqa: F401 - ACTION_TYPES, check_action_type re-exported
     ACTION_TYPES,
     ActionMap,
@@ -149,6 +149,13 @@ class HoverTask:
     #: The onboard camera's model (:class:`~quadgym.envs.quad.sensors.camera.CameraModel`):
     #: a task that places things in view needs it (QuadVisualReach-v0). Hover: unused.
     camera: Any = None
+    #: Whether the observation carries the four motor speeds (the faces' ``motors=True``):
+    #: each as speed / hover speed − 1 (0 at hover; 0 before the first command of an
+    #: episode, which the motors take at once), after the previous action.
+    motor_obs: bool = False
+    #: Per-episode ranges (:class:`~quadgym.envs.quad.sim.perturb.Randomization`): the task
+    #: draws each drone's sensor noise and action delay at its episode's start.
+    randomize: Randomization | None = None
     #: Which way each metric of :meth:`summarize` is better ("min", "max"; None: neither).
     metric_goals: ClassVar[dict[str, str | None]] = {
         "final_error": "min",
@@ -166,13 +173,19 @@ class HoverTask:
         )
         self.act_dim = self.actions.dim
         self.extra_dim = 0  # a task with observation entries of its own sets it
-        self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim
+        self.motor_dim = 4 if self.motor_obs else 0
+        self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim + self.motor_dim
         # Body z's world z is 1 − 2(x² + y²) for a unit quaternion (x, y, z, w): tilted
         # beyond max_tilt when x² + y² exceeds (1 − cos max_tilt) / 2.
         self._tilt_xy2 = float((1.0 - np.cos(self.max_tilt)) / 2.0)
         self._high_cache: tuple[float | None, np.ndarray | None] = (None, None)
-        p = self.perturb or Perturbations()
+        p, r = self.perturb or Perturbations(), self.randomize or Randomization()
         self._delay, self._obs_noise = p.action_delay, p.obs_noise
+        self._random = tuple(k for k in ("obs_noise", "action_delay") if getattr(r, k))
+        if r.action_delay:  # the queue holds the longest delay; each drone reads its own
+            self._delay = int(r.action_delay[1])
+        self._delays: np.ndarray | None = None  # (n,) drawn delays, steps (randomize)
+        self._noise_std: np.ndarray | None = None  # (n, 1) drawn noise std (randomize)
         self._queue = np.zeros((self._delay, 0, self.act_dim))  # delayed actions, oldest first
         self._noise_rng: np.random.Generator | None = None
 
@@ -196,6 +209,7 @@ class HoverTask:
                 np.full(3, self.max_speed_obs),
                 np.full(3, self.max_rate_obs),
                 np.ones(self.act_dim),
+                np.full(self.motor_dim, self.model.max_rpm / self.model.hover_rpm),
                 self.extra_bounds(max_error),
             ]
         ).astype(np.float32)
@@ -231,7 +245,12 @@ class HoverTask:
         physics steps of ``dt`` s; ``integrate(rpm, k)`` advances the physics k
         steps and returns the new state. Returns the state and the last motor speeds.
         The one loop every face of the environment runs."""
-        if self._delay:  # the action of ``action_delay`` steps ago takes effect now
+        if self._delays is not None and self._delay:  # each drone's own drawn delay
+            window = np.concatenate([self._queue, action[None]])
+            applied = window[self._delay - self._delays, np.arange(len(action))]
+            self._queue = window[1:]
+            action = applied
+        elif self._delay:  # the action of ``action_delay`` steps ago takes effect now
             applied = self._queue[0].copy()
             self._queue[:-1] = self._queue[1:]
             self._queue[-1] = action
@@ -252,15 +271,20 @@ class HoverTask:
         max_error: float,
         steps: np.ndarray | None = None,
         tail: tuple[np.ndarray, np.ndarray] | None = None,
+        motors: np.ndarray | None = None,
     ) -> np.ndarray:
         """(n, obs_dim) float32: [target − position (3), rotation matrix body→world
         row-major (9), world velocity (3), body rates (3), previous action (act_dim)],
-        then the task's own entries (:meth:`extra_observation`, none for hover), then a
-        face's own ``tail`` = (entries (n, t), their bounds (t,)) if given (the swarm's
-        neighbours), each saturated at its bounds. ``target`` is the current goal
+        then with :attr:`motor_obs` the motor speeds ``motors`` (n, 4) RPM (NaN: not yet
+        commanded this episode) as speed / hover speed − 1, then the task's own entries
+        (:meth:`extra_observation`, none for hover), then a face's own ``tail`` =
+        (entries (n, t), their bounds (t,)) if given (the swarm's neighbours), each
+        saturated at its bounds. ``target`` is the current goal
         (:meth:`goal`), ``steps`` (n,) the control steps taken in each drone's episode."""
         rot = quat_to_rot(state.quat).reshape(-1, 9)
         parts = [target - state.pos, rot, state.vel, state.ang_vel, last_action]
+        if self.motor_dim:
+            parts.append(np.nan_to_num(motors / self.model.hover_rpm - 1.0, nan=0.0))
         if self.extra_dim:
             parts.append(self.extra_observation(state, target, steps))
         high = self._obs_high(max_error)
@@ -268,8 +292,9 @@ class HoverTask:
             parts.append(tail[0])
             high = np.concatenate([high, tail[1]])
         obs = np.concatenate(parts, 1)
-        if self._obs_noise:  # sensor noise, from the generator the episode was seeded with
-            obs += self._noise_rng.normal(0.0, self._obs_noise, obs.shape)
+        std = self._obs_noise if self._noise_std is None else self._noise_std
+        if self._noise_std is not None or std:  # sensor noise, from the episode's generator
+            obs += self._noise_rng.normal(0.0, std, obs.shape)
         np.minimum(np.maximum(obs, -high, out=obs), high, out=obs)
         return obs.astype(np.float32)
 
@@ -438,6 +463,15 @@ class HoverTask:
             self._queue = np.zeros((self._delay, n, self.act_dim))
         self._queue[:, rows] = 0.0
         self._noise_rng = rng
+        if self._random:  # this episode's sensor noise and delay, per drone
+            if self._delays is None or len(self._delays) != n:
+                self._delays = np.full(n, self._delay) if "action_delay" in self._random else None
+                self._noise_std = np.full((n, 1), self._obs_noise)
+            draws = self.randomize.draw(rng, self._random, len(rows))
+            if "action_delay" in draws:
+                self._delays[rows] = draws["action_delay"]
+            if "obs_noise" in draws:
+                self._noise_std[rows, 0] = draws["obs_noise"]
         return self.episode_start(rng, rows, start, target, noise)
 
     def episode_start(

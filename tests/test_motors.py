@@ -1,0 +1,71 @@
+"""motors=True: the airframe's first-order motor lag, on every face, its speeds observed."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from quadgym.envs import quad_swarm_v0
+from quadgym.envs.quad.sim.dynamics import State
+from quadgym.envs.quad.sim.models import get_model
+
+M = get_model("cf2x")
+STILL = {"start_height": 1.0, "target": [0, 0, 1.0], "start_xy_noise": 0.0, "start_yaw_noise": 0.0}
+DT, SUB = 1 / 240, 8
+
+
+def test_the_crazyflies_publish_their_motor_time_constant():
+    """cf2x and cf2p carry Eschmann et al. 2024's 72 ms; the racer publishes none."""
+    assert get_model("cf2x").motor_tau == get_model("cf2p").motor_tau == 0.072
+    assert get_model("race").motor_tau is None
+
+
+@pytest.mark.parametrize("physics", ["dyn", "pyb"])
+def test_the_observed_motor_speeds_lag_their_command_by_the_published_constant(physics):
+    """Hover, then a step command to ω₁ = 1.25·ω_h: one control step (8 substeps) later
+    the observation's motor entries are (ω₁ + (ω_h − ω₁)·exp(−8·dt/τ)) / ω_h − 1, with
+    τ = 0.072 s; before any command they read 0; the previous-action entries are kept."""
+    env = gym.make("QuadHover-v0", physics=physics, motors=True, **STILL).unwrapped
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (26,) and env.observation_space.shape == (26,)
+    np.testing.assert_array_equal(obs[22:], 0.0)
+    env.step(np.zeros(4, dtype=np.float32))  # hover: the motors take it at once
+    obs, *_ = env.step(np.full(4, 0.5, dtype=np.float32))
+    w1 = M.hover_rpm * 1.25
+    want = (w1 + (M.hover_rpm - w1) * np.exp(-SUB * DT / 0.072)) / M.hover_rpm - 1
+    np.testing.assert_allclose(obs[22:], want, rtol=1e-6)
+    np.testing.assert_allclose(obs[18:22], 0.5)
+    assert 0.05 < want < 0.15  # 63 % of the step still to come: the lag is visible
+
+
+def test_every_face_flies_the_same_motor_episode():
+    """Lane 1 of the vector backend runs the single env's dyn episode with motors, to 1e-12,
+    and a swarm's drones observe their four motor speeds too."""
+    single = gym.make("QuadHover-v0", physics="dyn", motors=True, **STILL).unwrapped
+    single.reset(seed=3)
+    s0 = single.world.get_state()
+    envs = gym.make_vec("QuadHover-v0", num_envs=3, physics="dyn", motors=True, **STILL)
+    st = State(*(np.repeat(a, 3, axis=0) for a in (s0.pos, s0.quat, s0.vel, s0.ang_vel)))
+    envs.reset(seed=0, options={"state": st})
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        act = rng.uniform(-0.2, 0.2, size=(3, 4)).astype(np.float32)
+        obs, _, ended, *_ = single.step(act[1])
+        vobs, *_ = envs.step(act)
+        assert not ended
+        np.testing.assert_allclose(vobs[1], obs, rtol=0, atol=1e-12)
+    assert np.ptp(obs[22:]) > 0.01  # the motors differ: the entries are not a constant
+    swarm = quad_swarm_v0.parallel_env(num_drones=2, motors=True, k_neighbors=1)
+    plain = quad_swarm_v0.parallel_env(num_drones=2, k_neighbors=1)
+    size = swarm.observation_space("drone_0").shape[0]
+    assert size == plain.observation_space("drone_0").shape[0] + 4
+    assert swarm.config.perturbations.motor_tau == 0.072
+
+
+def test_motors_are_refused_without_a_time_constant_and_a_perturbed_one_replaces_it():
+    with pytest.raises(ValueError, match="drone_model='race' does not publish; allowed: cf2x"):
+        gym.make("QuadHover-v0", drone_model="race", motors=True)
+    with pytest.raises(TypeError, match="motors"):
+        gym.make("QuadHover-v0", motors="yes")
+    env = gym.make("QuadHover-v0", physics="dyn", motors=True, perturb="mild").unwrapped
+    assert env.config.perturbations.motor_tau == 0.02
+    assert gym.make("QuadHover-v0", physics="dyn").unwrapped.world.motor_speeds() is None
