@@ -184,9 +184,8 @@ LEARN_STEPS = {"gpt": 600, "ftp": 1200}
 
 @pytest.mark.parametrize("seed", claim_seeds(0, 1, 2))
 @pytest.mark.parametrize(
-    # ftp's first seed joins the paper tests: make test already holds FTP far above
-    # chance (0.037) in the few-programs test (FTP_FEW_FLOOR, from fewer programs), and
-    # this run costs ~35 s of the suite
+    # ftp's seeds are all paper tests (1200 steps cost ~60 s of CPU); make test holds
+    # GPT's first seed, the paper run FTP's and the paired few-programs claim
     "name",
     ["gpt", pytest.param("ftp", marks=pytest.mark.paper)],
 )
@@ -287,8 +286,10 @@ def test_timing_adds_up_each_workers_jobs():
     assert "Worker 1: busy 55 s, idle 5 s before its first job and 40 s after its last." in text
 
 
+@pytest.mark.paper
 def test_ftp_beats_the_regularised_gpt_when_programs_are_few_on_seed_0():
-    """The first seed of the paired claim below, in ``make test``: FTP above its floor and
+    """The first seed of the paired claim below (a paper test: its two jobs cost about a
+    minute of CPU, a fifth of ``make test``'s budget): FTP above its floor and
     the regularised GPT, GPT's neighbouring vectors the more similar, both far above
     initialisation (seed 0: ftp 0.260, gpt_regularised 0.100; on this round's install
     0.235 and 0.115, adjacent cosine 0.464 and 0.685 from 0.146 at initialisation)."""
