@@ -315,7 +315,7 @@ def evaluate(
         }
         flown[spec] = episodes
         means = "  ".join(f"{m} {rows[spec]['summary'][m][0]:.3f}" for m in metrics)
-        print(f"{task:<14}{perturb:<8}{spec:<28}{means}")
+        print(f"{task:<14} {perturb:<8} {label(spec):<28} {means}")
     return rows, flown
 
 

@@ -282,3 +282,17 @@ def test_a_held_out_airframe_is_a_section_of_its_own(tmp_path, capsys):
     with pytest.raises(SystemExit):
         benchmark.main(["--drone-models", "cf3", "--out", str(tmp_path / "x")])
     assert "unknown ['cf3']; allowed: cf2x, cf2p, race" in capsys.readouterr().err
+
+
+def test_the_console_table_keeps_its_columns_apart(tmp_path, capsys):
+    """Issue 34's console row ``baselines/QuadHover-v0-ppo-s0final_error``: a controller is
+    printed by its short label, and a label longer than its column still leaves a space."""
+    long = "ppo-" + "x" * 30  # a label past the column's 28 characters
+    run = tmp_path / f"QuadHover-v0-{long}"
+    untrained_run(run)
+    argv = ["--tasks", "QuadHover-v0", "--controllers", str(run), "--episodes", "1"]
+    assert benchmark.main([*argv, "--out", str(tmp_path / "bench")]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "final_error" in line]
+    assert rows and all(
+        line.split()[:4] == ["QuadHover-v0", "none", long, "final_error"] for line in rows
+    )
