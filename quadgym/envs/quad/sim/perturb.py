@@ -239,28 +239,21 @@ PHYSICAL = ("wind", "gust", "motor_tau", "kf_spread", "mass", "inertia")
 
 #: Named ranges: ``mild`` brackets the ``mild`` preset and nominal flight (no lag to 0.04 s,
 #: 0.9 to 1.2 of the mass, light wind and gusts, a little sensor noise, no delay).
+_MILD_RANGES: dict[str, Any] = {
+    "wind": (-0.015, 0.015),
+    "gust": (0.0, 0.01),
+    "motor_tau": (0.0, 0.04),
+    "kf_spread": (0.0, 0.04),
+    "mass": (0.9, 1.2),
+    "inertia": (0.9, 1.1),
+    "obs_noise": (0.0, 0.01),
+}
 RANDOM_PRESETS: dict[str, dict[str, Any]] = {
     "none": {},
-    "mild": {
-        "wind": (-0.015, 0.015),
-        "gust": (0.0, 0.01),
-        "motor_tau": (0.0, 0.04),
-        "kf_spread": (0.0, 0.04),
-        "mass": (0.9, 1.2),
-        "inertia": (0.9, 1.1),
-        "obs_noise": (0.0, 0.01),
-    },
+    "mild": _MILD_RANGES,
     # for motors=True policies: "mild"'s ranges with the motor lag spanning the mild preset's
     # 0.02 s and the Crazyflie's published 0.072 s (the robust baselines train on it)
-    "motors": {
-        "wind": (-0.015, 0.015),
-        "gust": (0.0, 0.01),
-        "motor_tau": (0.01, 0.09),
-        "kf_spread": (0.0, 0.04),
-        "mass": (0.9, 1.2),
-        "inertia": (0.9, 1.1),
-        "obs_noise": (0.0, 0.01),
-    },
+    "motors": {**_MILD_RANGES, "motor_tau": (0.01, 0.09)},
 }
 
 
