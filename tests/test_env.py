@@ -6,6 +6,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
+from quadgym.envs import quad_swarm_v0
 from quadgym.envs.quad.tasks.actions import ACTION_TYPES
 
 
@@ -154,14 +155,20 @@ def test_reward_is_higher_near_the_target():
 
 
 def test_rgb_array_render():
+    """640x480 by default (before: 320x240, smaller than the peers' videos); the size is
+    an argument of every face that renders."""
     env = gym.make("QuadHover-v0", render_mode="rgb_array")
     env.reset(seed=0)
     env.step(env.action_space.sample())
     frame = env.render()
-    assert frame.shape == (240, 320, 3) and frame.dtype == np.uint8
+    assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
     assert frame.std() > 5  # an image, not a blank
     env.close()
     env.close()
+    swarm = quad_swarm_v0.parallel_env(render_mode="rgb_array", render_width=200, render_height=100)
+    swarm.reset(seed=0)
+    assert swarm.render().shape == (100, 200, 3)
+    swarm.close()
 
 
 def test_multi_drone_joint_agent_shapes():

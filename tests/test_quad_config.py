@@ -69,6 +69,8 @@ SHARED_BAD = [
     ("render_mode", "ansi", ValueError),
     ("render_mode", 1, TypeError),
 ]
+#: The faces that render (the batched backend does not).
+RENDER_BAD = [("render_width", 8, ValueError), ("render_height", 5000, ValueError)]
 POINT_BAD = [
     ("start", [1.0, 2.0], ValueError),
     ("start", [0.0, NAN, 0.0], ValueError),
@@ -98,11 +100,15 @@ VECTOR_BAD = [
     ("physics", "dyn_dw", ValueError),  # needs drones sharing a world
     ("num_drones", 2, ValueError),
     ("render_mode", "rgb_array", ValueError),
+    # before: "did you mean 'render_width'?", naming the argument given
+    ("render_width", 640, TypeError),
+    ("camera_width", 64, TypeError),
 ]
 
 CASES = (
     [(face, *case) for face in FACES for case in SHARED_BAD]
     + [(face, *case) for face in ("single", "vector") for case in POINT_BAD]
+    + [(face, *case) for face in ("single", "swarm") for case in RENDER_BAD]
     + [("swarm", *case) for case in SWARM_BAD]
     + [("vector", *case) for case in VECTOR_BAD]
 )

@@ -32,7 +32,10 @@ from quadgym.envs.quad.sensors.camera_model import (
     IMAGE_PARTS,
     MAX_FAR,
     MAX_SIDE,
+    MAX_VIDEO_SIDE,
     RENDERERS,
+    VIDEO_HEIGHT,
+    VIDEO_WIDTH,
     CameraModel,
     body_reach,
     parse_obs_type,
@@ -214,6 +217,12 @@ class QuadConfig(EnvConfig):
         None,
         "None, 'rgb_array' (a third-person camera following the drones) or 'human' (PyBullet GUI)",
         choices=RENDER_MODES,
+    )
+    render_width: int = param(
+        VIDEO_WIDTH, "width of render()'s rgb_array frames, pixels", ge=16, le=MAX_VIDEO_SIDE
+    )
+    render_height: int = param(
+        VIDEO_HEIGHT, "height of render()'s rgb_array frames, pixels", ge=16, le=MAX_VIDEO_SIDE
     )
     perturb: Any = param(
         None,

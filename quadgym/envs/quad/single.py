@@ -202,6 +202,8 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | ``render_mode``        | **str**       | None    | ``rgb_array`` (a camera following the     |
     |                        |               |         | drone, its trail and set-point) or        |
     |                        |               |         | ``human`` (PyBullet GUI, needs a display) |
+    | ``render_width``       | **int**       | 640     | rgb_array frame width, pixels; 16-4096    |
+    | ``render_height``      | **int**       | 480     | rgb_array frame height, pixels; 16-4096   |
     | ``task``               | **str**       | "hover" | ``hover``, ``track``, ``land``, ``gates``,|
     |                        |               |         | ``visual_reach`` (the registered ids set  |
     |                        |               |         | it)                                       |
@@ -290,6 +292,8 @@ class QuadHoverEnv(gym.Env, EzPickle):
         max_tilt: float = 1.2,
         box: float = 2.0,
         render_mode: str | None = None,
+        render_width: int = 640,
+        render_height: int = 480,
         task: str = "hover",
         perturb: Any = None,
         randomize: Any = None,
@@ -416,7 +420,8 @@ class QuadHoverEnv(gym.Env, EzPickle):
         if self.render_mode == "rgb_array":
             if self._camera is None:
                 self._camera = WorldCamera(self.world)
-            return self._camera.render(set_points=getattr(self, "_goal", None))
+            size = self.config.render_width, self.config.render_height
+            return self._camera.render(*size, set_points=getattr(self, "_goal", None))
         return None
 
     def close(self) -> None:

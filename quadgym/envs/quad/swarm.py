@@ -191,6 +191,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
     | ``box``                | **float**      | 2.0     | half-width of each flight box, m     |
     | ``render_mode``        | **str**        | None    | ``rgb_array`` (a camera following    |
     |                        |                |         | the drones, trails and set-points)   |
+    | ``render_width``       | **int**        | 640     | rgb_array frame width, px; 16-4096   |
+    | ``render_height``      | **int**        | 480     | rgb_array frame height, px; 16-4096  |
     | ``task``               | **str**        | "hover" | ``hover``, ``track`` (each drone     |
     |                        |                |         | follows a reference around its       |
     |                        |                |         | formation point), ``land`` (each on  |
@@ -288,6 +290,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
         max_tilt: float = 1.2,
         box: float = 2.0,
         render_mode: str | None = None,
+        render_width: int = 640,
+        render_height: int = 480,
         task: str = "hover",
         perturb: Any = None,
         randomize: Any = None,
@@ -539,7 +543,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
         if self.render_mode == "rgb_array":
             if self._camera is None:
                 self._camera = WorldCamera(self.world)
-            return self._camera.render(set_points=getattr(self, "_goal", None))
+            size = self.config.render_width, self.config.render_height
+            return self._camera.render(*size, set_points=getattr(self, "_goal", None))
         return None
 
     def close(self) -> None:

@@ -22,6 +22,11 @@ IMAGE_PARTS = OBS_PARTS[1:]
 RENDERERS = ("auto", "tiny", "rays", "egl")
 #: Largest image side, pixels.
 MAX_SIDE = 1024
+#: Default size of a third-person video frame (``env.render()``'s), pixels: 640x480
+#: (320x240 renders 2-3x faster: :mod:`~quadgym.envs.quad.sensors.view`).
+VIDEO_WIDTH, VIDEO_HEIGHT = 640, 480
+#: Largest side of a third-person video frame, pixels.
+MAX_VIDEO_SIDE = 4096
 #: Largest far plane, m.
 MAX_FAR = 1000.0
 #: Direction the light comes from (world frame; from above, a little from +x and +y).

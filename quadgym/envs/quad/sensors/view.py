@@ -42,6 +42,8 @@ import numpy as np
 import pybullet as p
 from numpy.typing import ArrayLike
 
+from quadgym.envs.quad.sensors.camera_model import MAX_VIDEO_SIDE, VIDEO_HEIGHT, VIDEO_WIDTH
+
 #: Drone colours (RGB, uint8): matplotlib's tab10 without its red, which is the
 #: visual target's; drone i has colour ``i % 9``.
 PALETTE = np.array(
@@ -108,8 +110,8 @@ class Shot:
     yaw: float = 30.0
     pitch: float = -35.0
     fov: float = 50.0
-    width: int = 320
-    height: int = 240
+    width: int = VIDEO_WIDTH
+    height: int = VIDEO_HEIGHT
     far: float = FAR
 
     @cached_property
@@ -191,16 +193,16 @@ class ThirdPerson:
 
     def __init__(
         self,
-        width: int = 320,
-        height: int = 240,
+        width: int = VIDEO_WIDTH,
+        height: int = VIDEO_HEIGHT,
         yaw: float = 30.0,
         pitch: float = -35.0,
         fov: float = 50.0,
         trail: int = TRAIL,
     ) -> None:
         for name, v in (("width", width), ("height", height), ("trail", trail)):
-            if not isinstance(v, int | np.integer) or not 1 <= v <= 4096:
-                raise ValueError(f"{name} must be an integer in [1, 4096], got {v!r}")
+            if not isinstance(v, int | np.integer) or not 1 <= v <= MAX_VIDEO_SIDE:
+                raise ValueError(f"{name} must be an integer in [1, {MAX_VIDEO_SIDE}], got {v!r}")
         for name, v in (("yaw", yaw), ("pitch", pitch)):
             if not math.isfinite(v):
                 raise ValueError(f"{name} must be finite (degrees), got {v!r}")
@@ -419,8 +421,8 @@ class WorldCamera:
 
     def render(
         self,
-        width: int = 320,
-        height: int = 240,
+        width: int = VIDEO_WIDTH,
+        height: int = VIDEO_HEIGHT,
         target: ArrayLike | None = None,
         distance: float | None = None,
         yaw: float = 30.0,

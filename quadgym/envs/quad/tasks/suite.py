@@ -89,6 +89,12 @@ def task_options(
     kind = TASKS[task][1]
     own = [f.name for f in fields(kind)] if kind is not None else []
     for key in options:
+        if key in face_args:  # a field of the config that this face leaves out of its signature
+            raise TypeError(
+                f"this env does not take {key!r}, an argument of another quad face (the batched "
+                "backend has no renderer or onboard camera; the swarm places its drones by "
+                "formation, not start and target)"
+            )
         if key not in own:
             takes = f"takes {', '.join(own)}" if own else "takes no options of its own"
             error = TypeError if kind is None else ValueError
