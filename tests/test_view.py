@@ -13,6 +13,7 @@ from quadgym.envs.quad.sensors import view
 from quadgym.envs.quad.sensors.camera import CameraModel
 from quadgym.envs.quad.sensors.pictures import (
     GAP,
+    SKY,
     OnboardRecorder,
     Spread,
     colour_depth,
@@ -199,12 +200,12 @@ def test_depth_and_segmentation_colours():
 
     viridis = (np.array(colormaps["viridis_r"]([0.0, 0.5])[:, :3]) * 255).round()
     np.testing.assert_array_equal(rgb[0, 0], viridis[0])  # near: the map's start
-    np.testing.assert_array_equal(rgb[0, 1], [255, 255, 255])  # nothing hit: white
-    np.testing.assert_array_equal(rgb[0, 2], [255, 255, 255])  # the z-buffer's far
+    np.testing.assert_array_equal(rgb[0, 1], SKY)  # nothing hit: the sky
+    np.testing.assert_array_equal(rgb[0, 2], SKY)  # the z-buffer's far
     np.testing.assert_allclose(rgb[0, 3], viridis[1], atol=2)  # the geometric middle: 0.5
     ids = np.array([[[SEG_NOTHING], [SEG_GROUND], [SEG_TARGET], [SEG_DRONE], [SEG_DRONE + 1]]])
     seg = colour_seg(np.concatenate([ids, [[[SEG_DRONE + 2]] * 5]], axis=1), num_drones=2)
-    assert seg[0, :5].tolist() == [[255] * 3, [150] * 3, [230, 25, 25], *PALETTE[:2].tolist()]
+    assert seg[0, :5].tolist() == [SKY.tolist(), [150] * 3, [230, 25, 25], *PALETTE[:2].tolist()]
     assert seg[0, 5].tolist() == [40, 110, 50]  # the first other body: a green
 
 
@@ -229,6 +230,27 @@ def test_panels_and_strips_have_the_documented_size():
     assert pic.shape == (712, 568, 3)
     with pytest.raises(ValueError, match="566 px wide; a row of 3 tiles is 567 px"):
         panel(np.zeros((425, 566, 3), np.uint8), small, odd)
+
+
+def test_the_sky_is_painted_in_the_panel_not_in_what_the_policy_sees():
+    """Before: the sky was white in all three tiles, half of every onboard picture of a
+    level flight (issue 34, friction 9). Now every tile shows SKY where the segmentation
+    says nothing was hit, and the rgb observation itself is unchanged."""
+    model = CameraModel()
+    rgb = np.full((1, 48, 64, 3), 255, np.uint8)  # TinyRenderer's white sky ...
+    rgb[:, 24:] = 90  # ... over a grey ground
+    seg = np.full((1, 48, 64, 1), SEG_GROUND, np.int32)
+    seg[:, :24] = SEG_NOTHING
+    depth = np.where(seg == SEG_NOTHING, model.far, 3.0).astype(np.float32)
+    images = {"rgb": rgb, "depth": depth, "seg": seg}
+    before = rgb.copy()
+    row = panel(np.zeros((288, 384, 3), np.uint8), images, model)[288 + GAP :]
+    for k in range(3):
+        tile = row[:, k * 128 : (k + 1) * 128]
+        assert (tile[20:48] == SKY).all(), k  # below the label, above the horizon (row 24·2)
+        assert not (tile[48:] == SKY).all(axis=-1).any(), k  # the ground: no sky
+    assert (row[48:, :128] == 90).all()  # the rgb ground as rendered
+    np.testing.assert_array_equal(rgb, before)  # the observation is not touched
 
 
 def test_spread_keeps_evenly_spaced_items_of_a_long_stream():

@@ -14,11 +14,13 @@ each rounded up to even (video encoders need even sides); a strip of F panels
 is F·width + (F − 1)·:data:`GAP` wide. At the default 64x48, s = 2: 384 wide,
 288 + n·98 tall.
 
-Colours: depth on a log scale from ``near`` (yellow) to ``far`` (dark blue),
-white where nothing is hit (as the sky is white in rgb); segmentation ids
-(:mod:`quadgym.envs.quad.sim.scene`) as nothing white, ground grey, target red,
-drone i its colour in the third-person view and the plots
-(:data:`~quadgym.envs.quad.sensors.view.PALETTE`), other bodies shades of green.
+Colours: where the camera hits nothing, every tile shows :data:`SKY` (a pale blue), so
+the horizon reads at a glance (the rgb image a policy observes keeps TinyRenderer's white
+there: only the picture is painted, where the segmentation says nothing was hit); depth
+on a log scale from ``near`` (yellow) to ``far`` (dark blue); segmentation ids
+(:mod:`quadgym.envs.quad.sim.scene`) as ground grey, target red, drone i its colour in
+the third-person view and the plots (:data:`~quadgym.envs.quad.sensors.view.PALETTE`),
+other bodies shades of green.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ MIN_TILE = 128
 GAP = 2
 #: Frames per second of the MP4 by default.
 FPS = 24
+#: Colour of the sky (nothing hit) in every onboard tile (RGB, uint8).
+SKY = np.array([186, 214, 240], np.uint8)
 
 
 def tile_scale(model: CameraModel) -> int:
@@ -50,13 +54,13 @@ def tile_scale(model: CameraModel) -> int:
 
 def colour_depth(depth: np.ndarray, model: CameraModel) -> np.ndarray:
     """(H, W, 3) uint8 of depth images (H, W, 1) m: log scale from ``near`` (viridis'
-    yellow) to ``far`` (its dark blue), white where nothing is hit (depth = far)."""
+    yellow) to ``far`` (its dark blue), :data:`SKY` where nothing is hit (depth = far)."""
     from matplotlib import colormaps
 
     d = np.asarray(depth, dtype=np.float64)[..., 0]
     t = np.log(np.clip(d, model.near, model.far) / model.near) / math.log(model.far / model.near)
     rgb = (colormaps["viridis_r"](t)[..., :3] * 255).round().astype(np.uint8)
-    rgb[d >= model.far * (1 - 1e-3)] = 255  # the z-buffer gives far within ~1e-5
+    rgb[d >= model.far * (1 - 1e-3)] = SKY  # the z-buffer gives far within ~1e-5
     return rgb
 
 
@@ -66,7 +70,7 @@ def colour_seg(seg: np.ndarray, num_drones: int) -> np.ndarray:
     ids = np.asarray(seg)[..., 0]
     top = max(int(ids.max()) + 1, SEG_DRONE + num_drones)
     lut = np.empty((top, 3), np.uint8)
-    lut[SEG_NOTHING], lut[SEG_GROUND], lut[SEG_TARGET] = 255, 150, (230, 25, 25)
+    lut[SEG_NOTHING], lut[SEG_GROUND], lut[SEG_TARGET] = SKY, 150, (230, 25, 25)
     drones = np.arange(num_drones)
     lut[SEG_DRONE + drones] = PALETTE[drones % len(PALETTE)]
     greens = np.array([(40, 110, 50), (90, 160, 70), (30, 70, 40), (140, 190, 100)], np.uint8)
@@ -131,7 +135,9 @@ def panel(
         tiles = []
         for k, part in enumerate(parts):
             img = images[part][i]
-            if part == "depth":
+            if part == "rgb" and "seg" in images:  # the sky, white in what the policy sees
+                img = np.where(images["seg"][i] == SEG_NOTHING, SKY, img).astype(np.uint8)
+            elif part == "depth":
                 img = colour_depth(img, model)
             elif part == "seg":
                 img = colour_seg(img, n)
