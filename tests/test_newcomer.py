@@ -2,6 +2,7 @@
 
 import argparse
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from scriptload import load_script
@@ -145,7 +146,10 @@ def test_the_pid_names_an_observation_without_kinematics():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--algo", "ppo", "--metric", "kl_to_optimal"], "--metric 'kl_to_optimal': ppo logs "),
+        (
+            ["--algo", "ppo", "--metric", "kl_to_optimal"],
+            "--metric 'kl_to_optimal': ppo on QuadHover-v0 logs ",
+        ),
         (["--algo", "pid"], "pid logs no metrics"),
         (["--algo", "kd", "--env", "HardShift-v0"], "kd has no headline metric"),
     ],
@@ -192,3 +196,29 @@ def test_every_onboard_tile_names_its_part():
         tile = row[:, k * 128 : (k + 1) * 128]
         assert (tile[:16] == 255).all(axis=-1).any(), k
         assert not (tile[20:] == 255).all(axis=-1).any(), k  # the label only, in the corner
+
+
+def test_gymnasiums_record_video_films_an_env_with_what_the_viz_extra_installs(tmp_path):
+    """Before: RecordVideo raised "MoviePy is not installed" (friction 9); the ``[viz]``
+    extra now brings moviepy. Two episodes of 5 control steps, both filmed at 640x480."""
+    import imageio.v2 as imageio
+    from gymnasium.wrappers import RecordVideo
+
+    env = RecordVideo(
+        gym.make("QuadHover-v0", render_mode="rgb_array", episode_seconds=5 / 30),
+        str(tmp_path),
+        episode_trigger=lambda episode: True,
+        disable_logger=True,
+    )
+    for seed in (0, 1):
+        env.reset(seed=seed)
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            done = terminated or truncated
+    env.close()
+    videos = sorted(tmp_path.glob("*.mp4"))
+    assert [v.name for v in videos] == ["rl-video-episode-0.mp4", "rl-video-episode-1.mp4"]
+    frames = imageio.mimread(videos[0])
+    # the reset's frame and 5 steps' were filmed; moviepy 2.2 writes a 0.17 s clip of 5 frames
+    assert len(frames) in (5, 6) and frames[0].shape == (480, 640, 3)
