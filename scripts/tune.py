@@ -286,9 +286,29 @@ def metric_problem(args: Args, cls: Any) -> str | None:
         return f"{args.algo} logs no metrics (it learns nothing): there is nothing to sweep"
     if args.metric is None and cls.headline is None:
         return f"{args.algo} has no headline metric: name a metrics.csv column with --metric"
-    if args.metric is not None and cls.logged is not None and args.metric not in cls.logged:
-        return f"--metric {args.metric!r}: {args.algo} logs {', '.join(cls.logged)}"
+    if args.metric is None:
+        return None
+    logged = cls.logged if cls.logged is not None else probed_columns(args)
+    if args.metric not in logged:
+        return f"--metric {args.metric!r}: {args.algo} on {args.env} logs {', '.join(logged)}"
     return None
+
+
+def probed_columns(args: Args) -> tuple[str, ...]:
+    """The columns of ``args.algo``'s records on ``args.env``, for a plugin whose columns
+    depend on the env (``logged`` None: the preference and distillation plugins): one unit
+    of budget learnt by a throwaway instance with the sweep's fixed ``--config`` (about a
+    second on the toys), so that a ``--metric`` it never logs is refused before Ray
+    starts rather than by Tune inside it."""
+    from quadgym.registry import make_algo
+
+    cls = get_algo_class(args.algo)
+    algo = make_algo(args.algo, args.env, **cls.Config.parse_strings(args.config))
+    try:
+        records = algo.learn(1)
+    finally:
+        algo.env.close()
+    return tuple(dict.fromkeys(key for record in records for key in record))
 
 
 def metric_and_mode(args: Args) -> tuple[str, str]:

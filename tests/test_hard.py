@@ -684,3 +684,17 @@ def test_the_random_local_warp_keeps_its_slope_bound():
     field = amplitudes @ basis.numpy()
     slope = np.abs(np.diff(field, axis=1, append=field[:, :1]))
     assert slope.max() <= 0.1 + 1e-6
+
+
+@pytest.mark.parametrize(
+    "name", ["kd", "kd_noise", "kd_random_shift", "hard", "hard_grad", "hard_warp"]
+)
+def test_each_distillation_plugin_logs_exactly_the_columns_it_declares(name):
+    """``logged`` is what scripts/tune.py checks a --metric against before Ray starts: it
+    must be every key the records carry over an episode (the warp's log_std comes after
+    its first update), no more."""
+    algo = quadgym.make_algo(name, "HardShift-v0", seed=0, env_kwargs={"budget": 20})
+    records = algo.learn(20)
+    algo.env.close()
+    keys = {k for record in records for k in record} - {"step"}
+    assert keys == set(type(algo).logged)

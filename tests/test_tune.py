@@ -270,3 +270,28 @@ def test_a_tiny_hover_sweep_ranks_a_learning_rate_that_learns_first(tmp_path, ra
     assert min(returns["0.001"]) > max(returns["1e-06"]) + 10, returns
     table = [line for line in (out / "best.md").read_text().splitlines() if line.startswith("| ")]
     assert table[1].startswith("| 0.001 |")
+
+
+@pytest.mark.parametrize(
+    ("algo", "env", "logs"),
+    [
+        # the preference plugins log their problem's metrics: probed on the env
+        ("dpo", "CoPGBandit-v0", "kl_to_optimal"),
+        # the distillation plugins declare theirs
+        ("hard", "HardShift-v0", "policy_entropy"),
+    ],
+)
+def test_a_metric_the_plugin_does_not_log_on_the_env_is_refused_before_ray(
+    algo, env, logs, tmp_path, capsys
+):
+    """Before: a --metric these plugins never log failed inside Ray ("did not include the
+    specified metric"), after it had started and made the sweep directory."""
+    import ray
+
+    argv = ["--env", env, "--algo", algo, "--steps", "4", "--metric", "bogus"]
+    with pytest.raises(SystemExit) as exit_info:
+        tune.main([*argv, "--out", str(tmp_path / "sweep")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert f"--metric 'bogus': {algo} on {env} logs" in err and logs in err
+    assert not ray.is_initialized() and not (tmp_path / "sweep").exists()

@@ -128,6 +128,8 @@ class AugmentorAlgorithm(Algorithm):
     supported_envs: ClassVar[tuple[str, ...]] = ("HardShift-v0",)
     requires = (DistillationHandles,)
     action_type: ClassVar[str] = "shift"
+    #: every step's record (:meth:`_learn`); a subclass adds what its :meth:`update` returns
+    logged: ClassVar[tuple[str, ...]] = ("episode", "reward", "out_of_window", *ACCURACIES)
     config: AugmentorConfig
 
     def __init__(self, env: str | gym.Env = "HardShift-v0", **config: Any) -> None:
@@ -334,6 +336,7 @@ class HARD(AugmentorAlgorithm):
     (config: :class:`HARDConfig`)."""
 
     name = "hard"
+    logged = (*AugmentorAlgorithm.logged, "policy_entropy")
     Config = HARDConfig
     config: HARDConfig
 

@@ -172,6 +172,7 @@ class HARDWarp(AugmentorAlgorithm):
     (config: :class:`HARDWarpConfig`); the env sees additive perturbations."""
 
     name = "hard_warp"
+    logged = (*AugmentorAlgorithm.logged, "log_std")
     Config = HARDWarpConfig
     action_type = "additive"
     config: HARDWarpConfig
