@@ -98,8 +98,7 @@ def drone_page(env_id: str, task: str) -> str:
         f'`gym.make("{env_id}")` (registered defaults: `{kwargs or {}}`); the task '
         f"`{task}` judges success as: **{task_class.success_rule}**.",
     ]
-    if (ROOT / "docs" / "img" / "tasks" / f"{env_id}.gif").is_file():  # record_animations.py
-        parts.append(f"![{env_id} flown by the PID, seed 1000](../img/tasks/{env_id}.gif)")
+    parts += animation(env_id)
     parts += ["## Spaces (defaults)", spaces]
     if task != "hover":
         doc = importlib.import_module(task_class.__module__).__doc__ or ""
@@ -109,6 +108,15 @@ def drone_page(env_id: str, task: str) -> str:
     parts += ["## The env's arguments", table(QuadConfig.describe())]
     parts += ["## The card (QuadHoverEnv, every drone task)", markdown(QuadHoverEnv.__doc__)]
     return "\n\n".join(parts) + "\n"
+
+
+def animation(env_id: str) -> list[str]:
+    """The GIF docs/record_animations.py films of ``env_id``, as a page part (none if it
+    was not recorded), saying who flies it."""
+    if not (ROOT / "docs" / "img" / "tasks" / f"{env_id}.gif").is_file():
+        return []
+    pilot = "the shipped pixel policy" if env_id == "QuadVisualReach-v0" else "the PID"
+    return [f"![{env_id} flown by {pilot}, seeds 1000 on](../img/tasks/{env_id}.gif)"]
 
 
 def toy_page(env_id: str, entry_point: str) -> str:
@@ -128,7 +136,7 @@ def pettingzoo_page(name: str) -> str:
     from quadgym.envs.quad.config import QuadConfig
 
     module = importlib.import_module(f"quadgym.envs.{name}")
-    parts = [f"# {name}", markdown(module.__doc__ or "")]
+    parts = [f"# {name}", *animation(name), markdown(module.__doc__ or "")]
     parts += ["## The drones' arguments", table(QuadConfig.describe())]
     return "\n\n".join(parts) + "\n"
 

@@ -33,8 +33,15 @@ def test_a_drone_page_shows_its_spaces_rule_and_typed_arguments(site):
     _, out, _ = site
     page = (out / "envs" / "QuadTrack-v0.md").read_text()
     assert "**RMS error < 0.10 m, no crash**" in page
-    assert "![QuadTrack-v0 flown by the PID, seed 1000](../img/tasks/QuadTrack-v0.gif)" in page
+    assert "![QuadTrack-v0 flown by the PID, seeds 1000 on](../img/tasks/QuadTrack-v0.gif)" in page
     assert (out / "img" / "tasks" / "QuadTrack-v0.gif").is_file()
+    # before: the team tasks and visual reach had no animation (issue 34, friction 9)
+    swap = (out / "envs" / "quad_swap_v0.md").read_text()
+    assert "![quad_swap_v0 flown by the PID, seeds 1000 on](../img/tasks/quad_swap_v0.gif)" in swap
+    reach = (out / "envs" / "QuadVisualReach-v0.md").read_text()
+    assert "flown by the shipped pixel policy" in reach
+    for name in ("quad_swarm_v0", "quad_swap_v0", "quad_reform_v0", "quad_leader_v0"):
+        assert (out / "img" / "tasks" / f"{name}.gif").is_file(), name
     assert "- observation: `Box(float32, shape (34,))`" in page
     assert "| `trajectory` | `str` | `'circle'` |" in page  # the task's options
     assert "| `drone_model` |" in page  # the faces' arguments
