@@ -281,6 +281,9 @@ def test_timing_adds_up_each_workers_jobs():
         {"busy": 90.0, "idle_start": 0.0, "idle_end": 10.0},
         {"busy": 55.0, "idle_start": 5.0, "idle_end": 40.0},
     ]
+    # resumed: the jobs were run by an earlier process, from t = 100; this one began at 180
+    again = jobs.timing({"few": {"ftp": run}, "fresh": {"gpt": other}}, 180.0, 200.0)
+    assert again["seconds"] == 100.0 and again["workers"] == t["workers"]
     text = timing_table(t)
     assert "| few/ftp | 35.0 | 29.0 | 10.0 |" in text
     assert "Worker 1: busy 55 s, idle 5 s before its first job and 40 s after its last." in text

@@ -420,7 +420,12 @@ def timing(results: dict, start: float, end: float) -> dict:
     """Where a run's time went: per regime and run the mean training and other (evaluation,
     start-up) wall seconds per job; per worker process its busy seconds and idle seconds
     between ``start`` and ``end`` (epoch seconds: the pool's life, start-up included).
-    A worker idle at the end means the jobs were badly balanced."""
+    A worker idle at the end means the jobs were badly balanced. Jobs that began before
+    ``start`` (taken from the log of an earlier run, ``--resume``) move it back to the
+    first of them, so that the times span the runs that made the results."""
+    start = min(
+        [start, *(b for runs in results.values() for r in runs.values() for b in r["began"])]
+    )
     jobs, busy = {}, {}
     for regime in REGIMES:
         for key, run in results.get(regime, {}).items():
