@@ -5,7 +5,9 @@
     python scripts/reproduce_ftp.py --out results/ftp-full --full             # the long version
 
 Two regimes (``--regimes``; the default run makes ``few``, ``--full`` both), each over
-``--seeds`` seeds, each model against the same held-out prompts:
+``--seeds`` seeds from ``--first-seed`` (0; FTP's settings were screened on seeds 0-1, so
+``--first-seed 5`` confirms on seeds no setting was chosen on), each model against the same
+held-out prompts:
 
 * ``few``: one fixed set of ``--corpus-size`` (1000) training programs, drawn with
   replacement in batches of 128, ``--few-steps`` (800) steps: the data-limited regime.
@@ -39,10 +41,11 @@ Every ``--eval-every`` steps (and at step 0) each run records its greedy success
 t-interval (quadgym.stats) and FTP against each other run paired by seed (two-sided
 paired t-test): the final greedy (and sampled) success, the adjacent cosine (mean cosine
 of neighbouring top-layer vectors over held-out programs) against the same network at
-initialisation, the next-token loss, and the comparison at equal next-token loss: on
-each seed, the success of both models where their loss first falls to the lowest loss
-both reach (linearly interpolated between checkpoints: "first"), and at their last
-checkpoint at or below it ("last").
+initialisation, and over trained pairs only (without (last operation, ``<eos>``): no loss
+reaches the vector at ``<eos>``), the next-token loss, and the comparison at equal
+next-token loss: on each seed, the success of both models where their loss first falls to
+the lowest loss both reach (linearly interpolated between checkpoints: "first"), and at
+their last checkpoint at or below it ("last").
 
 The jobs (regime, run, seed) run in ``--workers`` spawned processes, torch on one
 thread each (quadgym.repro.ftp_jobs; the statistics: ftp_analysis, the tables:
@@ -70,7 +73,7 @@ from quadgym.config import TypedConfig, param
 from quadgym.files import atomic_write_bytes
 from quadgym.repro.ftp_analysis import summary
 from quadgym.repro.ftp_figures import FIGURES, plot_all
-from quadgym.repro.ftp_jobs import REGIMES, Regime, Run, run_all, timing
+from quadgym.repro.ftp_jobs import REGIMES, SEARCH_SEEDS, Regime, Run, run_all, timing
 from quadgym.repro.ftp_tables import tables, timing_table
 
 #: (default run, ``--full``) values of the fields left at None.
@@ -98,7 +101,13 @@ class Args(TypedConfig):
         "regimes, comma-separated: few (a fixed corpus), fresh (new programs); none: few, "
         "both with --full",
     )
-    seeds: int = param(5, "seeds per run: 0, 1, ... (the intervals need >= 2)", ge=1)
+    seeds: int = param(5, "seeds per run (the intervals need >= 2)", ge=1)
+    first_seed: int = param(
+        0,
+        "the first seed: the runs are reported on first_seed, first_seed+1, ... (FTP's "
+        "settings were screened on seeds 0-1: 5 confirms them on fresh seeds)",
+        ge=0,
+    )
     workers: int = param(2, "processes the jobs (regime, run, seed) are spread over", ge=1)
     few_steps: int = param(800, "training steps (gradient updates) in the few regime", ge=1)
     fresh_steps: int | None = param(
@@ -149,6 +158,12 @@ class Args(TypedConfig):
                 raise ValueError(f"{name} must name at least one")
             if len(set(chosen)) != len(chosen):
                 raise ValueError(f"{name} must name each once, got {','.join(chosen)}")
+        reported = set(range(self.first_seed, self.first_seed + self.seeds))
+        if "gpt_tuned" in runs and reported & set(SEARCH_SEEDS):
+            raise ValueError(
+                f"the reported seeds {self.first_seed}..{self.first_seed + self.seeds - 1} "
+                f"must not include the search's seeds {SEARCH_SEEDS} (gpt_tuned)"
+            )
         if self.min_ops > self.max_ops:
             raise ValueError(f"min_ops ({self.min_ops}) must be <= max_ops ({self.max_ops})")
 

@@ -18,7 +18,7 @@ import quadgym
 from quadgym.agents.sequence.nets import FTP, GPT
 from quadgym.envs.coding import EOS, PAD, CodingTask
 from quadgym.repro import ftp_jobs as jobs
-from quadgym.repro.ftp_analysis import family, loss_matched, success_at_loss, summary
+from quadgym.repro.ftp_analysis import COMPARED, family, loss_matched, success_at_loss, summary
 from quadgym.repro.ftp_figures import FIGURES
 from quadgym.repro.ftp_jobs import collect
 from quadgym.repro.ftp_tables import tables, timing_table
@@ -281,6 +281,9 @@ def test_timing_adds_up_each_workers_jobs():
         {"busy": 90.0, "idle_start": 0.0, "idle_end": 10.0},
         {"busy": 55.0, "idle_start": 5.0, "idle_end": 40.0},
     ]
+    # resumed: the jobs were run by an earlier process, from t = 100; this one began at 180
+    again = jobs.timing({"few": {"ftp": run}, "fresh": {"gpt": other}}, 180.0, 200.0)
+    assert again["seconds"] == 100.0 and again["workers"] == t["workers"]
     text = timing_table(t)
     assert "| few/ftp | 35.0 | 29.0 | 10.0 |" in text
     assert "Worker 1: busy 55 s, idle 5 s before its first job and 40 s after its last." in text
@@ -399,6 +402,41 @@ def test_adjacent_cosine_profile_by_hand():
     assert algo.adjacent_cosine(200) == pytest.approx(mean, rel=1e-5)
 
 
+def test_trained_pair_cosines_leave_out_each_programs_last_pair():
+    """``jobs.cosines``: over all pairs it is the plugin's adjacent cosine and profile;
+    without each program's pair (last operation, ``<eos>``) pair i is kept only where
+    K >= i + 1, so the last position (K = 6's (last operation, ``<eos>``) alone) is NaN
+    and the mean weights the same by-hand cosines by those counts."""
+    algo = quadgym.make_algo("gpt", "ToyCoding-v0", seed=0)
+    algo.net.encoder = Turning()
+    prompts, _ = TASK.sample(np.random.default_rng(2025), 200, "test")  # EVAL_SEED + 1
+    ks = prompts[:, 3] - 4
+    expected = [math.cos(Turning.theta * (2 * t + 1)) for t in range(4, 11)]
+    got = jobs.cosines(algo, 200)
+    assert got["adjacent_cosine"] == algo.adjacent_cosine(200)
+    assert got["cosine_profile"] == algo.adjacent_cosine_profile(200)
+    np.testing.assert_allclose(got["cosine_profile_trained"][:6], expected[:6], rtol=1e-5)
+    assert math.isnan(got["cosine_profile_trained"][6])
+    counts = [np.sum(ks >= i + 1) for i in range(6)]
+    mean = np.dot(counts, expected[:6]) / np.sum(counts)
+    assert got["adjacent_cosine_trained"] == pytest.approx(mean, rel=1e-5)
+    assert got["adjacent_cosine_trained"] != pytest.approx(got["adjacent_cosine"], rel=1e-3)
+
+
+def test_the_reported_seeds_start_at_first_seed_and_miss_the_search():
+    """``--first-seed 5``: every run on seeds 5-9 (fresh for FTP's settings, screened on
+    seeds 0-1), the search still on its own seeds; reported seeds that include a search
+    seed are refused when ``gpt_tuned`` runs."""
+    args = SCRIPT.Args(regimes=("fresh",), runs=("ftp", "gpt_tuned"), first_seed=5)
+    planned = jobs.plan_jobs(args)
+    assert {j["seed"] for j in planned if not j.get("search")} == {5, 6, 7, 8, 9}
+    assert {j["seed"] for j in planned if j.get("search")} == set(jobs.SEARCH_SEEDS)
+    assert list(jobs.reported_seeds(DEFAULT)) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match=r"reported seeds 97\.\.101 must not include"):
+        SCRIPT.Args(runs=("ftp", "gpt_tuned"), first_seed=97)
+    assert list(jobs.reported_seeds(SCRIPT.Args(first_seed=97))) == [97, 98, 99, 100, 101]
+
+
 def test_scores_do_not_depend_on_the_training_mode():
     algo = quadgym.make_algo("gpt", "ToyCoding-v0", seed=0, dropout=0.5)
     algo.net.train()
@@ -475,7 +513,7 @@ def test_reproduce_script_writes_every_key(tmp_path):
         assert search["chosen"] in jobs.SEARCH and search["seeds"] == list(jobs.SEARCH_SEEDS)
         assert all(len(c["success_rate"]) == 2 for c in search["candidates"].values())
         tests = family(results["summary"][regime])
-        assert len(tests) == 5 * (len(jobs.RUNS) - 1) + len(jobs.RUNS)
+        assert len(tests) == len(COMPARED) * (len(jobs.RUNS) - 1) + len(jobs.RUNS)
         assert all(t["p_holm"] >= t["p"] for t in tests if t["p"] == t["p"])
     for regime in ("few", "fresh"):
         for run in results[regime].values():
@@ -483,6 +521,8 @@ def test_reproduce_script_writes_every_key(tmp_path):
             assert [c[0] for c in run["curve"][0]][:3] == [0, 5, 10]
             assert run["params"] > 0 and len(run["cpu_seconds"]) == 2
             assert -1 <= run["adjacent_cosine"][0] <= 1 and len(run["cosine_profile"][0]) == 7
+            assert -1 <= run["adjacent_cosine_trained"][0] <= 1
+            assert len(run["init_cosine_profile_trained"][0]) == 7
         summ = results["summary"][regime]
         mean, low, high = summ["ftp"]["success_rate"]
         assert low <= mean <= high

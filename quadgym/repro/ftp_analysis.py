@@ -16,6 +16,15 @@ from quadgym.stats import holm, paired_test, t_interval
 
 #: Summary fields: greedy and sampled success, adjacent cosine, next-token loss (nats).
 FIELDS = ("success_rate", "success_rate_sampled", "adjacent_cosine", "validation_loss")
+#: Summary fields of the jobs that record them (results of earlier versions lack them): the
+#: adjacent cosine without each program's pair (last operation, ``<eos>``), whose ``<eos>``
+#: vector no loss reaches (:func:`quadgym.repro.ftp_jobs.cosines`).
+LATER_FIELDS = ("adjacent_cosine_trained",)
+
+
+def fields(*runs: dict) -> tuple[str, ...]:
+    """:data:`FIELDS`, and those of :data:`LATER_FIELDS` that every run in ``runs`` has."""
+    return FIELDS + tuple(f for f in LATER_FIELDS if all(f in run for run in runs))
 
 
 def success_at_loss(curve: list, level: float) -> float:
@@ -72,20 +81,27 @@ COMPARED = (
     ("success at equal loss, last", ("loss_matched", "test_last")),
     ("next-token loss", ("validation_loss",)),
     ("adjacent cosine", ("adjacent_cosine",)),
+    ("adjacent cosine, trained pairs", ("adjacent_cosine_trained",)),
 )
+
+
+def compared(cmp: dict) -> list[tuple[str, dict]]:
+    """(label, paired test) of :data:`COMPARED` in one ``ftp_vs_<run>`` entry, those it
+    has (:data:`LATER_FIELDS` only where the jobs recorded them)."""
+    out = []
+    for label, path in COMPARED:
+        test = cmp
+        for part in path:
+            test = test.get(part) if test is not None else None
+        if test is not None:
+            out.append((label, test))
+    return out
 
 
 def family(summ: dict) -> list[dict]:
     """The paired tests a regime's comparison table reports (:data:`COMPARED` for every
     run FTP is compared with, then each run's cosine against initialisation), in order."""
-    tests = []
-    for key in summ:
-        if key.startswith("ftp_vs_"):
-            for _, path in COMPARED:
-                test = summ[key]
-                for part in path:
-                    test = test[part]
-                tests.append(test)
+    tests = [test for key in summ if key.startswith("ftp_vs_") for _, test in compared(summ[key])]
     return tests + [s["cosine_vs_init"] for k, s in summ.items() if not k.startswith("ftp_vs_")]
 
 
@@ -98,12 +114,14 @@ def summary(runs: dict[str, dict]) -> dict[str, dict]:
     for the table's number of comparisons (Holm)."""
     out: dict[str, dict] = {}
     for key, run in runs.items():
-        out[key] = {f: list(t_interval(run[f])) for f in (*FIELDS, "init_cosine")}
+        out[key] = {f: list(t_interval(run[f])) for f in (*fields(run), "init_cosine")}
         out[key]["cosine_vs_init"] = paired_test(run["adjacent_cosine"], run["init_cosine"])
     if "ftp" in runs:
         for key, run in runs.items():
             if key != "ftp":
-                out[f"ftp_vs_{key}"] = {f: paired_test(runs["ftp"][f], run[f]) for f in FIELDS}
+                out[f"ftp_vs_{key}"] = {
+                    f: paired_test(runs["ftp"][f], run[f]) for f in fields(runs["ftp"], run)
+                }
                 out[f"ftp_vs_{key}"]["loss_matched"] = loss_matched(runs["ftp"], run)
     tests = family(out)
     for test, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):

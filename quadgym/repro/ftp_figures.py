@@ -87,18 +87,23 @@ def plot_loss_matched(results: dict, path: Path) -> None:
 
 def plot_cosine(results: dict, path: Path) -> None:
     """Cosine of neighbouring top-layer vectors along the program, from ``<sep>``: mean
-    over seeds per run, and the networks at initialisation (dotted)."""
+    over seeds per run, and the networks at initialisation (dotted). Where the jobs
+    recorded it, over trained pairs only (``cosine_profile_trained``: without each
+    program's pair (last operation, ``<eos>``), whose ``<eos>`` vector no loss reaches; the
+    last position, that pair of the longest programs alone, is then left out)."""
     fig, panels = regime_axes(results)
     for ax, regime in panels:
         for i, (key, run) in enumerate(results[regime].items()):
+            suffix = "_trained" if "cosine_profile_trained" in run else ""
             for field, style, label in (
-                ("cosine_profile", "-", key),
-                ("init_cosine_profile", ":", f"{key} at initialisation"),
+                (f"cosine_profile{suffix}", "-", key),
+                (f"init_cosine_profile{suffix}", ":", f"{key} at initialisation"),
             ):
                 prof = np.array(run[field], dtype=float).mean(0)
                 x = np.arange(len(prof))
                 ax.plot(x, prof, style, color=f"C{i}", marker="o", ms=3, label=label)
-        ax.set_title(f"{regime} regime")
+        trained = all("cosine_profile_trained" in run for run in results[regime].values())
+        ax.set_title(f"{regime} regime" + (" (trained pairs)" if trained else ""))
         ax.set_xlabel("position pair (t, t+1), t after <sep> (0: <sep>, first operation)")
     finish(fig, panels, path, "cosine of neighbouring top-layer vectors", (-0.2, 1))
 

@@ -85,8 +85,7 @@ def run_job(job: dict) -> dict:
         job["plugin"], env, seed=job["seed"], horizon=job["steps"], **job["config"]
     )
     n_eval, steps, split = job["eval_prompts"], job["steps"], job.get("eval_split", "test")
-    init_cosine = algo.adjacent_cosine(n_eval)
-    init_profile = algo.adjacent_cosine_profile(n_eval)
+    init = cosines(algo, n_eval)
     curve = [(0, algo.evaluate(n_eval, split=split), algo.validation_loss())]
     seconds = cpu = 0.0
     while algo.steps_done < steps:
@@ -99,10 +98,8 @@ def run_job(job: dict) -> dict:
     result = {
         "success_rate": curve[-1][1],
         "success_rate_sampled": algo.evaluate(n_eval, greedy=False, split=split),
-        "adjacent_cosine": algo.adjacent_cosine(n_eval),
-        "cosine_profile": algo.adjacent_cosine_profile(n_eval),
-        "init_cosine": init_cosine,
-        "init_cosine_profile": init_profile,
+        **cosines(algo, n_eval),
+        **{f"init_{k.removeprefix('adjacent_')}": v for k, v in init.items()},
         "validation_loss": curve[-1][2],
         "params": algo.params,
         "steps": steps,
@@ -114,6 +111,30 @@ def run_job(job: dict) -> dict:
     ended = time.time()
     result.update(other_seconds=ended - began - seconds, began=began, ended=ended, pid=os.getpid())
     return result
+
+
+def cosines(algo: Any, n: int) -> dict[str, Any]:
+    """The neighbouring-vector similarity of ``algo``'s network on ``n`` held-out programs
+    (``neighbour_cosines``), over two sets of position pairs: from ``<sep>`` to ``<eos>``
+    (``adjacent_cosine``, ``cosine_profile``: the plugin's ``adjacent_cosine`` and its
+    profile, the tables' measure) and the same without each program's last pair, (last
+    operation, ``<eos>``) (``adjacent_cosine_trained``, ``cosine_profile_trained``). No loss
+    reaches the vector at ``<eos>`` (nothing after it is a target), so that pair compares a
+    trained vector with one training never shapes; the profile's last position (K = 6
+    programs only) is that pair alone, which is why it falls towards 0 as training moves
+    the trained neighbour. A profile is per position pair from ``<sep>``'s, the mean over
+    the programs that have the pair (NaN where none has)."""
+    cos, keep = algo.neighbour_cosines(n)
+    last = keep & (keep.cumsum(1) == keep.sum(1, keepdim=True))
+    first = algo.task.prompt_length - 1
+    out = {}
+    for suffix, mask in (("", keep), ("_trained", keep & ~last)):
+        counts, sums = mask.sum(0)[first:].float(), (cos * mask).sum(0)[first:]
+        out[f"adjacent_cosine{suffix}"] = float(cos[mask].mean())
+        out[f"cosine_profile{suffix}"] = [
+            float(s / c) if c else float("nan") for s, c in zip(sums, counts, strict=True)
+        ]
+    return out
 
 
 def networks(args: Any) -> dict[str, tuple[str, dict]]:
@@ -230,6 +251,14 @@ def search_jobs(args: Any, regime: str) -> list[dict]:
     ]
 
 
+def reported_seeds(args: Any) -> range:
+    """The seeds every run is trained and reported on: ``first_seed`` (0 if ``args`` has
+    none), then ``seeds`` consecutive ones. A later first seed confirms, on seeds no setting
+    was chosen on, what was selected on the earlier ones (FTP's settings: seeds 0-1)."""
+    first = getattr(args, "first_seed", 0)
+    return range(first, first + args.seeds)
+
+
 def job_cost(job: dict) -> float:
     """A job's relative CPU cost (steps times :data:`STEP_COST`), to order the jobs."""
     dropout = job["config"].get("dropout", 0.0) > 0
@@ -251,7 +280,7 @@ def plan_jobs(args: Any) -> list[dict]:
             job_spec(args, regime, key, seed, regime_steps(args, regime, key), *nets[key])
             for key in runs
             if key != "gpt_tuned"
-            for seed in range(args.seeds)
+            for seed in reported_seeds(args)
         ]
         jobs += sorted(planned, key=lambda j: (j["seed"], -job_cost(j)))
         if "gpt_tuned" in runs:
@@ -281,7 +310,8 @@ def run_all(args: Any, log: Path) -> tuple[dict[str, dict[str, dict]], dict[str,
         config = candidate(args, chosen[regime]["chosen"])
         steps = regime_steps(args, regime)
         return [
-            job_spec(args, regime, "gpt_tuned", s, steps, "gpt", config) for s in range(args.seeds)
+            job_spec(args, regime, "gpt_tuned", s, steps, "gpt", config)
+            for s in reported_seeds(args)
         ]
 
     def finished(job: dict, result: dict) -> None:
@@ -390,7 +420,12 @@ def timing(results: dict, start: float, end: float) -> dict:
     """Where a run's time went: per regime and run the mean training and other (evaluation,
     start-up) wall seconds per job; per worker process its busy seconds and idle seconds
     between ``start`` and ``end`` (epoch seconds: the pool's life, start-up included).
-    A worker idle at the end means the jobs were badly balanced."""
+    A worker idle at the end means the jobs were badly balanced. Jobs that began before
+    ``start`` (taken from the log of an earlier run, ``--resume``) move it back to the
+    first of them, so that the times span the runs that made the results."""
+    start = min(
+        [start, *(b for runs in results.values() for r in runs.values() for b in r["began"])]
+    )
     jobs, busy = {}, {}
     for regime in REGIMES:
         for key, run in results.get(regime, {}).items():

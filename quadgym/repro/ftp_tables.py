@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from quadgym.repro.format import dec, interval, p_value, signed
-from quadgym.repro.ftp_analysis import COMPARED
+from quadgym.repro.ftp_analysis import compared
 from quadgym.repro.ftp_jobs import REGIMES
 
 
@@ -51,19 +51,20 @@ def regime_table(regime: str, runs: dict, summ: dict) -> list[str]:
         "| comparison (paired by seed) | difference | 95 % interval | p | p (Holm) | higher on |",
         "|---|---|---|---|---|---|",
     ]
-    compared = [k for k in runs if f"ftp_vs_{k}" in summ]
-    for key in compared:
-        cmp, pair = summ[f"ftp_vs_{key}"], f"`ftp` − `{key}`"
-        for label, path in COMPARED:
-            test = cmp
-            for part in path:
-                test = test[part]
-            lines.append(comparison_row(f"{label}, {pair}", test))
+    others = [k for k in runs if f"ftp_vs_{k}" in summ]
+    for key in others:
+        for label, test in compared(summ[f"ftp_vs_{key}"]):
+            lines.append(comparison_row(f"{label}, `ftp` − `{key}`", test))
     for key in runs:
         rise = summ[key]["cosine_vs_init"]
         lines.append(comparison_row(f"adjacent cosine, `{key}` − initialisation", rise))
     lines.append("")
-    for key in compared:
+    trained = [k for k in runs if "adjacent_cosine_trained" in summ[k]]
+    if trained:
+        means = "; ".join(f"`{k}` {ci(summ[k]['adjacent_cosine_trained'])}" for k in trained)
+        head = "Adjacent cosine, trained pairs (without (last operation, `<eos>`))"
+        lines += [f"{head}: {means}", ""]
+    for key in others:
         m = summ[f"ftp_vs_{key}"]["loss_matched"]
         levels = "; ".join(
             f"{dec(lv)}: {dec(a)}, {dec(b)}"
