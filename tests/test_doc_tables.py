@@ -28,7 +28,7 @@ REQUIRED = {
     },
     "docs/dpo3d.md": {"changes", "per_seed", "comparisons", "instances", "tokens"},
     "docs/hard.md": {"toy", "mnist1d"},
-    "docs/ftp.md": {"few"},
+    "docs/ftp.md": {"few", "fresh"},
 }
 
 
