@@ -98,11 +98,14 @@ def test_bad_input():
 
 
 def test_short_shared_policy_training_improves_the_return():
-    """Measured on seeds 0, 1, 2: mean episode return per drone 27 / 24 / 40 before (the
-    untrained policy flips) and 199 / 204 / 202 after 100k agent-steps (it flies)."""
+    """Measured on seeds 0, 1, 2: mean episode return per drone 27 / 24 / 39 before (the
+    untrained policy flips) and 189 / 169 / 186 after 80k agent-steps (it flies). It trains
+    without the downwash model (``physics="pyb"``): the drones of quad_swarm_v0's level grid
+    feel none (tests/test_team_downwash.py), and computing it made this test 2.3x dearer
+    (89 s of CPU at 100k agent-steps against 27 s here); it is scored on the default env."""
     from quadgym.registry import make_parallel_env
 
-    algo = quadgym.make_algo("ppo_shared", "quad_swarm_v0", seed=0)
+    algo = quadgym.make_algo("ppo_shared", "quad_swarm_v0", seed=0, env_kwargs={"physics": "pyb"})
 
     def mean_return():
         env = make_parallel_env("quad_swarm_v0", num_drones=4)
@@ -115,7 +118,7 @@ def test_short_shared_policy_training_improves_the_return():
         return total / (3 * 4)
 
     before = mean_return()
-    algo.learn(100_000)
+    algo.learn(80_000)
     after = mean_return()
     assert after > before + 100, (before, after)
 
