@@ -44,7 +44,7 @@ from quadgym.config import TypedConfig, param
 from quadgym.evaluation import ray_address
 from quadgym.files import atomic_write_bytes
 from quadgym.outdir import out_problem
-from quadgym.registry import PARALLEL_ENVS
+from quadgym.registry import PARALLEL_ENVS, make_parallel_env
 from quadgym.replay import evaluate, report
 from quadgym.runs import DirRun, RunError, new_run_problem
 from quadgym.runs.log import LogError, keep_rows
@@ -82,6 +82,11 @@ class Args(TypedConfig):
     out: str | None = param(None, "run directory; none: runs/rllib-<env>-<drones>-s<seed>")
     resume: str | None = param(None, "continue the run in this directory (--steps may grow)")
     address: str | None = param(None, "Ray cluster address (default RAY_ADDRESS, else local)")
+    env_kwargs: dict[str, Any] = param(
+        {},
+        "keyword arguments of the training env, a Python dict merged over its training starts: "
+        "\"{'physics': 'pyb'}\" (the evaluation flies the env as built by default)",
+    )
 
 
 def default_out(args: Args) -> Path:
@@ -105,7 +110,28 @@ def problem(args: Args) -> str | None:
         if not Path(args.resume, "state.json").is_file():
             return f"--resume {args.resume}: no state.json there; is it a run directory?"
         return out_problem(args.resume, "--resume")
-    return new_run_problem(default_out(args))
+    return env_kwargs_problem(args) or new_run_problem(default_out(args))
+
+
+def env_kwargs_problem(args: Args) -> str | None:
+    """Why ``--env-kwargs`` do not make the training env (it is built once and closed, so
+    that a misspelt keyword is refused here rather than inside a Ray env runner), or None."""
+    if not args.env_kwargs:
+        return None
+    import gymnasium as gym
+
+    from quadgym.agents.sb3.shared import SWARM_TRAIN_ENV
+
+    try:
+        if args.env in PARALLEL_ENVS:
+            kwargs = {**SWARM_TRAIN_ENV, **args.env_kwargs, "num_drones": args.drones}
+            env = make_parallel_env(args.env, **kwargs)
+        else:
+            env = gym.make(args.env, **args.env_kwargs)
+    except (TypeError, ValueError) as exc:
+        return f"--env-kwargs {args.env_kwargs}: {exc}"
+    env.close()
+    return None
 
 
 def opened(args: Args) -> tuple[DirRun, Args]:
@@ -156,7 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     for stale in EVALUATION:  # an evaluation is only ever of the checkpoint beside it
         (out / stale).unlink(missing_ok=True)
     config = ppo_config(
-        args.env, args.drones, args.policies, args.env_runners, args.seed, batch=args.batch
+        args.env,
+        args.drones,
+        args.policies,
+        args.env_runners,
+        args.seed,
+        env_kwargs=args.env_kwargs,
+        batch=args.batch,
     )
     ray.init(ray_address(args.address), include_dashboard=False, log_to_driver=False)
     start = time.perf_counter()
