@@ -1,8 +1,8 @@
 """Quadcopter rigid-body dynamics, written once for one drone and for n drones.
 
 This module is the single source of truth for motion in the ``dyn`` physics mode
-and in the vector backend. The law itself (:func:`accelerations`)
-and the steps over it (:func:`euler_step`, the ground rule
+and in the vector backend. The law itself (:func:`accelerations`, :func:`derivative`)
+and the steps over it (:func:`euler_step`, :func:`rk4_step`, the ground rule
 :func:`contact`) are kernels over :mod:`.columns`' components: each drone's state is a
 tuple of 13 numbers, Python floats drone by drone up to :data:`FLOATS_UP_TO` drones
 (NumPy's ~1 µs per call outweighs one drone's ~100 operations) and (n,) NumPy columns
@@ -20,7 +20,8 @@ Conventions:
 The integrator is semi-implicit Euler (velocities first, then positions with
 the new velocities), with the attitude advanced by the exact exponential of
 the body rate over the step; it is what Bullet does for a free body, which is
-why ``pyb`` and ``dyn`` agree closely.
+why ``pyb`` and ``dyn`` agree closely. The classical fourth-order Runge-Kutta
+method over the same derivative is an option (``integrator="rk4"``).
 """
 
 from __future__ import annotations
@@ -351,6 +352,65 @@ def euler_step(
     wx, wy, wz = wx + bx * dt, wy + by * dt, wz + bz * dt
     q = rotate(xp, (qx, qy, qz, qw), (wx, wy, wz), dt)
     return (px + vx * dt, py + vy * dt, pz + vz * dt, *q, vx, vy, vz, wx, wy, wz)
+
+
+def derivative(
+    xp: SimpleNamespace,
+    s: tuple,
+    wrench: tuple,
+    mass: Any,
+    inertia: tuple,
+    force: tuple | None = None,
+    torque: tuple | None = None,
+) -> tuple:
+    """The time derivative of one drone's state ``s`` (:data:`N_COMPONENTS` components):
+    velocity, q̇ = ½·q ⊗ (ω, 0), and :func:`accelerations`' linear and angular ones."""
+    px, py, pz, qx, qy, qz, qw, vx, vy, vz, wx, wy, wz = s
+    q = (qx, qy, qz, qw)
+    acc, ang = accelerations(xp, q, (wx, wy, wz), wrench, mass, inertia, force, torque)
+    dx, dy, dz, dw = quat_mul_parts(q, (wx, wy, wz, 0.0))
+    return (vx, vy, vz, 0.5 * dx, 0.5 * dy, 0.5 * dz, 0.5 * dw, *acc, *ang)
+
+
+def rk4_step(
+    xp: SimpleNamespace,
+    s: tuple,
+    wrench: tuple,
+    mass: Any,
+    inertia: tuple,
+    dt: float,
+    force: tuple | None = None,
+    torque: tuple | None = None,
+) -> tuple:
+    """One drone's state ``s`` after ``dt`` seconds of the classical fourth-order
+    Runge-Kutta method over :func:`derivative` (the wrench and the extra force and torque
+    held over the step, as motor commands are), the quaternion normalised at the end.
+    An option (``integrator="rk4"``): its error falls ~16x when ``dt`` halves, where
+    :func:`euler_step`'s falls ~2x."""
+
+    def f(state: tuple) -> tuple:
+        return derivative(xp, state, wrench, mass, inertia, force, torque)
+
+    def plus(h: float, k: tuple) -> tuple:
+        return tuple(a + h * b for a, b in zip(s, k, strict=True))
+
+    k1 = f(s)
+    k2 = f(plus(0.5 * dt, k1))
+    k3 = f(plus(0.5 * dt, k2))
+    k4 = f(plus(dt, k3))
+    sixth = dt / 6.0
+    out = [
+        a + sixth * (b1 + 2.0 * b2 + 2.0 * b3 + b4)
+        for a, b1, b2, b3, b4 in zip(s, k1, k2, k3, k4, strict=True)
+    ]
+    qx, qy, qz, qw = out[3:7]
+    norm = xp.sqrt(qx * qx + qy * qy + qz * qz + qw * qw)
+    out[3:7] = qx / norm, qy / norm, qz / norm, qw / norm
+    return tuple(out)
+
+
+#: The integrators of the ``dyn`` loop, by name: one step of one drone's state.
+STEPPERS = {"euler": euler_step, "rk4": rk4_step}
 
 
 def contact(xp: SimpleNamespace, s: tuple, rest_height: float) -> tuple:

@@ -162,16 +162,28 @@ def advance(
     wrench_matrix: np.ndarray | None = None,
     disturb: Disturbances | None = None,
     rows: np.ndarray | None = None,
+    integrator: str = "euler",
 ) -> State:
     """Hold motor speeds ``rpm`` (n, 4) for ``substeps`` steps of ``dt`` s, in place.
 
     ``physics`` selects the aerodynamic effects (None: none). Each substep adds
     the aero wrench and the perturbations that act every substep (``disturb``, for
     the drones ``rows`` of it: wind and gusts, lagging motors, thrust spread),
-    integrates with :func:`dynamics.euler_step` and applies the ground contact rule
-    (:func:`dynamics.contact`), on each drone's Python floats up to
-    :data:`dynamics.FLOATS_UP_TO` drones, on NumPy columns beyond: the same expressions.
+    integrates with :func:`dynamics.euler_step` (``integrator="euler"``, the default) or
+    :func:`dynamics.rk4_step` (``"rk4"``, the aero wrench and perturbations held over each
+    step) and applies the ground contact rule (:func:`dynamics.contact`), on each drone's
+    Python floats up to :data:`dynamics.FLOATS_UP_TO` drones, on NumPy columns beyond: the
+    same expressions.
+
+    Raises:
+        ValueError: an ``integrator`` not in :data:`dynamics.STEPPERS`.
     """
+    if integrator not in dynamics.STEPPERS:
+        raise ValueError(
+            f"integrator must be one of {', '.join(map(repr, dynamics.STEPPERS))}, "
+            f"got {integrator!r}"
+        )
+    stepper = dynamics.STEPPERS[integrator]
     w = dynamics.wrench_matrix(model) if wrench_matrix is None else wrench_matrix
     wrench = (rpm * rpm) @ w
     if disturb is not None:  # each drone's drawn mass and inertia (randomize)
@@ -198,7 +210,7 @@ def advance(
         if forces:
             force_w = disturb.force(rows) + (0.0 if force_w is None else force_w)
         parts = [
-            dynamics.contact(xp, dynamics.euler_step(xp, s, *args, dt, f, t), rest_height)
+            dynamics.contact(xp, stepper(xp, s, *args, dt, f, t), rest_height)
             for s, *args, f, t in zip(
                 parts,
                 wrenches,
