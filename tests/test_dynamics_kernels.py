@@ -47,12 +47,13 @@ def _inputs(rng, n=N):
     return wrench, mass, inertia, rng.normal(size=(n, 3)) * 0.1, rng.normal(size=(n, 3)) * 1e-4
 
 
-def test_euler_step_on_floats_and_columns_gives_the_same_doubles():
+@pytest.mark.parametrize("stepper", [dynamics.euler_step, dynamics.rk4_step])
+def test_steps_on_floats_and_columns_give_the_same_doubles(stepper):
     rng = np.random.default_rng(0)
     s = _states(rng)
     wrench, mass, inertia, force, torque = _inputs(rng)
     dt = 1 / 240
-    cols = dynamics.euler_step(
+    cols = stepper(
         COLUMNS,
         tuple(dynamics.components(COLUMNS, s)[0]),
         tuple(wrench.T),
@@ -63,7 +64,7 @@ def test_euler_step_on_floats_and_columns_gives_the_same_doubles():
         tuple(torque.T),
     )
     for i, row in enumerate(dynamics.components(FLOATS, s)):
-        one = dynamics.euler_step(
+        one = stepper(
             FLOATS,
             tuple(row),
             tuple(wrench[i].tolist()),
@@ -186,34 +187,6 @@ def test_unknown_integrator_is_refused():
     s = State.at_rest(np.zeros((1, 3)))
     with pytest.raises(ValueError, match="integrator must be one of 'euler', 'rk4', got 'rk5'"):
         advance(s, np.zeros((1, 4)), model, None, 0.01, 1, 0.0, integrator="rk5")
-
-
-def test_rk4_on_floats_and_columns_gives_the_same_doubles():
-    rng = np.random.default_rng(4)
-    s = _states(rng)
-    wrench, mass, inertia, force, torque = _inputs(rng)
-    cols = dynamics.rk4_step(
-        COLUMNS,
-        dynamics.components(COLUMNS, s)[0],
-        tuple(wrench.T),
-        mass[:, 0],
-        tuple(inertia.T),
-        0.01,
-        tuple(force.T),
-        tuple(torque.T),
-    )
-    for i, row in enumerate(dynamics.components(FLOATS, s)):
-        one = dynamics.rk4_step(
-            FLOATS,
-            tuple(row),
-            tuple(wrench[i].tolist()),
-            float(mass[i, 0]),
-            tuple(inertia[i].tolist()),
-            0.01,
-            tuple(force[i].tolist()),
-            tuple(torque[i].tolist()),
-        )
-        assert one == tuple(c[i] for c in cols)
 
 
 def test_the_vector_env_integrates_with_the_chosen_method():
