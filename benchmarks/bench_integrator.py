@@ -2,7 +2,7 @@
 manoeuvre, and the throughput at the step size that matches l2f's error at its 100 Hz.
 
     .venv/bin/python benchmarks/bench_integrator.py --l2f-python /work/peers-venv/bin/python \\
-        [--lanes 4096] [--repeats 3] [--seconds 1.0] [--out FILE]
+        [--lanes 4096] [--repeats 3] [--seconds 1.0] [--sim-seconds 4] [--out FILE]
 
 The manoeuvre (a hover-to-tilt step): one cf2x from rest, level, at 1 m; motors 0 and 2
 (one diagonal) at (1 + 0.002) and (1 - 0.002) times the hover RPM, the others at hover,
@@ -42,14 +42,14 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from record import arguments, stamp, write_result
+from bench_peers import run_worker
+from record import REPO, arguments, stamp, write_result
 
 SCRIPT = Path(__file__).resolve()
 HZ = (30, 50, 100, 200, 240, 400, 800, 1600)
@@ -232,23 +232,10 @@ def _worker(args: Any) -> None:
 
 
 def _run(python: str, extra: list[str], spec_path: str) -> Any:
-    fd, out = tempfile.mkstemp(prefix="bench_integrator.", suffix=".json")
-    os.close(fd)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    try:
-        done = subprocess.run(
-            [python, str(SCRIPT), *extra, "--spec", spec_path, "--worker-out", out],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=3600,
-        )
-        if done.returncode != 0:
-            lines = (done.stderr or done.stdout).strip().splitlines()
-            raise RuntimeError(lines[-1] if lines else f"exit code {done.returncode}")
-        return json.loads(Path(out).read_text())
-    finally:
-        Path(out).unlink(missing_ok=True)
+    """A worker of this script under ``python`` (this checkout's quadgym, one OpenMP
+    thread), its JSON."""
+    extra = [*extra, "--spec", spec_path]
+    return run_worker(python, extra, REPO, script=SCRIPT, environ={"OMP_NUM_THREADS": "1"})
 
 
 def errors(run: list[list[float]], ref: list[list[float]]) -> dict[str, float]:
@@ -273,12 +260,13 @@ def main() -> None:
     ap.add_argument("--lanes", type=int, default=4096, help="lanes for the throughput")
     ap.add_argument("--repeats", type=int, default=3, help="throughput runs of each side")
     ap.add_argument("--seconds", type=float, default=1.0, help="length of the manoeuvre, s")
-    ap.add_argument("--sim-seconds", type=float, default=1.0, help="simulated s per timing")
+    ap.add_argument("--sim-seconds", type=float, default=4.0, help="simulated s per timing")
     ap.add_argument("--worker", default="", help=argparse.SUPPRESS)
     ap.add_argument("--hz", type=int, default=100, help=argparse.SUPPRESS)
     ap.add_argument("--spec", default="", help=argparse.SUPPRESS)
     ap.add_argument("--worker-out", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    sys.path.insert(0, str(REPO))  # this checkout's quadgym, whatever the interpreter has
     if args.worker:
         _worker(args)
         return

@@ -425,20 +425,26 @@ def worker(args: argparse.Namespace) -> None:
 
 
 # ----------------------------------------------------------------- the driver
-def _run(
-    python: str, extra: list[str], tree: Path | None = None, timeout: float = 3600
-) -> dict[str, Any]:
-    """Run this script under ``python`` with ``extra`` (quadgym imported from ``tree``
-    when given) and return its JSON; raises RuntimeError with the end of its output when
-    it fails."""
-    fd, out = tempfile.mkstemp(prefix="bench_peers.", suffix=".json")
+def run_worker(
+    python: str,
+    extra: list[str],
+    tree: Path | None = None,
+    timeout: float = 3600,
+    script: Path = SCRIPT,
+    environ: dict[str, str] | None = None,
+) -> Any:
+    """Run ``script`` (this one by default) under ``python`` with ``extra`` and
+    ``--worker-out FILE`` (quadgym imported from ``tree`` when given, ``environ`` added to
+    the environment) and return the JSON it wrote there; raises RuntimeError with the end
+    of its output when it fails."""
+    fd, out = tempfile.mkstemp(prefix=f"{script.stem}.", suffix=".json")
     os.close(fd)
-    env = dict(os.environ)
+    env = {**os.environ, **(environ or {})}
     if tree is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [env.get("PYTHONPATH")])])
     try:
         done = subprocess.run(
-            [python, str(SCRIPT), *extra, "--worker-out", out],
+            [python, str(script), *extra, "--worker-out", out],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -457,7 +463,7 @@ def probe(python: str, side: str) -> tuple[dict[str, Any] | None, str | None]:
     if not Path(python).exists():
         return None, f"no interpreter at {python}"
     try:
-        return _run(python, ["--probe", side], timeout=600)["versions"], None
+        return run_worker(python, ["--probe", side], timeout=600)["versions"], None
     except (RuntimeError, subprocess.SubprocessError, OSError) as e:
         return None, str(e)
 
@@ -536,7 +542,7 @@ def measure(
     for r in range(args.repeats):
         for side, (name, python, tree) in sides.items():
             extra = ["--worker", name, "--steps", str(steps), "--seed", str(r)]
-            got = _run(python, [*extra, "--warmup", str(args.warmup)], tree)
+            got = run_worker(python, [*extra, "--warmup", str(args.warmup)], tree)
             repeats[side].append(got["figures"])
             settings[side] = got["settings"]
             shown = ", ".join(f"{k} {_fmt(v)}" for k, v in got["figures"].items())
