@@ -89,7 +89,7 @@ def aero_wrench(
     if n <= AERO_FLOATS_UP_TO:  # one drone on floats: NumPy's per-call overhead dominates
         motors, coeff = model.motor_pos.tolist(), model.drag_coeff.tolist()
         rows = [
-            _local_wrench(physics, model, motors, coeff, *drone)
+            local_wrench(physics, model, motors, coeff, *drone)
             for drone in zip(
                 state.pos.tolist(),
                 rot.reshape(n, 9).tolist(),
@@ -118,7 +118,7 @@ def aero_wrench(
     return force, torque
 
 
-def _local_wrench(
+def local_wrench(
     physics: Physics,
     model: DroneModel,
     motors: list,
