@@ -42,7 +42,7 @@ import numpy as np
 import pybullet as p
 from numpy.typing import ArrayLike
 
-from quadgym.envs.quad.sim import dynamics
+from quadgym.envs.quad.sim import aero, dynamics
 from quadgym.envs.quad.sim import physics as physics_module
 from quadgym.envs.quad.sim.bodies import add_ground, make_shapes
 from quadgym.envs.quad.sim.columns import FLOATS_UP_TO, rotation
@@ -161,6 +161,7 @@ class World:
             or self.physics.drag
             or (self.physics.downwash and self.num_drones > 1)
         )
+        self._downwash_only = self._aero and not (self.physics.ground_effect or self.physics.drag)
         self._state = State.at_rest(np.zeros((self.num_drones, 3)))
         self._bullet_stale = False  # dyn: Bullet's poses lag behind self._state
         self._active = np.ones(self.num_drones, dtype=bool)  # False: retired
@@ -538,6 +539,8 @@ class World:
             calls = motor
             if self._aero and len(bodies) <= physics_module.AERO_FLOATS_UP_TO:
                 calls = self._local_aero_calls(bodies, rpm, wrench)  # floats all the way
+            elif self._downwash_only and 1 < len(bodies) <= aero.DOWNWASH_FLOATS_UP_TO:
+                calls = self._downwash_calls(bodies, rpm, wrench)  # floats all the way
             elif self._aero and bodies:
                 # downwash and the rest among live drones only
                 s, rot = self._read_live(rotations=True)
@@ -556,6 +559,23 @@ class World:
             p.stepSimulation(cid)
             if self._settling:
                 self._settle()
+
+    def _downwash_calls(self, bodies: list[int], rpm: np.ndarray, wrench: np.ndarray) -> list:
+        """The force and torque calls of a few drones whose only aero effect is downwash,
+        on floats: Bullet's positions, each drone's thrust kf·Σω² (summed in NumPy's
+        order), :func:`aero.downwash_floats` along body −z plus the motors' wrench; the
+        batched path's numbers to round-off (tests/test_columns.py)."""
+        cid = self.client
+        get_pose = p.getBasePositionAndOrientation
+        pos = [get_pose(body, cid)[0] for body in bodies]
+        kf = self.model.kf
+        rows = rpm.tolist()
+        thrust = [kf * (((a * a + b * b) + c * c) + d * d) for a, b, c, d in rows]
+        push = aero.downwash_floats(pos, self.model, thrust, self.physics.downwash_model)
+        return [
+            (body, (0.0, 0.0, f + w[0]), (0.0 + w[1], 0.0 + w[2], 0.0 + w[3]))
+            for body, f, w in zip(bodies, push, wrench.tolist(), strict=True)
+        ]
 
     def _local_aero_calls(self, bodies: list[int], rpm: np.ndarray, wrench: np.ndarray) -> list:
         """The force and torque calls of drones whose aero wrench :func:`aero_wrench` works
