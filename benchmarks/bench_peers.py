@@ -1,7 +1,7 @@
 """quadgym against its two peers, each on the peer's own workload, timed by the same loop.
 
-    .venv/bin/python benchmarks/bench_peers.py --gpd-python /tmp/peers-gpd/bin/python \\
-        --pyflyt-python /tmp/peers/bin/python [--before DIR] [--workloads hover,pid,...] \\
+    .venv/bin/python benchmarks/bench_peers.py --peer-python /work/peers-venv/bin/python \\
+        [--gpd-python PY] [--pyflyt-python PY] [--before DIR] [--workloads hover,pid,...] \\
         [--repeats 5] [--hover-steps 5000] [--swarm-steps 2000] [--out FILE]
 
 The workloads, each side with its own defaults:
@@ -29,7 +29,8 @@ The workloads, each side with its own defaults:
 Every side of a workload runs the same function (:func:`hover_loop` or
 :func:`parallel_loop`), each in a fresh process of its own interpreter: PyFlyt pins numpy
 < 2 and gym-pybullet-drones has no PyPI release (install a checkout of its sources), so the
-peers live in their own virtualenvs (``--gpd-python``, ``--pyflyt-python``) and this script
+peers live in their own virtualenv (``--peer-python``, or one each: ``--gpd-python``,
+``--pyflyt-python``) and this script
 re-runs itself there with ``--worker``. quadgym's side imports this checkout's quadgym
 (``PYTHONPATH`` set to it, whatever the interpreter has installed); ``--before DIR`` adds a
 side that imports the quadgym of another source tree (e.g. ``git worktree add DIR
@@ -424,20 +425,26 @@ def worker(args: argparse.Namespace) -> None:
 
 
 # ----------------------------------------------------------------- the driver
-def _run(
-    python: str, extra: list[str], tree: Path | None = None, timeout: float = 3600
-) -> dict[str, Any]:
-    """Run this script under ``python`` with ``extra`` (quadgym imported from ``tree``
-    when given) and return its JSON; raises RuntimeError with the end of its output when
-    it fails."""
-    fd, out = tempfile.mkstemp(prefix="bench_peers.", suffix=".json")
+def run_worker(
+    python: str,
+    extra: list[str],
+    tree: Path | None = None,
+    timeout: float = 3600,
+    script: Path = SCRIPT,
+    environ: dict[str, str] | None = None,
+) -> Any:
+    """Run ``script`` (this one by default) under ``python`` with ``extra`` and
+    ``--worker-out FILE`` (quadgym imported from ``tree`` when given, ``environ`` added to
+    the environment) and return the JSON it wrote there; raises RuntimeError with the end
+    of its output when it fails."""
+    fd, out = tempfile.mkstemp(prefix=f"{script.stem}.", suffix=".json")
     os.close(fd)
-    env = dict(os.environ)
+    env = {**os.environ, **(environ or {})}
     if tree is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [env.get("PYTHONPATH")])])
     try:
         done = subprocess.run(
-            [python, str(SCRIPT), *extra, "--worker-out", out],
+            [python, str(script), *extra, "--worker-out", out],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -456,7 +463,7 @@ def probe(python: str, side: str) -> tuple[dict[str, Any] | None, str | None]:
     if not Path(python).exists():
         return None, f"no interpreter at {python}"
     try:
-        return _run(python, ["--probe", side], timeout=600)["versions"], None
+        return run_worker(python, ["--probe", side], timeout=600)["versions"], None
     except (RuntimeError, subprocess.SubprocessError, OSError) as e:
         return None, str(e)
 
@@ -535,7 +542,7 @@ def measure(
     for r in range(args.repeats):
         for side, (name, python, tree) in sides.items():
             extra = ["--worker", name, "--steps", str(steps), "--seed", str(r)]
-            got = _run(python, [*extra, "--warmup", str(args.warmup)], tree)
+            got = run_worker(python, [*extra, "--warmup", str(args.warmup)], tree)
             repeats[side].append(got["figures"])
             settings[side] = got["settings"]
             shown = ", ".join(f"{k} {_fmt(v)}" for k, v in got["figures"].items())
@@ -559,14 +566,20 @@ def measure(
 def main() -> None:
     ap = arguments(__doc__, "peers.json")
     ap.add_argument(
-        "--gpd-python",
+        "--peer-python",
         default=sys.executable,
-        help="interpreter with gym-pybullet-drones (default: this one)",
+        help="interpreter with the peers, one virtualenv for both (default: this one); "
+        "--gpd-python and --pyflyt-python override it for one peer",
+    )
+    ap.add_argument(
+        "--gpd-python",
+        default="",
+        help="interpreter with gym-pybullet-drones (default: --peer-python)",
     )
     ap.add_argument(
         "--pyflyt-python",
-        default=sys.executable,
-        help="interpreter with PyFlyt (default: this one)",
+        default="",
+        help="interpreter with PyFlyt (default: --peer-python)",
     )
     ap.add_argument(
         "--before",
@@ -589,6 +602,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--worker-out", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    args.gpd_python = args.gpd_python or args.peer_python
+    args.pyflyt_python = args.pyflyt_python or args.peer_python
     if args.worker or args.probe:
         worker(args)
         return

@@ -107,17 +107,19 @@ def flight(
 
 @contextlib.contextmanager
 def patched(name: str, replacement, module=aero):
-    """``module.<name>`` replaced while the block runs. The one-drone flights are flown on
-    aero_wrench's batched path meanwhile (the path that calls aero's array functions; its
-    one-drone float path gives the same numbers, tests/test_columns.py)."""
-    original, floats_up_to = getattr(module, name), physics.AERO_FLOATS_UP_TO
+    """``module.<name>`` replaced while the block runs. The flights are flown on
+    aero_wrench's batched path meanwhile (the path that calls aero's array functions; the
+    float paths of one drone's aero wrench and of a few drones' downwash give the same
+    numbers to round-off, tests/test_columns.py)."""
+    original = getattr(module, name)
+    floats_up_to = physics.AERO_FLOATS_UP_TO, aero.DOWNWASH_FLOATS_UP_TO
     setattr(module, name, replacement(original))
-    physics.AERO_FLOATS_UP_TO = 0
+    physics.AERO_FLOATS_UP_TO = aero.DOWNWASH_FLOATS_UP_TO = 0
     try:
         yield
     finally:
         setattr(module, name, original)
-        physics.AERO_FLOATS_UP_TO = floats_up_to
+        physics.AERO_FLOATS_UP_TO, aero.DOWNWASH_FLOATS_UP_TO = floats_up_to
 
 
 def reference_ground(original):

@@ -125,3 +125,92 @@ def test_one_drone_aero_wrench_on_floats_equals_the_batched_one(monkeypatch, mod
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-18)
         largest = max(largest, np.abs(arrays[0]).max())
     assert largest > 1e-3  # the effects were on
+
+
+@pytest.mark.parametrize("physics", ["pyb_gnd_drag_dw", "pyb_gnd"])
+def test_one_drone_aero_forces_on_floats_equal_the_array_path_bit_for_bit(monkeypatch, physics):
+    """World applies one drone's aero wrench read, computed and summed on floats
+    (_local_aero_calls): the same doubles as reading into arrays and calling aero_wrench
+    (the path it replaced), over a flight near the ground under changing motor speeds."""
+    from quadgym.envs.quad.sim.physics import aero_wrench
+
+    def through_arrays(self, bodies, rpm, wrench):
+        s, rot = self._read_live(rotations=True)
+        force_b, torque_b = aero_wrench(self.physics, self.model, s, rot, rpm)
+        force_b[:, 2] += wrench[:, 0]
+        torques = (torque_b + wrench[:, 1:]).tolist()
+        return list(zip(bodies, force_b.tolist(), torques, strict=True))
+
+    model = get_model("cf2x")
+    start = dynamics.State(
+        np.array([[0.1, -0.2, 0.05]]),
+        dynamics.euler_to_quat(np.array([[0.2, -0.1, 0.5]])),
+        np.array([[0.5, -0.3, 0.2]]),
+        np.zeros((1, 3)),
+    )
+    rpms = model.hover_rpm * (1 + np.random.default_rng(6).uniform(-0.2, 0.3, size=(30, 1, 4)))
+    flights = []
+    for patch in (False, True):
+        if patch:
+            monkeypatch.setattr(World, "_local_aero_calls", through_arrays)
+        world = World(model, 1, physics, 240)
+        try:
+            world.reset(start)
+            states = []
+            for rpm in rpms:
+                world.step(rpm, 8)
+                s = world.get_state()
+                states.append(np.concatenate([s.pos, s.quat, s.vel, s.ang_vel], axis=1))
+            flights.append(np.array(states))
+        finally:
+            world.close()
+    np.testing.assert_array_equal(flights[0], flights[1])
+    assert np.ptp(flights[0][:, 0, 2]) > 0.01  # it flew
+
+
+def test_downwash_on_floats_equals_the_batched_one():
+    """aero.downwash_floats: the batched downwash's forces to round-off (math.hypot is not
+    libm's), both models, drones above, below, beside and far."""
+    from quadgym.envs.quad.sim import aero
+
+    model = get_model("cf2x")
+    rng = np.random.default_rng(7)
+    largest = 0.0
+    for n in (2, 3, 4, 6):
+        for kind in aero.DOWNWASH_MODELS:
+            pos = rng.uniform([-0.3, -0.3, 0.5], [0.3, 0.3, 1.5], size=(n, 3))
+            pos[0, :2] = pos[1, :2]  # one pair on the axis
+            thrust = rng.uniform(0.1, 0.5, size=n)
+            arrays = aero.downwash(pos, model, thrust, kind)
+            floats = aero.downwash_floats(pos.tolist(), model, thrust.tolist(), kind)
+            np.testing.assert_allclose(floats, arrays[:, 2], rtol=1e-13, atol=1e-300)
+            largest = max(largest, -arrays[:, 2].min())
+    assert largest > 0.05  # some drone was pushed
+    with pytest.raises(ValueError, match="unknown downwash model"):
+        aero.downwash_floats([[0, 0, 1]], model, [0.3], "paper")
+
+
+def test_a_few_drones_under_downwash_fly_alike_on_floats_and_arrays(monkeypatch):
+    """World's downwash-only float path (up to DOWNWASH_FLOATS_UP_TO drones) against the
+    batched aero_wrench: three stacked drones, the same flight to round-off."""
+    from quadgym.envs.quad.sim import aero
+
+    model = get_model("cf2x")
+    start = dynamics.State.at_rest(np.array([[0.0, 0.0, 1.0], [0.02, 0.0, 1.3], [0.0, 0.03, 1.6]]))
+    rpms = model.hover_rpm * (1 + np.random.default_rng(8).uniform(-0.05, 0.05, size=(30, 3, 4)))
+    assert aero.DOWNWASH_FLOATS_UP_TO >= 3
+    flights = []
+    for limit in (aero.DOWNWASH_FLOATS_UP_TO, 0):
+        monkeypatch.setattr(aero, "DOWNWASH_FLOATS_UP_TO", limit)
+        world = World(model, 3, "pyb_dw", 240)
+        try:
+            world.reset(start)
+            for rpm in rpms:
+                world.step(rpm, 8)
+            s = world.get_state()
+            flights.append(np.concatenate([s.pos, s.quat, s.vel, s.ang_vel], axis=1))
+        finally:
+            world.close()
+    np.testing.assert_allclose(flights[0], flights[1], rtol=0, atol=1e-12)
+    # the lowest drone sank under the others' wakes more than the top one
+    assert flights[0][0, 2] - 1.0 < flights[0][2, 2] - 1.6

@@ -471,6 +471,12 @@ class VectorConfig(EnvConfig):
         "'next_step', 'same_step' or 'disabled' (or an AutoresetMode); stored as the first",
         check=_autoreset,
     )
+    integrator: str = param(
+        "euler",
+        "'euler' (semi-implicit, as Bullet) or 'rk4' (fourth order: the same accuracy at a "
+        "larger step, see benchmarks/bench_integrator.py)",
+        choices=("euler", "rk4"),
+    )
 
     @property
     def autoreset(self) -> AutoresetMode:

@@ -109,6 +109,9 @@ class QuadHoverVectorEnv(VectorEnv):
     |                    |         |             | ``dyn_gnd_drag``                    |
     | ``autoreset_mode`` | **str** | "next_step" | ``next_step``, ``same_step``,       |
     |                    |         |             | ``disabled`` (or the enum)          |
+    | ``integrator``     | **str** | "euler"     | ``euler`` (semi-implicit, Bullet's  |
+    |                    |         |             | scheme) or ``rk4`` (4th order, for  |
+    |                    |         |             | larger steps at equal accuracy)     |
     | ``num_drones``     | **int** | 1           | must be 1 (one drone per world)     |
     | ``render_mode``    | **str** | None        | must be None (no renderer)          |
     | ``obs_type``       | **str** | "kin"       | must be "kin" (no cameras: images   |
@@ -144,6 +147,7 @@ class QuadHoverVectorEnv(VectorEnv):
         max_tilt: float = 1.2,
         box: float = 2.0,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        integrator: str = "euler",
         render_mode: str | None = None,
         num_drones: int = 1,
         task: str = "hover",
@@ -256,6 +260,7 @@ class QuadHoverVectorEnv(VectorEnv):
             self.rest_height,
             self._wrench,
             self._disturb,
+            integrator=self.vector_config.integrator,
         )
 
     def _obs(self) -> np.ndarray:

@@ -47,6 +47,8 @@ FLOATS = SimpleNamespace(
     sqrt=math.sqrt,
     cos=math.cos,
     sin=math.sin,
+    exp=math.exp,
+    hypot=math.hypot,
     atan2=math.atan2,
     asin=math.asin,
     maximum=max,
@@ -54,6 +56,7 @@ FLOATS = SimpleNamespace(
     clip=_clip_float,
     mod=operator.mod,  # Python's float % is NumPy's float mod (sign of the divisor)
     where=lambda cond, a, b: a if cond else b,
+    any=bool,
 )
 
 #: n drones: components are NumPy arrays (n,).
@@ -61,6 +64,8 @@ COLUMNS = SimpleNamespace(
     sqrt=np.sqrt,
     cos=np.cos,
     sin=np.sin,
+    exp=np.exp,
+    hypot=np.hypot,
     atan2=np.arctan2,
     asin=np.arcsin,
     maximum=np.maximum,
@@ -68,6 +73,7 @@ COLUMNS = SimpleNamespace(
     clip=_clip_column,
     mod=np.mod,
     where=np.where,
+    any=np.any,
 )
 
 
@@ -87,6 +93,26 @@ def rotation(x: Any, y: Any, z: Any, w: Any) -> tuple:
         xz - wy,
         yz + wx,
         1.0 - (xx + yy),
+    )
+
+
+def body_z(x: Any, y: Any, z: Any, w: Any) -> tuple:
+    """The body z axis in the world frame (the third column of :func:`rotation`, the same
+    expressions) of a unit quaternion (x, y, z, w): where the thrust points."""
+    x2, y2, z2 = x + x, y + y, z + z
+    return x * z2 + w * y2, y * z2 - w * x2, 1.0 - (x * x2 + y * y2)
+
+
+def quat_mul(a: tuple, b: tuple) -> tuple:
+    """The Hamilton product a ⊗ b of quaternions (x, y, z, w): the elementwise formula of
+    :func:`quadgym.envs.quad.sim.dynamics.quat_mul`."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return (
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+        aw * bw - ax * bx - ay * by - az * bz,
     )
 
 

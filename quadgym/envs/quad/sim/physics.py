@@ -16,7 +16,7 @@ import numpy as np
 
 from quadgym.envs.quad.sim import aero, dynamics
 from quadgym.envs.quad.sim.columns import FLOATS
-from quadgym.envs.quad.sim.dynamics import State
+from quadgym.envs.quad.sim.dynamics import State, per_drone
 from quadgym.envs.quad.sim.models import DroneModel
 from quadgym.envs.quad.sim.perturb import Disturbances
 
@@ -89,7 +89,7 @@ def aero_wrench(
     if n <= AERO_FLOATS_UP_TO:  # one drone on floats: NumPy's per-call overhead dominates
         motors, coeff = model.motor_pos.tolist(), model.drag_coeff.tolist()
         rows = [
-            _local_wrench(physics, model, motors, coeff, *drone)
+            local_wrench(physics, model, motors, coeff, *drone)
             for drone in zip(
                 state.pos.tolist(),
                 rot.reshape(n, 9).tolist(),
@@ -118,7 +118,7 @@ def aero_wrench(
     return force, torque
 
 
-def _local_wrench(
+def local_wrench(
     physics: Physics,
     model: DroneModel,
     motors: list,
@@ -162,30 +162,63 @@ def advance(
     wrench_matrix: np.ndarray | None = None,
     disturb: Disturbances | None = None,
     rows: np.ndarray | None = None,
+    integrator: str = "euler",
 ) -> State:
     """Hold motor speeds ``rpm`` (n, 4) for ``substeps`` steps of ``dt`` s, in place.
 
     ``physics`` selects the aerodynamic effects (None: none). Each substep adds
     the aero wrench and the perturbations that act every substep (``disturb``, for
     the drones ``rows`` of it: wind and gusts, lagging motors, thrust spread),
-    integrates with :func:`dynamics.step` and applies the ground contact rule.
+    integrates with :func:`dynamics.euler_step` (``integrator="euler"``, the default) or
+    :func:`dynamics.rk4_step` (``"rk4"``, the aero wrench and perturbations held over each
+    step) and applies the ground contact rule (:func:`dynamics.contact`), on each drone's
+    Python floats up to :data:`dynamics.FLOATS_UP_TO` drones, on NumPy columns beyond: the
+    same expressions.
+
+    Raises:
+        ValueError: an ``integrator`` not in :data:`dynamics.STEPPERS`.
     """
+    if integrator not in dynamics.STEPPERS:
+        raise ValueError(
+            f"integrator must be one of {', '.join(map(repr, dynamics.STEPPERS))}, "
+            f"got {integrator!r}"
+        )
+    stepper = dynamics.STEPPERS[integrator]
     w = dynamics.wrench_matrix(model) if wrench_matrix is None else wrench_matrix
     wrench = (rpm * rpm) @ w
     if disturb is not None:  # each drone's drawn mass and inertia (randomize)
         model = disturb.body(model, rows)
     motors = disturb is not None and disturb.per_motor
     forces = disturb is not None and disturb.pushes
+    aero = physics is not None and physics.has_aero
+    # The state as the kernels take it, once for all substeps: each drone's floats up to
+    # FLOATS_UP_TO drones, else every drone's columns (dynamics.namespace).
+    n = len(state)
+    xp = dynamics.namespace(n)
+    parts = dynamics.components(xp, state)
+    wrenches = per_drone(xp, wrench, n)
+    mass, inertia = per_drone(xp, model.mass, n), per_drone(xp, model.inertia, n)
     for _ in range(substeps):
         force_w = torque_b = None
         if motors:
-            wrench = disturb.effective(rpm, rows) @ w
-        if physics is not None and physics.has_aero:
-            rot = dynamics.quat_to_rot(state.quat)
-            force_b, torque_b = aero_wrench(physics, model, state, rot, rpm)
+            wrenches = per_drone(xp, disturb.effective(rpm, rows) @ w, n)
+        if aero:  # the aero wrench reads the current state
+            now = dynamics.store(xp, parts, state)
+            rot = dynamics.quat_to_rot(now.quat)
+            force_b, torque_b = aero_wrench(physics, model, now, rot, rpm)
             force_w = np.einsum("nij,nj->ni", rot, force_b)
         if forces:
             force_w = disturb.force(rows) + (0.0 if force_w is None else force_w)
-        dynamics.step(state, wrench, model, dt, force_w, torque_b)
-        dynamics.ground_contact(state, rest_height)
-    return state
+        parts = [
+            dynamics.contact(xp, stepper(xp, s, *args, dt, f, t), rest_height)
+            for s, *args, f, t in zip(
+                parts,
+                wrenches,
+                mass,
+                inertia,
+                per_drone(xp, force_w, n),
+                per_drone(xp, torque_b, n),
+                strict=True,
+            )
+        ]
+    return dynamics.store(xp, parts, state)

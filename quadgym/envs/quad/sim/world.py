@@ -42,7 +42,8 @@ import numpy as np
 import pybullet as p
 from numpy.typing import ArrayLike
 
-from quadgym.envs.quad.sim import dynamics
+from quadgym.envs.quad.sim import aero, dynamics
+from quadgym.envs.quad.sim import physics as physics_module
 from quadgym.envs.quad.sim.bodies import add_ground, make_shapes
 from quadgym.envs.quad.sim.columns import FLOATS_UP_TO, rotation
 from quadgym.envs.quad.sim.dynamics import State
@@ -59,6 +60,7 @@ from quadgym.envs.quad.sim.physics import (  # noqa: F401 - re-exported
     Physics,
     advance,
     aero_wrench,
+    local_wrench,
     parse_physics,
     physics_modes,
 )
@@ -159,6 +161,7 @@ class World:
             or self.physics.drag
             or (self.physics.downwash and self.num_drones > 1)
         )
+        self._downwash_only = self._aero and not (self.physics.ground_effect or self.physics.drag)
         self._state = State.at_rest(np.zeros((self.num_drones, 3)))
         self._bullet_stale = False  # dyn: Bullet's poses lag behind self._state
         self._active = np.ones(self.num_drones, dtype=bool)  # False: retired
@@ -534,7 +537,11 @@ class World:
                     for b, w in zip(bodies, wrench.tolist(), strict=True)
                 ]
             calls = motor
-            if self._aero and bodies:
+            if self._aero and len(bodies) <= physics_module.AERO_FLOATS_UP_TO:
+                calls = self._local_aero_calls(bodies, rpm, wrench)  # floats all the way
+            elif self._downwash_only and 1 < len(bodies) <= aero.DOWNWASH_FLOATS_UP_TO:
+                calls = self._downwash_calls(bodies, rpm, wrench)  # floats all the way
+            elif self._aero and bodies:
                 # downwash and the rest among live drones only
                 s, rot = self._read_live(rotations=True)
                 force_b, torque_b = aero_wrench(self.physics, self.model, s, rot, rpm)
@@ -552,6 +559,42 @@ class World:
             p.stepSimulation(cid)
             if self._settling:
                 self._settle()
+
+    def _downwash_calls(self, bodies: list[int], rpm: np.ndarray, wrench: np.ndarray) -> list:
+        """The force and torque calls of a few drones whose only aero effect is downwash,
+        on floats: Bullet's positions, each drone's thrust kf·Σω² (summed in NumPy's
+        order), :func:`aero.downwash_floats` along body −z plus the motors' wrench; the
+        batched path's numbers to round-off (tests/test_columns.py)."""
+        cid = self.client
+        get_pose = p.getBasePositionAndOrientation
+        pos = [get_pose(body, cid)[0] for body in bodies]
+        kf = self.model.kf
+        rows = rpm.tolist()
+        thrust = [kf * (((a * a + b * b) + c * c) + d * d) for a, b, c, d in rows]
+        push = aero.downwash_floats(pos, self.model, thrust, self.physics.downwash_model)
+        return [
+            (body, (0.0, 0.0, f + w[0]), (0.0 + w[1], 0.0 + w[2], 0.0 + w[3]))
+            for body, f, w in zip(bodies, push, wrench.tolist(), strict=True)
+        ]
+
+    def _local_aero_calls(self, bodies: list[int], rpm: np.ndarray, wrench: np.ndarray) -> list:
+        """The force and torque calls of drones whose aero wrench :func:`aero_wrench` works
+        on floats (up to ``AERO_FLOATS_UP_TO``: no downwash among them), read and summed
+        on floats too: Bullet's pose and velocity, the rotation, :func:`local_wrench` plus
+        the motors' wrench. The numbers of the batched read and of aero_wrench's float
+        path, without the arrays that cost more than the arithmetic at one drone."""
+        cid, model = self.client, self.model
+        get_pose, get_vel = p.getBasePositionAndOrientation, p.getBaseVelocity
+        motors, coeff = model.motor_pos.tolist(), model.drag_coeff.tolist()
+        calls = []
+        for body, r, w in zip(bodies, rpm.tolist(), wrench.tolist(), strict=True):
+            pos, quat = get_pose(body, cid)
+            vel = get_vel(body, cid)[0]
+            (fx, fy, fz), (tx, ty, tz) = local_wrench(
+                self.physics, model, motors, coeff, pos, rotation(*quat), vel, r
+            )
+            calls.append((body, (fx, fy, fz + w[0]), (tx + w[1], ty + w[2], tz + w[3])))
+        return calls
 
     def contacts(self) -> list[tuple[int, int]]:
         """Pairs (i, j), i < j, of drones touching each other, and (i, -1) for the ground."""
