@@ -81,6 +81,10 @@ class Episode:
         self.goal: np.ndarray | None = None
         self.steps = np.zeros(rows, dtype=np.int64)
         self.last_action = np.zeros((rows, self.task.act_dim))
+        # memory observed with action_history / error_integral: the k actions before the
+        # last, newest first, and the position error's leaky integral, m·s
+        self.history = np.zeros((rows, self.task.action_history, self.task.act_dim))
+        self.integral = np.zeros((rows, 3))
 
     def draw(
         self, rng: np.random.Generator, rows: np.ndarray, start: np.ndarray, target: np.ndarray
@@ -95,6 +99,8 @@ class Episode:
         self.state = state
         self.steps[:] = 0
         self.last_action[:] = 0.0
+        self.history[:] = 0.0
+        self.integral[:] = 0.0
         if self.controller is not None:
             self.controller.reset()
         self.goal = self.task.goal(target, self.steps, state)
@@ -110,6 +116,8 @@ class Episode:
             fresh.ang_vel,
         )
         self.last_action[rows] = 0.0
+        self.history[rows] = 0.0
+        self.integral[rows] = 0.0
         self.steps[rows] = 0
         if self.controller is not None:
             self.controller.reset(rows)
@@ -131,10 +139,15 @@ class Episode:
         self.state, rpm = self.task.control_step(
             action, self.state, self.goal, self.controller, self.substeps, dt, integrate
         )
+        if self.task.action_history:
+            self.history[:, 1:] = self.history[:, :-1]
+            self.history[:, 0] = self.last_action
         self.last_action = np.minimum(np.maximum(action, -1.0), 1.0)
         self.steps += 1
         self.task.progress(self.state)
         self.goal = self.task.goal(target, self.steps, self.state)
+        if self.task.error_integral:
+            self.integral = self.task.integrate_error(self.integral, self.goal - self.state.pos)
         reward, ended, details = self.task.judge(
             self.state, self.goal, prev_vz, rest_height, self.steps, self.max_steps
         )
@@ -148,7 +161,19 @@ class Episode:
     ) -> np.ndarray:
         """(rows, obs_dim) the task's kinematic observation of every row, with a face's
         own ``tail`` entries (the swarm's neighbours) if given, and the motor speeds
-        ``motors`` (rows, 4) RPM where the task observes them (``motors=True``)."""
+        ``motors`` (rows, 4) RPM where the task observes them (``motors=True``), and the
+        :meth:`memory` where it has some."""
+        memory = self.memory() if self.task.memory_dim else None
         return self.task.observe(
-            self.state, self.goal, self.last_action, max_error, self.steps, tail, motors
+            self.state, self.goal, self.last_action, max_error, self.steps, tail, motors, memory
         )
+
+    def memory(self) -> np.ndarray:
+        """(rows, memory_dim) what the observation remembers (``action_history`` k,
+        ``error_integral`` τ): the k actions before the last, newest first, each clipped to
+        [-1, 1], then the leaky integral of the position error (goal − position after each
+        control step, before sensor noise), m·s; all 0 at an episode's start."""
+        parts = [self.history.reshape(self.rows, -1)]
+        if self.task.error_integral:
+            parts.append(self.integral)
+        return np.concatenate(parts, 1)

@@ -87,11 +87,26 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | 18-...  | previous action                     | -1       | 1       |       |
     | then 4  | motor speeds / hover speed − 1,     | -r       | r       |       |
     |         | only with ``motors=True``           |          |         |       |
+    | then    | the task's own entries (its card)   |          |         |       |
+    | then k·d| the k actions before the previous,  | -1       | 1       |       |
+    |         | newest first (``action_history=k``) |          |         |       |
+    | then 3  | integral of the position error      | -c·e     | c·e     | m·s   |
+    |         | (``error_integral=τ`` > 0)          |          |         |       |
 
     ``e`` is the box half-width plus the start-to-target distance plus 0.5 m
     (3.5 m by default). Velocities saturate at the bounds. ``r`` is the maximum over the
     hover motor speed (1.5 on cf2x); the motor speeds read 0 before an episode's first
     command (which the motors take at once).
+
+    **Memory** (off by default; the observation is then exactly the above): a policy
+    without memory cannot remove a steady offset (a heavier drone, a weaker motor) that a
+    controller's integral removes. ``action_history=k`` appends the k actions before the
+    previous one (newest first, each clipped to [-1, 1]; 0 before the episode had them),
+    so the observation carries the last k + 1 actions. ``error_integral=τ`` appends the
+    position error's leaky integral I (world x, y, z, m·s): after each control step of
+    Δt = 1/``control_hz`` s, I ← e^(−Δt/τ)·I + Δt·(goal − position), from 0 at the reset
+    (the true error, before sensor noise). A constant error e holds I at
+    c·e, c = Δt / (1 − e^(−Δt/τ)) ≈ τ; it saturates at c·``e``.
 
     **Onboard cameras** (``obs_type``, default ``"kin"``: the vector above, alone).
     One forward camera per drone at its centre, looking along body +x tilted
@@ -216,6 +231,11 @@ class QuadHoverEnv(gym.Env, EzPickle):
     |                        |               |         | the airframe's time constant (cf2x, cf2p: |
     |                        |               |         | 0.072 s; a ``perturb`` motor_tau replaces |
     |                        |               |         | it); motor speeds in the observation      |
+    | ``action_history``     | **int**       | 0       | memory: the k actions before the previous |
+    |                        |               |         | one in the observation; 0 to 64           |
+    | ``error_integral``     | **float**     | 0.0     | memory: the position error's integral in  |
+    |                        |               |         | the observation, leaking with this time   |
+    |                        |               |         | constant τ, s; 0: not observed; <= 600    |
     | ``obs_type``           | **str**       | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` or   |
     |                        |               |         | parts joined by "+" (Observation Space)   |
     | ``camera_width``       | **int**       | 64      | image width, pixels; 1 to 1024            |
@@ -294,6 +314,8 @@ class QuadHoverEnv(gym.Env, EzPickle):
         perturb: Any = None,
         randomize: Any = None,
         motors: bool = False,
+        action_history: int = 0,
+        error_integral: float = 0.0,
         obs_type: str = "kin",
         camera_width: int = 64,
         camera_height: int = 48,

@@ -62,7 +62,9 @@ class SwarmEnv(ParallelEnv, EzPickle):
     ``Box(float32)`` of shape ``(18 + a + 6·k_neighbors,)``: the QuadHover-v0
     observation of the drone towards its own target, then its
     ``k_neighbors`` nearest live neighbours, nearest first (zeros where
-    fewer remain), from ``o = 18 + a``:
+    fewer remain), from ``o = 18 + a`` (plus, before the neighbours, QuadHover-v0's
+    optional entries in its order: 4 motor speeds with ``motors=True``, the task's own,
+    the memory of ``action_history`` and ``error_integral``):
 
     | Num        | Observation                             | Min | Max | Unit  |
     |------------|-----------------------------------------|-----|-----|-------|
@@ -202,6 +204,10 @@ class SwarmEnv(ParallelEnv, EzPickle):
     |                        |                |         | QuadHover-v0's (each drone its own)  |
     | ``motors``             | **bool**       | False   | motor lag and speeds observed, as    |
     |                        |                |         | QuadHover-v0's                       |
+    | ``action_history``     | **int**        | 0       | the k actions before the previous in |
+    |                        |                |         | the observation, as QuadHover-v0's   |
+    | ``error_integral``     | **float**      | 0.0     | the position error's leaky integral  |
+    |                        |                |         | observed (leak τ, s), as QuadHover-v0|
     | ``obs_type``           | **str**        | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` |
     |                        |                |         | or parts joined by "+"               |
     | ``camera_width``       | **int**        | 64      | image width, pixels; 1 to 1024       |
@@ -292,6 +298,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
         perturb: Any = None,
         randomize: Any = None,
         motors: bool = False,
+        action_history: int = 0,
+        error_integral: float = 0.0,
         obs_type: str = "kin",
         camera_width: int = 64,
         camera_height: int = 48,

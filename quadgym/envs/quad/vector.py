@@ -97,7 +97,8 @@ class QuadHoverVectorEnv(VectorEnv):
     ``control_hz``, ``action_type``, ``start``, ``start_height``, ``target``,
     the start noises, ``episode_seconds``, ``max_tilt``, ``box``, ``perturb``,
     ``randomize``: each lane its own draws, ``motors``: the motor lag and the observed
-    motor speeds), checked the
+    motor speeds, ``action_history`` and ``error_integral``: memory in the observation,
+    cleared when a lane resets), checked the
     same way and held in ``envs.config`` (a
     :class:`~quadgym.envs.quad.config.QuadConfig`), and these, the vector env's
     own in ``envs.vector_config``:
@@ -150,6 +151,8 @@ class QuadHoverVectorEnv(VectorEnv):
         perturb: Any = None,
         randomize: Any = None,
         motors: bool = False,
+        action_history: int = 0,
+        error_integral: float = 0.0,
         obs_type: str = "kin",
         **options: Any,
     ) -> None:
