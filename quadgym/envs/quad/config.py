@@ -254,6 +254,13 @@ class QuadConfig(EnvConfig):
         ge=0.0,
         le=MAX_INTEGRAL_TAU,
     )
+    privileged: bool = param(
+        False,
+        "append the privileged vector (the true state, the episode's time and its perturbation "
+        "parameters: quadgym.envs.quad.episode.PRIVILEGED) to the observation, for an "
+        "asymmetric critic in training; a policy must not read it (ppo's asymmetric_critic "
+        "slices it off its actor)",
+    )
 
     obs_type: str = param(
         "kin",

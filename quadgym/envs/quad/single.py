@@ -108,6 +108,15 @@ class QuadHoverEnv(gym.Env, EzPickle):
     (the true error, before sensor noise). A constant error e holds I at
     c·e, c = Δt / (1 − e^(−Δt/τ)) ≈ τ; it saturates at c·``e``.
 
+    **Privileged** (``privileged=True``, for training only): after everything above, 34
+    entries a critic may read and a deployed policy cannot have
+    (:data:`~quadgym.envs.quad.episode.PRIVILEGED`): the true target − position, rotation,
+    velocity and body rates (no sensor noise), the fraction of the episode flown, the true
+    mass and inertia over the URDF's, each motor's thrust factor, the motor time constant
+    (s), the wind and the current gust (N), the sensor-noise std and the action delay
+    (steps), each drone its episode's draws under ``randomize``. ``ppo``'s
+    ``asymmetric_critic`` sets it on its training envs and drops it from its actor.
+
     **Onboard cameras** (``obs_type``, default ``"kin"``: the vector above, alone).
     One forward camera per drone at its centre, looking along body +x tilted
     down by ``camera_tilt`` degrees, rolling, pitching and yawing with the body
@@ -236,6 +245,10 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | ``error_integral``     | **float**     | 0.0     | memory: the position error's integral in  |
     |                        |               |         | the observation, leaking with this time   |
     |                        |               |         | constant τ, s; 0: not observed; <= 600    |
+    | ``privileged``         | **bool**      | False   | append the privileged vector (true state, |
+    |                        |               |         | episode time, perturbation parameters:    |
+    |                        |               |         | ``episode.PRIVILEGED``) for an asymmetric |
+    |                        |               |         | critic; a policy must not read it         |
     | ``obs_type``           | **str**       | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` or   |
     |                        |               |         | parts joined by "+" (Observation Space)   |
     | ``camera_width``       | **int**       | 64      | image width, pixels; 1 to 1024            |
@@ -316,6 +329,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         motors: bool = False,
         action_history: int = 0,
         error_integral: float = 0.0,
+        privileged: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,
         camera_height: int = 48,
@@ -352,7 +366,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
             self.task.attach(self.world)
             self.start, self.target = config.nominal_points(self.world.rest_height)
             self._max_error = self.task.max_error(self.start, self.target)
-            act, obs = self.task.action_space(), self.task.observation_space(self._max_error)
+            act, obs = self.task.action_space(), ep.observation_space(self._max_error)
             if n == 1:
                 self.action_space, self.observation_space = act, obs
                 self._act_shape = act.shape
@@ -421,7 +435,9 @@ class QuadHoverEnv(gym.Env, EzPickle):
         observer, one = self._observer, self.num_drones == 1
         obs = None
         if observer is None or "kin" in observer.parts:
-            obs = self.episode.observe(self._max_error, motors=self.world.motor_speeds())
+            world = self.world
+            parameters = world.episode_parameters() if self.config.privileged else None
+            obs = self.episode.observe(self._max_error, None, world.motor_speeds(), parameters)
         if observer is None:
             return obs[0] if one else obs
         parts = observer.observe(obs, self._state, self._steps)

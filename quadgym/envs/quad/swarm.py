@@ -208,6 +208,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
     |                        |                |         | the observation, as QuadHover-v0's   |
     | ``error_integral``     | **float**      | 0.0     | the position error's leaky integral  |
     |                        |                |         | observed (leak τ, s), as QuadHover-v0|
+    | ``privileged``         | **bool**       | False   | refused (QuadHover-v0's faces only)  |
     | ``obs_type``           | **str**        | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` |
     |                        |                |         | or parts joined by "+"               |
     | ``camera_width``       | **int**        | 64      | image width, pixels; 1 to 1024       |
@@ -300,6 +301,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         motors: bool = False,
         action_history: int = 0,
         error_integral: float = 0.0,
+        privileged: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,
         camera_height: int = 48,
@@ -313,6 +315,11 @@ class SwarmEnv(ParallelEnv, EzPickle):
     ) -> None:
         self.config = config = face_config(self, locals())
         self.swarm_config = swarm = SwarmConfig.from_arguments(locals())
+        if config.privileged:
+            raise ValueError(
+                "privileged=True: the swarm face does not carry the privileged vector (no "
+                "plugin of it has an asymmetric critic); QuadHover-v0's faces do"
+            )
         name = TEAM_ENVS.get(config.task, "quad_swarm_v0")
         self.metadata = {**self.metadata, "name": name}
         if config.render_mode not in (None, *self.metadata["render_modes"]):

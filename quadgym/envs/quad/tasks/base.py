@@ -316,6 +316,13 @@ class HoverTask:
         np.minimum(np.maximum(obs, -high, out=obs), high, out=obs)
         return obs.astype(np.float32)
 
+    def sensing_parameters(self, n: int) -> np.ndarray:
+        """(n, 2) each drone's sensor-noise std and action delay (control steps) this
+        episode: drawn (``randomize``) or ``perturb``'s."""
+        std = np.full((n, 1), self._obs_noise) if self._noise_std is None else self._noise_std
+        delay = np.full(n, self._delay) if self._delays is None else self._delays
+        return np.c_[std, delay].astype(float)
+
     def integrate_error(self, integral: np.ndarray, error: np.ndarray) -> np.ndarray:
         """The observed error integral (n, 3), m·s, one control step of Δt s on:
         e^(−Δt/τ)·``integral`` + Δt·``error`` (the position error (n, 3) after the step, m;
@@ -489,7 +496,7 @@ class HoverTask:
         self._queue[:, rows] = 0.0
         self._noise_rng = rng
         if self._random:  # this episode's sensor noise and delay, per drone
-            if self._delays is None or len(self._delays) != n:
+            if self._noise_std is None or len(self._noise_std) != n:
                 self._delays = np.full(n, self._delay) if "action_delay" in self._random else None
                 self._noise_std = np.full((n, 1), self._obs_noise)
             draws = self.randomize.draw(rng, self._random, len(rows))
