@@ -181,6 +181,8 @@ class HoverTask:
         self.extra_dim = 0  # a task with observation entries of its own sets it
         self.motor_dim = 4 if self.motor_obs else 0
         self.memory_dim = self.action_history * self.act_dim + (3 if self.error_integral else 0)
+        #: Index of the task's own entries (:meth:`extra_observation`) in the observation.
+        self.extra_start = 18 + self.act_dim + self.motor_dim
         self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim + self.motor_dim + self.memory_dim
         dt, tau = 1.0 / self.control_hz, self.error_integral
         self._leak = float(np.exp(-dt / tau)) if tau else 0.0
