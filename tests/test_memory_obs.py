@@ -158,3 +158,19 @@ def test_the_pid_reads_the_tasks_entries_behind_the_motor_speeds_and_the_memory(
         assert not term
         errors.append(np.linalg.norm(obs[:3]))
     assert np.sqrt(np.mean(np.square(errors[60:]))) < 0.02
+
+
+def test_the_anti_windup_radius_integrates_only_near_the_goal():
+    """``error_integral_radius=0.5``: from the ground (1 m below the goal) nothing is added
+    (the integral stays 0), near the goal it is the plain leaky sum; the bound is c·0.5."""
+    kw = {"physics": "dyn", "error_integral": 2.0, "error_integral_radius": 0.5}
+    far = _episode(gym.make("QuadHover-v0", **kw), ACTIONS)
+    assert np.linalg.norm(far[3, :3]) > 0.5
+    np.testing.assert_array_equal(far[:, 22:25], 0.0)
+    env = gym.make("QuadHover-v0", **kw, **STILL)
+    near = _episode(env, ACTIONS)
+    plain = _episode(gym.make("QuadHover-v0", physics="dyn", error_integral=2.0, **STILL), ACTIONS)
+    np.testing.assert_array_equal(near, plain)
+    assert np.abs(near[3, 22:25]).max() > 1e-4
+    dt, lam = 1 / 30, math.exp(-1 / 60)
+    np.testing.assert_allclose(env.observation_space.high[22:25], 0.5 * dt / (1 - lam), rtol=1e-6)

@@ -52,7 +52,14 @@ class BudgetUnit(enum.StrEnum):
 #: tell a velocity policy flown as motor speeds; a policy of "kin" observations cannot
 #: read "kin+rgb" ones; the observation's memory (action history, error integral) changes its
 #: width and meaning.
-INTERFACE_KEYS = ("action_type", "obs_type", "motors", "action_history", "error_integral")
+INTERFACE_KEYS = (
+    "action_type",
+    "obs_type",
+    "motors",
+    "action_history",
+    "error_integral",
+    "error_integral_radius",
+)
 
 
 @dataclasses.dataclass(frozen=True)

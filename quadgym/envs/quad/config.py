@@ -254,6 +254,14 @@ class QuadConfig(EnvConfig):
         ge=0.0,
         le=MAX_INTEGRAL_TAU,
     )
+    error_integral_radius: float | None = param(
+        None,
+        "anti-windup of error_integral: the error is added only while the drone is within "
+        "this distance of its goal, m (farther, the integral only leaks), so that an approach "
+        "from afar does not wind it up; None: always added",
+        gt=0.0,
+        le=MAX_COORDINATE,
+    )
     privileged: bool = param(
         False,
         "append the privileged vector (the true state, the episode's time and its perturbation "
@@ -420,6 +428,7 @@ class QuadConfig(EnvConfig):
             motor_obs=self.motors,
             action_history=self.action_history,
             error_integral=self.error_integral,
+            error_integral_radius=self.error_integral_radius,
             randomize=self.randomization,
         )
 

@@ -106,7 +106,9 @@ class QuadHoverEnv(gym.Env, EzPickle):
     position error's leaky integral I (world x, y, z, m·s): after each control step of
     Δt = 1/``control_hz`` s, I ← e^(−Δt/τ)·I + Δt·(goal − position), from 0 at the reset
     (the true error, before sensor noise). A constant error e holds I at
-    c·e, c = Δt / (1 − e^(−Δt/τ)) ≈ τ; it saturates at c·``e``.
+    c·e, c = Δt / (1 − e^(−Δt/τ)) ≈ τ; it saturates at c·``e``. With
+    ``error_integral_radius=r`` the error is added only while its norm is at most r (farther,
+    I only leaks), and I saturates at c·r: an approach from afar does not wind it up.
 
     **Privileged** (``privileged=True``, for training only): after everything above, 34
     entries a critic may read and a deployed policy cannot have
@@ -245,6 +247,9 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | ``error_integral``     | **float**     | 0.0     | memory: the position error's integral in  |
     |                        |               |         | the observation, leaking with this time   |
     |                        |               |         | constant τ, s; 0: not observed; <= 600    |
+    | ``error_integral_radius`` | **float**  | None    | anti-windup: the error is integrated only |
+    |                        |               |         | within this distance of the goal, m;      |
+    |                        |               |         | None: always                              |
     | ``privileged``         | **bool**      | False   | append the privileged vector (true state, |
     |                        |               |         | episode time, perturbation parameters:    |
     |                        |               |         | ``episode.PRIVILEGED``) for an asymmetric |
@@ -329,6 +334,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
         motors: bool = False,
         action_history: int = 0,
         error_integral: float = 0.0,
+        error_integral_radius: float | None = None,
         privileged: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,

@@ -208,6 +208,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
     |                        |                |         | the observation, as QuadHover-v0's   |
     | ``error_integral``     | **float**      | 0.0     | the position error's leaky integral  |
     |                        |                |         | observed (leak τ, s), as QuadHover-v0|
+    | ``error_integral_radius`` | **float**   | None    | its anti-windup radius, m, as        |
+    |                        |                |         | QuadHover-v0's                       |
     | ``privileged``         | **bool**       | False   | refused (QuadHover-v0's faces only)  |
     | ``obs_type``           | **str**        | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` |
     |                        |                |         | or parts joined by "+"               |
@@ -301,6 +303,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         motors: bool = False,
         action_history: int = 0,
         error_integral: float = 0.0,
+        error_integral_radius: float | None = None,
         privileged: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,

@@ -158,6 +158,7 @@ class QuadHoverVectorEnv(VectorEnv):
         motors: bool = False,
         action_history: int = 0,
         error_integral: float = 0.0,
+        error_integral_radius: float | None = None,
         privileged: bool = False,
         obs_type: str = "kin",
         **options: Any,

@@ -159,6 +159,9 @@ class HoverTask:
     #: Memory in the observation (the faces' ``error_integral``): the leak time constant τ,
     #: s, of the observed integral of the position error (0: none); after the actions.
     error_integral: float = 0.0
+    #: Its anti-windup (the faces' ``error_integral_radius``): the error is added only within
+    #: this distance of the goal, m (None: always).
+    error_integral_radius: float | None = None
     #: Per-episode ranges (:class:`~quadgym.envs.quad.sim.perturb.Randomization`): the task
     #: draws each drone's sensor noise and action delay at its episode's start.
     randomize: Randomization | None = None
@@ -215,6 +218,8 @@ class HoverTask:
     def _obs_high(self, max_error: float) -> np.ndarray:
         if self._high_cache[0] == max_error:
             return self._high_cache[1]
+        radius = self.error_integral_radius
+        reach = max_error if radius is None else min(max_error, radius)  # largest integrated |e|
         high = np.concatenate(
             [
                 np.full(3, max_error),
@@ -225,7 +230,7 @@ class HoverTask:
                 np.full(self.motor_dim, self.model.max_rpm / self.model.hover_rpm),
                 self.extra_bounds(max_error),
                 np.ones(self.action_history * self.act_dim),
-                np.full(3 if self.error_integral else 0, self._integral_reach * max_error),
+                np.full(3 if self.error_integral else 0, self._integral_reach * reach),
             ]
         ).astype(np.float32)
         self._high_cache = (max_error, high)
@@ -328,8 +333,12 @@ class HoverTask:
     def integrate_error(self, integral: np.ndarray, error: np.ndarray) -> np.ndarray:
         """The observed error integral (n, 3), m·s, one control step of Δt s on:
         e^(−Δt/τ)·``integral`` + Δt·``error`` (the position error (n, 3) after the step, m;
-        τ: :attr:`error_integral`). A constant error e leads it to e·Δt / (1 − e^(−Δt/τ)),
+        τ: :attr:`error_integral`), the error added only where its norm is within
+        :attr:`error_integral_radius`. A constant error e leads it to e·Δt / (1 − e^(−Δt/τ)),
         about τ·e; the observation saturates it there for the largest error."""
+        radius = self.error_integral_radius
+        if radius is not None:
+            error = np.where(np.linalg.norm(error, axis=1, keepdims=True) <= radius, error, 0.0)
         return self._leak * integral + error / self.control_hz
 
     def extra_observation(self, state: State, target: np.ndarray, steps: np.ndarray) -> np.ndarray:
