@@ -105,8 +105,8 @@ class QuadHoverEnv(gym.Env, EzPickle):
     so the observation carries the last k + 1 actions. ``error_integral=τ`` appends the
     position error's leaky integral I (world x, y, z, m·s): after each control step of
     Δt = 1/``control_hz`` s, I ← e^(−Δt/τ)·I + Δt·(goal − position), from 0 at the reset
-    (the true error, before sensor noise). A constant error e holds I at
-    c·e, c = Δt / (1 − e^(−Δt/τ)) ≈ τ; it saturates at c·``e``. With
+    (the true error; the observed I, like every entry, then carries the sensor noise). A
+    constant error e holds I at c·e, c = Δt / (1 − e^(−Δt/τ)) ≈ τ; it saturates at c·``e``. With
     ``error_integral_radius=r`` the error is added only while its norm is at most r (farther,
     I only leaks), and I saturates at c·r: an approach from afar does not wind it up.
 
