@@ -8,8 +8,10 @@ round-off: the plugin normalises in float64 and then casts, the files in float32
 
 Exportable: SB3's on-policy MLP policies (``ppo``, ``ppo_shared``) over a Box observation
 (``obs_type="kin"``); an image extractor, a squashed (SDE) or an off-policy actor is refused
-by name. The ONNX graph is written with ``onnx.helper`` from the weights (opset 17; plain
-Gemm, Tanh/Relu, Max/Min), not traced, so it does not depend on torch's exporter.
+by name. An asymmetric actor-critic (``asymmetric_critic``) exports its actor alone, on the
+env's observation without the privileged columns. The ONNX graph is written with
+``onnx.helper`` from the weights (opset 17; plain Gemm, Tanh/Relu, Max/Min), not traced, so
+it does not depend on torch's exporter.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ def mlp_policy(algo: Any) -> MLPPolicy:
     if isinstance(venv, VecNormalize) and venv.norm_obs:
         mean, clip = venv.obs_rms.mean, float(venv.clip_obs)
         std = np.sqrt(venv.obs_rms.var + venv.epsilon)
+    # an asymmetric actor-critic's actor (quadgym.agents.sb3.asymmetric) reads the columns
+    # before the privileged ones: the exported policy takes the env's own observation
+    keep = getattr(extractor, "keep", obs_dim)
+    mean, std = mean[:keep], std[:keep]
 
     def f32(x: Any) -> np.ndarray:
         return np.asarray(x, dtype=np.float32)

@@ -50,8 +50,16 @@ class BudgetUnit(enum.StrEnum):
 #: meaning). A policy trained with one of them set must act in an env with the same value:
 #: ``rpm`` and ``vel`` actions are both 4 numbers in [-1, 1], so the shape alone cannot
 #: tell a velocity policy flown as motor speeds; a policy of "kin" observations cannot
-#: read "kin+rgb" ones.
-INTERFACE_KEYS = ("action_type", "obs_type", "motors")
+#: read "kin+rgb" ones; the observation's memory (action history, error integral) changes its
+#: width and meaning.
+INTERFACE_KEYS = (
+    "action_type",
+    "obs_type",
+    "motors",
+    "action_history",
+    "error_integral",
+    "error_integral_radius",
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -149,7 +149,7 @@ class ModelBasedAgent(Algorithm):
             return error + np.c_[np.zeros((n, 2)), layer]
         if not isinstance(self.task, GateCourse):
             return error
-        first = 18 + self.task.act_dim
+        first = self.task.extra_start
         normal = np.c_[obs[:, first : first + 2], np.zeros(len(obs))]
         along = np.einsum("ni,ni->n", error, normal)[:, None]  # the gate is ahead if > 0
         offset = error - along * normal  # from the drone to the gate's axis
@@ -172,7 +172,7 @@ class ModelBasedAgent(Algorithm):
         options = getattr(self.task, "options", None)
         if getattr(options, "lookahead", 0) < 1:
             return None
-        first = 18 + self.task.act_dim
+        first = self.task.extra_start
         return (obs[:, first : first + 3] - obs[:, 0:3]) / options.lookahead_dt
 
     def save(self, path: str | Path) -> None:

@@ -56,6 +56,7 @@ from stable_baselines3.common.vec_env import (
 
 from quadgym.agents.base import Algorithm, BudgetUnit
 from quadgym.agents.checkpoint import read_checkpoint, write_checkpoint
+from quadgym.agents.sb3.asymmetric import AsymmetricPolicy
 from quadgym.agents.sb3.config import (
     ENV_DEFAULTS,
     PPOConfig,
@@ -66,6 +67,7 @@ from quadgym.agents.sb3.config import (
 )
 from quadgym.agents.sb3.recipes import SmoothnessPenalty
 from quadgym.agents.sb3.state import model_state, restore_model_state
+from quadgym.envs.quad.episode import PRIVILEGED
 from quadgym.registry import base_id
 
 
@@ -270,10 +272,36 @@ class SB3Algorithm(Algorithm):
                     venv, gamma=gamma, norm_obs=normalizes(space), norm_obs_keys=vector_keys(space)
                 )
             self.venv = venv
-            self.model = self.config.sb3_class(policy_for(space), self.venv, **kwargs)
+            policy = policy_for(space)
+            if self.asymmetric:
+                policy = self.asymmetric_policy(space, kwargs)
+            self.model = self.config.sb3_class(policy, self.venv, **kwargs)
         except BaseException:
             venv.close()
             raise
+
+    @property
+    def asymmetric(self) -> bool:
+        """Whether the critic reads privileged columns the actor drops (``asymmetric_critic``)."""
+        return bool(getattr(self.config, "asymmetric_critic", False))
+
+    def asymmetric_policy(self, space: gym.Space, kwargs: dict[str, Any]) -> type:
+        """:class:`~quadgym.agents.sb3.asymmetric.AsymmetricPolicy`, its ``privileged_dim``
+        put in ``kwargs``' ``policy_kwargs``.
+
+        Raises:
+            ValueError: observations that are not one vector (images, a Dict).
+        """
+        if not (isinstance(space, spaces.Box) and len(space.shape) == 1):
+            raise ValueError(
+                f"{self.name}: asymmetric_critic needs vector observations (obs_type='kin'), "
+                f"got {space}"
+            )
+        kwargs["policy_kwargs"] = {
+            **(kwargs.get("policy_kwargs") or {}),
+            "privileged_dim": len(PRIVILEGED),
+        }
+        return AsymmetricPolicy
 
     def check_observations(self, space: gym.Space) -> None:
         """Refuse observations the plugin cannot train on (see :class:`OffPolicyAlgorithm`)."""
@@ -307,6 +335,8 @@ class SB3Algorithm(Algorithm):
         env_kwargs = c.env_kwargs
         if env_kwargs is None:
             env_kwargs = defaults.train_env if defaults is not None else {}
+        if self.asymmetric:  # the critic's columns, appended by the env (never the actor's)
+            env_kwargs = {**env_kwargs, "privileged": True}
         if c.num_envs is None:
             copies = c.n_envs if c.n_envs is not None else self.default_copies(env_id)
             apart = defaults is not None and defaults.subprocess and copies > 1
@@ -353,6 +383,15 @@ class SB3Algorithm(Algorithm):
         return observation
 
     def act(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """The policy's action for the env's ``observation`` (with ``asymmetric_critic``
+        the env's own, without the privileged columns: the actor never reads them, so
+        they are filled with zeros)."""
+        if self.asymmetric:
+            observation = np.asarray(observation)
+            width = self.model.observation_space.shape[0]
+            if observation.shape[-1] == width - len(PRIVILEGED):
+                pad = np.zeros((*observation.shape[:-1], len(PRIVILEGED)), observation.dtype)
+                observation = np.concatenate([observation, pad], -1)
         action, _ = self.model.predict(self._normalize(observation), deterministic=deterministic)
         return action
 

@@ -276,6 +276,13 @@ class PPOConfig(VecEnvConfig, PPOHyperConfig):
         "λ·mean((a_t − a_{t−1})²) (quadgym.agents.sb3.recipes; 0: none)",
         ge=0.0,
     )
+    asymmetric_critic: bool = param(
+        False,
+        "an asymmetric actor-critic: the training envs append the privileged vector (true "
+        "state, episode time, perturbation parameters: the quad envs' privileged=True) that "
+        "the critic reads and the actor's features drop (quadgym.agents.sb3.asymmetric); the "
+        "actor flies and is exported on the env's own observation",
+    )
 
     n_envs: int | None = param(
         None,

@@ -74,6 +74,11 @@ MAX_COORDINATE = 1e4
 MAX_START_SPEED = 10.0
 #: Highest physics rate, Hz: ~3,000 substeps per 30 Hz step already.
 MAX_PHYSICS_HZ = 100_000
+#: Most past actions the observation may carry (``action_history``): 64 steps are over 2 s
+#: at 30 Hz, far beyond any motor lag or delay the perturbations model.
+MAX_ACTION_HISTORY = 64
+#: Longest leak time constant of the observed error integral (``error_integral``), s.
+MAX_INTEGRAL_TAU = 600.0
 _AUTORESET = {m.name.lower(): m for m in AutoresetMode}
 
 
@@ -243,6 +248,36 @@ class QuadConfig(EnvConfig):
         "the airframe's published time constant (cf2x, cf2p: 0.072 s; a perturb motor_tau "
         "replaces it), and the observation carries the four motor speeds",
     )
+    action_history: int = param(
+        0,
+        "memory in the observation: the k actions before the previous one (newest first), so "
+        "that it carries the last k + 1 actions; 0: the previous action alone",
+        ge=0,
+        le=MAX_ACTION_HISTORY,
+    )
+    error_integral: float = param(
+        0.0,
+        "memory in the observation: the leaky integral of the position error (goal − "
+        "position, m·s), I ← e^(−Δt/τ)·I + Δt·e each control step, with this leak time "
+        "constant τ, s (the RL analogue of the PID's integral); 0: not observed",
+        ge=0.0,
+        le=MAX_INTEGRAL_TAU,
+    )
+    error_integral_radius: float | None = param(
+        None,
+        "anti-windup of error_integral: the error is added only while the drone is within "
+        "this distance of its goal, m (farther, the integral only leaks), so that an approach "
+        "from afar does not wind it up; None: always added",
+        gt=0.0,
+        le=MAX_COORDINATE,
+    )
+    privileged: bool = param(
+        False,
+        "append the privileged vector (the true state, the episode's time and its perturbation "
+        "parameters: quadgym.envs.quad.episode.PRIVILEGED) to the observation, for an "
+        "asymmetric critic in training; a policy must not read it (ppo's asymmetric_critic "
+        "slices it off its actor)",
+    )
 
     obs_type: str = param(
         "kin",
@@ -400,6 +435,9 @@ class QuadConfig(EnvConfig):
             perturb=self.perturbations,
             camera=self.camera,
             motor_obs=self.motors,
+            action_history=self.action_history,
+            error_integral=self.error_integral,
+            error_integral_radius=self.error_integral_radius,
             randomize=self.randomization,
         )
 

@@ -26,12 +26,32 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 from gymnasium.utils import EzPickle
 
 from quadgym.envs.lifecycle import EpisodeGuard
 from quadgym.envs.quad.config import QuadConfig
-from quadgym.envs.quad.sim.dynamics import State
+from quadgym.envs.quad.sim.dynamics import State, quat_to_rot
+from quadgym.envs.quad.sim.perturb import MAX_DELAY, PARAMETERS, PARAMETERS_HIGH
 from quadgym.envs.quad.tasks.suite import task_options
+
+#: The privileged vector (the faces' ``privileged=True``, appended to each drone's
+#: observation): the true state (goal − position, rotation matrix, velocity, body rates:
+#: the observation's first 18 entries without sensor noise), the fraction of the episode
+#: flown, the episode's physical parameters
+#: (:data:`~quadgym.envs.quad.sim.perturb.PARAMETERS`), its sensor-noise std and its
+#: action delay (control steps). Told to an asymmetric critic in training, never to a
+#: policy that is to fly a real drone.
+PRIVILEGED = (
+    *(f"error_{a}" for a in "xyz"),
+    *(f"rot_{i}{j}" for i in range(3) for j in range(3)),
+    *(f"vel_{a}" for a in "xyz"),
+    *(f"rate_{a}" for a in "xyz"),
+    "time",
+    *PARAMETERS,
+    "obs_noise",
+    "action_delay",
+)
 
 
 def face_config(face: Any, arguments: dict[str, Any]) -> QuadConfig:
@@ -81,6 +101,10 @@ class Episode:
         self.goal: np.ndarray | None = None
         self.steps = np.zeros(rows, dtype=np.int64)
         self.last_action = np.zeros((rows, self.task.act_dim))
+        # memory observed with action_history / error_integral: the k actions before the
+        # last, newest first, and the position error's leaky integral, m·s
+        self.history = np.zeros((rows, self.task.action_history, self.task.act_dim))
+        self.integral = np.zeros((rows, 3))
 
     def draw(
         self, rng: np.random.Generator, rows: np.ndarray, start: np.ndarray, target: np.ndarray
@@ -95,6 +119,8 @@ class Episode:
         self.state = state
         self.steps[:] = 0
         self.last_action[:] = 0.0
+        self.history[:] = 0.0
+        self.integral[:] = 0.0
         if self.controller is not None:
             self.controller.reset()
         self.goal = self.task.goal(target, self.steps, state)
@@ -110,6 +136,8 @@ class Episode:
             fresh.ang_vel,
         )
         self.last_action[rows] = 0.0
+        self.history[rows] = 0.0
+        self.integral[rows] = 0.0
         self.steps[rows] = 0
         if self.controller is not None:
             self.controller.reset(rows)
@@ -131,10 +159,15 @@ class Episode:
         self.state, rpm = self.task.control_step(
             action, self.state, self.goal, self.controller, self.substeps, dt, integrate
         )
+        if self.task.action_history:
+            self.history[:, 1:] = self.history[:, :-1]
+            self.history[:, 0] = self.last_action
         self.last_action = np.minimum(np.maximum(action, -1.0), 1.0)
         self.steps += 1
         self.task.progress(self.state)
         self.goal = self.task.goal(target, self.steps, self.state)
+        if self.task.error_integral:
+            self.integral = self.task.integrate_error(self.integral, self.goal - self.state.pos)
         reward, ended, details = self.task.judge(
             self.state, self.goal, prev_vz, rest_height, self.steps, self.max_steps
         )
@@ -145,10 +178,54 @@ class Episode:
         max_error: float,
         tail: tuple[np.ndarray, np.ndarray] | None = None,
         motors: np.ndarray | None = None,
+        parameters: np.ndarray | None = None,
     ) -> np.ndarray:
         """(rows, obs_dim) the task's kinematic observation of every row, with a face's
         own ``tail`` entries (the swarm's neighbours) if given, and the motor speeds
-        ``motors`` (rows, 4) RPM where the task observes them (``motors=True``)."""
-        return self.task.observe(
-            self.state, self.goal, self.last_action, max_error, self.steps, tail, motors
+        ``motors`` (rows, 4) RPM where the task observes them (``motors=True``), and the
+        :meth:`memory` where it has some; then with ``privileged`` the
+        :meth:`privileged` vector of the episodes' physical ``parameters`` (rows, 13)."""
+        memory = self.memory() if self.task.memory_dim else None
+        obs = self.task.observe(
+            self.state, self.goal, self.last_action, max_error, self.steps, tail, motors, memory
         )
+        if not self.config.privileged:
+            return obs
+        return np.concatenate([obs, self.privileged(max_error, parameters)], 1)
+
+    def observation_space(self, max_error: float) -> spaces.Box:
+        """One row's observation space (the task's, then with ``privileged`` the bounds of
+        :data:`PRIVILEGED`)."""
+        own = self.task.observation_space(max_error)
+        if not self.config.privileged:
+            return own
+        high = np.concatenate([own.high, self._privileged_high(max_error)]).astype(np.float32)
+        return spaces.Box(-high, high, dtype=np.float32)
+
+    def _privileged_high(self, max_error: float) -> np.ndarray:
+        state = self.task.observation_space(max_error).high[:18]
+        return np.concatenate([state, [1.0], PARAMETERS_HIGH, [1.0, MAX_DELAY]])
+
+    def privileged(self, max_error: float, parameters: np.ndarray) -> np.ndarray:
+        """(rows, len(PRIVILEGED)) float32: the :data:`PRIVILEGED` vector of every row,
+        saturated at its bounds, no sensor noise; ``parameters`` (rows, 13) are the
+        episodes' physical ones (:func:`~quadgym.envs.quad.sim.perturb.episode_parameters`)."""
+        s, rows = self.state, self.rows
+        rot = quat_to_rot(s.quat).reshape(rows, 9)
+        time = (self.steps / self.max_steps)[:, None]
+        sensing = self.task.sensing_parameters(rows)
+        out = np.concatenate(
+            [self.goal - s.pos, rot, s.vel, s.ang_vel, time, parameters, sensing], 1
+        )
+        high = self._privileged_high(max_error)
+        return np.clip(out, -high, high).astype(np.float32)
+
+    def memory(self) -> np.ndarray:
+        """(rows, memory_dim) what the observation remembers (``action_history`` k,
+        ``error_integral`` τ): the k actions before the last, newest first, each clipped to
+        [-1, 1], then the leaky integral of the position error (goal − position after each
+        control step, before sensor noise), m·s; all 0 at an episode's start."""
+        parts = [self.history.reshape(self.rows, -1)]
+        if self.task.error_integral:
+            parts.append(self.integral)
+        return np.concatenate(parts, 1)

@@ -87,11 +87,37 @@ class QuadHoverEnv(gym.Env, EzPickle):
     | 18-...  | previous action                     | -1       | 1       |       |
     | then 4  | motor speeds / hover speed − 1,     | -r       | r       |       |
     |         | only with ``motors=True``           |          |         |       |
+    | then    | the task's own entries (its card)   |          |         |       |
+    | then k·d| the k actions before the previous,  | -1       | 1       |       |
+    |         | newest first (``action_history=k``) |          |         |       |
+    | then 3  | integral of the position error      | -c·e     | c·e     | m·s   |
+    |         | (``error_integral=τ`` > 0)          |          |         |       |
 
     ``e`` is the box half-width plus the start-to-target distance plus 0.5 m
     (3.5 m by default). Velocities saturate at the bounds. ``r`` is the maximum over the
     hover motor speed (1.5 on cf2x); the motor speeds read 0 before an episode's first
     command (which the motors take at once).
+
+    **Memory** (off by default; the observation is then exactly the above): a policy
+    without memory cannot remove a steady offset (a heavier drone, a weaker motor) that a
+    controller's integral removes. ``action_history=k`` appends the k actions before the
+    previous one (newest first, each clipped to [-1, 1]; 0 before the episode had them),
+    so the observation carries the last k + 1 actions. ``error_integral=τ`` appends the
+    position error's leaky integral I (world x, y, z, m·s): after each control step of
+    Δt = 1/``control_hz`` s, I ← e^(−Δt/τ)·I + Δt·(goal − position), from 0 at the reset
+    (the true error; the observed I, like every entry, then carries the sensor noise). A
+    constant error e holds I at c·e, c = Δt / (1 − e^(−Δt/τ)) ≈ τ; it saturates at c·``e``. With
+    ``error_integral_radius=r`` the error is added only while its norm is at most r (farther,
+    I only leaks), and I saturates at c·r: an approach from afar does not wind it up.
+
+    **Privileged** (``privileged=True``, for training only): after everything above, 34
+    entries a critic may read and a deployed policy cannot have
+    (:data:`~quadgym.envs.quad.episode.PRIVILEGED`): the true target − position, rotation,
+    velocity and body rates (no sensor noise), the fraction of the episode flown, the true
+    mass and inertia over the URDF's, each motor's thrust factor, the motor time constant
+    (s), the wind and the current gust (N), the sensor-noise std and the action delay
+    (steps), each drone its episode's draws under ``randomize``. ``ppo``'s
+    ``asymmetric_critic`` sets it on its training envs and drops it from its actor.
 
     **Onboard cameras** (``obs_type``, default ``"kin"``: the vector above, alone).
     One forward camera per drone at its centre, looking along body +x tilted
@@ -218,6 +244,18 @@ class QuadHoverEnv(gym.Env, EzPickle):
     |                        |               |         | the airframe's time constant (cf2x, cf2p: |
     |                        |               |         | 0.072 s; a ``perturb`` motor_tau replaces |
     |                        |               |         | it); motor speeds in the observation      |
+    | ``action_history``     | **int**       | 0       | memory: the k actions before the previous |
+    |                        |               |         | one in the observation; 0 to 64           |
+    | ``error_integral``     | **float**     | 0.0     | memory: the position error's integral in  |
+    |                        |               |         | the observation, leaking with this time   |
+    |                        |               |         | constant τ, s; 0: not observed; <= 600    |
+    | ``error_integral_radius`` | **float**  | None    | anti-windup: the error is integrated only |
+    |                        |               |         | within this distance of the goal, m;      |
+    |                        |               |         | None: always                              |
+    | ``privileged``         | **bool**      | False   | append the privileged vector (true state, |
+    |                        |               |         | episode time, perturbation parameters:    |
+    |                        |               |         | ``episode.PRIVILEGED``) for an asymmetric |
+    |                        |               |         | critic; a policy must not read it         |
     | ``obs_type``           | **str**       | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` or   |
     |                        |               |         | parts joined by "+" (Observation Space)   |
     | ``camera_width``       | **int**       | 64      | image width, pixels; 1 to 1024            |
@@ -298,6 +336,10 @@ class QuadHoverEnv(gym.Env, EzPickle):
         perturb: Any = None,
         randomize: Any = None,
         motors: bool = False,
+        action_history: int = 0,
+        error_integral: float = 0.0,
+        error_integral_radius: float | None = None,
+        privileged: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,
         camera_height: int = 48,
@@ -334,7 +376,7 @@ class QuadHoverEnv(gym.Env, EzPickle):
             self.task.attach(self.world)
             self.start, self.target = config.nominal_points(self.world.rest_height)
             self._max_error = self.task.max_error(self.start, self.target)
-            act, obs = self.task.action_space(), self.task.observation_space(self._max_error)
+            act, obs = self.task.action_space(), ep.observation_space(self._max_error)
             if n == 1:
                 self.action_space, self.observation_space = act, obs
                 self._act_shape = act.shape
@@ -403,7 +445,9 @@ class QuadHoverEnv(gym.Env, EzPickle):
         observer, one = self._observer, self.num_drones == 1
         obs = None
         if observer is None or "kin" in observer.parts:
-            obs = self.episode.observe(self._max_error, motors=self.world.motor_speeds())
+            world = self.world
+            parameters = world.episode_parameters() if self.config.privileged else None
+            obs = self.episode.observe(self._max_error, None, world.motor_speeds(), parameters)
         if observer is None:
             return obs[0] if one else obs
         parts = observer.observe(obs, self._state, self._steps)

@@ -62,7 +62,9 @@ class SwarmEnv(ParallelEnv, EzPickle):
     ``Box(float32)`` of shape ``(18 + a + 6·k_neighbors,)``: the QuadHover-v0
     observation of the drone towards its own target, then its
     ``k_neighbors`` nearest live neighbours, nearest first (zeros where
-    fewer remain), from ``o = 18 + a``:
+    fewer remain), from ``o = 18 + a`` (plus, before the neighbours, QuadHover-v0's
+    optional entries in its order: 4 motor speeds with ``motors=True``, the task's own,
+    the memory of ``action_history`` and ``error_integral``):
 
     | Num        | Observation                             | Min | Max | Unit  |
     |------------|-----------------------------------------|-----|-----|-------|
@@ -204,6 +206,13 @@ class SwarmEnv(ParallelEnv, EzPickle):
     |                        |                |         | QuadHover-v0's (each drone its own)  |
     | ``motors``             | **bool**       | False   | motor lag and speeds observed, as    |
     |                        |                |         | QuadHover-v0's                       |
+    | ``action_history``     | **int**        | 0       | the k actions before the previous in |
+    |                        |                |         | the observation, as QuadHover-v0's   |
+    | ``error_integral``     | **float**      | 0.0     | the position error's leaky integral  |
+    |                        |                |         | observed (leak τ, s), as QuadHover-v0|
+    | ``error_integral_radius`` | **float**   | None    | its anti-windup radius, m, as        |
+    |                        |                |         | QuadHover-v0's                       |
+    | ``privileged``         | **bool**       | False   | refused (QuadHover-v0's faces only)  |
     | ``obs_type``           | **str**        | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` |
     |                        |                |         | or parts joined by "+"               |
     | ``camera_width``       | **int**        | 64      | image width, pixels; 1 to 1024       |
@@ -296,6 +305,10 @@ class SwarmEnv(ParallelEnv, EzPickle):
         perturb: Any = None,
         randomize: Any = None,
         motors: bool = False,
+        action_history: int = 0,
+        error_integral: float = 0.0,
+        error_integral_radius: float | None = None,
+        privileged: bool = False,
         obs_type: str = "kin",
         camera_width: int = 64,
         camera_height: int = 48,
@@ -309,6 +322,11 @@ class SwarmEnv(ParallelEnv, EzPickle):
     ) -> None:
         self.config = config = face_config(self, locals())
         self.swarm_config = swarm = SwarmConfig.from_arguments(locals())
+        if config.privileged:
+            raise ValueError(
+                "privileged=True: the swarm face does not carry the privileged vector (no "
+                "plugin of it has an asymmetric critic); QuadHover-v0's faces do"
+            )
         name = TEAM_ENVS.get(config.task, "quad_swarm_v0")
         self.metadata = {**self.metadata, "name": name}
         if config.render_mode not in (None, *self.metadata["render_modes"]):

@@ -23,7 +23,12 @@ from quadgym.envs.quad.config import QuadConfig, VectorConfig
 from quadgym.envs.quad.episode import Episode
 from quadgym.envs.quad.sim import dynamics
 from quadgym.envs.quad.sim.dynamics import State
-from quadgym.envs.quad.sim.perturb import make_disturbances, motor_speeds, perturbed_model
+from quadgym.envs.quad.sim.perturb import (
+    episode_parameters,
+    make_disturbances,
+    motor_speeds,
+    perturbed_model,
+)
 from quadgym.envs.quad.sim.physics import Physics, advance
 from quadgym.envs.quad.tasks.suite import BULLET_TASKS, SINGLE_ENVS
 
@@ -97,7 +102,8 @@ class QuadHoverVectorEnv(VectorEnv):
     ``control_hz``, ``action_type``, ``start``, ``start_height``, ``target``,
     the start noises, ``episode_seconds``, ``max_tilt``, ``box``, ``perturb``,
     ``randomize``: each lane its own draws, ``motors``: the motor lag and the observed
-    motor speeds), checked the
+    motor speeds, ``action_history`` and ``error_integral``: memory in the observation,
+    cleared when a lane resets, ``privileged``: each lane's privileged vector), checked the
     same way and held in ``envs.config`` (a
     :class:`~quadgym.envs.quad.config.QuadConfig`), and these, the vector env's
     own in ``envs.vector_config``:
@@ -154,6 +160,10 @@ class QuadHoverVectorEnv(VectorEnv):
         perturb: Any = None,
         randomize: Any = None,
         motors: bool = False,
+        action_history: int = 0,
+        error_integral: float = 0.0,
+        error_integral_radius: float | None = None,
+        privileged: bool = False,
         obs_type: str = "kin",
         **options: Any,
     ) -> None:
@@ -175,12 +185,12 @@ class QuadHoverVectorEnv(VectorEnv):
         self.target = np.broadcast_to(goal, (n, 3)).copy()
         self._max_error = self.task.max_error(nominal, goal)
         self.single_action_space = self.task.action_space()
-        self.single_observation_space = self.task.observation_space(self._max_error)
+        self.single_observation_space = ep.observation_space(self._max_error)
         self.action_space = batch_space(self.single_action_space, n)
         self.observation_space = batch_space(self.single_observation_space, n)
         self._wrench = dynamics.wrench_matrix(model)
         perturb = config.perturbations  # the physical ones here, the others in the task
-        self._true_model = perturbed_model(model, perturb)
+        self._perturb, self._true_model = perturb, perturbed_model(model, perturb)
         self._disturb = make_disturbances(perturb, n, self.dt, config.randomization)
         self._needs_reset = np.zeros(n, dtype=bool)
 
@@ -264,7 +274,10 @@ class QuadHoverVectorEnv(VectorEnv):
         )
 
     def _obs(self) -> np.ndarray:
-        return self.episode.observe(self._max_error, motors=motor_speeds(self._disturb))
+        parameters = None
+        if self.config.privileged:
+            parameters = episode_parameters(self._perturb, self._disturb, self.num_envs)
+        return self.episode.observe(self._max_error, None, motor_speeds(self._disturb), parameters)
 
     def get_state(self) -> State:
         """A copy of every lane's state."""

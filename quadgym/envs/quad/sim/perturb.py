@@ -46,6 +46,8 @@ from quadgym.envs.quad.sim.models import DroneModel
 
 #: Largest wind force per axis, N (the cf2x weighs 0.26 N).
 MAX_WIND = 1.0
+#: Longest action delay, control steps.
+MAX_DELAY = 30
 
 
 def _wind(name: str, value: tuple) -> tuple:
@@ -67,7 +69,9 @@ class Perturbations(EnvConfig):
     mass: float = param(1.0, "true mass over the URDF's", gt=0.0, le=10.0)
     inertia: float = param(1.0, "true moments of inertia over the URDF's", gt=0.0, le=10.0)
     obs_noise: float = param(0.0, "std of the noise on each observation entry", ge=0.0, le=1.0)
-    action_delay: int = param(0, "control steps between an action and its effect", ge=0, le=30)
+    action_delay: int = param(
+        0, "control steps between an action and its effect", ge=0, le=MAX_DELAY
+    )
 
     @property
     def physical(self) -> bool:
@@ -302,6 +306,7 @@ class Disturbances:
         self.factor = np.ones((n, 4))  # thrust coefficient over the URDF's, per motor
         self.speed = np.full((n, 4), np.nan)  # motor speeds, RPM (NaN: the next command)
         self.spread = np.full((n, 1), perturb.kf_spread)
+        self.tau = np.full((n, 1), perturb.motor_tau)  # motor time constant, s
         self.mass = np.ones((n, 1))  # drawn mass over ``perturb``'s (randomize)
         self.inertia = np.ones((n, 1))
         self._decay = math.exp(-dt / GUST_TAU)
@@ -352,6 +357,7 @@ class Disturbances:
             if "gust" in draws:
                 self._kick[rows, 0] = draws["gust"] * math.sqrt(1.0 - self._decay**2)
             if "motor_tau" in draws:
+                self.tau[rows, 0] = draws["motor_tau"]
                 self._lag[rows, 0] = self._lag_of(draws["motor_tau"])
             if "kf_spread" in draws:
                 self.spread[rows, 0] = draws["kf_spread"]
@@ -407,6 +413,36 @@ def make_disturbances(
     (neither ``perturb`` nor a physical key of ``randomize``)."""
     random = randomize is not None and any(k in PHYSICAL for k in randomize.ranges())
     return Disturbances(perturb, n, dt, randomize) if perturb.acting or random else None
+
+
+#: The episode's physical parameters (:func:`episode_parameters`), in order: the true mass and
+#: moments of inertia over the URDF's, each motor's thrust coefficient over the URDF's,
+#: the motors' time constant (s), the steady wind and the current gust (world frame, N).
+PARAMETERS = (
+    "mass",
+    "inertia",
+    *(f"kf_{i}" for i in range(4)),
+    "motor_tau",
+    *(f"wind_{a}" for a in "xyz"),
+    *(f"gust_{a}" for a in "xyz"),
+)
+#: Their bounds: the largest factors Perturbations and Randomization allow (mass and inertia
+#: up to 10, a drawn factor of 10 on top of it; a thrust spread of at most ±0.5), the
+#: longest time constant (1 s), the wind's limit and five gust stds at its limit.
+PARAMETERS_HIGH = np.array([100.0, 100.0, 2, 2, 2, 2, 1.0, *[MAX_WIND] * 3, *[5 * MAX_WIND] * 3])
+
+
+def episode_parameters(perturb: Perturbations, disturb: Disturbances | None, n: int) -> np.ndarray:
+    """(n, 13) the :data:`PARAMETERS` of ``n`` drones' episodes: ``perturb``'s, with each
+    drone's draws (``randomize``) and its gust where ``disturb`` holds them. What an
+    asymmetric critic is told and a policy must do without (the faces' ``privileged``)."""
+    if disturb is None:
+        p = perturb
+        row = [p.mass, p.inertia, 1.0, 1.0, 1.0, 1.0, p.motor_tau, *p.wind, 0.0, 0.0, 0.0]
+        return np.tile(np.array(row, dtype=float), (n, 1))
+    d = disturb
+    mass, inertia = perturb.mass * d.mass, perturb.inertia * d.inertia
+    return np.concatenate([mass, inertia, d.factor, d.tau, d.wind, d.gust], 1)
 
 
 def motor_speeds(disturb: Disturbances | None) -> np.ndarray | None:

@@ -52,6 +52,7 @@ from quadgym.envs.quad.sim.perturb import (  # noqa: F401 - perturbed_model re-e
     Disturbances,
     Perturbations,
     Randomization,
+    episode_parameters,
     make_disturbances,
     motor_speeds,
     perturbed_model,
@@ -410,6 +411,11 @@ class World:
     def motor_speeds(self) -> np.ndarray | None:
         """(num_drones, 4) the lagging motors' speeds (:func:`perturb.motor_speeds`)."""
         return motor_speeds(self._disturb)
+
+    def episode_parameters(self) -> np.ndarray:
+        """(num_drones, 13) the episode's physical parameters
+        (:func:`perturb.episode_parameters`)."""
+        return episode_parameters(self.perturb, self._disturb, self.num_drones)
 
     def get_state(self) -> State:
         """The drones' current state (a copy the caller may keep)."""

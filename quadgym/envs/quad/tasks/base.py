@@ -153,6 +153,15 @@ class HoverTask:
     #: each as speed / hover speed − 1 (0 at hover; 0 before the first command of an
     #: episode, which the motors take at once), after the previous action.
     motor_obs: bool = False
+    #: Memory in the observation (the faces' ``action_history``): the k actions before the
+    #: previous one, newest first, after the task's own entries.
+    action_history: int = 0
+    #: Memory in the observation (the faces' ``error_integral``): the leak time constant τ,
+    #: s, of the observed integral of the position error (0: none); after the actions.
+    error_integral: float = 0.0
+    #: Its anti-windup (the faces' ``error_integral_radius``): the error is added only within
+    #: this distance of the goal, m (None: always).
+    error_integral_radius: float | None = None
     #: Per-episode ranges (:class:`~quadgym.envs.quad.sim.perturb.Randomization`): the task
     #: draws each drone's sensor noise and action delay at its episode's start.
     randomize: Randomization | None = None
@@ -174,7 +183,14 @@ class HoverTask:
         self.act_dim = self.actions.dim
         self.extra_dim = 0  # a task with observation entries of its own sets it
         self.motor_dim = 4 if self.motor_obs else 0
-        self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim + self.motor_dim
+        self.memory_dim = self.action_history * self.act_dim + (3 if self.error_integral else 0)
+        #: Index of the task's own entries (:meth:`extra_observation`) in the observation.
+        self.extra_start = 18 + self.act_dim + self.motor_dim
+        self.obs_dim = 3 + 9 + 3 + 3 + self.act_dim + self.motor_dim + self.memory_dim
+        dt, tau = 1.0 / self.control_hz, self.error_integral
+        self._leak = float(np.exp(-dt / tau)) if tau else 0.0
+        # |I| of a constant error e tends to e·dt / (1 − leak) (≈ τ·e): the integral's bound
+        self._integral_reach = dt / (1.0 - self._leak) if tau else 0.0
         # Body z's world z is 1 − 2(x² + y²) for a unit quaternion (x, y, z, w): tilted
         # beyond max_tilt when x² + y² exceeds (1 − cos max_tilt) / 2.
         self._tilt_xy2 = float((1.0 - np.cos(self.max_tilt)) / 2.0)
@@ -202,6 +218,8 @@ class HoverTask:
     def _obs_high(self, max_error: float) -> np.ndarray:
         if self._high_cache[0] == max_error:
             return self._high_cache[1]
+        radius = self.error_integral_radius
+        reach = max_error if radius is None else min(max_error, radius)  # largest integrated |e|
         high = np.concatenate(
             [
                 np.full(3, max_error),
@@ -211,6 +229,8 @@ class HoverTask:
                 np.ones(self.act_dim),
                 np.full(self.motor_dim, self.model.max_rpm / self.model.hover_rpm),
                 self.extra_bounds(max_error),
+                np.ones(self.action_history * self.act_dim),
+                np.full(3 if self.error_integral else 0, self._integral_reach * reach),
             ]
         ).astype(np.float32)
         self._high_cache = (max_error, high)
@@ -272,12 +292,15 @@ class HoverTask:
         steps: np.ndarray | None = None,
         tail: tuple[np.ndarray, np.ndarray] | None = None,
         motors: np.ndarray | None = None,
+        memory: np.ndarray | None = None,
     ) -> np.ndarray:
         """(n, obs_dim) float32: [target − position (3), rotation matrix body→world
         row-major (9), world velocity (3), body rates (3), previous action (act_dim)],
         then with :attr:`motor_obs` the motor speeds ``motors`` (n, 4) RPM (NaN: not yet
         commanded this episode) as speed / hover speed − 1, then the task's own entries
-        (:meth:`extra_observation`, none for hover), then a face's own ``tail`` =
+        (:meth:`extra_observation`, none for hover), then the ``memory`` (n, memory_dim)
+        of :attr:`action_history` and :attr:`error_integral` (the episode core's
+        :meth:`~quadgym.envs.quad.episode.Episode.memory`), then a face's own ``tail`` =
         (entries (n, t), their bounds (t,)) if given (the swarm's neighbours), each
         saturated at its bounds. ``target`` is the current goal
         (:meth:`goal`), ``steps`` (n,) the control steps taken in each drone's episode."""
@@ -287,6 +310,8 @@ class HoverTask:
             parts.append(np.nan_to_num(motors / self.model.hover_rpm - 1.0, nan=0.0))
         if self.extra_dim:
             parts.append(self.extra_observation(state, target, steps))
+        if self.memory_dim:
+            parts.append(memory)
         high = self._obs_high(max_error)
         if tail is not None:
             parts.append(tail[0])
@@ -297,6 +322,24 @@ class HoverTask:
             obs += self._noise_rng.normal(0.0, std, obs.shape)
         np.minimum(np.maximum(obs, -high, out=obs), high, out=obs)
         return obs.astype(np.float32)
+
+    def sensing_parameters(self, n: int) -> np.ndarray:
+        """(n, 2) each drone's sensor-noise std and action delay (control steps) this
+        episode: drawn (``randomize``) or ``perturb``'s."""
+        std = np.full((n, 1), self._obs_noise) if self._noise_std is None else self._noise_std
+        delay = np.full(n, self._delay) if self._delays is None else self._delays
+        return np.c_[std, delay].astype(float)
+
+    def integrate_error(self, integral: np.ndarray, error: np.ndarray) -> np.ndarray:
+        """The observed error integral (n, 3), m·s, one control step of Δt s on:
+        e^(−Δt/τ)·``integral`` + Δt·``error`` (the position error (n, 3) after the step, m;
+        τ: :attr:`error_integral`), the error added only where its norm is within
+        :attr:`error_integral_radius`. A constant error e leads it to e·Δt / (1 − e^(−Δt/τ)),
+        about τ·e; the observation saturates it there for the largest error."""
+        radius = self.error_integral_radius
+        if radius is not None:
+            error = np.where(np.linalg.norm(error, axis=1, keepdims=True) <= radius, error, 0.0)
+        return self._leak * integral + error / self.control_hz
 
     def extra_observation(self, state: State, target: np.ndarray, steps: np.ndarray) -> np.ndarray:
         """(n, extra_dim) task-specific observation entries (hover has none)."""
@@ -464,7 +507,7 @@ class HoverTask:
         self._queue[:, rows] = 0.0
         self._noise_rng = rng
         if self._random:  # this episode's sensor noise and delay, per drone
-            if self._delays is None or len(self._delays) != n:
+            if self._noise_std is None or len(self._noise_std) != n:
                 self._delays = np.full(n, self._delay) if "action_delay" in self._random else None
                 self._noise_std = np.full((n, 1), self._obs_noise)
             draws = self.randomize.draw(rng, self._random, len(rows))
