@@ -158,8 +158,8 @@ SUCCESS_FLOOR = 0.25
 # +0.050 to +0.190; at equal next-token loss (each model's last checkpoint at or below the
 # lowest loss both reach) +0.095 to +0.215
 # On this round's machine the same jobs give other digits (docs/ftp.md): ftp, few programs,
-# seeds 0-4: 0.235, 0.295, 0.240, 0.295, 0.300 (docs/results/ftp-baselines.json)
-FTP_FEW_FLOOR = 0.20
+# seeds 0-4: 0.235, 0.295, 0.240, 0.295, 0.300 (docs/results/ftp-baselines.json). The claim
+# is tested paired over the five seeds, not seed 0 against a floor (issue 35).
 # adjacent cosine minus the same network at initialisation: ftp +0.25 to +0.34 (few programs),
 # +0.32 to +0.43 (fresh); gpt_regularised above ftp on every seed in both regimes
 COSINE_ABOVE_INIT = 0.15
@@ -287,21 +287,6 @@ def test_timing_adds_up_each_workers_jobs():
     text = timing_table(t)
     assert "| few/ftp | 35.0 | 29.0 | 10.0 |" in text
     assert "Worker 1: busy 55 s, idle 5 s before its first job and 40 s after its last." in text
-
-
-@pytest.mark.paper
-def test_ftp_beats_the_regularised_gpt_when_programs_are_few_on_seed_0():
-    """The first seed of the paired claim below (a paper test: its two jobs cost about a
-    minute of CPU, a fifth of ``make test``'s budget): FTP above its floor and
-    the regularised GPT, GPT's neighbouring vectors the more similar, both far above
-    initialisation (seed 0: ftp 0.260, gpt_regularised 0.100; on this round's install
-    0.235 and 0.115, adjacent cosine 0.464 and 0.685 from 0.146 at initialisation)."""
-    ftp, gpt = default_job("few", "ftp", 0), default_job("few", "gpt_regularised", 0)
-    assert ftp["init_cosine"] == gpt["init_cosine"]  # the same encoder draws
-    assert ftp["success_rate"] >= FTP_FEW_FLOOR
-    assert ftp["success_rate"] > gpt["success_rate"]
-    init = ftp["init_cosine"]
-    assert gpt["adjacent_cosine"] > ftp["adjacent_cosine"] >= init + COSINE_ABOVE_INIT
 
 
 def paired_default_run(regime):
