@@ -105,6 +105,7 @@ class Episode:
         # last, newest first, and the position error's leaky integral, m·s
         self.history = np.zeros((rows, self.task.action_history, self.task.act_dim))
         self.integral = np.zeros((rows, 3))
+        self._high_cache: tuple[float, np.ndarray] | None = None  # (max_error, bounds)
 
     def draw(
         self, rng: np.random.Generator, rows: np.ndarray, start: np.ndarray, target: np.ndarray
@@ -203,8 +204,14 @@ class Episode:
         return spaces.Box(-high, high, dtype=np.float32)
 
     def _privileged_high(self, max_error: float) -> np.ndarray:
-        state = self.task.observation_space(max_error).high[:18]
-        return np.concatenate([state, [1.0], PARAMETERS_HIGH, [1.0, MAX_DELAY]])
+        """The bounds of :data:`PRIVILEGED` at ``max_error``, made once per value (every
+        privileged observation clips to them: not a new Box each control step)."""
+        cached = self._high_cache
+        if cached is None or cached[0] != max_error:
+            state = self.task.observation_space(max_error).high[:18]
+            high = np.concatenate([state, [1.0], PARAMETERS_HIGH, [1.0, MAX_DELAY]])
+            self._high_cache = cached = (max_error, high)
+        return cached[1]
 
     def privileged(self, max_error: float, parameters: np.ndarray) -> np.ndarray:
         """(rows, len(PRIVILEGED)) float32: the :data:`PRIVILEGED` vector of every row,
