@@ -16,7 +16,9 @@ leaderboard, the paper toys' write-ups and the design are the files of ``docs/``
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
+import importlib.util
 import inspect
 import re
 import shutil
@@ -24,6 +26,7 @@ import subprocess
 import sys
 from dataclasses import fields, is_dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "build" / "docs-src"
@@ -110,12 +113,23 @@ def drone_page(env_id: str, task: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+@functools.cache
+def recorder() -> Any:
+    """docs/record_animations.py as a module (it names who flies each GIF)."""
+    spec = importlib.util.spec_from_file_location(
+        "record_animations", ROOT / "docs" / "record_animations.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def animation(env_id: str) -> list[str]:
     """The GIF docs/record_animations.py films of ``env_id``, as a page part (none if it
     was not recorded), saying who flies it."""
     if not (ROOT / "docs" / "img" / "tasks" / f"{env_id}.gif").is_file():
         return []
-    pilot = "the shipped pixel policy" if env_id == "QuadVisualReach-v0" else "the PID"
+    pilot = recorder().PILOTS.get(env_id, "the PID")
     return [f"![{env_id} flown by {pilot}, seeds 1000 on](../img/tasks/{env_id}.gif)"]
 
 

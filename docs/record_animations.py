@@ -39,6 +39,8 @@ RUNS = {
     / "baselines"
     / "QuadVisualReach-v0-ppo-s1"
 }
+#: env id -> who flies it in its GIF, as its page says (the PID where not named).
+PILOTS = {"QuadVisualReach-v0": "the shipped pixel policy"}
 #: Frames per second of the GIFs, and their size, pixels.
 FPS = 10
 SIZE = {"render_width": 320, "render_height": 240}
