@@ -152,7 +152,7 @@ def test_every_typed_sb3_field_is_a_keyword_of_its_sb3_class(config_class):
     """A field that is not the adapter's own goes to SB3: a misspelt one would be lost."""
     adapter = {"normalize", "env_kwargs", "sb3_kwargs", "n_envs", "num_envs"}
     adapter |= {"num_drones", "n_swarms", "eval_env_kwargs", "action_smoothness"}
-    adapter |= {"asymmetric_critic"}
+    adapter |= {"asymmetric_critic", "precision_bonus", "precision_radius"}
     typed = {f.name for f in dataclasses.fields(config_class)} - adapter
     assert typed <= set(sb3_keywords(config_class.sb3_class))
 

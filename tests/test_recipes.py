@@ -6,7 +6,7 @@ import pytest
 
 import quadgym
 from quadgym.agents.sb3.algorithms import BatchedVecEnv
-from quadgym.agents.sb3.recipes import SmoothnessPenalty
+from quadgym.agents.sb3.recipes import PrecisionBonus, SmoothnessPenalty
 
 
 def lanes(seed: int = 0) -> BatchedVecEnv:
@@ -47,3 +47,55 @@ def test_ppo_takes_the_smoothness_option_typed_and_wraps_its_training_envs():
         algo.close()
     with pytest.raises(ValueError, match="action_smoothness"):
         quadgym.make_algo("ppo", "QuadHover-v0", num_envs=2, action_smoothness=-1.0)
+
+
+def test_the_lanes_report_each_ones_distance_to_the_goal():
+    """The batched env's ``position_error`` info is each lane's distance to its target
+    after the step, as the single env reports it."""
+    venv = lanes()
+    venv.reset()
+    _, _, _, infos = venv.step(np.zeros((3, 4)))
+    env = venv.venv.unwrapped
+    want = np.linalg.norm(env.episode.goal - env.episode.state.pos, axis=1)
+    assert want.min() > 0.1  # the lanes start on the ground, 1 m below the target
+    np.testing.assert_allclose([info["position_error"] for info in infos], want)
+
+
+def test_the_precision_bonus_adds_a_peak_of_the_given_width_at_the_goal():
+    """Same lanes, same actions: the wrapped reward is the plain one plus
+    w·exp(−d/σ), d the reported distance (here about 1 m: the lanes take off from the
+    ground, so that with σ = 0.5 m the bonus is about 2·e^(−2))."""
+    plain, sharp = lanes(), PrecisionBonus(lanes(), weight=2.0, radius=0.5)
+    plain.reset(), sharp.reset()
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        a = rng.uniform(-0.3, 0.3, (3, 4))
+        _, r0, *_ = plain.step(a)
+        _, r1, _, infos = sharp.step(a)
+        d = np.array([info["position_error"] for info in infos])
+        np.testing.assert_allclose(r1 - r0, 2.0 * np.exp(-d / 0.5), rtol=1e-5, atol=1e-6)
+    assert np.all(d > 0.5) and np.all(r1 - r0 > 0.1)
+
+
+def test_the_precision_bonus_refuses_an_env_without_a_position_error():
+    venv = SmoothnessPenalty(lanes(), weight=0.0)
+    venv.step_wait = lambda: (None, np.zeros(3), np.zeros(3, bool), [{}, {}, {}])
+    sharp = PrecisionBonus(venv, weight=1.0, radius=0.1)
+    with pytest.raises(KeyError, match="position_error"):
+        sharp.step_wait()
+
+
+def test_ppo_takes_the_precision_option_typed_and_wraps_its_training_envs():
+    algo = quadgym.make_algo(
+        "ppo", "QuadHover-v0", num_envs=2, precision_bonus=0.5, precision_radius=0.1
+    )
+    try:
+        wrapped = algo.venv.venv
+        assert isinstance(wrapped, PrecisionBonus)
+        assert (wrapped.weight, wrapped.radius) == (0.5, 0.1)
+    finally:
+        algo.close()
+    with pytest.raises(ValueError, match="precision_bonus"):
+        quadgym.make_algo("ppo", "QuadHover-v0", num_envs=2, precision_bonus=-1.0)
+    with pytest.raises(ValueError, match="precision_radius"):
+        quadgym.make_algo("ppo", "QuadHover-v0", num_envs=2, precision_radius=0.0)

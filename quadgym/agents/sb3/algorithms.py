@@ -65,7 +65,7 @@ from quadgym.agents.sb3.config import (
     TD3Config,
     sb3_keywords,
 )
-from quadgym.agents.sb3.recipes import SmoothnessPenalty
+from quadgym.agents.sb3.recipes import PrecisionBonus, SmoothnessPenalty
 from quadgym.agents.sb3.state import model_state, restore_model_state
 from quadgym.envs.quad.episode import PRIVILEGED
 from quadgym.registry import base_id
@@ -206,7 +206,11 @@ class BatchedVecEnv(VecEnv):
     def step_wait(self):
         obs, reward, term, trunc, infos = self.venv.step(self._actions)
         dones = term | trunc
-        out = [{} for _ in range(self.num_envs)]
+        errors = infos.get("position_error")
+        if errors is None:
+            out = [{} for _ in range(self.num_envs)]
+        else:
+            out = [{"position_error": e} for e in errors.tolist()]
         for i in np.flatnonzero(dones):
             out[i]["terminal_observation"] = infos["final_obs"][i]
             out[i]["TimeLimit.truncated"] = bool(trunc[i] and not term[i])
@@ -260,6 +264,9 @@ class SB3Algorithm(Algorithm):
         smooth = getattr(self.config, "action_smoothness", 0.0)
         if smooth:  # a recipe of the training envs (quadgym.agents.sb3.recipes)
             venv = SmoothnessPenalty(venv, smooth)
+        precise = getattr(self.config, "precision_bonus", 0.0)
+        if precise:
+            venv = PrecisionBonus(venv, precise, self.config.precision_radius)
         try:
             venv = channels_first(venv)
             space = venv.observation_space

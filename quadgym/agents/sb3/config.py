@@ -276,6 +276,16 @@ class PPOConfig(VecEnvConfig, PPOHyperConfig):
         "λ·mean((a_t − a_{t−1})²) (quadgym.agents.sb3.recipes; 0: none)",
         ge=0.0,
     )
+    precision_bonus: float = param(
+        0.0,
+        "weight w of the precision bonus: each training step's reward gains "
+        "w·exp(−d/precision_radius), d the step's position error, m "
+        "(quadgym.agents.sb3.recipes; 0: none)",
+        ge=0.0,
+    )
+    precision_radius: float = param(
+        0.05, "length scale of the precision bonus's peak at the goal, m", gt=0.0
+    )
     asymmetric_critic: bool = param(
         False,
         "an asymmetric actor-critic: the training envs append the privileged vector (true "

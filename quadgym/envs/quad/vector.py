@@ -94,7 +94,9 @@ class QuadHoverVectorEnv(VectorEnv):
     step that ends its episode; the final observation is in
     ``infos["final_obs"]`` (object array, ``infos["_final_obs"]`` marks the
     lanes) and the reset observation is returned. ``"disabled"``: lanes never
-    reset by themselves (call ``reset``).
+    reset by themselves (call ``reset``). Every step's ``infos["position_error"]`` (n,)
+    holds each lane's distance to its goal after the step, m, as the single env's info
+    does (the reset lanes of ``next_step``: their last episode's final one).
 
     ## Arguments
 
@@ -231,11 +233,11 @@ class QuadHoverVectorEnv(VectorEnv):
                 f"actions hold NaN or inf in lane(s) {lanes[:10].tolist()}"
                 f"{' ...' if lanes.size > 10 else ''}; actions must be finite"
             )
-        reward, terminated, _, _ = self.episode.advance(
+        reward, terminated, details, _ = self.episode.advance(
             a, self.target, self.dt, self.rest_height, self._integrate
         )
         truncated = self.episode.steps >= self.max_steps
-        infos: dict[str, Any] = {}
+        infos: dict[str, Any] = {"position_error": details["position_error"]}
         if self.autoreset_mode == AutoresetMode.DISABLED:
             obs = self._obs()
         elif self.autoreset_mode == AutoresetMode.NEXT_STEP:
