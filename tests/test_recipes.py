@@ -99,3 +99,38 @@ def test_ppo_takes_the_precision_option_typed_and_wraps_its_training_envs():
         quadgym.make_algo("ppo", "QuadHover-v0", num_envs=2, precision_bonus=-1.0)
     with pytest.raises(ValueError, match="precision_radius"):
         quadgym.make_algo("ppo", "QuadHover-v0", num_envs=2, precision_radius=0.0)
+
+
+def test_the_precision_bonus_warms_up_linearly_on_the_clock_it_is_given():
+    """With warmup W the weight is w·min(1, t/W), t read from the clock at each step: the
+    same lanes and actions gain 0 at t = 0, half the bonus at t = W/2, all of it after W."""
+    now = {"t": 0}
+    plain = lanes()
+    sharp = PrecisionBonus(lanes(), weight=2.0, radius=0.5, warmup=1000, clock=lambda: now["t"])
+    plain.reset(), sharp.reset()
+    for t, share in ((0, 0.0), (500, 0.5), (1000, 1.0), (5000, 1.0)):
+        now["t"] = t
+        a = np.full((3, 4), 0.1)
+        _, r0, *_ = plain.step(a)
+        _, r1, _, infos = sharp.step(a)
+        d = np.array([info["position_error"] for info in infos])
+        assert sharp.current_weight() == 2.0 * share
+        np.testing.assert_allclose(r1 - r0, 2.0 * share * np.exp(-d / 0.5), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="clock"):
+        PrecisionBonus(lanes(), weight=1.0, radius=0.1, warmup=10)
+
+
+def test_ppo_warms_the_bonus_up_on_its_own_step_counter():
+    """The ramp reads the model's num_timesteps, which a resumed run restores."""
+    algo = quadgym.make_algo(
+        "ppo", "QuadHover-v0", num_envs=2, precision_bonus=1.0, precision_warmup=1000
+    )
+    try:
+        wrapped = algo.venv.venv
+        assert wrapped.current_weight() == 0.0
+        algo.model.num_timesteps = 250
+        assert wrapped.current_weight() == 0.25
+    finally:
+        algo.close()
+    with pytest.raises(ValueError, match="precision_warmup"):
+        quadgym.make_algo("ppo", "QuadHover-v0", num_envs=2, precision_warmup=-1)

@@ -266,7 +266,13 @@ class SB3Algorithm(Algorithm):
             venv = SmoothnessPenalty(venv, smooth)
         precise = getattr(self.config, "precision_bonus", 0.0)
         if precise:
-            venv = PrecisionBonus(venv, precise, self.config.precision_radius)
+            venv = PrecisionBonus(
+                venv,
+                precise,
+                self.config.precision_radius,
+                self.config.precision_warmup,
+                clock=lambda: self.model.num_timesteps,
+            )
         try:
             venv = channels_first(venv)
             space = venv.observation_space

@@ -286,6 +286,12 @@ class PPOConfig(VecEnvConfig, PPOHyperConfig):
     precision_radius: float = param(
         0.05, "length scale of the precision bonus's peak at the goal, m", gt=0.0
     )
+    precision_warmup: int = param(
+        0,
+        "env steps over which the precision bonus's weight rises linearly from 0 to "
+        "precision_bonus (a reward curriculum; 0: the full weight from the start)",
+        ge=0,
+    )
     asymmetric_critic: bool = param(
         False,
         "an asymmetric actor-critic: the training envs append the privileged vector (true "
