@@ -85,7 +85,10 @@ def test_a_killed_benchmark_rerun_leaves_no_earlier_tables_beside_its_pngs(tmp_p
         lambda: not (out / "results.json").exists(),
         lambda: (out / "QuadHover-v0.png").exists(),
     ):
-        proc = spawn("benchmark", *BENCH, "--episodes", 3, "--out", out)
+        # ten episodes: after the first PNG, QuadLand-v0's ten still to fly leave the
+        # poller seconds to see it, even on a loaded machine (with three, a run under load
+        # 5 once finished before the poller looked)
+        proc = spawn("benchmark", *BENCH, "--episodes", 10, "--out", out)
         kills += kill_when(proc, ready)
         names = sorted(p.name for p in out.iterdir() if not p.name.endswith(".tmp"))
         if (out / "results.json").exists():  # the earlier run, whole and alone
