@@ -104,9 +104,6 @@ class PrecisionBonus(VecEnvWrapper):
     def reset(self) -> np.ndarray:
         return self.venv.reset()
 
-    def step_async(self, actions: np.ndarray) -> None:
-        self.venv.step_async(actions)
-
     def step_wait(self):
         obs, rewards, dones, infos = self.venv.step_wait()
         try:
@@ -116,6 +113,5 @@ class PrecisionBonus(VecEnvWrapper):
                 "precision_bonus needs an env whose step infos carry 'position_error' (m), "
                 "as the quad tasks' do"
             ) from None
-        dist = dist.reshape(len(infos), -1).mean(axis=1)
         bonus = self.current_weight() * np.exp(-dist / self.radius)
         return obs, rewards + bonus.astype(rewards.dtype), dones, infos

@@ -96,7 +96,7 @@ class QuadHoverVectorEnv(VectorEnv):
     lanes) and the reset observation is returned. ``"disabled"``: lanes never
     reset by themselves (call ``reset``). Every step's ``infos["position_error"]`` (n,)
     holds each lane's distance to its goal after the step, m, as the single env's info
-    does (the reset lanes of ``next_step``: their last episode's final one).
+    does (in a step where ``next_step`` resets a lane, that lane's entry means nothing).
 
     ## Arguments
 
