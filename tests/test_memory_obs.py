@@ -6,9 +6,9 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
+from twins import start_lanes_like
 
 from quadgym.envs import quad_swarm_v0
-from quadgym.envs.quad.sim.dynamics import State
 
 STILL = {"start_height": 1.0, "target": [0, 0, 1.0], "start_xy_noise": 0.0, "start_yaw_noise": 0.0}
 MEMORY = {"action_history": 2, "error_integral": 2.0}
@@ -75,12 +75,9 @@ def test_every_face_carries_the_same_memory():
     1e-12; a lane that ends starts its next episode with no memory; a swarm's agents
     observe the memory before their neighbours."""
     single = gym.make("QuadHover-v0", physics="dyn", motors=True, **MEMORY, **STILL).unwrapped
-    single.reset(seed=3)
-    s0 = single.world.get_state()
     kw = {"physics": "dyn", "motors": True, **MEMORY, **STILL}
     envs = gym.make_vec("QuadHover-v0", num_envs=3, autoreset_mode="same_step", **kw)
-    st = State(*(np.repeat(a, 3, axis=0) for a in (s0.pos, s0.quat, s0.vel, s0.ang_vel)))
-    envs.reset(seed=0, options={"state": st})
+    start_lanes_like(single, envs, 3)
     rng = np.random.default_rng(0)
     for _ in range(10):
         act = rng.uniform(-0.2, 0.2, size=(3, 4)).astype(np.float32)

@@ -3,9 +3,9 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+from twins import start_lanes_like
 
 from quadgym.envs import quad_swarm_v0
-from quadgym.envs.quad.sim.dynamics import State
 from quadgym.envs.quad.sim.models import get_model
 
 M = get_model("cf2x")
@@ -41,11 +41,8 @@ def test_every_face_flies_the_same_motor_episode():
     """Lane 1 of the vector backend runs the single env's dyn episode with motors, to 1e-12,
     and a swarm's drones observe their four motor speeds too."""
     single = gym.make("QuadHover-v0", physics="dyn", motors=True, **STILL).unwrapped
-    single.reset(seed=3)
-    s0 = single.world.get_state()
     envs = gym.make_vec("QuadHover-v0", num_envs=3, physics="dyn", motors=True, **STILL)
-    st = State(*(np.repeat(a, 3, axis=0) for a in (s0.pos, s0.quat, s0.vel, s0.ang_vel)))
-    envs.reset(seed=0, options={"state": st})
+    start_lanes_like(single, envs, 3)
     rng = np.random.default_rng(0)
     for _ in range(20):
         act = rng.uniform(-0.2, 0.2, size=(3, 4)).astype(np.float32)

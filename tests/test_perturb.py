@@ -4,9 +4,9 @@ import gymnasium as gym
 import numpy as np
 import pybullet
 import pytest
+from twins import start_lanes_like
 
 from quadgym.envs import quad_swarm_v0
-from quadgym.envs.quad.sim.dynamics import State
 from quadgym.envs.quad.sim.models import GRAVITY, get_model
 from quadgym.envs.quad.sim.perturb import PRESETS, Perturbations, parse_perturb
 
@@ -113,11 +113,8 @@ def test_every_face_flies_the_same_perturbed_episode():
     dyn episode under wind, mass and a delay, to 1e-12."""
     perturb = "wind=(0.01,-0.02,0),mass=1.1,inertia=0.9,action_delay=1"
     single = gym.make("QuadHover-v0", physics="dyn", perturb=perturb).unwrapped
-    single.reset(seed=3)
-    s0 = single.world.get_state()
     envs = gym.make_vec("QuadHover-v0", num_envs=3, physics="dyn", perturb=perturb)
-    st = State(*(np.repeat(a, 3, axis=0) for a in (s0.pos, s0.quat, s0.vel, s0.ang_vel)))
-    envs.reset(seed=0, options={"state": st})
+    start_lanes_like(single, envs, 3)
     rng = np.random.default_rng(0)
     for _ in range(40):
         act = rng.uniform(-0.2, 0.2, size=(3, 4)).astype(np.float32)

@@ -11,6 +11,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from pettingzoo.test import parallel_api_test
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
+from twins import start_lanes_like
 
 import quadgym
 from quadgym.envs import quad_swarm_v0
@@ -195,12 +196,9 @@ def test_vector_lanes_equal_the_single_env_in_dyn(env_id, kwargs):
     """Lane 2 of the batched backend, given the single env's start (and its episode's
     draws, for the spline), runs the same episode to 1e-12."""
     single = gym.make(env_id, physics="dyn", **kwargs).unwrapped
-    single.reset(seed=3)
-    s0 = single.world.get_state()
     n, lane = 4, 2
     envs = gym.make_vec(env_id, num_envs=n, physics="dyn", **kwargs)
-    st = State(*(np.repeat(a, n, axis=0) for a in (s0.pos, s0.quat, s0.vel, s0.ang_vel)))
-    envs.reset(seed=0, options={"state": st})
+    start_lanes_like(single, envs, n)
     if getattr(single.task, "_knots", None) is not None:  # the spline the single env drew
         envs.unwrapped.task._knots[:] = single.task._knots
     rng = np.random.default_rng(0)

@@ -4,10 +4,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.vector import SyncVectorEnv
+from twins import start_lanes_like
 
 import quadgym
 from quadgym.agents.sb3.algorithms import BatchedVecEnv
-from quadgym.envs.quad.sim.dynamics import State
 from quadgym.envs.quad.vector import QuadHoverVectorEnv
 
 
@@ -104,12 +104,9 @@ def test_same_step_autoreset_and_the_sb3_adapter():
 )
 def test_lane_equals_single_env_in_dyn(action_type, physics, n, atol):
     single = gym.make("QuadHover-v0", physics=physics, action_type=action_type).unwrapped
-    single.reset(seed=3)
-    s0 = single.world.get_state()
     lane = 2
     envs = gym.make_vec("QuadHover-v0", num_envs=n, physics=physics, action_type=action_type)
-    st = State(*(np.repeat(a, n, axis=0) for a in (s0.pos, s0.quat, s0.vel, s0.ang_vel)))
-    vobs, _ = envs.reset(seed=0, options={"state": st})
+    vobs = start_lanes_like(single, envs, n)
     rng = np.random.default_rng(0)
     for _ in range(90):
         act = rng.uniform(-0.3, 0.3, size=(n, single.task.act_dim)).astype(np.float32)

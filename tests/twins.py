@@ -1,0 +1,18 @@
+"""The batched backend beside the single env: its lanes started where the single env's
+episode starts, so that a lane can be flown beside it and compared (to 1e-12 in ``dyn``)."""
+
+from typing import Any
+
+import numpy as np
+
+from quadgym.envs.quad.sim.dynamics import State
+
+
+def start_lanes_like(single: Any, envs: Any, n: int) -> np.ndarray:
+    """Reset ``single`` (an unwrapped single env) at seed 3 and every one of the ``n`` lanes of
+    ``envs`` at its start state (seed 0 for the lanes' own draws); the lanes' observations."""
+    single.reset(seed=3)
+    s0 = single.world.get_state()
+    start = State(*(np.repeat(a, n, axis=0) for a in (s0.pos, s0.quat, s0.vel, s0.ang_vel)))
+    obs, _ = envs.reset(seed=0, options={"state": start})
+    return obs
