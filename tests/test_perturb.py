@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pybullet
 import pytest
-from twins import start_lanes_like
+from twins import fly_lane_beside, start_lanes_like
 
 from quadgym.envs import quad_swarm_v0
 from quadgym.envs.quad.sim.models import GRAVITY, get_model
@@ -115,12 +115,7 @@ def test_every_face_flies_the_same_perturbed_episode():
     single = gym.make("QuadHover-v0", physics="dyn", perturb=perturb).unwrapped
     envs = gym.make_vec("QuadHover-v0", num_envs=3, physics="dyn", perturb=perturb)
     start_lanes_like(single, envs, 3)
-    rng = np.random.default_rng(0)
-    for _ in range(40):
-        act = rng.uniform(-0.2, 0.2, size=(3, 4)).astype(np.float32)
-        obs, *_ = single.step(act[1])
-        vobs, *_ = envs.step(act)
-        np.testing.assert_allclose(vobs[1], obs, rtol=0, atol=1e-12)
+    fly_lane_beside(single, envs, 40)
     swarm = quad_swarm_v0.parallel_env(num_drones=2, perturb="harsh")
     swarm.reset(seed=0)
     assert swarm.world.true_model.mass == pytest.approx(1.25 * M.mass)

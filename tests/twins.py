@@ -16,3 +16,18 @@ def start_lanes_like(single: Any, envs: Any, n: int) -> np.ndarray:
     start = State(*(np.repeat(a, n, axis=0) for a in (s0.pos, s0.quat, s0.vel, s0.ang_vel)))
     obs, _ = envs.reset(seed=0, options={"state": start})
     return obs
+
+
+def fly_lane_beside(single: Any, envs: Any, steps: int, n: int = 3, lane: int = 1) -> tuple:
+    """Fly ``steps`` control steps of random motor commands (±0.2, seed 0) on every lane and
+    lane ``lane``'s on ``single``, asserting at each step that the two observe the same to
+    1e-12; the single env's last observation, and whether its episode ended on the way."""
+    rng = np.random.default_rng(0)
+    ended = False
+    for _ in range(steps):
+        act = rng.uniform(-0.2, 0.2, size=(n, 4)).astype(np.float32)
+        obs, _, term, *_ = single.step(act[lane])
+        vobs, *_ = envs.step(act)
+        ended = ended or bool(term)
+        np.testing.assert_allclose(vobs[lane], obs, rtol=0, atol=1e-12)
+    return obs, ended
