@@ -316,6 +316,24 @@ class SB3Algorithm(Algorithm):
         }
         return AsymmetricPolicy
 
+    def critic_columns(self, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The training envs' keywords ``env_kwargs``, with ``asymmetric_critic`` those that
+        append the critic's privileged columns (``privileged=True``; never the actor's)."""
+        return {**env_kwargs, "privileged": True} if self.asymmetric else env_kwargs
+
+    def actor_view(self, observation: Any) -> Any:
+        """``observation`` as the model takes it: with ``asymmetric_critic`` an env's own
+        observation (without the privileged columns) is padded with zeros to the training
+        width; the actor never reads those columns, so they change no action."""
+        if not self.asymmetric:
+            return observation
+        observation = np.asarray(observation)
+        width = self.model.observation_space.shape[0]
+        if observation.shape[-1] == width - len(PRIVILEGED):
+            pad = np.zeros((*observation.shape[:-1], len(PRIVILEGED)), observation.dtype)
+            observation = np.concatenate([observation, pad], -1)
+        return observation
+
     def check_observations(self, space: gym.Space) -> None:
         """Refuse observations the plugin cannot train on (see :class:`OffPolicyAlgorithm`)."""
 
@@ -348,8 +366,7 @@ class SB3Algorithm(Algorithm):
         env_kwargs = c.env_kwargs
         if env_kwargs is None:
             env_kwargs = defaults.train_env if defaults is not None else {}
-        if self.asymmetric:  # the critic's columns, appended by the env (never the actor's)
-            env_kwargs = {**env_kwargs, "privileged": True}
+        env_kwargs = self.critic_columns(env_kwargs)
         if c.num_envs is None:
             copies = c.n_envs if c.n_envs is not None else self.default_copies(env_id)
             apart = defaults is not None and defaults.subprocess and copies > 1
@@ -399,12 +416,7 @@ class SB3Algorithm(Algorithm):
         """The policy's action for the env's ``observation`` (with ``asymmetric_critic``
         the env's own, without the privileged columns: the actor never reads them, so
         they are filled with zeros)."""
-        if self.asymmetric:
-            observation = np.asarray(observation)
-            width = self.model.observation_space.shape[0]
-            if observation.shape[-1] == width - len(PRIVILEGED):
-                pad = np.zeros((*observation.shape[:-1], len(PRIVILEGED)), observation.dtype)
-                observation = np.concatenate([observation, pad], -1)
+        observation = self.actor_view(observation)
         action, _ = self.model.predict(self._normalize(observation), deterministic=deterministic)
         return action
 

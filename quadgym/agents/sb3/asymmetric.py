@@ -1,6 +1,6 @@
-"""The asymmetric actor-critic of ``ppo``'s ``asymmetric_critic`` (Eschmann et al., "Learning
-to Fly in Seconds"; Chen et al., SimpleFlight): the value function is told what the policy
-must do without.
+"""The asymmetric actor-critic of ``ppo``'s and ``ppo_shared``'s ``asymmetric_critic``
+(Eschmann et al., "Learning to Fly in Seconds"; Chen et al., SimpleFlight): the value
+function is told what the policy must do without.
 
 The training envs append the privileged vector to each observation (the quad faces'
 ``privileged=True``: the true state, the episode's time and its perturbation parameters,

@@ -264,6 +264,14 @@ class PPOHyperConfig(SB3Config):
     ent_coef: float | None = param(None, "entropy bonus weight (None: SB3's 0)", ge=0)
     vf_coef: float | None = param(None, "value-loss weight (None: SB3's 0.5)", ge=0)
     max_grad_norm: float | None = param(None, "gradient norm clip (None: SB3's 0.5)", gt=0)
+    asymmetric_critic: bool = param(
+        False,
+        "an asymmetric actor-critic: the training envs append the privileged vector (true "
+        "state, episode time, perturbation parameters: the quad envs' privileged=True; "
+        "ppo_shared: each drone its own) that the critic reads and the actor's features drop "
+        "(quadgym.agents.sb3.asymmetric); the actor flies and is exported on the env's own "
+        "observation",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,13 +299,6 @@ class PPOConfig(VecEnvConfig, PPOHyperConfig):
         "env steps over which the precision bonus's weight rises linearly from 0 to "
         "precision_bonus (a reward curriculum; 0: the full weight from the start)",
         ge=0,
-    )
-    asymmetric_critic: bool = param(
-        False,
-        "an asymmetric actor-critic: the training envs append the privileged vector (true "
-        "state, episode time, perturbation parameters: the quad envs' privileged=True) that "
-        "the critic reads and the actor's features drop (quadgym.agents.sb3.asymmetric); the "
-        "actor flies and is exported on the env's own observation",
     )
 
     n_envs: int | None = param(

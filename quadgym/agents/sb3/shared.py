@@ -171,7 +171,7 @@ class PPOShared(SB3Algorithm):
     def make_training_venv(self, env_id: str) -> VecEnv:
         """The drones of ``n_swarms`` swarms as the slots of one ``VecEnv``."""
         c = self.config
-        env_kwargs = {**SWARM_TRAIN_ENV, **(c.env_kwargs or {})}
+        env_kwargs = self.critic_columns({**SWARM_TRAIN_ENV, **(c.env_kwargs or {})})
         envs = [
             make_parallel_env(env_id, num_drones=c.num_drones, **env_kwargs)
             for _ in range(c.n_swarms)
@@ -185,7 +185,7 @@ class PPOShared(SB3Algorithm):
     def act(self, observation: Any, deterministic: bool = True) -> Any:
         if isinstance(observation, dict):
             agents = list(observation)
-            obs = np.stack([observation[a] for a in agents])
+            obs = self.actor_view(np.stack([observation[a] for a in agents]))
             actions, _ = self.model.predict(self._normalize(obs), deterministic=deterministic)
             return dict(zip(agents, actions, strict=True))
         return super().act(observation, deterministic)

@@ -275,8 +275,8 @@ class QuadConfig(EnvConfig):
         False,
         "append the privileged vector (the true state, the episode's time and its perturbation "
         "parameters: quadgym.envs.quad.episode.PRIVILEGED) to the observation, for an "
-        "asymmetric critic in training; a policy must not read it (ppo's asymmetric_critic "
-        "slices it off its actor)",
+        "asymmetric critic in training; a policy must not read it (the asymmetric_critic of ppo "
+        "and ppo_shared slices it off the actor)",
     )
 
     obs_type: str = param(

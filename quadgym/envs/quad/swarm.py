@@ -79,6 +79,13 @@ class SwarmEnv(ParallelEnv, EzPickle):
     ``e`` is the box half-width plus the largest start-to-target distance plus
     0.5 m; ``s = 2·e + 2·spacing·num_drones``. Values saturate at the bounds.
 
+    **Privileged** (``privileged=True``, for training only): after the neighbours, the
+    drone's own 34-entry privileged vector, QuadHover-v0's
+    (:data:`~quadgym.envs.quad.episode.PRIVILEGED`: its true target − position, rotation,
+    velocity and body rates, the fraction of the episode flown, its episode's physical
+    parameters, sensor-noise std and action delay). ``ppo_shared``'s ``asymmetric_critic``
+    sets it on its training swarms and drops it from the shared actor.
+
     **Onboard cameras** (``obs_type``, default ``"kin"``: the vector above,
     alone): each agent gets the images of its own drone's forward camera, and
     the drones see each other (segmentation id 3 + i for drone i; a drone never
@@ -212,7 +219,9 @@ class SwarmEnv(ParallelEnv, EzPickle):
     |                        |                |         | observed (leak τ, s), as QuadHover-v0|
     | ``error_integral_radius`` | **float**   | None    | its anti-windup radius, m, as        |
     |                        |                |         | QuadHover-v0's                       |
-    | ``privileged``         | **bool**       | False   | refused (QuadHover-v0's faces only)  |
+    | ``privileged``         | **bool**       | False   | each drone's privileged vector after |
+    |                        |                |         | its neighbours, as QuadHover-v0's    |
+    |                        |                |         | (training only: ppo_shared's critic) |
     | ``obs_type``           | **str**        | "kin"   | ``kin``, ``rgb``, ``depth``, ``seg`` |
     |                        |                |         | or parts joined by "+"               |
     | ``camera_width``       | **int**        | 64      | image width, pixels; 1 to 1024       |
@@ -322,11 +331,6 @@ class SwarmEnv(ParallelEnv, EzPickle):
     ) -> None:
         self.config = config = face_config(self, locals())
         self.swarm_config = swarm = SwarmConfig.from_arguments(locals())
-        if config.privileged:
-            raise ValueError(
-                "privileged=True: the swarm face does not carry the privileged vector (no "
-                "plugin of it has an asymmetric critic); QuadHover-v0's faces do"
-            )
         name = TEAM_ENVS.get(config.task, "quad_swarm_v0")
         self.metadata = {**self.metadata, "name": name}
         if config.render_mode not in (None, *self.metadata["render_modes"]):
@@ -364,11 +368,15 @@ class SwarmEnv(ParallelEnv, EzPickle):
             high = np.concatenate(
                 [own.high, np.tile([span] * 3 + [2 * self.task.max_speed_obs] * 3, self.k)]
             ).astype(np.float32)
+            self._neigh_high = high[own.shape[0] :].astype(np.float64)
+            if config.privileged:  # after the neighbours, as Episode.observe appends it
+                high = np.concatenate(
+                    [high, ep.observation_space(self._max_error).high[own.shape[0] :]]
+                )
             self._obs_space = gym.spaces.Box(-high, high, dtype=np.float32)
             self._observer = Observer.of(self.world, config)  # None: "kin", the vector alone
             if self._observer is not None:
                 self._obs_space = self._observer.space(self._obs_space)
-            self._neigh_high = high[own.shape[0] :].astype(np.float64)
             self._act_space = self.task.action_space()
             self.state_space = self._state_space()
         self.agents: list[str] = []
@@ -555,7 +563,8 @@ class SwarmEnv(ParallelEnv, EzPickle):
                 pad = np.zeros((n, self.k - neigh.shape[1], 6))
                 neigh = np.concatenate([neigh, pad], axis=1)
             tail = (neigh.reshape(n, -1), self._neigh_high)
-        return self.episode.observe(self._max_error, tail, self.world.motor_speeds())
+        parameters = self.world.episode_parameters() if self.config.privileged else None
+        return self.episode.observe(self._max_error, tail, self.world.motor_speeds(), parameters)
 
     def render(self):
         if self.render_mode == "rgb_array":
