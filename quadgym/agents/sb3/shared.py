@@ -147,7 +147,10 @@ class PPOShared(SB3Algorithm):
     """PPO with one policy shared by all drones of ``quad_swarm_v0``.
 
     Config: :class:`PPOSharedConfig`. ``learn``'s budget is in agent-steps (one
-    drone, one control step). ``act`` takes and returns dicts keyed by agent.
+    drone, one control step). ``act`` takes and returns dicts keyed by agent. With
+    ``asymmetric_critic`` the training swarms append each drone's own privileged vector
+    (``privileged=True``) for the critic; the shared actor, ``act`` and an export read the
+    swarm's own observation.
     """
 
     name = "ppo_shared"
