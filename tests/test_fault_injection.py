@@ -78,25 +78,31 @@ def test_a_killed_benchmark_rerun_leaves_no_earlier_tables_beside_its_pngs(tmp_p
     first = run("benchmark", *BENCH, "--episodes", 1, "--out", out)
     assert first.returncode == 0, first.stderr
     complete = sorted(p.name for p in out.iterdir())
-    kills = 0
+    earlier = 1  # episodes of the whole run in ``out``
     # at once, just after the earlier run's files went, after the first task's PNG
     for ready in (
         lambda: True,
         lambda: not (out / "results.json").exists(),
         lambda: (out / "QuadHover-v0.png").exists(),
     ):
-        # ten episodes: after the first PNG, QuadLand-v0's ten still to fly leave the
-        # poller seconds to see it, even on a loaded machine (with three, a run under load
-        # 5 once finished before the poller looked)
-        proc = spawn("benchmark", *BENCH, "--episodes", 10, "--out", out)
-        kills += kill_when(proc, ready)
+        # ten episodes leave the poller seconds after the first PNG; a run that still ends
+        # before it looks (twice so far, under load 3-5) is the next earlier run, whole,
+        # and the moment is tried again with a new one: every moment gets its kill
+        for _ in range(5):
+            proc = spawn("benchmark", *BENCH, "--episodes", 10, "--out", out)
+            if kill_when(proc, ready):
+                break
+            assert proc.returncode == 0, proc.stderr.read()
+            assert sorted(p.name for p in out.iterdir()) == complete
+            earlier = 10
+        else:
+            pytest.fail("five runs in a row ended before the moment to kill them")
         names = sorted(p.name for p in out.iterdir() if not p.name.endswith(".tmp"))
         if (out / "results.json").exists():  # the earlier run, whole and alone
             assert names == complete
-            assert json.loads((out / "results.json").read_text())["episodes"] == 1
+            assert json.loads((out / "results.json").read_text())["episodes"] == earlier
         else:  # the killed run's own files only: tables come last, through a rename
             assert set(names) <= {".quadgym-out", "QuadHover-v0.png"}, names
-    assert kills == 3
     done = run("benchmark", *BENCH, "--episodes", 3, "--out", out)
     assert done.returncode == 0, done.stderr
     assert json.loads((out / "results.json").read_text())["episodes"] == 3
