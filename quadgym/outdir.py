@@ -9,7 +9,9 @@ Two rules, shared by ``scripts/train.py``, ``train_rllib.py``, ``tune.py``,
   itself (marked by ``.quadgym-out``, which names the script). Reusing its own
   directory first removes every file an earlier run of it wrote, so a run killed
   midway never leaves the previous command's tables beside its own new files.
-  (The directory is renamed aside and made anew: one step, not a file at a time.)
+  (The directory is renamed aside and made anew: one step, not a file at a time; the
+  new one is made with its mark beside it and renamed into place, so that no kill leaves
+  a directory that is neither absent, nor empty, nor marked.)
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def claim(path: str | Path, owner: str) -> Path:
     if problem:
         raise ValueError(problem)
     path = Path(path).absolute()
+    mark = json.dumps({"owner": owner}).encode()
     aside = path.with_name(f".{path.name}.cleared-{os.getpid()}")
     if path.is_dir() and any(path.iterdir()):
         try:
@@ -99,9 +102,26 @@ def claim(path: str | Path, owner: str) -> Path:
                     shutil.rmtree(entry)
                 elif entry.name != MARK:
                     entry.unlink()
-    path.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path / MARK, json.dumps({"owner": owner}).encode())
-    for old in path.parent.glob(f".{path.name}.cleared-*"):
+    if not (path / MARK).exists():
+        # made beside it with the mark inside, then renamed into place (onto an absent or
+        # empty directory): a mark written into the visible directory would, killed before
+        # its own rename, leave a directory holding only the mark's temporary file, which
+        # the next run would refuse as not its own
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staged = path.with_name(f".{path.name}.new-{os.getpid()}")
+        shutil.rmtree(staged, ignore_errors=True)
+        staged.mkdir()
+        (staged / MARK).write_bytes(mark)
+        try:
+            os.rename(staged, path)
+        except OSError:  # an empty mount point: the mark written in place
+            shutil.rmtree(staged, ignore_errors=True)
+            path.mkdir(exist_ok=True)
+            atomic_write_bytes(path / MARK, mark)
+    for old in [
+        *path.parent.glob(f".{path.name}.cleared-*"),
+        *path.parent.glob(f".{path.name}.new-*"),
+    ]:
         shutil.rmtree(old, ignore_errors=True)
     return path
 

@@ -86,8 +86,9 @@ def test_a_killed_benchmark_rerun_leaves_no_earlier_tables_beside_its_pngs(tmp_p
         lambda: (out / "QuadHover-v0.png").exists(),
     ):
         # ten episodes leave the poller seconds after the first PNG; a run that still ends
-        # before it looks (twice so far, under load 3-5) is the next earlier run, whole,
-        # and the moment is tried again with a new one: every moment gets its kill
+        # before it looks must have succeeded (a failed one is how a kill inside claim(),
+        # which left a directory the next run refused, showed up here) and is the next
+        # earlier run, whole; the moment is tried again with a new one
         for _ in range(5):
             proc = spawn("benchmark", *BENCH, "--episodes", 10, "--out", out)
             if kill_when(proc, ready):

@@ -4,6 +4,7 @@ refused by name before anything is built, flown or started."""
 from __future__ import annotations
 
 import json
+import os
 import warnings
 
 import gymnasium as gym
@@ -118,6 +119,66 @@ def test_lifecycle_errors_name_the_env_they_come_from(make, name):
     with pytest.raises(RuntimeError, match=f"^{name} is closed"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         env.reset(seed=0)
+
+
+class _Killed(BaseException):
+    """A SIGKILL at a chosen step of a claim (nothing after it runs)."""
+
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_a_claim_killed_at_any_step_leaves_a_directory_the_next_run_takes(
+    tmp_path, monkeypatch, earlier
+):
+    """Killed before each file-system step of claim() in turn (renames, removals, mkdir,
+    writes), the output is absent, empty, marked or the earlier run whole, and the next
+    claim takes it. A mark written in the visible directory, killed before its own rename,
+    used to leave only its temporary file, which the next run refused as not its own."""
+    import pathlib
+    import shutil
+
+    from quadgym import outdir
+
+    real = {
+        (os, "rename"): os.rename,
+        (os, "replace"): os.replace,
+        (shutil, "rmtree"): shutil.rmtree,
+        (pathlib.Path, "mkdir"): pathlib.Path.mkdir,
+        (pathlib.Path, "write_bytes"): pathlib.Path.write_bytes,
+    }
+    step, finished = 0, False
+    while not finished:
+        out = tmp_path / f"out{step}"
+        if earlier:
+            outdir.claim(out, "me")
+            (out / "results.json").write_text("{}")
+        calls = [0]
+
+        def dying(function, calls=calls, step=step):
+            def call(*args, **kwargs):
+                calls[0] += 1
+                if calls[0] > step:
+                    raise _Killed
+                return function(*args, **kwargs)
+
+            return call
+
+        with monkeypatch.context() as m:
+            for (owner, name), function in real.items():
+                m.setattr(owner, name, dying(function))
+            try:
+                outdir.claim(out, "me")
+                finished = True
+            except _Killed:
+                pass
+        left = sorted(p.name for p in out.iterdir()) if out.exists() else []
+        whole = [outdir.MARK, "results.json"] if earlier else []
+        assert left in ([], [outdir.MARK], whole), (step, left)
+        assert outdir.claim_problem(out, "me") is None, step
+        outdir.claim(out, "me")
+        assert [p.name for p in out.iterdir()] == [outdir.MARK]
+        step += 1
+    assert step > 3  # the claim has that many steps to be killed at
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"out{i}" for i in range(step)]
 
 
 @pytest.mark.parametrize("rename_fails", [False, True])
