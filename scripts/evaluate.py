@@ -14,6 +14,8 @@ errors (how many ended under ``--tolerance`` m uncrashed) and the task's own met
 ``evaluation.png`` (return per episode; for drone envs the distance to the
 target over time) and ``evaluation.json`` into ``--out`` (default
 ``results/evaluate/<run's name>``, never into the run, which may be a shipped one).
+A run of a multi-agent env (``ppo_shared`` on the swarm or a team task) is refused by
+name: ``scripts/benchmark.py --tasks ENV --controllers RUN`` scores those.
 ``--video`` films the first ``--video-episodes`` episodes (default 1) from a
 third-person camera that follows the drones; ``--onboard`` (drone envs) writes
 ``onboard.png`` and ``onboard.mp4`` into ``--out``: what each drone's camera sees in
@@ -41,7 +43,7 @@ from quadgym.envs.quad.sensors.pictures import OnboardRecorder  # noqa: E402
 from quadgym.evaluation import controller_interface, interface_conflict  # noqa: E402
 from quadgym.files import atomic_write_bytes  # noqa: E402
 from quadgym.outdir import out_problem, save_figure  # noqa: E402
-from quadgym.registry import ENV_SPECS  # noqa: E402
+from quadgym.registry import ENV_SPECS, PARALLEL_ENVS  # noqa: E402
 from quadgym.runs.load import load_run, read_state, run_problem  # noqa: E402
 
 
@@ -81,9 +83,14 @@ def not_a_run(args: Any) -> str | None:
     if not (run / "state.json").is_file() or not (run / "checkpoint.bin").is_file():
         return f"{run} has no state.json and checkpoint.bin; is it a run directory?"
     try:  # the run's state: what names its plugin and env, each field checked by name
-        read_state(run)
+        env_id = read_state(run)["env"]
     except ValueError as exc:
         return str(exc)
+    if env_id in PARALLEL_ENVS:  # a PettingZoo team: benchmark.py scores those
+        return (
+            f"{run} is a run of the multi-agent env {env_id}, which this script does not fly; "
+            f"score it with: python scripts/benchmark.py --tasks {env_id} --controllers {run}"
+        )
     # where the results go, checked before any episode is flown
     problem = out_problem(out_dir(args), "--out")
     if problem is None and getattr(args, "video", None):
@@ -94,7 +101,6 @@ def not_a_run(args: Any) -> str | None:
     if conflict:
         return f"--env-kwargs: {conflict}"
     if getattr(args, "onboard", False):
-        env_id = read_state(run)["env"]
         if ENV_SPECS.get(env_id, {}).get("entry_point") != DRONE_ENTRY:
             drones = sorted(k for k, v in ENV_SPECS.items() if v["entry_point"] == DRONE_ENTRY)
             return f"--onboard films drone envs ({', '.join(drones)}); {run} is a run of {env_id}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -93,6 +94,16 @@ def test_evaluate_refuses_an_unwritable_video_before_flying(rpm_run, tmp_path, c
     forbid((gym, "make"))
     argv = ["--run", str(rpm_run), "--video", str(tmp_path / "file" / "v.mp4")]
     assert "is a file, not a directory" in usage_error(capsys, evaluate.main, argv)
+
+
+def test_evaluate_refuses_a_team_run_by_name_and_names_the_command_that_scores_it(capsys, forbid):
+    """Before: Gymnasium's NameNotFound traceback (a team env is PettingZoo's, not
+    gym.make's), also on the shipped team baselines."""
+    forbid((gym, "make"))
+    run = Path(__file__).resolve().parents[1] / "baselines" / "quad_reform_v0-ppo_shared-robust-s0"
+    err = usage_error(capsys, evaluate.main, ["--run", str(run), "--out", "unused"])
+    assert "multi-agent env quad_reform_v0" in err
+    assert f"benchmark.py --tasks quad_reform_v0 --controllers {run}" in err
 
 
 def test_evaluate_names_an_invalid_state_field(rpm_run, capsys):
