@@ -9,13 +9,14 @@ Two rules, shared by ``scripts/train.py``, ``train_rllib.py``, ``tune.py``,
   itself (marked by ``.quadgym-out``, which names the script). Reusing its own
   directory first removes every file an earlier run of it wrote, so a run killed
   midway never leaves the previous command's tables beside its own new files.
-  (The directory is renamed aside and made anew: one step, not a file at a time; the
-  new one is made with its mark beside it and renamed into place, so that no kill leaves
-  a directory that is neither absent, nor empty, nor marked.)
+  (The directory is renamed aside and made anew: one step, not a file at a time.) The
+  mark is written through a temporary file and a rename; a kill between the two leaves that
+  temporary file alone in the directory, which counts as empty (and is removed) here.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -49,6 +50,14 @@ def out_problem(path: str | Path, flag: str = "--out") -> str | None:
     return None  # pragma: no cover - the root exists
 
 
+def _contents(path: Path) -> list[Path]:
+    """The entries of the directory ``path`` but the mark's own temporary files (what a
+    kill during :func:`claim`'s write of the mark leaves: nothing of a run)."""
+    return [
+        e for e in path.iterdir() if not (e.name.startswith(f".{MARK}.") and e.suffix == ".tmp")
+    ]
+
+
 def owner_of(path: str | Path) -> str | None:
     """The script that marked ``path`` as its output (None: no readable mark)."""
     try:
@@ -64,7 +73,7 @@ def claim_problem(path: str | Path, owner: str, flag: str = "--out") -> str | No
     if problem:
         return problem
     path = Path(path).absolute()
-    if path.is_dir() and any(path.iterdir()):
+    if path.is_dir() and _contents(path):
         if owner_of(path) != owner:
             return (
                 f"{flag} {path} is not empty and was not written by {owner}; "
@@ -91,8 +100,10 @@ def claim(path: str | Path, owner: str) -> Path:
     if problem:
         raise ValueError(problem)
     path = Path(path).absolute()
-    mark = json.dumps({"owner": owner}).encode()
     aside = path.with_name(f".{path.name}.cleared-{os.getpid()}")
+    if path.is_dir():  # a killed claim's temporary mark files go first
+        for stray in set(path.iterdir()) - set(_contents(path)):
+            stray.unlink(missing_ok=True)
     if path.is_dir() and any(path.iterdir()):
         try:
             os.rename(path, aside)
@@ -102,26 +113,9 @@ def claim(path: str | Path, owner: str) -> Path:
                     shutil.rmtree(entry)
                 elif entry.name != MARK:
                     entry.unlink()
-    if not (path / MARK).exists():
-        # made beside it with the mark inside, then renamed into place (onto an absent or
-        # empty directory): a mark written into the visible directory would, killed before
-        # its own rename, leave a directory holding only the mark's temporary file, which
-        # the next run would refuse as not its own
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staged = path.with_name(f".{path.name}.new-{os.getpid()}")
-        shutil.rmtree(staged, ignore_errors=True)
-        staged.mkdir()
-        (staged / MARK).write_bytes(mark)
-        try:
-            os.rename(staged, path)
-        except OSError:  # an empty mount point: the mark written in place
-            shutil.rmtree(staged, ignore_errors=True)
-            path.mkdir(exist_ok=True)
-            atomic_write_bytes(path / MARK, mark)
-    for old in [
-        *path.parent.glob(f".{path.name}.cleared-*"),
-        *path.parent.glob(f".{path.name}.new-*"),
-    ]:
+    path.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path / MARK, json.dumps({"owner": owner}).encode())
+    for old in path.parent.glob(f".{glob.escape(path.name)}.cleared-*"):
         shutil.rmtree(old, ignore_errors=True)
     return path
 

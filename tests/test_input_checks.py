@@ -132,64 +132,67 @@ def test_lifecycle_errors_name_the_env_they_come_from(make, name):
         env.reset(seed=0)
 
 
-class _Killed(BaseException):
-    """A SIGKILL at a chosen step of a claim (nothing after it runs)."""
-
-
+@pytest.mark.parametrize("mount", [False, True])
 @pytest.mark.parametrize("earlier", [False, True])
-def test_a_claim_killed_at_any_step_leaves_a_directory_the_next_run_takes(
-    tmp_path, monkeypatch, earlier
-):
-    """Killed before each file-system step of claim() in turn (renames, removals, mkdir,
-    writes), the output is absent, empty, marked or the earlier run whole, and the next
-    claim takes it. A mark written in the visible directory, killed before its own rename,
-    used to leave only its temporary file, which the next run refused as not its own."""
+def test_a_claim_killed_at_any_step_leaves_a_directory_the_next_run_takes(tmp_path, earlier, mount):
+    """claim() in a forked child, SIGKILLed before each of its file-system calls in turn
+    (renames, removals, mkdir, the mark's temporary file and its rename): the output is
+    absent, empty, marked or the earlier run whole (a killed write of the mark may leave its
+    temporary file, which counts for nothing), and the next claim takes it. ``mount``: the
+    rename aside fails (EBUSY, a mount point), so an earlier run is emptied in place. Before:
+    a kill between the mark's temporary file and its rename left a directory the next run
+    refused as not its own."""
+    import errno
     import pathlib
     import shutil
+    import signal
+    import tempfile
 
     from quadgym import outdir
 
-    real = {
-        (os, "rename"): os.rename,
-        (os, "replace"): os.replace,
-        (shutil, "rmtree"): shutil.rmtree,
-        (pathlib.Path, "mkdir"): pathlib.Path.mkdir,
-        (pathlib.Path, "write_bytes"): pathlib.Path.write_bytes,
-    }
+    calls = [(os, "rename"), (os, "replace"), (shutil, "rmtree"), (os, "unlink")]
+    calls += [(pathlib.Path, "mkdir"), (pathlib.Path, "unlink"), (tempfile, "mkstemp")]
     step, finished = 0, False
     while not finished:
         out = tmp_path / f"out{step}"
         if earlier:
             outdir.claim(out, "me")
             (out / "results.json").write_text("{}")
-        calls = [0]
-
-        def dying(function, calls=calls, step=step):
-            def call(*args, **kwargs):
-                calls[0] += 1
-                if calls[0] > step:
-                    raise _Killed
-                return function(*args, **kwargs)
-
-            return call
-
-        with monkeypatch.context() as m:
-            for (owner, name), function in real.items():
-                m.setattr(owner, name, dying(function))
+        child = os.fork()
+        if child == 0:  # dies at its step-th call; exits 0 if claim() finishes first
             try:
+                count = [0]
+
+                def dying(function, name, count=count, step=step, out=out):
+                    def call(*args, **kwargs):
+                        count[0] += 1
+                        if count[0] > step:
+                            os.kill(os.getpid(), signal.SIGKILL)
+                        if mount and name == "rename" and Path(args[0]) == out:
+                            raise OSError(errno.EBUSY, "a mount point")
+                        return function(*args, **kwargs)
+
+                    return call
+
+                for owner, name in calls:
+                    setattr(owner, name, dying(getattr(owner, name), name))
                 outdir.claim(out, "me")
-                finished = True
-            except _Killed:
-                pass
-        left = sorted(p.name for p in out.iterdir()) if out.exists() else []
-        whole = [outdir.MARK, "results.json"] if earlier else []
-        assert left in ([], [outdir.MARK], whole), (step, left)
-        assert outdir.claim_problem(out, "me") is None, step
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+        _, status = os.waitpid(child, 0)
+        assert not os.WIFEXITED(status) or os.WEXITSTATUS(status) == 0, step
+        finished = os.WIFEXITED(status)
+        left = set() if not out.exists() else {p.name for p in outdir._contents(out)}
+        assert left in (set(), {outdir.MARK}, {outdir.MARK, "results.json"}), (step, left)
+        if not earlier:
+            assert "results.json" not in left
+        assert outdir.claim_problem(out, "me") is None, (step, list(out.iterdir()))
         outdir.claim(out, "me")
         assert [p.name for p in out.iterdir()] == [outdir.MARK]
         step += 1
-    assert step > 3  # the claim has that many steps to be killed at
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"out{i}" for i in range(step)]
+    assert step >= 4  # mkdir, the mark's temporary file, its rename, the aside's removal...
+    assert {p.name for p in tmp_path.iterdir()} == {f"out{i}" for i in range(step)}
 
 
 @pytest.mark.parametrize("rename_fails", [False, True])
