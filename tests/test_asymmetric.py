@@ -209,3 +209,16 @@ def test_ppo_shared_trains_an_asymmetric_critic_and_its_actor_flies_the_plain_sw
         mlp_policy(algo).act(seen[:2]), np.stack(list(algo.act(one).values())), atol=2e-6
     )
     algo.close()
+
+
+@pytest.mark.parametrize("face", ["single", "swarm"])
+def test_privileged_without_the_kinematic_vector_is_refused_by_name(face):
+    """It is appended to the kinematic vector: with images alone it used to vanish."""
+    make = {
+        "single": lambda **kw: gym.make("QuadHover-v0", **kw),
+        "swarm": lambda **kw: quad_swarm_v0.parallel_env(num_drones=2, **kw),
+    }[face]
+    with pytest.raises(ValueError, match="privileged=True appends to the kinematic vector"):
+        make(privileged=True, obs_type="rgb")
+    env = make(privileged=True, obs_type="kin+rgb")
+    env.close()

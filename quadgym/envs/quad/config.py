@@ -327,6 +327,12 @@ class QuadConfig(EnvConfig):
                 f"camera_hz={self.camera_hz} does not divide control_hz={self.control_hz} (frames "
                 f"are held for whole control steps); choose one of {divisors}"
             )
+        if self.privileged and "kin" not in self.obs_type.split("+"):
+            raise ValueError(
+                f"privileged=True appends to the kinematic vector, which obs_type="
+                f"{self.obs_type!r} does not observe; use an obs_type with 'kin' "
+                f"(e.g. 'kin+{self.obs_type}')"
+            )
         if self.motors and self.model.motor_tau is None:
             with_tau = [m for m in MODEL_NAMES if get_model(m).motor_tau is not None]
             raise ValueError(
