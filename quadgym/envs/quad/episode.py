@@ -194,13 +194,21 @@ class Episode:
             return obs
         return np.concatenate([obs, self.privileged(max_error, parameters)], 1)
 
-    def observation_space(self, max_error: float) -> spaces.Box:
-        """One row's observation space (the task's, then with ``privileged`` the bounds of
-        :data:`PRIVILEGED`)."""
+    def observation_space(
+        self, max_error: float, tail_high: np.ndarray | None = None
+    ) -> spaces.Box:
+        """One row's observation space, in :meth:`observe`'s order: the task's, then a face's
+        own ``tail_high`` bounds (the swarm's neighbours) if given, then with ``privileged``
+        the bounds of :data:`PRIVILEGED`."""
         own = self.task.observation_space(max_error)
-        if not self.config.privileged:
+        parts = [own.high]
+        if tail_high is not None:
+            parts.append(tail_high)
+        if self.config.privileged:
+            parts.append(self._privileged_high(max_error))
+        if len(parts) == 1:
             return own
-        high = np.concatenate([own.high, self._privileged_high(max_error)]).astype(np.float32)
+        high = np.concatenate(parts).astype(np.float32)
         return spaces.Box(-high, high, dtype=np.float32)
 
     def _privileged_high(self, max_error: float) -> np.ndarray:

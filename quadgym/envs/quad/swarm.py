@@ -363,17 +363,10 @@ class SwarmEnv(ParallelEnv, EzPickle):
             self._max_error = self.task.max_error(self.start, self.target)
             self.possible_agents = [f"drone_{i}" for i in range(n)]
             self._index = {a: i for i, a in enumerate(self.possible_agents)}
-            own = self.task.observation_space(self._max_error)
             span = 2 * self._max_error + 2 * swarm.spacing * n
-            high = np.concatenate(
-                [own.high, np.tile([span] * 3 + [2 * self.task.max_speed_obs] * 3, self.k)]
-            ).astype(np.float32)
-            self._neigh_high = high[own.shape[0] :].astype(np.float64)
-            if config.privileged:  # after the neighbours, as Episode.observe appends it
-                high = np.concatenate(
-                    [high, ep.observation_space(self._max_error).high[own.shape[0] :]]
-                )
-            self._obs_space = gym.spaces.Box(-high, high, dtype=np.float32)
+            neigh = np.tile([span] * 3 + [2 * self.task.max_speed_obs] * 3, self.k)
+            self._neigh_high = neigh.astype(np.float32).astype(np.float64)  # as the Box's
+            self._obs_space = ep.observation_space(self._max_error, neigh)
             self._observer = Observer.of(self.world, config)  # None: "kin", the vector alone
             if self._observer is not None:
                 self._obs_space = self._observer.space(self._obs_space)
