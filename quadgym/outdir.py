@@ -50,12 +50,15 @@ def out_problem(path: str | Path, flag: str = "--out") -> str | None:
     return None  # pragma: no cover - the root exists
 
 
+def _stray_mark(entry: Path) -> bool:
+    """Whether ``entry`` is a temporary file of the mark (what a kill during :func:`claim`'s
+    write of the mark leaves: nothing of a run)."""
+    return entry.name.startswith(f".{MARK}.") and entry.suffix == ".tmp"
+
+
 def _contents(path: Path) -> list[Path]:
-    """The entries of the directory ``path`` but the mark's own temporary files (what a
-    kill during :func:`claim`'s write of the mark leaves: nothing of a run)."""
-    return [
-        e for e in path.iterdir() if not (e.name.startswith(f".{MARK}.") and e.suffix == ".tmp")
-    ]
+    """The entries of the directory ``path`` but the mark's temporary files."""
+    return [entry for entry in path.iterdir() if not _stray_mark(entry)]
 
 
 def owner_of(path: str | Path) -> str | None:
@@ -102,7 +105,7 @@ def claim(path: str | Path, owner: str) -> Path:
     path = Path(path).absolute()
     aside = path.with_name(f".{path.name}.cleared-{os.getpid()}")
     if path.is_dir():  # a killed claim's temporary mark files go first
-        for stray in set(path.iterdir()) - set(_contents(path)):
+        for stray in filter(_stray_mark, path.iterdir()):
             stray.unlink(missing_ok=True)
     if path.is_dir() and any(path.iterdir()):
         try:
