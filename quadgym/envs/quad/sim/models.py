@@ -74,7 +74,7 @@ class DroneModel:
     gnd_eff_coeff: float
     prop_radius: float
     drag_coeff: np.ndarray
-    dw_coeff: np.ndarray
+    dw_coeff: tuple[float, float, float]
     motor_pos: np.ndarray
     motor_spin: np.ndarray
     collision_radius: float
@@ -190,7 +190,7 @@ def load_urdf_model(path: str | Path) -> DroneModel:
             drag_coeff=np.array(
                 [float(a["drag_coeff_xy"]), float(a["drag_coeff_xy"]), float(a["drag_coeff_z"])]
             ),
-            dw_coeff=np.array([float(a[f"dw_coeff_{k}"]) for k in (1, 2, 3)]),
+            dw_coeff=tuple(float(a[f"dw_coeff_{k}"]) for k in (1, 2, 3)),
             motor_pos=np.array(motors),
             motor_spin=_floats(a["motor_spin"]),
             collision_radius=float(collision.get("radius")),
