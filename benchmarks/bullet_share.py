@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/bullet_share.py [--steps 3000] [--out FILE]
 
 For each workload (QuadHover-v0 ``pyb`` with ``rpm`` actions, with ``action_type="pid"``,
-in ``pyb_gnd_drag_dw``; QuadGates-v0 with ``pid`` actions): uniform random actions drawn
-before the loop, reset when an episode ends, ``--steps`` steps timed in CPU-seconds
+in ``pyb_gnd_drag_dw``; QuadGates-v0 with ``pid`` actions; ``quad_swarm_v0`` with 4 drones
+and its defaults, the PyFlyt comparison's side, whose live agents act and which resets once
+every agent is done): uniform random actions drawn before the loop, reset when an episode
+ends, ``--steps`` steps timed in CPU-seconds
 (``time.process_time``) twice in one process: once as they are (env steps/s), once with
 every PyBullet function the world calls wrapped by a CPU timer, which gives the share of
 the step spent inside PyBullet (the wrappers' own cost, measured apart, falls outside
@@ -38,7 +40,11 @@ WORKLOADS = {
     "hover_pid": ("QuadHover-v0", {"action_type": "pid"}),
     "gnd_drag_dw": ("QuadHover-v0", {"physics": "pyb_gnd_drag_dw"}),
     "gates_pid": ("QuadGates-v0", {"action_type": "pid"}),
+    "swarm": ("quad_swarm_v0", {"num_drones": 4}),
 }
+
+#: Workloads that are PettingZoo parallel envs (quadgym.registry.make_parallel_env).
+PARALLEL = {"quad_swarm_v0"}
 
 #: The PyBullet functions a world calls while stepping and resetting.
 BULLET = (
@@ -56,8 +62,18 @@ BULLET = (
 
 
 def _loop(env: Any, actions: np.ndarray) -> float:
-    """CPU-seconds of ``len(actions)`` steps (resets included)."""
+    """CPU-seconds of ``len(actions)`` steps (resets included). A parallel env's live
+    agents act (row i of a step's actions is agent i's) and it resets once all are done."""
     clock = time.process_time
+    if hasattr(env, "possible_agents"):
+        agents = list(env.possible_agents)
+        rows = [dict(zip(agents, a, strict=True)) for a in actions]
+        start = clock()
+        for row in rows:
+            env.step({agent: row[agent] for agent in env.agents})
+            if not env.agents:
+                env.reset()
+        return clock() - start
     start = clock()
     for a in actions:
         _, _, term, trunc, _ = env.step(a)
@@ -69,10 +85,18 @@ def _loop(env: Any, actions: np.ndarray) -> float:
 def measure(env_id: str, options: dict[str, str], steps: int, seed: int = 0) -> dict[str, Any]:
     """Steps/s as it is, and the share of the CPU time inside PyBullet's functions."""
     load_before = os.getloadavg()[0]
-    env = gym.make(env_id, **options)
+    if env_id in PARALLEL:
+        from quadgym.registry import make_parallel_env
+
+        env = make_parallel_env(env_id, **options)
+        one = env.action_space(env.possible_agents[0])
+        shape = (len(env.possible_agents), *one.shape)
+        space = gym.spaces.Box(np.broadcast_to(one.low, shape), np.broadcast_to(one.high, shape))
+    else:
+        env = gym.make(env_id, **options)
+        space = env.action_space
     env.reset(seed=seed)
     rng = np.random.default_rng(seed)
-    space = env.action_space
     actions = rng.uniform(space.low, space.high, size=(steps, *space.shape)).astype(space.dtype)
     _loop(env, actions[:50])  # warm-up
     env.reset(seed=seed)
