@@ -170,7 +170,7 @@ def test_one_drone_aero_forces_on_floats_equal_the_array_path_bit_for_bit(monkey
 
 def test_downwash_on_floats_equals_the_batched_one():
     """aero.downwash_floats: the batched downwash's forces to round-off (math.hypot is not
-    libm's), both models, drones above, below, beside and far."""
+    NumPy's hypot), both models, drones above, below, beside and far."""
     from quadgym.envs.quad.sim import aero
 
     model = get_model("cf2x")
@@ -214,3 +214,29 @@ def test_a_few_drones_under_downwash_fly_alike_on_floats_and_arrays(monkeypatch)
     np.testing.assert_allclose(flights[0], flights[1], rtol=0, atol=1e-12)
     # the lowest drone sank under the others' wakes more than the top one
     assert flights[0][0, 2] - 1.0 < flights[0][2, 2] - 1.6
+
+
+def test_downwash_and_ground_effect_on_floats_are_the_batched_doubles(monkeypatch):
+    """With NumPy's hypot in the float namespace, the float downwash of random swarms and
+    the float ground thrust equal the batched ones bit for bit: every square is a product
+    (NumPy's ``x ** 2`` of an array; Python's float ``**`` calls C's pow, which differs in
+    the last bit on ~0.1 % of inputs). The model's coefficients are Python floats, or the
+    float path would compute on NumPy scalars."""
+    from quadgym.envs.quad.sim import aero
+
+    model = get_model("cf2x")
+    assert all(type(k) is float for k in model.dw_coeff)
+    monkeypatch.setattr(FLOATS, "hypot", lambda a, b: float(np.hypot(a, b)))
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        pos = rng.uniform([-0.5, -0.5, 0.5], [0.5, 0.5, 1.5], size=(5, 3))
+        thrust = rng.uniform(0.1, 0.6, size=5)
+        for kind in aero.DOWNWASH_MODELS:
+            arrays = aero.downwash(pos, model, thrust, kind)[:, 2].tolist()
+            assert aero.downwash_floats(pos.tolist(), model, thrust.tolist(), kind) == arrays
+    rpm = rng.uniform(5000.0, 25000.0, size=2000)
+    height = rng.uniform(0.0, 0.3, size=2000)
+    columns = aero.ground_thrust(COLUMNS, model, rpm, height).tolist()
+    pairs = zip(rpm.tolist(), height.tolist(), strict=True)
+    floats = [aero.ground_thrust(FLOATS, model, r, h) for r, h in pairs]
+    assert floats == columns

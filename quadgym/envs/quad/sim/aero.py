@@ -57,7 +57,8 @@ def ground_thrust(xp: SimpleNamespace, model: DroneModel, rpm: Any, prop_z: Any)
     """:func:`ground_effect` of an upright drone, elementwise: one propeller's floats
     (``xp`` = ``FLOATS``) or arrays of any shape (``COLUMNS``), N."""
     h = xp.maximum(prop_z, model.gnd_eff_h_clip)
-    return model.kf * model.gnd_eff_coeff * (rpm * rpm) * (model.prop_radius / (4.0 * h)) ** 2
+    q = model.prop_radius / (4.0 * h)
+    return model.kf * model.gnd_eff_coeff * (rpm * rpm) * (q * q)
 
 
 def propeller_heights(pos: np.ndarray, rot: np.ndarray, model: DroneModel) -> np.ndarray:
@@ -107,7 +108,8 @@ def downwash_fit(dz: np.ndarray, dxy: np.ndarray, model: DroneModel) -> np.ndarr
 
 def downwash_amplitude(dz: np.ndarray, model: DroneModel) -> np.ndarray:
     """The fit on the axis, k1·(r_P/(4·δz))², N (0.0758/δz² N on cf2x, δz in m)."""
-    return model.dw_coeff[0] * (model.prop_radius / (4.0 * dz)) ** 2
+    q = model.prop_radius / (4.0 * dz)
+    return model.dw_coeff[0] * (q * q)
 
 
 def downwash_spread(
@@ -123,7 +125,8 @@ def downwash_spread(
     _, k2, k3 = model.dw_coeff
     width = k2 * dz + k3
     width = xp.where(abs(width) < 1e-6, 1e-6, width)
-    return xp.exp(-0.5 * (dxy / width) ** 2)
+    u = dxy / width
+    return xp.exp(-0.5 * (u * u))
 
 
 def downwash_onset(model: DroneModel) -> float:
@@ -234,7 +237,7 @@ def downwash_pair(
     amplitude = downwash_amplitude(dz, model)
     if kind != "reference":
         x = xp.clip(dz / downwash_onset(model), 0.0, 1.0)
-        amplitude = (3.0 * x**2 - 2.0 * x**3) * xp.minimum(amplitude, thrust)
+        amplitude = (3.0 * (x * x) - 2.0 * x**3) * xp.minimum(amplitude, thrust)
     return amplitude * downwash_spread(dz, dxy, model, xp)
 
 
@@ -242,7 +245,9 @@ def downwash_floats(pos: list, model: DroneModel, thrust: list, kind: str = "bou
     """:func:`downwash` on Python floats for a few drones: each drone's body z force (N,
     <= 0) from its world position ``pos`` (n lists of 3, m) and the drones' ``thrust``
     (n floats, N), pair by pair through :func:`downwash_pair` (tests/test_columns.py:
-    equal to the batched one to round-off; ``math.hypot`` is not libm's)."""
+    equal to the batched one to round-off: ``math.hypot`` is not NumPy's ``hypot``; with
+    NumPy's the two are equal on every one of 2,000 random 5-drone swarms, with Python's
+    on ~98 %, and it costs ~1 µs a call on floats)."""
     _check_kind(kind)
     out = []
     for xi, yi, zi in pos:
