@@ -50,7 +50,9 @@ class DroneModel:
         prop_radius: propeller radius, m.
         drag_coeff: drag coefficients (xy, xy, z), kg·rad⁻¹ (per rad/s of summed
             propeller speed and per m/s of body-frame velocity).
-        dw_coeff: downwash coefficients (k1, k2, k3).
+        dw_coeff: downwash coefficients (k1 in N, k2 dimensionless, k3 in m) of the fit
+            k1·(r_P/(4·δz))²·exp(−½·(δxy/(k2·δz + k3))²), as Python floats (the float
+            path's arithmetic would otherwise run on NumPy scalars, ~3x slower).
         motor_pos: (4, 3) motor positions in the body frame, m.
         motor_spin: (4,) sign of each motor's yaw reaction torque (+1 or -1).
         collision_radius, collision_height: the collision cylinder, m.
@@ -190,7 +192,7 @@ def load_urdf_model(path: str | Path) -> DroneModel:
             drag_coeff=np.array(
                 [float(a["drag_coeff_xy"]), float(a["drag_coeff_xy"]), float(a["drag_coeff_z"])]
             ),
-            dw_coeff=tuple(float(a[f"dw_coeff_{k}"]) for k in (1, 2, 3)),
+            dw_coeff=(float(a["dw_coeff_1"]), float(a["dw_coeff_2"]), float(a["dw_coeff_3"])),
             motor_pos=np.array(motors),
             motor_spin=_floats(a["motor_spin"]),
             collision_radius=float(collision.get("radius")),
