@@ -7,6 +7,8 @@ import pytest
 import quadgym
 from quadgym.agents.sb3.algorithms import BatchedVecEnv
 from quadgym.agents.sb3.recipes import PrecisionBonus, SmoothnessPenalty
+from quadgym.agents.sb3.shared import SwarmVecEnv
+from quadgym.registry import make_parallel_env
 
 
 def lanes(seed: int = 0) -> BatchedVecEnv:
@@ -134,3 +136,64 @@ def test_ppo_warms_the_bonus_up_on_its_own_step_counter():
         algo.close()
     with pytest.raises(ValueError, match="precision_warmup"):
         quadgym.make_algo("ppo", "QuadHover-v0", num_envs=2, precision_warmup=-1)
+
+
+def swarms(seed: int = 0) -> SwarmVecEnv:
+    """Two swarms of two drones as ppo_shared's four training slots (``dyn`` physics)."""
+    envs = [make_parallel_env("quad_swarm_v0", num_drones=2, physics="dyn") for _ in range(2)]
+    return SwarmVecEnv(envs, seed=seed)
+
+
+def test_the_swarm_slots_report_their_drones_step_infos():
+    """Each slot's info is its drone's own: the distance to its goal (which the swarm
+    reports per agent), as the precision bonus needs it."""
+    venv = swarms()
+    venv.reset()
+    _, _, _, infos = venv.step(np.zeros((4, 4)))
+    for k, env in enumerate(venv.envs):
+        goal, pos = env.goal, env.episode.state.pos
+        want = np.linalg.norm(goal - pos, axis=1)
+        got = [infos[2 * k + j]["position_error"] for j in range(2)]
+        np.testing.assert_allclose(got, want)
+    venv.close()
+
+
+def test_each_drone_of_ppo_shared_gets_its_own_precision_bonus():
+    """Same swarms, same actions: each slot's reward is the plain one plus w·exp(−d/σ),
+    d its own drone's distance to its goal."""
+    plain, sharp = swarms(), PrecisionBonus(swarms(), weight=2.0, radius=0.5)
+    plain.reset(), sharp.reset()
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        a = rng.uniform(-0.3, 0.3, (4, 4))
+        _, r0, *_ = plain.step(a)
+        _, r1, _, infos = sharp.step(a)
+        d = np.array([info["position_error"] for info in infos])
+        np.testing.assert_allclose(r1 - r0, 2.0 * np.exp(-d / 0.5), rtol=1e-5, atol=1e-6)
+    assert np.ptp(d) > 0  # the drones' distances differ, and so do their bonuses
+    plain.close(), sharp.close()
+
+
+def test_ppo_shared_takes_the_recipes_typed_and_wraps_its_training_swarms():
+    algo = quadgym.make_algo(
+        "ppo_shared",
+        "quad_swarm_v0",
+        num_drones=2,
+        n_swarms=2,
+        env_kwargs={"physics": "dyn"},
+        action_smoothness=0.1,
+        precision_bonus=0.5,
+        precision_radius=0.1,
+        precision_warmup=1000,
+    )
+    try:
+        sharp = algo.venv.venv
+        assert isinstance(sharp, PrecisionBonus) and isinstance(sharp.venv, SmoothnessPenalty)
+        assert (sharp.weight, sharp.radius, sharp.venv.weight) == (0.5, 0.1, 0.1)
+        algo.model.num_timesteps = 250  # agent-steps
+        assert sharp.current_weight() == 0.125
+    finally:
+        algo.close()
+    for bad in ({"precision_bonus": -1.0}, {"action_smoothness": -0.1}, {"precision_radius": 0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            quadgym.make_algo("ppo_shared", "quad_swarm_v0", num_drones=2, **bad)

@@ -272,22 +272,16 @@ class PPOHyperConfig(SB3Config):
         "(quadgym.agents.sb3.asymmetric); the actor flies and is exported on the env's own "
         "observation",
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class PPOConfig(VecEnvConfig, PPOHyperConfig):
-    """``ppo``: PPO on copies of a Gymnasium env."""
-
     action_smoothness: float = param(
         0.0,
-        "weight λ of the action-smoothness penalty: each training step's reward loses "
-        "λ·mean((a_t − a_{t−1})²) (quadgym.agents.sb3.recipes; 0: none)",
+        "weight λ of the action-smoothness penalty: each training step's reward (ppo_shared: "
+        "each drone's) loses λ·mean((a_t − a_{t−1})²) (quadgym.agents.sb3.recipes; 0: none)",
         ge=0.0,
     )
     precision_bonus: float = param(
         0.0,
-        "weight w of the precision bonus: each training step's reward gains "
-        "w·exp(−d/precision_radius), d the step's position error, m "
+        "weight w of the precision bonus: each training step's reward (ppo_shared: each "
+        "drone's) gains w·exp(−d/precision_radius), d the step's position error, m "
         "(quadgym.agents.sb3.recipes; 0: none)",
         ge=0.0,
     )
@@ -296,10 +290,16 @@ class PPOConfig(VecEnvConfig, PPOHyperConfig):
     )
     precision_warmup: int = param(
         0,
-        "env steps over which the precision bonus's weight rises linearly from 0 to "
-        "precision_bonus (a reward curriculum; 0: the full weight from the start)",
+        "training steps (env steps; ppo_shared: agent-steps) over which the precision "
+        "bonus's weight rises linearly from 0 to precision_bonus (a reward curriculum; 0: "
+        "the full weight from the start)",
         ge=0,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig(VecEnvConfig, PPOHyperConfig):
+    """``ppo``: PPO on copies of a Gymnasium env."""
 
     n_envs: int | None = param(
         None,

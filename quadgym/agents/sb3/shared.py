@@ -33,7 +33,12 @@ SWARM_TRAIN_ENV = {
 
 
 class SwarmVecEnv(VecEnv):
-    """SB3 ``VecEnv`` whose slots are the agents of several parallel swarm envs."""
+    """SB3 ``VecEnv`` whose slots are the agents of several parallel swarm envs.
+
+    Each slot's step info is a copy of its agent's (``position_error``, ``crashed``...,
+    which the training recipes read), with SB3's ``terminal_observation`` and
+    ``TimeLimit.truncated`` where its swarm's episode ended.
+    """
 
     def __init__(self, envs: list, seed: int = 0):
         self.envs = envs
@@ -67,19 +72,18 @@ class SwarmVecEnv(VecEnv):
         obs_out, rew_out, done_out, infos = [], [], [], []
         for i, env in enumerate(self.envs):
             acts = {a: self._actions[i * n + j] for j, a in enumerate(self.agents)}
-            obs, rew, term, trunc, _ = env.step(acts)
+            obs, rew, term, trunc, info = env.step(acts)
             over = any(term.values()) or any(trunc.values()) or not env.agents
             slot_obs = self._slots(obs)
             rew_out.append([rew[a] for a in self.agents])
             done_out.append([over] * n)
+            slots = [dict(info.get(a, {})) for a in self.agents]
             if over:
-                infos += [
-                    {"terminal_observation": slot_obs[j], "TimeLimit.truncated": not term[a]}
-                    for j, a in enumerate(self.agents)
-                ]
+                for j, a in enumerate(self.agents):
+                    slots[j]["terminal_observation"] = slot_obs[j]
+                    slots[j]["TimeLimit.truncated"] = not term[a]
                 slot_obs = self._slots(env.reset()[0])
-            else:
-                infos += [{} for _ in range(n)]
+            infos += slots
             obs_out.append(slot_obs)
         return (
             np.concatenate(obs_out),
