@@ -3,6 +3,7 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+from stable_baselines3.common.vec_env import VecEnv
 
 import quadgym
 from quadgym.agents.sb3.algorithms import BatchedVecEnv
@@ -63,20 +64,28 @@ def test_the_lanes_report_each_ones_distance_to_the_goal():
     np.testing.assert_allclose([info["position_error"] for info in infos], want)
 
 
+def bonus_beside_plain(plain: VecEnv, sharp: PrecisionBonus, steps: int = 5) -> np.ndarray:
+    """Step two equal envs, one wrapped in the bonus, with the same random actions and check
+    that each slot's wrapped reward is its plain one plus w·exp(−d/σ), d its reported
+    distance; the last step's distances (m)."""
+    plain.reset(), sharp.reset()
+    rng = np.random.default_rng(1)
+    for _ in range(steps):
+        a = rng.uniform(-0.3, 0.3, (plain.num_envs, 4))
+        _, r0, *_ = plain.step(a)
+        _, r1, _, infos = sharp.step(a)
+        d = np.array([info["position_error"] for info in infos])
+        want = sharp.weight * np.exp(-d / sharp.radius)
+        np.testing.assert_allclose(r1 - r0, want, rtol=1e-5, atol=1e-6)
+    return d
+
+
 def test_the_precision_bonus_adds_a_peak_of_the_given_width_at_the_goal():
     """Same lanes, same actions: the wrapped reward is the plain one plus
     w·exp(−d/σ), d the reported distance (here about 1 m: the lanes take off from the
     ground, so that with σ = 0.5 m the bonus is about 2·e^(−2))."""
-    plain, sharp = lanes(), PrecisionBonus(lanes(), weight=2.0, radius=0.5)
-    plain.reset(), sharp.reset()
-    rng = np.random.default_rng(1)
-    for _ in range(5):
-        a = rng.uniform(-0.3, 0.3, (3, 4))
-        _, r0, *_ = plain.step(a)
-        _, r1, _, infos = sharp.step(a)
-        d = np.array([info["position_error"] for info in infos])
-        np.testing.assert_allclose(r1 - r0, 2.0 * np.exp(-d / 0.5), rtol=1e-5, atol=1e-6)
-    assert np.all(d > 0.5) and np.all(r1 - r0 > 0.1)
+    d = bonus_beside_plain(lanes(), PrecisionBonus(lanes(), weight=2.0, radius=0.5))
+    assert np.all(d > 0.5) and np.all(2.0 * np.exp(-d / 0.5) > 0.1)
 
 
 def test_the_precision_bonus_refuses_an_env_without_a_position_error():
@@ -162,14 +171,7 @@ def test_each_drone_of_ppo_shared_gets_its_own_precision_bonus():
     """Same swarms, same actions: each slot's reward is the plain one plus w·exp(−d/σ),
     d its own drone's distance to its goal."""
     plain, sharp = swarms(), PrecisionBonus(swarms(), weight=2.0, radius=0.5)
-    plain.reset(), sharp.reset()
-    rng = np.random.default_rng(1)
-    for _ in range(5):
-        a = rng.uniform(-0.3, 0.3, (4, 4))
-        _, r0, *_ = plain.step(a)
-        _, r1, _, infos = sharp.step(a)
-        d = np.array([info["position_error"] for info in infos])
-        np.testing.assert_allclose(r1 - r0, 2.0 * np.exp(-d / 0.5), rtol=1e-5, atol=1e-6)
+    d = bonus_beside_plain(plain, sharp)
     assert np.ptp(d) > 0  # the drones' distances differ, and so do their bonuses
     plain.close(), sharp.close()
 
