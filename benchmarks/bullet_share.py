@@ -43,9 +43,6 @@ WORKLOADS = {
     "swarm": ("quad_swarm_v0", {"num_drones": 4}),
 }
 
-#: Workloads that are PettingZoo parallel envs (quadgym.registry.make_parallel_env).
-PARALLEL = {"quad_swarm_v0"}
-
 #: The PyBullet functions a world calls while stepping and resetting.
 BULLET = (
     "stepSimulation",
@@ -88,19 +85,19 @@ def _loop(env: Any, actions: np.ndarray) -> float:
 def measure(env_id: str, options: dict[str, str], steps: int, seed: int = 0) -> dict[str, Any]:
     """Steps/s as it is, and the share of the CPU time inside PyBullet's functions."""
     load_before = os.getloadavg()[0]
-    if env_id in PARALLEL:
-        from quadgym.registry import make_parallel_env
+    from quadgym.registry import list_parallel_envs, make_parallel_env
 
+    if env_id in list_parallel_envs():  # a row of actions per step, one per agent
         env = make_parallel_env(env_id, **options)
-        one = env.action_space(env.possible_agents[0])
-        shape = (len(env.possible_agents), *one.shape)
-        space = gym.spaces.Box(np.broadcast_to(one.low, shape), np.broadcast_to(one.high, shape))
+        space = env.action_space(env.possible_agents[0])
+        shape = (len(env.possible_agents), *space.shape)
     else:
         env = gym.make(env_id, **options)
         space = env.action_space
+        shape = space.shape
     env.reset(seed=seed)
     rng = np.random.default_rng(seed)
-    actions = rng.uniform(space.low, space.high, size=(steps, *space.shape)).astype(space.dtype)
+    actions = rng.uniform(space.low, space.high, size=(steps, *shape)).astype(space.dtype)
     _loop(env, actions[:50])  # warm-up
     env.reset(seed=seed)
     plain = _loop(env, actions)

@@ -35,9 +35,10 @@ SWARM_TRAIN_ENV = {
 class SwarmVecEnv(VecEnv):
     """SB3 ``VecEnv`` whose slots are the agents of several parallel swarm envs.
 
-    Each slot's step info is a copy of its agent's (``position_error``, ``crashed``...,
-    which the training recipes read), with SB3's ``terminal_observation`` and
-    ``TimeLimit.truncated`` where its swarm's episode ended.
+    Each slot's step info is its agent's (``position_error``, ``crashed``..., which the
+    training recipes read; the swarm makes new dicts every step, so they are not copied),
+    with SB3's ``terminal_observation`` and ``TimeLimit.truncated`` where its swarm's
+    episode ended.
     """
 
     def __init__(self, envs: list, seed: int = 0):
@@ -77,7 +78,7 @@ class SwarmVecEnv(VecEnv):
             slot_obs = self._slots(obs)
             rew_out.append([rew[a] for a in self.agents])
             done_out.append([over] * n)
-            slots = [dict(info.get(a, {})) for a in self.agents]
+            slots = [info.get(a, {}) for a in self.agents]
             if over:
                 for j, a in enumerate(self.agents):
                     slots[j]["terminal_observation"] = slot_obs[j]
