@@ -240,3 +240,67 @@ def test_downwash_and_ground_effect_on_floats_are_the_batched_doubles(monkeypatc
     pairs = zip(rpm.tolist(), height.tolist(), strict=True)
     floats = [aero.ground_thrust(FLOATS, model, r, h) for r, h in pairs]
     assert floats == columns
+
+
+def _near_crash_states(rng, n):
+    """Random states around the crash rules' edges: tilts about max_tilt, some drones at
+    the ground descending, some out of the box."""
+    pos = rng.uniform([-2.5, -2.5, 0.0], [2.5, 2.5, 3.0], size=(n, 3))
+    pos[rng.random(n) < 0.3, 2] = 0.0125 + rng.uniform(-0.002, 0.01)
+    quat = dynamics.euler_to_quat(np.c_[rng.uniform(-1.2, 1.2, size=(n, 2)), rng.uniform(-3, 3, n)])
+    vel = rng.normal(0.0, 2.0, size=(n, 3))
+    return dynamics.State(pos, quat, vel, rng.normal(size=(n, 3))), vel[:, 2].copy()
+
+
+def test_task_judge_on_floats_is_the_columns_judge_bit_for_bit(monkeypatch):
+    """HoverTask.judge (and crashed, position_error) run on each drone's floats up to
+    FLOATS_UP_TO drones and on NumPy columns beyond: the same rewards, crashes and
+    distances, and the distance is the einsum's the judge summed before (the numbers
+    every committed result was scored with)."""
+    from quadgym.envs.quad.tasks import base
+    from quadgym.envs.quad.tasks.base import HoverTask
+
+    task = HoverTask(get_model("cf2x"))
+    rng = np.random.default_rng(11)
+    outcomes = set()
+    for _ in range(200):
+        n = int(rng.integers(1, columns.FLOATS_UP_TO + 1))
+        state, prev_vz = _near_crash_states(rng, n)
+        goal = rng.uniform([-1, -1, 0.5], [1, 1, 1.5], size=(n, 3))
+        steps = np.full(n, 10)
+        got = []
+        for limit in (columns.FLOATS_UP_TO, 0):
+            monkeypatch.setattr(base, "FLOATS_UP_TO", limit)
+            reward, crashed, info = task.judge(state, goal, prev_vz, 0.0125, steps, 240)
+            got.append((reward, crashed, info["position_error"], task.position_error(state, goal)))
+            assert crashed.dtype == bool and reward.dtype == float
+            np.testing.assert_array_equal(crashed, task.crashed(state, goal, prev_vz, 0.0125))
+        for a, b in zip(*got, strict=True):
+            np.testing.assert_array_equal(a, b)
+        err = goal - state.pos
+        np.testing.assert_array_equal(got[0][2], np.sqrt(np.einsum("ni,ni->n", err, err)))
+        outcomes.update(got[0][1].tolist())
+    assert outcomes == {True, False}
+
+
+def test_observation_on_floats_equals_the_batched_one(monkeypatch):
+    """The observation's rotation matrix is built from each drone's floats up to
+    FLOATS_UP_TO drones (the batched one is a matrix product below 256 rows, ≤ 1 ulp
+    apart): the same float32 observation."""
+    from quadgym.envs.quad.tasks import base
+    from quadgym.envs.quad.tasks.base import HoverTask
+
+    task = HoverTask(get_model("cf2x"))
+    rng = np.random.default_rng(12)
+    state, _ = _near_crash_states(rng, columns.FLOATS_UP_TO)
+    goal = rng.uniform(-1, 1, size=(len(state), 3))
+    last = rng.uniform(-1, 1, size=(len(state), task.act_dim))
+    got = []
+    for limit in (columns.FLOATS_UP_TO, 0):
+        monkeypatch.setattr(base, "FLOATS_UP_TO", limit)
+        got.append(task.observe(state, goal, last, 3.0))
+    assert got[0].dtype == np.float32
+    np.testing.assert_array_equal(got[0], got[1])
+    np.testing.assert_allclose(
+        got[0][:, 3:12].reshape(-1, 3, 3), dynamics.quat_to_rot(state.quat), atol=1e-7
+    )
