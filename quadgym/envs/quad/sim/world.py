@@ -535,6 +535,13 @@ class World:
         disturb = self._disturb
         per_substep = disturb is not None and disturb.per_motor
         pushed = disturb is not None and disturb.pushes
+        local_aero = self._aero and len(bodies) <= physics_module.AERO_FLOATS_UP_TO
+        downwash = (
+            not local_aero and self._downwash_only and 1 < len(bodies) <= aero.DOWNWASH_FLOATS_UP_TO
+        )
+        if downwash:  # the commanded speeds' thrusts, the same every substep
+            kf = self.model.kf
+            thrust = [kf * (((a * a + b * b) + c * c) + d * d) for a, b, c, d in rpm.tolist()]
         for _ in range(substeps):
             if per_substep:  # lagging motors, spread thrust: a new wrench every substep
                 wrench = disturb.effective(rpm, live) @ self._wrench_matrix
@@ -543,10 +550,10 @@ class World:
                     for b, w in zip(bodies, wrench.tolist(), strict=True)
                 ]
             calls = motor
-            if self._aero and len(bodies) <= physics_module.AERO_FLOATS_UP_TO:
+            if local_aero:
                 calls = self._local_aero_calls(bodies, rpm, wrench)  # floats all the way
-            elif self._downwash_only and 1 < len(bodies) <= aero.DOWNWASH_FLOATS_UP_TO:
-                calls = self._downwash_calls(bodies, rpm, wrench)  # floats all the way
+            elif downwash:
+                calls = self._downwash_calls(motor, thrust)  # floats all the way
             elif self._aero and bodies:
                 # downwash and the rest among live drones only
                 s, rot = self._read_live(rotations=True)
@@ -566,21 +573,19 @@ class World:
             if self._settling:
                 self._settle()
 
-    def _downwash_calls(self, bodies: list[int], rpm: np.ndarray, wrench: np.ndarray) -> list:
+    def _downwash_calls(self, motor: list, thrust: list) -> list:
         """The force and torque calls of a few drones whose only aero effect is downwash,
-        on floats: Bullet's positions, each drone's thrust kf·Σω² (summed in NumPy's
-        order), :func:`aero.downwash_floats` along body −z plus the motors' wrench; the
-        batched path's numbers to round-off (tests/test_columns.py)."""
+        on floats: the motors' calls ``motor`` ((body, force, torque) of each drone, body
+        frame) plus :func:`aero.downwash_floats` along body −z, from Bullet's positions and
+        each drone's ``thrust`` kf·Σω² (N, summed in NumPy's order); the batched path's
+        numbers to round-off (tests/test_columns.py)."""
         cid = self.client
         get_pose = p.getBasePositionAndOrientation
-        pos = [get_pose(body, cid)[0] for body in bodies]
-        kf = self.model.kf
-        rows = rpm.tolist()
-        thrust = [kf * (((a * a + b * b) + c * c) + d * d) for a, b, c, d in rows]
+        pos = [get_pose(body, cid)[0] for body, _, _ in motor]
         push = aero.downwash_floats(pos, self.model, thrust, self.physics.downwash_model)
         return [
-            (body, (0.0, 0.0, f + w[0]), (0.0 + w[1], 0.0 + w[2], 0.0 + w[3]))
-            for body, f, w in zip(bodies, push, wrench.tolist(), strict=True)
+            (body, (0.0, 0.0, w + f[2]), (0.0 + t[0], 0.0 + t[1], 0.0 + t[2]))
+            for (body, f, t), w in zip(motor, push, strict=True)
         ]
 
     def _local_aero_calls(self, bodies: list[int], rpm: np.ndarray, wrench: np.ndarray) -> list:
