@@ -24,7 +24,10 @@ The workloads, each side with its own defaults:
   and thrust actions, 30 s episodes) against ``make_parallel_env("quad_swarm_v0",
   num_drones=4)``. Uniform random actions for every live agent, reset once every agent is
   done: live agent-steps/s counting ``step()`` only (each step counts the live agents that
-  acted in it) and mean ``reset()`` time.
+  acted in it) and mean ``reset()`` time. Its physics is ``pyb_dw`` (downwash among the
+  drones, the team tasks' default since issue 32; PyFlyt models none);
+* ``swarm_pyb``: the same with ``physics="pyb"``, the swarm's default when issue 33 set its
+  goal against PyFlyt.
 
 Every side of a workload runs the same function (:func:`hover_loop` or
 :func:`parallel_loop`), each in a fresh process of its own interpreter: PyFlyt pins numpy
@@ -310,14 +313,15 @@ def _make_pyflyt() -> tuple[Any, dict[str, Any]]:
     }
 
 
-def _make_quadgym_swarm() -> tuple[Any, dict[str, Any]]:
+def _make_quadgym_swarm(**options: Any) -> tuple[Any, dict[str, Any]]:
     import quadgym
     from quadgym.registry import make_parallel_env
 
-    env = make_parallel_env("quad_swarm_v0", num_drones=4)
+    env = make_parallel_env("quad_swarm_v0", num_drones=4, **options)
     c = env.config
+    given = "".join(f", {k}={v!r}" for k, v in options.items())
     return env, {
-        "env": "make_parallel_env('quad_swarm_v0', num_drones=4) with its defaults",
+        "env": f"make_parallel_env('quad_swarm_v0', num_drones=4{given}), its other defaults",
         "quadgym": quadgym.__file__,
         "agents": len(env.possible_agents),
         "physics": c.physics,
@@ -358,6 +362,7 @@ SIDES = {
         ("PyFlyt", "numpy", "numba", "pybullet", "gymnasium", "pettingzoo"),
     ),
     "quadgym_swarm": (_make_quadgym_swarm, parallel_loop, QUADGYM),
+    "quadgym_swarm_pyb": (partial(_make_quadgym_swarm, physics="pyb"), parallel_loop, QUADGYM),
 }
 
 _GPD_PEER = {
@@ -382,6 +387,16 @@ PAIRS = {
     "swarm": {
         "peer": "pyflyt",
         "quadgym": "quadgym_swarm",
+        "kind": "swarm",
+        "peer_name": "PyFlyt",
+        "module": "PyFlyt.pz_envs",
+        "python_option": "pyflyt_python",
+    },
+    # The swarm without downwash, its default when issue 33 set the x12 goal (issue 32 then
+    # made pyb_dw the team tasks' default); PyFlyt models no downwash either.
+    "swarm_pyb": {
+        "peer": "pyflyt",
+        "quadgym": "quadgym_swarm_pyb",
         "kind": "swarm",
         "peer_name": "PyFlyt",
         "module": "PyFlyt.pz_envs",
