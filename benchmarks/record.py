@@ -191,3 +191,22 @@ def write_result(path: str | Path, meta: dict[str, Any], **payload: Any) -> Path
         raise
     print(f"wrote {_repo_relative(str(path))}")
     return path
+
+
+def run_timed(
+    command: list[str], cwd: str | Path
+) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run ``command`` in ``cwd`` (output captured) and return it with its wall clock and
+    its CPU time, s: user + system of the process and the children it waited for (a
+    training's subprocess envs), which a shared machine's load disturbs far less than
+    the wall clock."""
+    import resource
+    import time
+
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    cpu, t = children_cpu(), time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    return done, time.perf_counter() - t, children_cpu() - cpu

@@ -40,17 +40,15 @@ from __future__ import annotations
 import json
 import math
 import shlex
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from record import REPO, arguments, stamp, write_result
+from record import REPO, arguments, run_timed, stamp, write_result
 
 from quadgym.evaluation import Episode, interval, score_many
 
@@ -218,9 +216,7 @@ def main() -> None:
         for seed in (int(s) for s in args.seeds.split(",")):
             out = parent / f"{baseline.env_id}-{baseline.algo}-s{seed}"
             command = train_command(baseline, seed, out)
-            t = time.perf_counter()
-            done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-            seconds = time.perf_counter() - t
+            done, seconds, cpu = run_timed(command, REPO)
             if done.returncode:
                 sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
             scores = score(baseline, out, args.episodes)
@@ -232,6 +228,7 @@ def main() -> None:
                 "command": shlex.join(["python", *command[1:-2]]),
                 "steps": json.loads((out / "state.json").read_text())["done"],
                 "train_seconds": round(seconds, 1),
+                "train_cpu_seconds": round(cpu, 1),
                 "criterion": baseline.criterion,
                 "met": baseline.met(scores),
                 "summary": summary,

@@ -39,15 +39,13 @@ import json
 import math
 import os
 import shlex
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import gymnasium as gym
 import torch
-from record import REPO, arguments, stamp, write_result
+from record import REPO, arguments, run_timed, stamp, write_result
 
 from quadgym.agents.sb3.config import VISUAL_TRAIN_ENV
 from quadgym.evaluation import interval, load_controller, score
@@ -116,17 +114,21 @@ def summary(scores: list[dict[str, float]]) -> dict[str, list[float]]:
 
 
 def train(command: list[str], timing: Path) -> None:
-    """Run ``command`` (a training) and write its wall clock, command line and the
-    1-minute load average before and after it to ``timing``."""
+    """Run ``command`` (a training) and write its wall clock, its CPU time (with its
+    subprocess envs'), command line and the 1-minute load average before and after it
+    to ``timing``."""
     load = [round(os.getloadavg()[0], 2)]
-    t = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    seconds = time.perf_counter() - t
+    done, seconds, cpu = run_timed(command, REPO)
     load.append(round(os.getloadavg()[0], 2))
     if done.returncode:
         sys.exit(f"{shlex.join(command)} failed:\n{done.stderr[-2000:]}")
     shown = shlex.join(["python", *command[1:-2]])
-    record = {"command": shown, "seconds": round(seconds, 1), "load_avg_1min": load}
+    record = {
+        "command": shown,
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu, 1),
+        "load_avg_1min": load,
+    }
     timing.write_text(json.dumps(record) + "\n")
 
 
@@ -163,6 +165,7 @@ def main() -> None:
             "config": state["config"],
             "steps": state["done"],
             "train_seconds": trained.get("seconds"),
+            "train_cpu_seconds": trained.get("cpu_seconds"),
             "load_avg_1min": trained.get("load_avg_1min"),
             "summary": summary(scores),
             "episodes": scores,
