@@ -394,6 +394,16 @@ class Disturbances:
         self.speed[rows] = speed
         return speed * speed * self.factor[rows]
 
+    def turning(self, rpm: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """(n, 4) the speeds the motors of ``rows`` (default all) turn at, RPM, once
+        :meth:`effective` has moved them this substep: the lagging speeds, or the commands
+        ``rpm`` where the motors follow at once. What the aerodynamic effects see (drag,
+        ground effect, the thrust bounding the downwash): a rotor's air does not know
+        what it was commanded."""
+        if not self.lags:
+            return rpm
+        return self.speed[slice(None) if rows is None else rows]
+
     def force(self, rows: np.ndarray | None = None) -> np.ndarray:
         """(n, 3) the world-frame force on the drones ``rows`` this substep, N: the wind
         plus each gust, advanced one exact Ornstein-Uhlenbeck step."""

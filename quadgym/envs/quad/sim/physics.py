@@ -198,14 +198,16 @@ def advance(
     parts = dynamics.components(xp, state)
     wrenches = per_drone(xp, wrench, n)
     mass, inertia = per_drone(xp, model.mass, n), per_drone(xp, model.inertia, n)
+    spinning = rpm  # the speeds the rotors turn at (lagging motors: not the commands)
     for _ in range(substeps):
         force_w = torque_b = None
         if motors:
             wrenches = per_drone(xp, disturb.effective(rpm, rows) @ w, n)
+            spinning = disturb.turning(rpm, rows)
         if aero:  # the aero wrench reads the current state
             now = dynamics.store(xp, parts, state)
             rot = dynamics.quat_to_rot(now.quat)
-            force_b, torque_b = aero_wrench(physics, model, now, rot, rpm)
+            force_b, torque_b = aero_wrench(physics, model, now, rot, spinning)
             force_w = np.einsum("nij,nj->ni", rot, force_b)
         if forces:
             force_w = disturb.force(rows) + (0.0 if force_w is None else force_w)

@@ -539,25 +539,29 @@ class World:
         downwash = (
             not local_aero and self._downwash_only and 1 < len(bodies) <= aero.DOWNWASH_FLOATS_UP_TO
         )
-        if downwash:  # the commanded speeds' thrusts, the same every substep
-            kf = self.model.kf
-            thrust = [kf * (((a * a + b * b) + c * c) + d * d) for a, b, c, d in rpm.tolist()]
+        lags = per_substep and disturb.lags
+        spinning = rpm  # the speeds the rotors turn at (lagging motors: not the commands)
+        if downwash and not lags:  # the drones' thrusts, the same every substep
+            thrust = self._thrusts(rpm)
         for _ in range(substeps):
             if per_substep:  # lagging motors, spread thrust: a new wrench every substep
                 wrench = disturb.effective(rpm, live) @ self._wrench_matrix
+                spinning = disturb.turning(rpm, live)
                 motor = [
                     (b, (0.0, 0.0, w[0]), w[1:])
                     for b, w in zip(bodies, wrench.tolist(), strict=True)
                 ]
             calls = motor
             if local_aero:
-                calls = self._local_aero_calls(bodies, rpm, wrench)  # floats all the way
+                calls = self._local_aero_calls(bodies, spinning, wrench)  # floats all the way
             elif downwash:
+                if lags:
+                    thrust = self._thrusts(spinning)
                 calls = self._downwash_calls(motor, thrust)  # floats all the way
             elif self._aero and bodies:
                 # downwash and the rest among live drones only
                 s, rot = self._read_live(rotations=True)
-                force_b, torque_b = aero_wrench(self.physics, self.model, s, rot, rpm)
+                force_b, torque_b = aero_wrench(self.physics, self.model, s, rot, spinning)
                 force_b[:, 2] += wrench[:, 0]
                 forces = force_b.tolist()
                 torques = (torque_b + wrench[:, 1:]).tolist()
@@ -572,6 +576,12 @@ class World:
             p.stepSimulation(cid)
             if self._settling:
                 self._settle()
+
+    def _thrusts(self, rpm: np.ndarray) -> list[float]:
+        """Each drone's thrust kf·Σω² of rotor speeds ``rpm`` (n, 4), N, on floats, summed
+        in NumPy's order (as the batched downwash sums it)."""
+        kf = self.model.kf
+        return [kf * (((a * a + b * b) + c * c) + d * d) for a, b, c, d in rpm.tolist()]
 
     def _downwash_calls(self, motor: list, thrust: list) -> list:
         """The force and torque calls of a few drones whose only aero effect is downwash,
