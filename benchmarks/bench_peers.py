@@ -73,7 +73,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from record import REPO, arguments, stamp, write_result
+from record import REPO, arguments, git_commit, stamp, write_result
 
 SCRIPT = Path(__file__).resolve()
 
@@ -528,17 +528,7 @@ def print_pair(title: str, result: dict[str, Any]) -> None:
 
 def _tree_label(tree: Path) -> dict[str, Any]:
     """Where a quadgym side imports from, and that tree's commit when it is a checkout."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        head = None
-    return {"tree": str(tree), "commit": head}
+    return {"tree": str(tree), "commit": git_commit(tree)}
 
 
 def measure(

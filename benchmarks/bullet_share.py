@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pybullet as p
-from record import REPO, arguments, stamp, write_result
+from record import REPO, arguments, git_commit, stamp, write_result
 
 #: Workload -> (env id, keyword arguments).
 WORKLOADS = {
@@ -162,13 +161,11 @@ def main() -> None:
         ap.error(f"--tree {args.tree!r}: no quadgym/__init__.py there")
     sys.path.insert(0, str(tree))
     quadgym = importlib.import_module("quadgym")  # registers the envs
-    commit = subprocess.run(
-        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    commit = git_commit(tree)
     meta = stamp(
         steps=args.steps,
         clock="time.process_time",
-        quadgym={"tree": str(tree), "commit": commit or None, "imported": quadgym.__file__},
+        quadgym={"tree": str(tree), "commit": commit, "imported": quadgym.__file__},
     )
     rows = {}
     for name, (env_id, options) in WORKLOADS.items():

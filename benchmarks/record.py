@@ -62,28 +62,30 @@ def command_line() -> str:
     return shlex.join(argv)
 
 
-def _git(*args: str) -> str | None:
-    """Output of ``git args`` at the repository root, or ``None`` without git."""
+def _git(*args: str, tree: Path = REPO) -> str | None:
+    """Output of ``git args`` in ``tree`` (default this repository), or ``None`` without
+    git or outside a checkout."""
     try:
         done = subprocess.run(
-            ["git", *args], cwd=REPO, capture_output=True, text=True, check=True, timeout=30
+            ["git", *args], cwd=tree, capture_output=True, text=True, check=True, timeout=30
         )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip()
 
 
-def git_commit() -> str:
-    """Short HEAD commit, with ``+dirty`` when the tree differs from it.
+def git_commit(tree: Path = REPO) -> str:
+    """Short HEAD commit of ``tree`` (default this repository), with ``+dirty`` when the
+    tree differs from it.
 
     Changes under ``benchmarks/results/`` do not count: refreshing the results
     (``record_all.sh`` runs several scripts in turn) must not mark the later ones
     as measured on modified code.
     """
-    head = _git("rev-parse", "--short", "HEAD")
+    head = _git("rev-parse", "--short", "HEAD", tree=tree)
     if head is None:
         return "unknown"
-    changes = _git("status", "--porcelain", "--", ".", ":(exclude)benchmarks/results")
+    changes = _git("status", "--porcelain", "--", ".", ":(exclude)benchmarks/results", tree=tree)
     return head + ("+dirty" if changes else "")
 
 
@@ -194,9 +196,10 @@ def write_result(path: str | Path, meta: dict[str, Any], **payload: Any) -> Path
 
 
 def run_timed(
-    command: list[str], cwd: str | Path
+    command: list[str], cwd: str | Path, env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess, float, float]:
-    """Run ``command`` in ``cwd`` (output captured) and return it with its wall clock and
+    """Run ``command`` in ``cwd`` (output captured; ``env``: its environment, default
+    this process's) and return it with its wall clock and
     its CPU time, s: user + system of the process and the children it waited for (a
     training's subprocess envs), which a shared machine's load disturbs far less than
     the wall clock."""
@@ -208,5 +211,5 @@ def run_timed(
         return usage.ru_utime + usage.ru_stime
 
     cpu, t = children_cpu(), time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     return done, time.perf_counter() - t, children_cpu() - cpu
