@@ -199,10 +199,10 @@ def run_timed(
     command: list[str], cwd: str | Path, env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess, float, float]:
     """Run ``command`` in ``cwd`` (output captured; ``env``: its environment, default
-    this process's) and return it with its wall clock and
-    its CPU time, s: user + system of the process and the children it waited for (a
-    training's subprocess envs), which a shared machine's load disturbs far less than
-    the wall clock."""
+    this process's) and return it with its wall clock and its CPU time, s: user + system
+    of the process and of the descendants it waited for, which a shared machine's load
+    disturbs far less than the wall clock. Processes a fork server starts (SB3's
+    ``SubprocVecEnv`` workers here) are not among them: their CPU time is not counted."""
     import resource
     import time
 

@@ -114,11 +114,10 @@ def summary(scores: list[dict[str, float]]) -> dict[str, list[float]]:
 
 
 def train(command: list[str], timing: Path) -> None:
-    """Run ``command`` (a training) and write its wall clock, its CPU time (with its
-    subprocess envs'), command line and the 1-minute load average before and after it
-    to ``timing``."""
+    """Run ``command`` (a training) and write its wall clock, command line and the
+    1-minute load average before and after it to ``timing``."""
     load = [round(os.getloadavg()[0], 2)]
-    done, seconds, cpu = run_timed(command, REPO)
+    done, seconds, _ = run_timed(command, REPO)  # its CPU time misses the env workers'
     load.append(round(os.getloadavg()[0], 2))
     if done.returncode:
         sys.exit(f"{shlex.join(command)} failed:\n{done.stderr[-2000:]}")
@@ -126,7 +125,6 @@ def train(command: list[str], timing: Path) -> None:
     record = {
         "command": shown,
         "seconds": round(seconds, 1),
-        "cpu_seconds": round(cpu, 1),
         "load_avg_1min": load,
     }
     timing.write_text(json.dumps(record) + "\n")
@@ -165,7 +163,6 @@ def main() -> None:
             "config": state["config"],
             "steps": state["done"],
             "train_seconds": trained.get("seconds"),
-            "train_cpu_seconds": trained.get("cpu_seconds"),
             "load_avg_1min": trained.get("load_avg_1min"),
             "summary": summary(scores),
             "episodes": scores,
