@@ -434,7 +434,7 @@ class HoverTask:
     def position_error(self, state: State, goal: np.ndarray) -> np.ndarray:
         """(n,) the distance :meth:`judge` reports as ``position_error``, m, for a face's
         reset info. Hover: to the goal."""
-        return self._judge_rows(state, goal, np.zeros(len(state)), np.inf)[2]
+        return self._judge_rows(state, goal, np.zeros(len(state)), np.inf)[2]  # (crash unused)
 
     def summarize(self, infos: list[dict[str, Any]]) -> dict[str, float]:
         """An episode's metrics from its steps' infos (one drone's, scalars). Hover:
