@@ -277,10 +277,38 @@ def test_task_judge_on_floats_is_the_columns_judge_bit_for_bit(monkeypatch):
             np.testing.assert_array_equal(crashed, task.crashed(state, goal, prev_vz, 0.0125))
         for a, b in zip(*got, strict=True):
             np.testing.assert_array_equal(a, b)
+        # the rules as they were written on arrays before the kernel
         err = goal - state.pos
-        np.testing.assert_array_equal(got[0][2], np.sqrt(np.einsum("ni,ni->n", err, err)))
+        dist = np.sqrt(np.einsum("ni,ni->n", err, err))
+        np.testing.assert_array_equal(got[0][2], dist)
+        np.testing.assert_array_equal(got[0][0], np.maximum(0.0, 1.0 - dist / task.reward_scale))
+        x, y = state.quat[:, 0], state.quat[:, 1]
+        reach = np.maximum(np.maximum(np.abs(err[:, 0]), np.abs(err[:, 1])), -err[:, 2])
+        landed_hard = (state.pos[:, 2] < 0.0125 + 0.005) & (prev_vz < -task.impact_speed)
+        want = (x * x + y * y > task._tilt_xy2) | (reach > task.box) | landed_hard
+        np.testing.assert_array_equal(got[0][1], want)
         outcomes.update(got[0][1].tolist())
     assert outcomes == {True, False}
+
+
+@pytest.mark.parametrize("floats", [True, False])
+def test_the_crash_rules_by_hand(monkeypatch, floats):
+    """Hand-placed upright drones, 1 m target: 0.3 m aside scores 1 − 0.3/2; far below the
+    target (above the ground) is inside the box, just above or aside it is not; a NaN
+    position (a simulation that blew up) is a crash worth 0, on both paths."""
+    from quadgym.envs.quad.tasks import base
+    from quadgym.envs.quad.tasks.base import HoverTask
+
+    monkeypatch.setattr(base, "FLOATS_UP_TO", 8 if floats else 0)
+    task = HoverTask(get_model("cf2x"))
+    box = task.box
+    offsets = [[0.3, 0, 0], [0, 0, -0.9], [0, 0, box + 0.01], [box + 0.01, 0, 0], [np.nan, 0, 0]]
+    goal = np.tile([0.0, 0.0, 1.0], (5, 1))
+    state = dynamics.State.at_rest(goal + np.array(offsets))
+    reward, crashed, info = task.judge(state, goal, np.zeros(5), 0.0125, np.ones(5), 240)
+    assert crashed.tolist() == [False, False, True, True, True]
+    np.testing.assert_allclose(reward[:2], [1 - 0.3 / 2, 1 - 0.9 / 2], rtol=1e-15)
+    assert reward[4] == 0.0 and np.isnan(info["position_error"][4])
 
 
 def test_observation_on_floats_equals_the_batched_one(monkeypatch):

@@ -423,13 +423,14 @@ class HoverTask:
         ex, ey, ez = goal[0] - pos[0], goal[1] - pos[1], goal[2] - pos[2]
         # summed in the order NumPy 2's einsum takes over three entries (the numbers it gave)
         dist = xp.sqrt((ex * ex + ez * ez) + ey * ey)
-        reward = xp.maximum(0.0, 1.0 - dist / self.reward_scale)
+        lost = dist != dist  # a NaN position: the simulation blew up (max() ignores NaN)
+        reward = xp.where(lost, 0.0, xp.maximum(0.0, 1.0 - dist / self.reward_scale))
         qx, qy = quat[0], quat[1]
         tilted = qx * qx + qy * qy > self._tilt_xy2
         # Below the target the ground bounds the box, so z counts only upwards.
         outside = xp.maximum(xp.maximum(abs(ex), abs(ey)), -ez) > self.box
         impact = (pos[2] < rest_height + 0.005) & (prev_vz < -self.impact_speed)
-        return reward, tilted | outside | impact, dist
+        return reward, tilted | outside | impact | lost, dist
 
     def position_error(self, state: State, goal: np.ndarray) -> np.ndarray:
         """(n,) the distance :meth:`judge` reports as ``position_error``, m, for a face's
@@ -507,7 +508,8 @@ class HoverTask:
     def crashed(
         self, state: State, target: np.ndarray, prev_vz: np.ndarray, rest_height: float
     ) -> np.ndarray:
-        """(n,) bool: tilted beyond ``max_tilt``, out of the box, or hit the ground.
+        """(n,) bool: tilted beyond ``max_tilt``, out of the box, hit the ground, or lost (a
+        NaN position: the simulation blew up; its reward is 0).
 
         Hitting the ground means touching it (centre within 5 mm of its resting
         height) after descending faster than ``impact_speed`` at the previous
