@@ -122,11 +122,7 @@ def train(command: list[str], timing: Path) -> None:
     if done.returncode:
         sys.exit(f"{shlex.join(command)} failed:\n{done.stderr[-2000:]}")
     shown = shlex.join(["python", *command[1:-2]])
-    record = {
-        "command": shown,
-        "seconds": round(seconds, 1),
-        "load_avg_1min": load,
-    }
+    record = {"command": shown, "seconds": round(seconds, 1), "load_avg_1min": load}
     timing.write_text(json.dumps(record) + "\n")
 
 
