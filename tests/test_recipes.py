@@ -12,13 +12,13 @@ from quadgym.agents.sb3.shared import SwarmVecEnv
 from quadgym.registry import make_parallel_env
 
 
-def lanes(seed: int = 0) -> BatchedVecEnv:
+def lanes(seed: int = 0, env_id: str = "QuadHover-v0") -> BatchedVecEnv:
     envs = gym.make_vec(
-        "QuadHover-v0",
+        env_id,
         num_envs=3,
         vectorization_mode="vector_entry_point",
         autoreset_mode="same_step",
-        start_height=1.0,
+        **({"start_height": 1.0} if env_id == "QuadHover-v0" else {}),
     )
     venv = BatchedVecEnv(envs)
     venv.seed(seed)
@@ -86,6 +86,30 @@ def test_the_precision_bonus_adds_a_peak_of_the_given_width_at_the_goal():
     ground, so that with σ = 0.5 m the bonus is about 2·e^(−2))."""
     d = bonus_beside_plain(lanes(), PrecisionBonus(lanes(), weight=2.0, radius=0.5))
     assert np.all(d > 0.5) and np.all(2.0 * np.exp(-d / 0.5) > 0.1)
+
+
+def test_a_landing_is_paid_the_bonus_at_the_goal_for_each_step_it_credits():
+    """A lane set down at rest 3 mm above the pad lands at the first step and the task pays
+    it the steps left (info ``credited_steps``: max_steps − 1); the bonus then pays w for
+    each of them as well as w·exp(−d/σ) for the step itself, and only w·exp(−d/σ) to the
+    lanes still in the air (credited 0)."""
+    plain, under = lanes(env_id="QuadLand-v0"), lanes(env_id="QuadLand-v0")
+    sharp = PrecisionBonus(under, weight=2.0, radius=0.5)
+    for venv in (plain, under):
+        venv.reset()
+        env = venv.venv.unwrapped
+        pad = env.episode.goal[0]
+        env.episode.state.pos[0] = pad + [0.0, 0.0, 0.003]
+        env.episode.state.vel[0] = env.episode.state.ang_vel[0] = 0.0
+    _, r0, done, _ = plain.step(np.zeros((3, 4)))
+    _, r1, _, infos = sharp.step(np.zeros((3, 4)))
+    credited = [info["credited_steps"] for info in infos]
+    assert done[0] and not done[1:].any()
+    assert credited == [env.max_steps - 1, 0, 0]
+    d = np.array([info["position_error"] for info in infos])
+    want = 2.0 * (np.exp(-d / 0.5) + np.array(credited))
+    np.testing.assert_allclose(r1 - r0, want, rtol=1e-5)
+    assert r1[0] - r0[0] > 2.0 * (env.max_steps - 1)
 
 
 def test_the_precision_bonus_refuses_an_env_without_a_position_error():

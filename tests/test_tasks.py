@@ -154,9 +154,10 @@ def test_land_start_and_touchdown_rules():
     assert info["touchdown_speed"][0] == pytest.approx(0.3)
     dist = math.hypot(0.05, 0.001)
     assert reward[0] == pytest.approx(1 - dist / 2 + (u.max_steps - 90))
+    assert info["credited_steps"][0] == u.max_steps - 90
     reward, ended, info = touch(0.05, -0.7)  # too fast for a landing
     assert ended[0] and not info["landed"][0] and not info["crashed"][0]
-    assert reward[0] < 1.0
+    assert reward[0] < 1.0 and info["credited_steps"][0] == 0
     _, ended, info = touch(0.15, -0.2)  # off the pad (radius 0.1 m)
     assert ended[0] and not info["landed"][0]
     _, ended, info = touch(0.0, -1.2)  # an impact

@@ -68,6 +68,7 @@ from quadgym.agents.sb3.config import (
 from quadgym.agents.sb3.recipes import PrecisionBonus, SmoothnessPenalty
 from quadgym.agents.sb3.state import model_state, restore_model_state
 from quadgym.envs.quad.episode import PRIVILEGED
+from quadgym.envs.quad.vector import LANE_INFO
 from quadgym.registry import base_id
 
 
@@ -206,11 +207,11 @@ class BatchedVecEnv(VecEnv):
     def step_wait(self):
         obs, reward, term, trunc, infos = self.venv.step(self._actions)
         dones = term | trunc
-        errors = infos.get("position_error")
-        if errors is None:
-            out = [{} for _ in range(self.num_envs)]
-        else:
-            out = [{"position_error": e} for e in errors.tolist()]
+        out = [{} for _ in range(self.num_envs)]
+        for key in LANE_INFO:  # the lanes' columns, as each env's own info
+            if key in infos:
+                for info, value in zip(out, infos[key].tolist(), strict=True):
+                    info[key] = value
         for i in np.flatnonzero(dones):
             out[i]["terminal_observation"] = infos["final_obs"][i]
             out[i]["TimeLimit.truncated"] = bool(trunc[i] and not term[i])

@@ -12,10 +12,12 @@ evaluation scores the task's own reward and metrics.
 step's reward, which PPO's noisy advantages do not resolve; a heavier drone then hovers
 with a steady offset. The bonus ``weight``·exp(−distance/``radius``) adds a peak of width
 ``radius`` at the goal (Eschmann et al. and Chen et al. both weight position error
-steeply near the goal). Training envs only, like the smoothness term. It suits tasks
-flown to the time limit (hover, tracking): on QuadLand-v0, whose landing ends the episode
-and is paid the plain reward of the steps left, two seeds learned to hover over the pad
-for the bonus and never landed (issue 31's measurements, baselines/README.md).
+steeply near the goal). Training envs only, like the smoothness term. A step whose
+reward stands for the steps left of its episode (a landing on QuadLand-v0: the task pays
+them as if the drone sat on the pad, info ``credited_steps``) is paid the bonus at the
+goal for each of them too. Without that, landing ended the bonus, and two landing seeds
+of three learned to hover over the pad for it and never landed (issue 31's measurements,
+baselines/README.md).
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ class SmoothnessPenalty(VecEnvWrapper):
 
 class PrecisionBonus(VecEnvWrapper):
     """Add ``weight``·exp(−d/``radius``) to each env's reward, d the step's
-    ``position_error`` info (m), which every quad task reports.
+    ``position_error`` info (m), which every quad task reports, and ``weight`` for each of
+    the step's ``credited_steps`` (info; 0 without it): the steps left that the task's
+    reward pays as if at the goal.
 
     With ``warmup`` the weight grows linearly from 0 to ``weight`` over the first
     ``warmup`` env steps of training, read from ``clock`` (the model's step counter, which a
@@ -113,5 +117,6 @@ class PrecisionBonus(VecEnvWrapper):
                 "precision_bonus needs an env whose step infos carry 'position_error' (m), "
                 "as the quad tasks' do"
             ) from None
-        bonus = self.current_weight() * np.exp(-dist / self.radius)
+        credited = np.array([info.get("credited_steps", 0) for info in infos], dtype=float)
+        bonus = self.current_weight() * (np.exp(-dist / self.radius) + credited)
         return obs, rewards + bonus.astype(rewards.dtype), dones, infos

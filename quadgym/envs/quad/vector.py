@@ -32,6 +32,10 @@ from quadgym.envs.quad.sim.perturb import (
 from quadgym.envs.quad.sim.physics import Physics, advance
 from quadgym.envs.quad.tasks.suite import BULLET_TASKS, SINGLE_ENVS
 
+#: The task details a step's ``infos`` carries, each (n,), where the task reports them:
+#: every task's distance to its goal (m) and the landing's credited steps.
+LANE_INFO = ("position_error", "credited_steps")
+
 
 def _check_backend(config: QuadConfig) -> Physics | None:
     """The aerodynamic effects to integrate (None: none), after refusing what the
@@ -96,7 +100,9 @@ class QuadHoverVectorEnv(VectorEnv):
     lanes) and the reset observation is returned. ``"disabled"``: lanes never
     reset by themselves (call ``reset``). Every step's ``infos["position_error"]`` (n,)
     holds each lane's distance to its goal after the step, m, as the single env's info
-    does (in a step where ``next_step`` resets a lane, that lane's entry means nothing).
+    does (in a step where ``next_step`` resets a lane, that lane's entry means nothing);
+    on QuadLand-v0 ``infos["credited_steps"]`` (n,) too, the steps left a landing's
+    reward pays (0 in a lane that resets).
 
     ## Arguments
 
@@ -237,7 +243,7 @@ class QuadHoverVectorEnv(VectorEnv):
             a, self.target, self.dt, self.rest_height, self._integrate
         )
         truncated = self.episode.steps >= self.max_steps
-        infos: dict[str, Any] = {"position_error": details["position_error"]}
+        infos: dict[str, Any] = {key: details[key] for key in LANE_INFO if key in details}
         if self.autoreset_mode == AutoresetMode.DISABLED:
             obs = self._obs()
         elif self.autoreset_mode == AutoresetMode.NEXT_STEP:
@@ -245,6 +251,8 @@ class QuadHoverVectorEnv(VectorEnv):
             if lanes.size:
                 self._reset_lanes(lanes)
                 reward[lanes] = 0.0
+                if "credited_steps" in infos:
+                    infos["credited_steps"][lanes] = 0
                 terminated[lanes] = False
                 truncated[lanes] = False
             self._needs_reset = terminated | truncated

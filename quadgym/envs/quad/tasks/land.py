@@ -13,7 +13,8 @@ Reward per step: max(0, 1 − d/2 m) with d the distance to the pad's centre (at
 resting height), and at a landing the reward of the steps the episode had
 left, as if the drone had sat on the pad until the end: landing is worth
 exactly as much as being there for the rest of the episode, and ending it any
-other way forfeits that.
+other way forfeits that. The step's info says how many steps that was
+(``credited_steps``).
 """
 
 from __future__ import annotations
@@ -119,9 +120,11 @@ class LandTask(HoverTask):
         max_steps: int,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """See the module's rules. Info: ``position_error`` (distance to the pad's
-        centre, m), ``crashed``, ``touchdown``, ``landed`` and ``touchdown_speed``
+        centre, m), ``crashed``, ``touchdown``, ``landed``, ``touchdown_speed``
         (descent speed at touchdown, m/s; 0 before it: ``touchdown`` tells them
-        apart; not NaN, which no two episodes would compare equal on)."""
+        apart; not NaN, which no two episodes would compare equal on) and
+        ``credited_steps`` (the steps left that a landing's reward pays, 0 otherwise:
+        what a reward wrapper needs to pay its own term for them as well)."""
         o = self.options
         reward, crashed, details = super().judge(
             state, goal, prev_vz, rest_height, steps, max_steps
@@ -131,9 +134,12 @@ class LandTask(HoverTask):
         touchdown = state.pos[:, 2] < rest_height + TOUCH
         near = np.hypot(*(goal - state.pos)[:, :2].T) <= o.pad_radius
         landed = touchdown & near & upright & (prev_vz >= -o.max_touchdown_speed)
-        reward = np.where(landed, reward + (max_steps - np.asarray(steps)), reward)
+        credited = np.where(landed, max_steps - np.asarray(steps), 0)
+        reward = reward + credited
         speed = np.where(touchdown, -prev_vz, 0.0)
-        details.update(touchdown=touchdown, landed=landed, touchdown_speed=speed)
+        details.update(
+            touchdown=touchdown, landed=landed, touchdown_speed=speed, credited_steps=credited
+        )
         return reward, touchdown | crashed, details
 
 
