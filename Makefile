@@ -36,8 +36,9 @@ test: install-test
 test-paper: install-test
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n auto --dist worksteal -m paper
 
-# Tests that start Ray (sweeps, RLlib, the benchmark's Ray executor): one at a time, the machine
-# to themselves. Not in `make test`; CI runs them after it.
+# Tests that start Ray (sweeps, RLlib, the benchmark's Ray executor): one at a time (two Rays
+# starting at once on 2 cores fail to start their GCS). Not in `make test`; CI runs them after
+# it, beside `make test-paper` at nice 19 (.ci/run).
 test-ray: install-test
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -m ray
 
