@@ -460,6 +460,7 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
         quadgym.make_algo("gpt", "ToyCoding-v0").load(tmp_path / "ckpt")
 
 
+@pytest.mark.paper  # ~50 s of wall clock and two spawned workers: out of the five-minute suite
 def test_reproduce_script_writes_every_key(tmp_path):
     """A tiny --full run of every run in two spawned workers: every regime, run and key,
     the search, the summary with Holm-adjusted p-values, the figures; and a job rerun in

@@ -177,6 +177,7 @@ def test_short_ppo_run_takes_off_and_hovers():
     assert not any(e["crashed"] for e in after)
 
 
+@pytest.mark.paper  # 35 s of training: with the claims, out of the five-minute suite
 def test_short_ppo_run_tracks_the_circle():
     """300k steps (~15 s): the untrained policy leaves the circle (RMS 0.25-0.72 m over 5
     episodes on seeds 0-2); the trained one follows it (0.029-0.055 m, no crash)."""

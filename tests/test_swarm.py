@@ -97,6 +97,7 @@ def test_bad_input():
         quad_swarm_v0.parallel_env(num_drones=3, formation="star")
 
 
+@pytest.mark.paper  # 23 s of training: with the claims, out of the five-minute suite
 def test_short_shared_policy_training_improves_the_return():
     """Measured on seeds 0, 1, 2: mean episode return per drone 27 / 24 / 39 before (the
     untrained policy flips) and 189 / 169 / 186 after 80k agent-steps (it flies). It trains

@@ -199,6 +199,7 @@ def mean_return(algo, episodes=5):
 
 
 @pytest.mark.slow
+@pytest.mark.paper  # 53 s on 8 PyBullet copies: with the claims, out of the five-minute suite
 def test_short_ppo_run_improves_hover_return():
     """Measured on seeds 0, 1, 2: mean return 24 / 28 / 38 before (the untrained policy
     flips within a second or two) and 120 / 160 / 208 after 100k steps (it flies; with the
