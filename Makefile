@@ -32,7 +32,8 @@ test: install-test
 	$(BIN)/ruff check .
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n auto --dist worksteal
 
-# Claims at a paper's own budget and claims' further seeds: not in `make test`, run by CI after it.
+# Claims at a paper's own budget, claims' further seeds and the longest short trainings: not in
+# `make test`, run by CI after it.
 test-paper: install-test
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n auto --dist worksteal -m paper
 
