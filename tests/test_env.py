@@ -1,5 +1,7 @@
 """QuadHover-v0 through the ecosystem's own checkers, and its behaviour at the edges."""
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -84,6 +86,30 @@ def test_bad_actions_raise_and_leave_the_state_alone(bad):
     after = env.world.get_state()
     np.testing.assert_array_equal(before.pos, after.pos)
     env.step(np.zeros(4, dtype=np.float32))  # still usable
+
+
+@pytest.mark.parametrize("size", [4, 16, 20, 400])
+def test_check_actions_finds_every_non_finite_entry_on_both_paths(size):
+    """check_actions tests a few entries on floats and many in NumPy (SMALL_ACTION): either
+    way a NaN, +inf or -inf anywhere is refused, named at its index, and a finite action
+    passes unchanged as float64."""
+    from quadgym.envs.quad.tasks.base import SMALL_ACTION, check_actions
+
+    assert (size <= SMALL_ACTION) == (size in (4, 16))
+    shape = (size // 4, 4)
+    good = np.random.default_rng(size).uniform(-1e30, 1e30, size=shape).astype(np.float32)
+    out = check_actions(good, shape)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, good.astype(np.float64))
+    for value in (np.nan, np.inf, -np.inf):
+        for k in (0, size - 1):
+            bad = np.zeros(shape)
+            bad.flat[k] = value
+            index = [int(i) for i in np.unravel_index(k, shape)]
+            with pytest.raises(
+                ValueError, match=re.escape(f"non-finite values (NaN or inf) at index {index}")
+            ):
+                check_actions(bad, shape)
 
 
 @pytest.mark.parametrize(

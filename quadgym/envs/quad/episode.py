@@ -157,13 +157,14 @@ class Episode:
         steps of ``dt`` s and returns the new state. Returns (reward (rows,), ended
         (rows,) bool, the task's per-row details, the last motor speeds (rows, 4) RPM)."""
         prev_vz = self.state.vel[:, 2].copy()
+        clipped = np.minimum(np.maximum(action, -1.0), 1.0)  # once, for both uses
         self.state, rpm = self.task.control_step(
-            action, self.state, self.goal, self.controller, self.substeps, dt, integrate
+            clipped, self.state, self.goal, self.controller, self.substeps, dt, integrate
         )
         if self.task.action_history:
             self.history[:, 1:] = self.history[:, :-1]
             self.history[:, 0] = self.last_action
-        self.last_action = np.minimum(np.maximum(action, -1.0), 1.0)
+        self.last_action = clipped
         self.steps += 1
         self.task.progress(self.state)
         self.goal = self.task.goal(target, self.steps, self.state)

@@ -413,14 +413,16 @@ class QuadHoverEnv(gym.Env, EzPickle):
         reward, ended, details, rpm = ep.advance(
             a, self.target, self.world.dt, self.world.rest_height, self._integrate
         )
-        terminated = bool(ended.any())
+        terminated = True in ended.tolist()  # (NumPy's any() costs ~1.5 µs a call)
         truncated = self._steps >= self.max_steps
         ep.guard.end(terminated or truncated)
         info = self._info(details)
         info["rpm"] = rpm
         if self.render_mode == "human":
             self.world.sync_bullet()
-        return self._obs(), float(reward.sum()) / n, terminated, truncated, info
+        # NumPy sums fewer than 8 entries in order from 0.0, as Python's sum does
+        total = sum(reward.tolist()) if n < 8 else float(reward.sum())
+        return self._obs(), total / n, terminated, truncated, info
 
     # The episode's state, where the task and the tests look for it.
     _state = property(lambda self: self.episode.state, lambda self, v: self._set_state(v))

@@ -132,15 +132,18 @@ class ActionMap:
         """Motor speeds (n, 4), RPM, for finite actions (n, dim), clipped to [-1, 1];
         ``target`` (n, 3) is the task's point (m), ``dt`` the time until the next
         motor-command update (s)."""
-        return self.commander(action, target, controller)(state, dt)
+        return self.commander(np.minimum(np.maximum(action, -1.0), 1.0), target, controller)(
+            state, dt
+        )
 
     def commander(
-        self, action: np.ndarray, target: np.ndarray, controller: CascadedPID | None
+        self, a: np.ndarray, target: np.ndarray, controller: CascadedPID | None
     ) -> Callable[[State, float], np.ndarray]:
-        """:meth:`rpm` for one control step's action and target as a function of the state
-        and ``dt``: what does not change between the motor-command updates of a control
-        step (the clip, the set-points) is worked out once, here."""
-        a = np.minimum(np.maximum(action, -1.0), 1.0)
+        """:meth:`rpm` for one control step's actions ``a`` (n, dim), finite and already
+        clipped to [-1, 1] (the episode core clips once for this and for the observed
+        previous action), and target, as a function of the state and ``dt``: what does not
+        change between the motor-command updates of a control step (the set-points) is
+        worked out once, here."""
         kind = self.action_type
         hover = self.model.hover_rpm
         if kind in ("rpm", "one_d_rpm"):

@@ -9,6 +9,7 @@ PettingZoo ``ParallelEnv`` (one agent per drone) and the batched vector env.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -76,6 +77,10 @@ def check_rates(physics_hz: int, control_hz: int) -> int:
     return physics_hz // control_hz
 
 
+#: Up to this many action entries :func:`check_actions` tests finiteness on Python floats.
+SMALL_ACTION = 16
+
+
 def check_actions(action: np.ndarray, shape: tuple[int, ...], what: str = "action") -> np.ndarray:
     """``action`` as a float array of exactly ``shape``, finite.
 
@@ -85,7 +90,11 @@ def check_actions(action: np.ndarray, shape: tuple[int, ...], what: str = "actio
     a = np.asarray(action, dtype=np.float64)
     if a.shape != shape:
         raise ValueError(f"{what} has shape {a.shape}; expected {shape}")
-    if not np.isfinite(a).all():
+    if a.size <= SMALL_ACTION:  # a few floats: math.isfinite beats NumPy's ~1.5 µs call
+        finite = all(map(math.isfinite, a.ravel().tolist()))
+    else:
+        finite = bool(np.isfinite(a).all())
+    if not finite:
         bad = np.argwhere(~np.isfinite(a))
         raise ValueError(
             f"{what} holds non-finite values (NaN or inf) at index {bad[0].tolist()}; "
@@ -263,9 +272,9 @@ class HoverTask:
         dt: float,
         integrate: Callable[[np.ndarray, int], State],
     ) -> tuple[State, np.ndarray]:
-        """Apply finite actions (n, act_dim) for one control step of ``substeps``
-        physics steps of ``dt`` s; ``integrate(rpm, k)`` advances the physics k
-        steps and returns the new state. Returns the state and the last motor speeds.
+        """Apply finite actions (n, act_dim), already clipped to [-1, 1], for one control
+        step of ``substeps`` physics steps of ``dt`` s; ``integrate(rpm, k)`` advances the
+        physics k steps and returns the new state. Returns the state and the last motor speeds.
         The one loop every face of the environment runs."""
         if self._delays is not None and self._delay:  # each drone's own drawn delay
             window = np.concatenate([self._queue, action[None]])
