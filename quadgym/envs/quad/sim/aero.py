@@ -100,33 +100,15 @@ def downwash_fit(dz: np.ndarray, dxy: np.ndarray, model: DroneModel) -> np.ndarr
     """The paper's downwash fit W = k1·(r_P/(4·δz))²·exp(−½·(δxy/(k2·δz + k3))²), N.
 
     ``dz`` > 0 (m) is how far the upper drone is above, ``dxy`` (m) the horizontal
-    distance between the centres: :func:`downwash_amplitude` times
-    :func:`downwash_spread`.
+    distance between the centres: the ``reference`` term of :func:`downwash_pair`. On the
+    axis it is k1·(r_P/(4·δz))² (0.0758/δz² N on cf2x, δz in m).
+
+    The fitted width k2·δz + k3 of the lateral profile crosses zero at δz = −k3/k2 (0.69 m
+    with the shipped 0.16, −0.11), where the plume is a line, and is negative below it
+    (only its square is used): a plume that narrows as it descends to 0.69 m is the fit,
+    not a jet. The width's size is held at 1e-6 m or more so that it stays finite.
     """
-    return downwash_amplitude(dz, model) * downwash_spread(dz, dxy, model)
-
-
-def downwash_amplitude(dz: np.ndarray, model: DroneModel) -> np.ndarray:
-    """The fit on the axis, k1·(r_P/(4·δz))², N (0.0758/δz² N on cf2x, δz in m)."""
-    q = model.prop_radius / (4.0 * dz)
-    return model.dw_coeff[0] * (q * q)
-
-
-def downwash_spread(
-    dz: np.ndarray, dxy: np.ndarray, model: DroneModel, xp: SimpleNamespace = COLUMNS
-) -> np.ndarray:
-    """The fit's lateral profile exp(−½·(δxy/(k2·δz + k3))²), in [0, 1].
-
-    The fitted width k2·δz + k3 crosses zero at δz = −k3/k2 (0.69 m with the shipped
-    0.16, −0.11), where the plume is a line, and is negative below it (only its
-    square is used): a plume that narrows as it descends to 0.69 m is the fit, not
-    a jet. The width is held at 1e-6 m so that it stays finite.
-    """
-    _, k2, k3 = model.dw_coeff
-    width = k2 * dz + k3
-    width = xp.where(abs(width) < 1e-6, 1e-6, width)
-    u = dxy / width
-    return xp.exp(-0.5 * (u * u))
+    return downwash_pair(COLUMNS, model, dz, dxy, None, "reference")
 
 
 def downwash_onset(model: DroneModel) -> float:
@@ -233,12 +215,20 @@ def downwash_pair(
 ) -> Any:
     """The push of one upper drone on one lower one (:func:`downwash`'s term), N: ``dz`` >
     0 above it, ``dxy`` beside it (m), the upper drone's ``thrust`` (N; unused by
-    ``reference``, whose horizontal cut the caller applies); floats or arrays."""
-    amplitude = downwash_amplitude(dz, model)
+    ``reference``, whose horizontal cut the caller applies); floats or arrays.
+
+    The fit's amplitude times its lateral profile (:func:`downwash_fit`), for ``bounded``
+    capped at ``thrust`` and ramped in over :func:`downwash_onset`. Written out in one
+    body: the float path calls it for every pair of drones at every physics step.
+    """
+    radius, (k1, k2, k3) = model.prop_radius, model.dw_coeff
+    q = radius / (4.0 * dz)
+    amplitude = k1 * (q * q)
     if kind != "reference":
-        x = xp.clip(dz / downwash_onset(model), 0.0, 1.0)
+        x = xp.minimum(dz / downwash_onset(model), 1.0)  # dz > 0: x > 0
         amplitude = (3.0 * (x * x) - 2.0 * x**3) * xp.minimum(amplitude, thrust)
-    return amplitude * downwash_spread(dz, dxy, model, xp)
+    u = dxy / xp.maximum(abs(k2 * dz + k3), 1e-6)  # only u² is used: the width's sign is not
+    return amplitude * xp.exp(-0.5 * (u * u))
 
 
 def downwash_floats(pos: list, model: DroneModel, thrust: list, kind: str = "bounded") -> list:
@@ -247,16 +237,25 @@ def downwash_floats(pos: list, model: DroneModel, thrust: list, kind: str = "bou
     (n floats, N), pair by pair through :func:`downwash_pair` (tests/test_columns.py:
     equal to the batched one to round-off: ``math.hypot`` is not NumPy's ``hypot``; with
     NumPy's the two are equal on every one of 2,000 random 5-drone swarms, with Python's
-    on ~98 %, and it costs ~1 µs a call on floats)."""
+    on ~98 %, and it costs ~1 µs a call on floats).
+
+    Each unordered pair is visited once, the lower drone taking the upper one's push; in
+    the order (i, j), i < j, every drone's pushes still add up in the order of the drones
+    above it, as the batched sum adds them (δz and δxy are exact under swapping the two)."""
     _check_kind(kind)
-    out = []
-    for xi, yi, zi in pos:
-        total = 0.0
-        for (xj, yj, zj), tj in zip(pos, thrust, strict=True):
+    hypot, pair, cut = FLOATS.hypot, downwash_pair, kind == "reference"
+    totals = [0.0] * len(pos)
+    for i, (xi, yi, zi) in enumerate(pos):
+        for j in range(i + 1, len(pos)):
+            xj, yj, zj = pos[j]
             dz = zj - zi
-            if dz > 0.0:
-                dxy = FLOATS.hypot(xj - xi, yj - yi)
-                if kind != "reference" or dxy < DOWNWASH_RANGE:
-                    total += downwash_pair(FLOATS, model, dz, dxy, tj, kind)
-        out.append(-total)
-    return out
+            if dz == 0.0 or dz != dz:  # side by side (or NaN): neither is above
+                continue
+            dxy = hypot(xj - xi, yj - yi)
+            if cut and dxy >= DOWNWASH_RANGE:
+                continue
+            if dz > 0.0:  # j above i
+                totals[i] += pair(FLOATS, model, dz, dxy, thrust[j], kind)
+            else:  # i above j
+                totals[j] += pair(FLOATS, model, -dz, dxy, thrust[i], kind)
+    return [-total for total in totals]
