@@ -144,6 +144,7 @@ def check_sequence_ordering(r):
         assert r[other] > 10 * r["copg"], (other, r)
 
 
+@pytest.mark.paper  # four 100-epoch trainings, 30-70 s: out of make test's five minutes
 def test_sequence_env_same_ordering_one_seed():
     check_sequence_ordering(sequence_regrets(0))
 
