@@ -31,6 +31,7 @@ from gymnasium.utils import EzPickle
 
 from quadgym.envs.lifecycle import EpisodeGuard
 from quadgym.envs.quad.config import QuadConfig
+from quadgym.envs.quad.sim.columns import COLUMNS
 from quadgym.envs.quad.sim.dynamics import State, quat_to_rot
 from quadgym.envs.quad.sim.perturb import MAX_DELAY, PARAMETERS, PARAMETERS_HIGH
 from quadgym.envs.quad.tasks.suite import task_options
@@ -157,7 +158,7 @@ class Episode:
         steps of ``dt`` s and returns the new state. Returns (reward (rows,), ended
         (rows,) bool, the task's per-row details, the last motor speeds (rows, 4) RPM)."""
         prev_vz = self.state.vel[:, 2].copy()
-        clipped = np.minimum(np.maximum(action, -1.0), 1.0)  # once, for both uses
+        clipped = COLUMNS.clip(action, -1.0, 1.0)  # once, for the commander and the observation
         self.state, rpm = self.task.control_step(
             clipped, self.state, self.goal, self.controller, self.substeps, dt, integrate
         )

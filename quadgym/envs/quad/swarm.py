@@ -22,7 +22,12 @@ from quadgym.envs.quad.sensors.camera import Observer
 from quadgym.envs.quad.sensors.view import WorldCamera
 from quadgym.envs.quad.sim.dynamics import State, quat_to_rot
 from quadgym.envs.quad.sim.world import World
-from quadgym.envs.quad.tasks.base import FORMATIONS, check_actions, formation_points
+from quadgym.envs.quad.tasks.base import (
+    FORMATIONS,
+    all_finite,
+    check_actions,
+    formation_points,
+)
 from quadgym.envs.quad.tasks.neighbours import nearest_live
 from quadgym.envs.quad.tasks.suite import TEAM_ENVS
 
@@ -498,9 +503,7 @@ class SwarmEnv(ParallelEnv, EzPickle):
         a = np.zeros((self.num_drones, self.task.act_dim))
         try:  # fast path: one array, checked at once
             stacked = np.asarray(list(actions.values()), dtype=np.float64)
-            ok = stacked.shape == (len(actions), self.task.act_dim) and bool(
-                np.isfinite(stacked).all()
-            )
+            ok = stacked.shape == (len(actions), self.task.act_dim) and all_finite(stacked)
         except (ValueError, TypeError):
             ok = False
         if not ok:  # find the offending agent for the message

@@ -38,6 +38,7 @@ import numpy as np
 from gymnasium import spaces
 
 from quadgym.envs.quad.control.pid import CascadedPID
+from quadgym.envs.quad.sim.columns import COLUMNS
 from quadgym.envs.quad.sim.dynamics import State, quat_to_euler
 from quadgym.envs.quad.sim.models import DroneModel
 
@@ -132,9 +133,7 @@ class ActionMap:
         """Motor speeds (n, 4), RPM, for finite actions (n, dim), clipped to [-1, 1];
         ``target`` (n, 3) is the task's point (m), ``dt`` the time until the next
         motor-command update (s)."""
-        return self.commander(np.minimum(np.maximum(action, -1.0), 1.0), target, controller)(
-            state, dt
-        )
+        return self.commander(COLUMNS.clip(action, -1.0, 1.0), target, controller)(state, dt)
 
     def commander(
         self, a: np.ndarray, target: np.ndarray, controller: CascadedPID | None
