@@ -153,7 +153,7 @@ def test_every_typed_sb3_field_is_a_keyword_of_its_sb3_class(config_class):
     adapter = {"normalize", "env_kwargs", "sb3_kwargs", "n_envs", "num_envs"}
     adapter |= {"num_drones", "n_swarms", "eval_env_kwargs", "action_smoothness"}
     adapter |= {"asymmetric_critic", "precision_bonus", "precision_radius"}
-    adapter |= {"precision_warmup"}
+    adapter |= {"precision_warmup", "schedule", "horizon"}
     typed = {f.name for f in dataclasses.fields(config_class)} - adapter
     assert typed <= set(sb3_keywords(config_class.sb3_class))
 

@@ -223,3 +223,84 @@ def test_ppo_shared_takes_the_recipes_typed_and_wraps_its_training_swarms():
     for bad in ({"precision_bonus": -1.0}, {"action_smoothness": -0.1}, {"precision_radius": 0}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             quadgym.make_algo("ppo_shared", "quad_swarm_v0", num_drones=2, **bad)
+
+
+def small_ppo(**config):
+    """PPO on two QuadHover-v0 lanes with 16-step rollouts (32 samples an update)."""
+    return quadgym.make_algo(
+        "ppo", "QuadHover-v0", num_envs=2, n_steps=16, batch_size=32, n_epochs=1, **config
+    )
+
+
+def test_the_cosine_schedule_decays_the_step_size_on_the_step_counter():
+    """½(1 + cos(π·t/H))·lr at t steps of a horizon H, read from num_timesteps."""
+    algo = small_ppo(learning_rate=1e-3, schedule="cosine", horizon=1000)
+    try:
+        for t, factor in ((0, 1.0), (250, 0.5 + 0.5 * np.cos(np.pi / 4)), (500, 0.5), (1000, 0.0)):
+            algo.model.num_timesteps = t
+            assert algo.model.lr_schedule(1.0) == pytest.approx(1e-3 * factor, abs=1e-15)
+        algo.model.num_timesteps = 4000  # after the horizon: 0, not rising again
+        assert algo.model.lr_schedule(1.0) == 0.0
+    finally:
+        algo.close()
+    constant = small_ppo(learning_rate=1e-3)
+    try:
+        constant.model.num_timesteps = 500
+        assert constant.model.lr_schedule(1.0) == 1e-3
+    finally:
+        constant.close()
+    with pytest.raises(ValueError, match="schedule"):
+        small_ppo(schedule="linear")
+    with pytest.raises(ValueError, match="horizon"):
+        small_ppo(schedule="cosine", horizon=0)
+
+
+def test_a_chunked_cosine_run_steps_as_an_uninterrupted_one(tmp_path):
+    """Each update's step size is the cosine of the steps taken over the run's horizon: a
+    run learnt in two calls, saved and resumed between them, uses the step sizes of one
+    call (its weights differ: the resumed envs start new episodes); without a horizon a
+    call decays to its own end."""
+
+    def step_sizes(algo):
+        seen = []
+        train = algo.model.train
+
+        def spied():
+            train()
+            seen.append(algo.model.policy.optimizer.param_groups[0]["lr"])
+
+        algo.model.train = spied
+        return seen
+
+    config = {"learning_rate": 1e-3, "schedule": "cosine", "horizon": 128, "seed": 3}
+    whole = small_ppo(**config)
+    part = small_ppo(**config)
+    resumed = small_ppo(**config)
+    try:
+        expected = step_sizes(whole)
+        whole.learn(128)
+        assert expected == pytest.approx(
+            [1e-3 * 0.5 * (1 + np.cos(np.pi * t / 128)) for t in (32, 64, 96, 128)], abs=1e-15
+        )
+        got = step_sizes(part)
+        part.learn(64)
+        part.save(tmp_path / "ckpt")
+        resumed.load(tmp_path / "ckpt")
+        rest = step_sizes(resumed)
+        resumed.learn(64)
+        assert got + rest == expected
+    finally:
+        for algo in (whole, part, resumed):
+            algo.close()
+    unbounded = small_ppo(learning_rate=1e-3, schedule="cosine")
+    try:
+        seen = step_sizes(unbounded)
+        unbounded.learn(64)
+        unbounded.learn(64)  # the second call's horizon: its own end, step 128
+        assert seen == pytest.approx(
+            [1e-3 * 0.5 * (1 + np.cos(np.pi * t / 64)) for t in (32, 64)]
+            + [1e-3 * 0.5 * (1 + np.cos(np.pi * t / 128)) for t in (96, 128)],
+            abs=1e-15,
+        )
+    finally:
+        unbounded.close()

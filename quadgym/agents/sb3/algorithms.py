@@ -67,6 +67,7 @@ from quadgym.agents.sb3.config import (
 )
 from quadgym.agents.sb3.recipes import PrecisionBonus, SmoothnessPenalty
 from quadgym.agents.sb3.state import model_state, restore_model_state
+from quadgym.agents.schedule import cosine_factor
 from quadgym.envs.quad.episode import PRIVILEGED
 from quadgym.envs.quad.vector import LANE_INFO
 from quadgym.registry import base_id
@@ -261,6 +262,7 @@ class SB3Algorithm(Algorithm):
     def __init__(self, env: str | gym.Env, **config: Any) -> None:
         super().__init__(env, **config)
         self.env_id = self._env_id(env)
+        self._call_end = 0  # the end of the current learn call: the default horizon
         venv = self.make_training_venv(self.env_id)
         smooth = getattr(self.config, "action_smoothness", 0.0)
         if smooth:  # a recipe of the training envs (quadgym.agents.sb3.recipes)
@@ -280,6 +282,13 @@ class SB3Algorithm(Algorithm):
             self.check_observations(space)
             kwargs = {"verbose": 0, **self.sb3_defaults(self.env_id, venv)}
             kwargs.update(self.config.sb3_arguments())
+            if getattr(self.config, "schedule", "constant") == "cosine":
+                kwargs["learning_rate"] = self.cosine_rate(
+                    kwargs.get(
+                        "learning_rate",
+                        sb3_keywords(self.config.sb3_class)["learning_rate"].default,
+                    )
+                )
             if self.config.normalize:
                 gamma = kwargs.get("gamma", sb3_keywords(self.config.sb3_class)["gamma"].default)
                 venv = VecNormalize(
@@ -405,7 +414,24 @@ class SB3Algorithm(Algorithm):
         """Steps taken so far (SB3's ``num_timesteps``, saved with the model)."""
         return int(self.model.num_timesteps)
 
+    def cosine_rate(self, peak: float) -> Callable[[float], float]:
+        """SB3's ``learning_rate`` for ``schedule='cosine'``: ``peak`` times the cosine
+        factor of the steps taken over the horizon (the config's, else the end of the
+        current learn call). It reads the step count, not SB3's progress fraction, so a
+        chunked or resumed run decays as an uninterrupted one; SB3 calls it once before
+        the model exists (the optimiser's first step size: the peak)."""
+
+        def rate(_progress_remaining: float) -> float:
+            model = getattr(self, "model", None)
+            if model is None:
+                return peak
+            horizon = getattr(self.config, "horizon", None) or self._call_end
+            return peak * cosine_factor(model.num_timesteps, horizon)
+
+        return rate
+
     def _learn(self, budget: int, emit: Callable[[dict], None]) -> None:
+        self._call_end = self.progress + budget
         self.model.learn(budget, callback=_Records(emit), reset_num_timesteps=False)
 
     def _normalize(self, observation: np.ndarray) -> np.ndarray:

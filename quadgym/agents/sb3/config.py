@@ -19,6 +19,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from quadgym.agents.base import INTERFACE_KEYS, AlgoConfig
 from quadgym.agents.sb3.extractors import SmallCombined
+from quadgym.agents.schedule import Schedule
 from quadgym.config import closest, param
 from quadgym.envs.quad.tasks.suite import SPECS
 
@@ -294,6 +295,18 @@ class PPOHyperConfig(SB3Config):
         "bonus's weight rises linearly from 0 to precision_bonus (a reward curriculum; 0: "
         "the full weight from the start)",
         ge=0,
+    )
+    schedule: Schedule = param(
+        "constant",
+        "learning-rate schedule: 'cosine' decays learning_rate to 0 over horizon, so the "
+        "last updates settle the policy instead of moving it (quadgym.agents.schedule), "
+        "or 'constant'",
+    )
+    horizon: int | None = param(
+        None,
+        "training steps (env steps; ppo_shared: agent-steps) the cosine schedule spans "
+        "(scripts/train.py gives the run's total; None: the end of each learn call)",
+        ge=1,
     )
 
 
