@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
+import functools
 import math
 import types
 import typing
@@ -212,6 +213,14 @@ def closest(key: str, allowed: Iterable[str]) -> str:
     return f"; did you mean {match[0]!r}?" if match else ""
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints(cls)``, worked out once per class: it compiles every
+    string annotation on each call (~0.6 ms for an env config), and a config is built at
+    every env construction and checked again wherever one is rebuilt."""
+    return typing.get_type_hints(cls)
+
+
 @dataclasses.dataclass(frozen=True)
 class TypedConfig:
     """Base of quadgym's typed configurations (see the module docstring).
@@ -222,7 +231,7 @@ class TypedConfig:
     """
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
+        hints = _type_hints(type(self))
         for f in dataclasses.fields(self):
             label = f.name
             value = coerce(hints[f.name], getattr(self, f.name), label)
