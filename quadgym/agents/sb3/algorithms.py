@@ -282,15 +282,12 @@ class SB3Algorithm(Algorithm):
             self.check_observations(space)
             kwargs = {"verbose": 0, **self.sb3_defaults(self.env_id, venv)}
             kwargs.update(self.config.sb3_arguments())
+            accepted = sb3_keywords(self.config.sb3_class)
             if getattr(self.config, "schedule", "constant") == "cosine":
-                kwargs["learning_rate"] = self.cosine_rate(
-                    kwargs.get(
-                        "learning_rate",
-                        sb3_keywords(self.config.sb3_class)["learning_rate"].default,
-                    )
-                )
+                peak = kwargs.get("learning_rate", accepted["learning_rate"].default)
+                kwargs["learning_rate"] = self.cosine_rate(peak)
             if self.config.normalize:
-                gamma = kwargs.get("gamma", sb3_keywords(self.config.sb3_class)["gamma"].default)
+                gamma = kwargs.get("gamma", accepted["gamma"].default)
                 venv = VecNormalize(
                     venv, gamma=gamma, norm_obs=normalizes(space), norm_obs_keys=vector_keys(space)
                 )
@@ -425,7 +422,7 @@ class SB3Algorithm(Algorithm):
             model = getattr(self, "model", None)
             if model is None:
                 return peak
-            horizon = getattr(self.config, "horizon", None) or self._call_end
+            horizon = self.config.horizon or self._call_end
             return peak * cosine_factor(model.num_timesteps, horizon)
 
         return rate
