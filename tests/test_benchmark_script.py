@@ -85,6 +85,7 @@ def test_perturbations_reach_every_task(tmp_path):
     assert summary["final_error"][0] > 0.1  # the PID at 30 Hz flies far worse under harsh
 
 
+@pytest.mark.slow  # ~10 s
 def test_parallel_workers_give_the_sequential_numbers(tmp_path):
     """The same controller on the same seeds: identical metrics whether the episodes run in
     one process or are split over two (spawned, each with its own PyBullet world)."""

@@ -89,6 +89,7 @@ def test_generated_pairs_are_correct_and_splits_disjoint():
     assert 0.1 < frac < 0.35  # distinct prompts in the held-out split (holdout 0.2 of the hash)
 
 
+@pytest.mark.slow  # every program of every prompt: ~18 s
 def test_random_programs_rarely_pass():
     """Chance level: a uniformly random sequence of K operations passes ~4% of the time."""
     prompts, _ = TASK.sample(np.random.default_rng(1), 200, "test")

@@ -178,6 +178,7 @@ def spread(kl):
     return max(kl.values()) - min(kl.values())
 
 
+@pytest.mark.slow  # ~14 s
 @pytest.mark.parametrize("seed", [0])
 def test_copg_answer_is_pi_star_for_every_behaviour_pg_answers_are_not(seed):
     """Default setting (lr 1e-2, cosine), β = 0.5. Seeds 0-9 gave CoPG KL <= 2e-16 and
@@ -194,6 +195,7 @@ def test_copg_answer_is_pi_star_for_every_behaviour_pg_answers_are_not(seed):
     assert min(value_kl.values()) > 1e-3  # biased on every pair
 
 
+@pytest.mark.slow  # ~8 s
 @pytest.mark.parametrize("seed", [0])
 def test_ipo_is_biased_alike_on_every_behaviour_dpo_near_pi_star(seed):
     """Where the paper's direction only half reproduces: IPO is ~0.30 nats from π* on every
@@ -207,6 +209,7 @@ def test_ipo_is_biased_alike_on_every_behaviour_dpo_near_pi_star(seed):
     assert max(dpo_kl.values()) < 0.05, dpo_kl
 
 
+@pytest.mark.slow  # ~19 s
 @pytest.mark.parametrize("seed", [0])
 def test_at_the_papers_lr_copg_is_short_of_pi_star_by_an_amount_that_depends_on_the_data(seed):
     """lr 1e-3, constant (the paper's): after 100 epochs CoPG is 4.7-5.2x further from π* on

@@ -93,7 +93,6 @@ def same_weights(a: Path, b: Path) -> bool:
     return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-@pytest.mark.slow
 def done(out: Path) -> int:
     """The epochs state.json records (0 before it exists)."""
     try:
@@ -110,6 +109,7 @@ def done(out: Path) -> int:
 MOMENTS = ((0, 0.2), (8, 0.0), (12, 0.03), (20, 0.0), (28, 0.05), (36, 0.0))
 
 
+@pytest.mark.slow  # seven training processes, six of them killed: ~40 s
 def test_sigkill_at_many_moments_then_resume_equals_an_uninterrupted_run(reference, tmp_path):
     ref, _ = reference
     out = tmp_path / "run"
@@ -214,6 +214,7 @@ def test_killed_before_the_first_checkpoint_starts_over_cleanly(reference, tmp_p
     assert rows(out) == rows(ref)
 
 
+@pytest.mark.slow  # ~8 s
 def test_a_second_ctrl_c_stops_a_long_chunk_before_it_ends_with_the_checkpoint_intact(tmp_path):
     """The behaviour, not a clock (a "< 5 s" bound failed at load 6-10): after the second
     SIGINT the run stops inside its one 100000-epoch chunk -- no row at its end, exit 130,

@@ -236,6 +236,7 @@ def test_script_statistics_and_changes_against_hand_computation():
     assert math.isnan(script.changes([1, 1], [1, 0.5], [0, 0])["epochs_to_tenth"])
 
 
+@pytest.mark.slow  # ~13 s
 def test_script_tiny_full_run(tmp_path):
     torch.set_num_threads(1)
     argv = ["--out", str(tmp_path), "--seeds", "2", "--epochs", "3", "--token-epochs", "2"]

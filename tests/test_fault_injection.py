@@ -73,6 +73,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 BENCH = ["--tasks", "QuadHover-v0", "QuadLand-v0", "--controllers", "pid"]
 
 
+@pytest.mark.slow  # five or more benchmark processes: ~30 s
 def test_a_killed_benchmark_rerun_leaves_no_earlier_tables_beside_its_pngs(tmp_path):
     out = tmp_path / "bench"
     first = run("benchmark", *BENCH, "--episodes", 1, "--out", out)

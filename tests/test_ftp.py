@@ -182,6 +182,7 @@ def trained(name, seed, steps, **config):
 LEARN_STEPS = {"gpt": 600, "ftp": 1200}
 
 
+@pytest.mark.slow  # ~30 s a model and seed
 @pytest.mark.parametrize("seed", claim_seeds(0, 1, 2))
 @pytest.mark.parametrize(
     # ftp's seeds are all paper tests (1200 steps cost ~60 s of CPU); make test holds
@@ -579,6 +580,7 @@ def test_script_refuses_a_regime_or_run_twice():
         SCRIPT.Args(runs=("ftp", "ftp"))
 
 
+@pytest.mark.slow  # ~9 s
 def test_resume_takes_the_logged_jobs_and_runs_the_rest(tmp_path, monkeypatch):
     """--resume: the jobs jobs.jsonl holds are read back, not run (a job cut short by a
     kill, its line missing, runs again), and the results equal an uninterrupted run's."""

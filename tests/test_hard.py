@@ -88,6 +88,7 @@ def test_impossible_configs_are_refused(kwargs, message):
 # ------------------------------------------------------------------ models
 
 
+@pytest.mark.slow  # ~10 s on mnist1d
 @pytest.mark.parametrize("dataset", ["toy", "mnist1d"])
 def test_teacher_is_shift_invariant_and_accurate(dataset):
     env = make(dataset=dataset)
@@ -371,6 +372,7 @@ def hard_grad_out_of_window(seed, **config):
 # 0.857, 0.743, 0.861, 0.745; untrained 0.60, 0.54, 0.61, 0.66, 0.84. Higher on 4 of 5 seeds.
 
 
+@pytest.mark.slow  # ~12 s
 def test_hard_grad_moves_patterns_out_of_the_window_more_than_its_noise_alone():
     assert hard_grad_out_of_window(0) >= hard_grad_out_of_window(0, lr=0.0) + 0.1  # 0.17
 
@@ -601,6 +603,7 @@ MIX = {"sampler": "nearest", "standard": "random_shift", "warp_fraction": 0.25}
 # and above kd_random_shift on 9 of 10 (+0.031 [0.018, 0.045], p = 0.001).
 
 
+@pytest.mark.slow  # ~10 s a seed
 @pytest.mark.parametrize("seed", claim_seeds(*SEEDS))
 def test_reading_the_nearest_sample_lifts_hard_warp_on_the_toy(seed):
     """Linear interpolation at a fractional displacement averages neighbouring samples, a

@@ -12,6 +12,7 @@ from quadgym.repro import hard_jobs
 from quadgym.repro.hard_figures import FIGURES
 
 
+@pytest.mark.slow  # ~11 s
 def test_writes_every_key_labels_and_second_half_histograms(tmp_path, capsys):
     script = load_script("reproduce_hard")
     budget, batch = 6, 4

@@ -201,6 +201,7 @@ def test_an_sb3_checkpoint_restores_weights_optimiser_counters_and_statistics(tm
         b.close()
 
 
+@pytest.mark.slow  # ~14 s
 def test_convert_checkpoint_needs_trust_and_converts_an_old_sb3_run(tmp_path):
     torch.set_num_threads(1)
     run = tmp_path / "run"

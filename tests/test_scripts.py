@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # ~16 s
 def test_fly_pid_four_drones_headless(tmp_path):
     out = tmp_path / "run"
     video = tmp_path / "flight.mp4"

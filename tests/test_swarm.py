@@ -124,6 +124,7 @@ def test_short_shared_policy_training_improves_the_return():
     assert after > before + 100, (before, after)
 
 
+@pytest.mark.slow  # a training and a filmed replay, two processes: ~40 s
 def test_ppo_shared_save_load_and_replay_script(tmp_path):
     import json
     import subprocess
