@@ -8,12 +8,14 @@ each), then evaluate it as scripts/train_marl.py does; or on a Gymnasium id (Qua
 
 Ray starts embedded (or joins ``--address`` / ``RAY_ADDRESS``); ``--env-runners N`` samples
 in N remote env runners, each building its own PyBullet world (0, the default: in the
-driver). Sampling in the driver, a run repeats: the same seed trains to the same weights.
-With two or more runners it does not, as RLlib takes their samples in the order they finish:
-four runs of the same 4-drone command on 2 runners ended with their farthest drone 0.08,
-0.08, 0.21 and 0.48 m from its place. The budget counts agent-steps (one drone, one 30 Hz
-control step), as ``ppo_shared``'s; each training iteration is ``--batch`` of them. Writes
-into ``--out`` (a new or empty directory; the same run-directory rules as scripts/train.py,
+driver). Sampling in the driver, a run repeats: the same seed trains to the same weights in
+one process, and across processes when ``PYTHONHASHSEED`` is set (unset, Python draws a hash
+seed per process, and RLlib's runs follow it). With two or more runners a run does not
+repeat, as RLlib takes their samples in the order they finish: four runs of the same 4-drone
+command on 2 runners ended with their farthest drone 0.08, 0.08, 0.21 and 0.48 m from its
+place. The budget counts agent-steps (one drone, one 30 Hz control step), as
+``ppo_shared``'s; each training iteration is ``--batch`` of them. Writes into ``--out`` (a
+new or empty directory; the same run-directory rules as scripts/train.py,
 ``quadgym.runs.DirRun``): ``state.json`` (the arguments and the iteration the last
 checkpoint holds), ``checkpoint/`` (RLlib's ``save_to_path`` after the last iteration and
 every ``--checkpoint-every`` iterations: a link to ``checkpoint-<iteration>/``, each saved

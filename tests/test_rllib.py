@@ -139,8 +139,9 @@ def test_an_iteration_on_the_swarm_then_a_restored_checkpoint(
 ):
     """One iteration, saved, restored to the same weights, trained on. The per-agent case
     samples in a remote env runner (the path of --env-runners N). Sampling in the driver,
-    a second build with the same seed trains to the same weights (with two or more remote
-    runners it does not: RLlib takes their samples in the order they finish)."""
+    a second build with the same seed trains to the same weights in this process (with two
+    or more remote runners it does not: RLlib takes their samples in the order they finish;
+    across processes, only with PYTHONHASHSEED set)."""
     import ray
     from ray.rllib.algorithms.algorithm import Algorithm
 
@@ -184,9 +185,11 @@ def test_rllib_learns_the_four_drone_formation(tmp_path, monkeypatch, ray_alone)
     the wrapper's episode-end fix the same run ended 0.2-0.3 m away. It trains without the
     downwash model (the drones of the level grid feel none: tests/test_team_downwash.py;
     computing it made a swarm step 1.7x dearer, test_swarm's training 2.3x) and is scored on
-    the default env. It samples in the driver, so the run repeats (on 2 env runners it did
-    not: 2 of 4 runs of seed 0 ended 0.21 and 0.48 m away). Measured on seeds 0, 1, 2: the
-    farthest drone 0.073 / 0.028 / 0.031 m, no crash or collision; 395-438 s of CPU."""
+    the default env. It samples in the driver (on 2 env runners, which make a run differ from
+    the first iteration, 2 of 4 runs of seed 0 ended 0.21 and 0.48 m away). Measured, each in
+    its own process (so with its own hash seed, which RLlib's runs follow): the farthest drone
+    0.073 and 0.046 m on seed 0, 0.028 and 0.031 m on seeds 1 and 2; no crash or collision;
+    395-438 s of CPU."""
     argv = ["--drones", "4", "--steps", "400000", "--env-runners", "0", "--seed", "0"]
     argv += ["--env-kwargs", "{'physics': 'pyb'}"]
     replay = train_rllib(monkeypatch, tmp_path / "swarm", argv, "replay.json")
