@@ -131,6 +131,17 @@ def same_weights(a: dict, b: dict) -> bool:
     return all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
 
 
+def test_train_rllibs_threads_are_refused_by_name_before_ray_starts(tmp_path, capsys):
+    import ray
+
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        load_script("train_rllib").main(["--threads", "0", "--out", str(out)])
+    assert exit_info.value.code == 2
+    assert "threads must be >= 1, got 0" in capsys.readouterr().err
+    assert not ray.is_initialized() and not out.exists()
+
+
 @pytest.mark.ray
 @pytest.mark.slow  # Ray's start, RLlib builds, iterations and a restore: ~30-60 s
 @pytest.mark.parametrize(("policies", "env_runners"), [("shared", 0), ("per_agent", 1)])
