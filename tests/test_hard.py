@@ -1,6 +1,7 @@
 """HardShift-v0 (HARD, Nix et al. 2023): data, teacher invariance, the env's step, the plugins."""
 
 import functools
+import json
 from pathlib import Path
 
 import gymnasium as gym
@@ -306,31 +307,8 @@ def test_hard_warp_beats_kd_on_the_toy_paired_over_five_seeds():
     assert test["higher"] == 5 and test["p"] < 0.01 and test["diff_ci"][0] > 0.2
 
 
-def train_mnist1d(name, seed, **config):
-    """Shifted accuracy of a 3000-update MNIST-1D run (cached in the process, like train)."""
-    return _train_mnist1d(name, seed, tuple(sorted(config.items())))
-
-
-@functools.cache
-def _train_mnist1d(name, seed, config):
-    env_kwargs = {"task_seed": seed, "dataset": "mnist1d", "budget": 3000}
-    algo = quadgym.make_algo(name, "HardShift-v0", seed=seed, env_kwargs=env_kwargs, **dict(config))
-    algo.learn(3000)
-    return algo.final["acc_shifted"]
-
-
-@pytest.mark.paper
-def test_on_mnist1d_hard_warp_transfers_but_does_not_beat_random_shifts():
-    """What happens (docs/hard.md, seeds 0-4, 3000 updates): hard_warp 0.423-0.469 shifted
-    against kd 0.139-0.153 and kd_random_shift 0.452-0.477; hard_warp − random shift
-    −0.011 [−0.037, 0.015], p = 0.29 (higher on 2/5 seeds). A negative result, pinned as one:
-    the day it turns, this test fails and the doc must change."""
-    warp = [train_mnist1d("hard_warp", s) for s in range(5)]
-    kd = [train_mnist1d("kd", s) for s in range(5)]
-    shift = [train_mnist1d("kd_random_shift", s) for s in range(5)]
-    assert paired_test(warp, kd)["diff_ci"][0] > 0.25
-    against_shift = paired_test(warp, shift)
-    assert not (against_shift["diff"] > 0 and against_shift["p"] < 0.05)
+# The MNIST-1D claims (3000 updates a run, ~17 s of CPU each, 50 runs) are tested on their
+# committed results, docs/results/hard-mnist1d.json (tests/test_hard_results.py).
 
 
 def test_kd_noise_helps_little():
@@ -596,6 +574,8 @@ def test_hard_warp_nearest_hands_the_env_the_signals_own_samples():
 
 #: the configurations of scripts/reproduce_hard.py
 NEAREST = {"sampler": "nearest"}
+#: the toy's runs in docs/results/hard-standard.json: method -> field -> per seed 0-9
+STANDARD_TOY = json.loads((ROOT / "docs/results/hard-standard.json").read_text())["runs"]["toy"]
 MIX = {"sampler": "nearest", "standard": "random_shift", "warp_fraction": 0.25}
 
 # Toy, seeds 0-9 (docs/hard.md), shifted accuracy: kd_random_shift 0.398-0.599; hard_warp
@@ -622,35 +602,14 @@ def test_hard_warp_nearest_beats_random_shifts_on_the_toy_by_its_training():
     p = 0.0006, 9/10; − the same generator untrained (lr 0) +0.037 [0.022, 0.051], p = 0.0003,
     9/10: what beats random shifts is what the generator learned."""
     seeds = range(10)
-    nearest = [train("hard_warp", s, **NEAREST)[0].final["acc_shifted"] for s in seeds]
-    shift = [train("kd_random_shift", s)[0].final["acc_shifted"] for s in seeds]
+    # the trained generator and random shifts: the committed runs (train() gives the same
+    # numbers: seeds 0 and 3 checked; test_hard_results reruns seed 0), the frozen one here
+    nearest = STANDARD_TOY["hard_warp_nearest"]["acc_shifted"]
+    shift = STANDARD_TOY["kd_random_shift"]["acc_shifted"]
     frozen = [train("hard_warp", s, **NEAREST, lr=0.0)[0].final["acc_shifted"] for s in seeds]
     tests = [paired_test(nearest, shift), paired_test(nearest, frozen)]
     for test, p in zip(tests, holm([t["p"] for t in tests]), strict=True):
         assert test["higher"] >= 9 and p < 0.01 and test["diff_ci"][0] > 0.01
-
-
-@pytest.mark.paper
-def test_on_mnist1d_hard_warp_mix_beats_random_shifts_but_not_through_its_training():
-    """HARD with the standard augmentation against the standard augmentation alone, at the
-    same budget (docs/hard.md, seeds 0-9): +0.009 [0.002, 0.017] shifted, p = 0.024, higher
-    on 9/10 seeds. But the same mix with the generator frozen at initialisation (random
-    warps) does as well: trained − untrained 0.000 [−0.006, 0.007], p = 0.91, higher on 3/10.
-    So the gain over random shifts is the random warps', not the learned disagreement's;
-    both are pinned: the day either turns, this test fails and the doc must change."""
-    seeds = range(10)
-    mix = [train_mnist1d("hard_warp", s, **MIX) for s in seeds]
-    shift = [train_mnist1d("kd_random_shift", s) for s in seeds]
-    untrained = [train_mnist1d("hard_warp", s, **MIX, lr=0.0) for s in seeds]
-    against_shift, against_untrained = paired_test(mix, shift), paired_test(mix, untrained)
-    p_shift, _ = holm([against_shift["p"], against_untrained["p"]])
-    assert against_shift["higher"] >= 9 and p_shift < 0.05  # 0.024 before the correction
-    assert against_shift["diff"] > 0.005
-    assert not (against_untrained["diff"] > 0 and against_untrained["p"] < 0.05)
-    # and on the fresh seeds 5-9 alone, the win over random shifts is not significant
-    # (+0.011 [−0.006, 0.027], p = 0.14): the headline of docs/hard.md says so
-    fresh = paired_test(mix[5:], shift[5:])
-    assert not (fresh["diff"] > 0 and fresh["p"] < 0.05)
 
 
 # ------------------------------------ kd_standard: the strongest standard augmentation
