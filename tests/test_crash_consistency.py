@@ -104,12 +104,15 @@ def done(out: Path) -> int:
 #: Kill moments: (epochs the run must have recorded, seconds more). Progress, not fractions
 #: of a measured wall time, places them: a loaded machine (or a fast one) moves every
 #: moment of a timed schedule, and a resumed run, which has less left to do, ran out
-#: before its moment came (seen with other jobs on the cores). Start-up (before anything
-#: is written), just after a state write, and mid-chunk.
-MOMENTS = ((0, 0.2), (8, 0.0), (12, 0.03), (20, 0.0), (28, 0.05), (36, 0.0))
+#: before its moment came (seen with other jobs on the cores). One of each phase: start-up
+#: (before anything is written), just after the first state write of a fresh run, mid-chunk
+#: of a resumed run (rows past its checkpoint), and just after a resumed run's state write,
+#: in the last chunk. (A second after-a-write and a second mid-chunk moment, at 20 and 28,
+#: repeated phases already covered and cost two interpreter starts.)
+MOMENTS = ((0, 0.2), (8, 0.0), (12, 0.03), (36, 0.0))
 
 
-@pytest.mark.slow  # six training processes, all killed, and a resume: ~35 s
+@pytest.mark.slow  # four training processes, all killed, and a resume: ~25 s
 def test_sigkill_at_many_moments_then_resume_equals_an_uninterrupted_run(reference, tmp_path):
     ref = reference
     out = tmp_path / "run"
@@ -127,7 +130,8 @@ def test_sigkill_at_many_moments_then_resume_equals_an_uninterrupted_run(referen
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.communicate()
-    assert kills >= 4, "the runs ended before they could be killed: lengthen them"
+    # a run that ends before its moment ends the whole run: only the last kill may miss
+    assert kills >= len(MOMENTS) - 1, "the runs ended before they could be killed: lengthen them"
     assert train("--resume", out) == 0  # the last resume is not killed: in this process
     assert_consistent(out, 40)
     assert same_weights(out, ref)
