@@ -10,8 +10,6 @@ import json
 import os
 import pickle
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -55,17 +53,6 @@ def crafted_run(tmp_path: Path, marker: Path) -> Path:
     return run
 
 
-def script(name: str, *args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / f"{name}.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-
-
 def test_the_crafted_file_would_run_code_if_unpickled(tmp_path):
     """The control: the file is a real exploit (an unsafe load writes the marker)."""
     marker = tmp_path / "pwned"
@@ -93,14 +80,18 @@ def test_the_crafted_file_would_run_code_if_unpickled(tmp_path):
     ],
     ids=["evaluate", "train-resume", "benchmark"],
 )
-def test_no_script_runs_code_from_a_crafted_checkpoint(tmp_path, command):
+def test_no_script_runs_code_from_a_crafted_checkpoint(tmp_path, capsys, command):
+    """Each script's ``main`` in this process (tests/scriptload.py: no interpreter start):
+    the code would run here as in a process of its own, and the marker would show it."""
     marker = tmp_path / "pwned"
     run = crafted_run(tmp_path, marker)
     name, *args = command
-    proc = script(name, *[a.format(run=run, tmp=tmp_path) for a in args])
+    with pytest.raises(SystemExit) as exit_info:
+        load_script(name).main([a.format(run=run, tmp=tmp_path) for a in args])
     assert not marker.exists(), "the checkpoint's code ran"
-    assert proc.returncode != 0
-    assert "holds Python objects that loading would run" in proc.stderr, proc.stderr[-2000:]
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert "holds Python objects that loading would run" in err, err[-2000:]
 
 
 def test_a_crafted_file_is_refused_by_load_plain_and_names_the_global(tmp_path):
