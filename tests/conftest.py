@@ -9,6 +9,16 @@ from quadgym.envs.quad.sim.models import get_model
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Put torch back to one thread after each test: a script's ``main`` run in the test's
+    process sets the run's thread count (scripts/train.py: ``--threads``, kept in the run),
+    and two threads would then slow every later test of that pytest-xdist worker."""
+    yield
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
 @pytest.fixture
 def cf2x():
     return get_model("cf2x")

@@ -93,16 +93,30 @@ def train(name, seed, epochs=100, env="CoPGBandit-v0", **kw):
     return algo, algo.learn(epochs)
 
 
+_TRAINED: dict = {}
+
+
+def trained(name, seed, epochs=100, **kw):
+    """``train(name, seed, epochs, **kw)`` on CoPGBandit-v0, cached for the module (the
+    tests only read the plugin and its history): the per-seed tests below and
+    :func:`on_each_behaviour`'s runs on the paper's pair, the plugins' default, are the
+    same trainings."""
+    key = (name, seed, epochs, tuple(sorted(kw.items())))
+    if key not in _TRAINED:
+        _TRAINED[key] = train(name, seed, epochs=epochs, **kw)
+    return _TRAINED[key]
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_copg_reaches_the_optimum_off_policy(seed):
-    _, hist = train("copg", seed)
+    _, hist = trained("copg", seed)
     assert hist[-1]["kl_to_optimal"] < 1e-8
     assert hist[-1]["regret"] < 1e-8
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_ipo_converges_to_its_closed_form_biased_fixed_point(seed):
-    algo, hist = train("ipo", seed)
+    algo, hist = trained("ipo", seed)
     fixed = ipo_fixed_point(algo.data, BETA, algo.task.ref_policy)
     np.testing.assert_allclose(hist[-1]["policy"], fixed, atol=2e-3)
     assert algo.task.regret(fixed) > 0.1  # biased: far from π*
@@ -112,9 +126,9 @@ def test_ipo_converges_to_its_closed_form_biased_fixed_point(seed):
 def test_naive_policy_gradients_stay_biased(seed):
     env = CoPGBanditEnv()
     ref_regret = env.regret(env.ref_policy)
-    _, none = train("pg", seed)
+    _, none = trained("pg", seed)
     assert none[-1]["regret"] > ref_regret  # worse than doing nothing
-    _, value = train("pg", seed, baseline="value")
+    _, value = trained("pg", seed, baseline="value")
     # it dips near π* and drifts away: judged at the end, not at its best
     assert value[-1]["regret"] > 0.01
     assert value[-1]["regret"] > 5 * min(h["regret"] for h in value)
@@ -155,13 +169,19 @@ _HISTS: dict = {}
 
 def on_each_behaviour(name, seed, epochs=100, **kw):
     """Training histories of ``name`` on each behaviour pair of quadgym.repro.copg
-    (paper's, uniform, best-arm), same seed (cached for the module)."""
+    (paper's, uniform, best-arm), same seed (cached for the module). The paper's pair is
+    the plugins' default: its run is :func:`trained`'s, checked to have drawn from it."""
     key = (name, seed, epochs, tuple(sorted(kw.items())))
     if key not in _HISTS:
-        _HISTS[key] = {
-            pair: train(name, seed, epochs=epochs, mu1=list(mu1), mu2=list(mu2), **kw)[1]
-            for pair, (mu1, mu2) in script.BEHAVIOURS.items()
-        }
+        _HISTS[key] = {}
+        for pair, (mu1, mu2) in script.BEHAVIOURS.items():
+            if pair == "paper":
+                algo, hist = trained(name, seed, epochs=epochs, **kw)
+                drawn = algo.problem.behaviour(algo.config)
+                np.testing.assert_array_equal(np.concatenate(drawn), [*mu1, *mu2])
+            else:
+                hist = train(name, seed, epochs=epochs, mu1=list(mu1), mu2=list(mu2), **kw)[1]
+            _HISTS[key][pair] = hist
     return _HISTS[key]
 
 

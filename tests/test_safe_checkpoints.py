@@ -10,14 +10,13 @@ import json
 import os
 import pickle
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from scriptload import load_script
 
 import quadgym
 from quadgym.agents.checkpoint import (
@@ -54,17 +53,6 @@ def crafted_run(tmp_path: Path, marker: Path) -> Path:
     return run
 
 
-def script(name: str, *args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / f"{name}.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-
-
 def test_the_crafted_file_would_run_code_if_unpickled(tmp_path):
     """The control: the file is a real exploit (an unsafe load writes the marker)."""
     marker = tmp_path / "pwned"
@@ -92,14 +80,18 @@ def test_the_crafted_file_would_run_code_if_unpickled(tmp_path):
     ],
     ids=["evaluate", "train-resume", "benchmark"],
 )
-def test_no_script_runs_code_from_a_crafted_checkpoint(tmp_path, command):
+def test_no_script_runs_code_from_a_crafted_checkpoint(tmp_path, capsys, command):
+    """Each script's ``main`` in this process (tests/scriptload.py: no interpreter start):
+    the code would run here as in a process of its own, and the marker would show it."""
     marker = tmp_path / "pwned"
     run = crafted_run(tmp_path, marker)
     name, *args = command
-    proc = script(name, *[a.format(run=run, tmp=tmp_path) for a in args])
+    with pytest.raises(SystemExit) as exit_info:
+        load_script(name).main([a.format(run=run, tmp=tmp_path) for a in args])
     assert not marker.exists(), "the checkpoint's code ran"
-    assert proc.returncode != 0
-    assert "holds Python objects that loading would run" in proc.stderr, proc.stderr[-2000:]
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert "holds Python objects that loading would run" in err, err[-2000:]
 
 
 def test_a_crafted_file_is_refused_by_load_plain_and_names_the_global(tmp_path):
@@ -201,8 +193,7 @@ def test_an_sb3_checkpoint_restores_weights_optimiser_counters_and_statistics(tm
         b.close()
 
 
-@pytest.mark.slow  # ~14 s
-def test_convert_checkpoint_needs_trust_and_converts_an_old_sb3_run(tmp_path):
+def test_convert_checkpoint_needs_trust_and_converts_an_old_sb3_run(tmp_path, capsys):
     torch.set_num_threads(1)
     run = tmp_path / "run"
     run.mkdir()
@@ -220,13 +211,16 @@ def test_convert_checkpoint_needs_trust_and_converts_an_old_sb3_run(tmp_path):
             z.writestr("quadgym.txt", "ppo\nQuadHover-v0\n")
             z.writestr("model.zip", model.getvalue())
             z.writestr("obs_rms.pkl", pickle.dumps((algo.venv.obs_rms, algo.venv.ret_rms)))
-        refused = script("convert_checkpoint", "--runs", run)
-        assert refused.returncode == 2 and "--trust" in refused.stderr
+        # the script's main in this process (tests/scriptload.py): three interpreter starts fewer
+        convert = load_script("convert_checkpoint").main
+        with pytest.raises(SystemExit) as refused:
+            convert(["--runs", str(run)])
+        assert refused.value.code == 2 and "--trust" in capsys.readouterr().err
         assert zipfile.is_zipfile(run / "checkpoint.bin")
-        done = script("convert_checkpoint", "--trust", "--runs", run)
-        assert done.returncode == 0 and "converted" in done.stdout, done.stderr[-2000:]
-        again = script("convert_checkpoint", "--trust", "--runs", run)
-        assert "already in the safe format" in again.stdout
+        assert convert(["--trust", "--runs", str(run)]) == 0
+        assert "converted" in capsys.readouterr().out
+        assert convert(["--trust", "--runs", str(run)]) == 0
+        assert "already in the safe format" in capsys.readouterr().out
         back = quadgym.make_algo("ppo", "QuadHover-v0", **config)
         back.load(run / "checkpoint.bin")
         obs = np.random.default_rng(2).normal(size=(8, *algo.venv.observation_space.shape))

@@ -124,52 +124,25 @@ def test_short_shared_policy_training_improves_the_return():
     assert after > before + 100, (before, after)
 
 
-@pytest.mark.slow  # a training and a filmed replay, two processes: ~40 s
-def test_ppo_shared_save_load_and_replay_script(tmp_path):
+@pytest.mark.slow  # a training process and a filmed replay: ~30 s
+def test_ppo_shared_save_load_and_replay_script(tmp_path, capfd):
+    """scripts/train_marl.py trains in a process of its own (it starts scripts/train.py)
+    and evaluates the checkpoint that process saved; scripts/replay_marl.py loads the run
+    again and films it. Both scripts' ``main`` run in this process (tests/scriptload.py):
+    two interpreter starts fewer, the same code (their ``__main__`` only calls ``main``)."""
     import json
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    from scriptload import load_script
+
     out = tmp_path / "run"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(root / "scripts" / "train_marl.py"),
-            "--drones",
-            "2",
-            "--steps",
-            "2048",
-            "--episodes",
-            "2",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "", "MPLBACKEND": "Agg"},
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "mean final distance per drone" in proc.stdout
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(root / "scripts" / "replay_marl.py"),
-            "--run",
-            str(out),
-            "--episodes",
-            "1",
-            "--video",
-            str(tmp_path / "swarm.mp4"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "", "MPLBACKEND": "Agg"},
-    )
-    assert proc.returncode == 0, proc.stderr
+    argv = ["--drones", "2", "--steps", "2048", "--episodes", "2", "--out", str(out)]
+    assert load_script("train_marl").main(argv) == 0
+    assert "mean final distance per drone" in capfd.readouterr().out
+    assert (out / "checkpoint.bin").is_file()  # written by the training process
+    for name in ("replay.json", "replay.png"):  # train_marl's evaluation; the replay's own next
+        (out / name).unlink()
+    argv = ["--run", str(out), "--episodes", "1", "--video", str(tmp_path / "swarm.mp4")]
+    assert load_script("replay_marl").main(argv) == 0
     assert (out / "replay.png").stat().st_size > 5000
     assert (tmp_path / "swarm.mp4").stat().st_size > 1000
     assert len(json.loads((out / "replay.json").read_text())["final_distance"]) == 1
