@@ -61,15 +61,21 @@ def test_the_headline():
         assert every["p_holm"] < 0.05 and every["diff"] > 0 and every["higher"] >= 9
 
 
-@pytest.mark.paper
-def test_the_toy_runs_of_seed_0_rerun_give_the_committed_numbers():
+def assert_seed_0_reruns(results, dataset, methods):
+    """Seed 0 of ``methods`` on ``dataset``, rerun in this process as the script runs a seed,
+    gives ``results``' accuracies to the bit."""
     script = load_script("reproduce_hard")
-    setup = RESULTS["setup"]
-    args = script.Args(seeds=1, datasets=("toy",), methods=tuple(setup["methods"]), workers=1)
-    again = hard_jobs.run_seed("toy", 0, args)
-    for key, run in RESULTS["runs"]["toy"].items():
+    args = script.Args(seeds=1, datasets=(dataset,), methods=tuple(methods), workers=1)
+    again = hard_jobs.run_seed(dataset, 0, args)
+    for key in methods:
+        run = results["runs"][dataset][key]
         assert again["methods"][key]["acc_shifted"] == run["acc_shifted"][0], key
         assert again["methods"][key]["acc_in_distribution"] == run["acc_in_distribution"][0]
+
+
+@pytest.mark.paper
+def test_the_toy_runs_of_seed_0_rerun_give_the_committed_numbers():
+    assert_seed_0_reruns(RESULTS, "toy", RESULTS["setup"]["methods"])
 
 
 def test_the_mnist1d_file_is_its_command_and_shares_its_runs_with_the_standard_file():
@@ -121,11 +127,4 @@ def test_on_mnist1d_hard_warp_mix_beats_random_shifts_but_not_through_its_traini
 def test_the_mnist1d_runs_of_seed_0_rerun_give_the_committed_numbers():
     """The three runs only this file holds (kd, hard_warp, the untrained mix), seed 0, rerun
     in this process: ~50 s of CPU instead of the claims' 50 runs."""
-    script = load_script("reproduce_hard")
-    methods = ("kd", "hard_warp", "hard_warp_mix_untrained")
-    args = script.Args(seeds=1, datasets=("mnist1d",), methods=methods, workers=1)
-    again = hard_jobs.run_seed("mnist1d", 0, args)
-    for key in methods:
-        run = MNIST1D["runs"]["mnist1d"][key]
-        assert again["methods"][key]["acc_shifted"] == run["acc_shifted"][0], key
-        assert again["methods"][key]["acc_in_distribution"] == run["acc_in_distribution"][0]
+    assert_seed_0_reruns(MNIST1D, "mnist1d", ("kd", "hard_warp", "hard_warp_mix_untrained"))
