@@ -4,9 +4,10 @@
     algo = ppo_config("quad_swarm_v0", num_drones=4).build_algo()   # after ray.init()
     algo.train(); algo.save_to_path("runs/rllib-swarm")
 
-:class:`QuadParallelEnv` is RLlib's own ``ParallelPettingZooEnv`` with team-episode ends
-that RLlib reads right (a drone cut off by the clock or a teammate's crash is truncated, its
-value bootstrapped, not terminated). :func:`ppo_config`
+:class:`QuadParallelEnv` is RLlib's own ``ParallelPettingZooEnv`` with numbered agents (so
+the same seed trains the same weights in any process) and team-episode ends that RLlib
+reads right (a drone cut off by the clock or a teammate's crash is truncated, its value
+bootstrapped, not terminated). :func:`ppo_config`
 trains one policy shared by every drone (``"shared"``, RLlib's parameter sharing) or one
 per drone (``policies="per_agent"``), on the swarm's training starts of ``ppo_shared``
 (``quadgym.agents.sb3.shared.SWARM_TRAIN_ENV``) by default. :class:`RLlibController` flies a
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
-from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from quadgym.agents.sb3.config import ENV_DEFAULTS, HOVER_PPO_DEFAULTS
 from quadgym.agents.sb3.shared import SWARM_TRAIN_ENV
@@ -37,12 +38,21 @@ SHARED = "shared"
 POLICIES = ("shared", "per_agent")
 
 
-class QuadParallelEnv(ParallelPettingZooEnv):
-    """RLlib's ParallelPettingZooEnv with team-episode ends RLlib's episodes read right.
+class QuadParallelEnv(MultiAgentEnv):
+    """A quadgym PettingZoo parallel env as RLlib's ``MultiAgentEnv``: RLlib's own
+    ``ParallelPettingZooEnv`` with numbered agents and team-episode ends RLlib reads right.
 
-    A team episode ends for every drone at once (quadgym's ``end_together``): the drones
-    that crashed or collided are terminated, the others truncated, and a time-out truncates
-    all. Two things go wrong with the flags as they are:
+    **Numbered agents.** RLlib sees drone ``i`` (the env's ``possible_agents[i]``) as the
+    int ``i``. Ray 2.60 orders the agents whose actions it samples in one batch by iterating
+    over a set of their ids (``MultiAgentEpisode.get_agents_to_act``), and a string's hash
+    changes with each process's hash seed: with the env's names the same ``--seed`` trained
+    to different weights in every process (the 4-drone formation's farthest drone ended
+    0.046, 0.073 and 0.169 m from its place on seed 0). An int hashes to itself, so the same
+    seed now trains to the same weights in any process.
+
+    **Episode ends.** A team episode ends for every drone at once (quadgym's
+    ``end_together``): the drones that crashed or collided are terminated, the others
+    truncated, and a time-out truncates all. Two things go wrong with the flags as they are:
 
     - RLlib's own wrapper sets neither ``__all__`` at a mixed end and steps an env whose
       agents are all done. Here a finished episode always sets one.
@@ -53,16 +63,54 @@ class QuadParallelEnv(ParallelPettingZooEnv):
       bootstrapped: every team episode ends as if each drone had crashed. Here only the
       drones that ended their own episode carry a per-agent flag (terminated); the others
       are truncated through ``__all__`` alone, which RLlib passes on to each agent.
+
+    Args:
+        env: a PettingZoo ``ParallelEnv`` (``quadgym.registry.make_parallel_env``).
     """
 
+    def __init__(self, env: Any) -> None:
+        import gymnasium as gym
+
+        self.par_env = env
+        self.names = list(env.possible_agents)
+        self.number = {name: i for i, name in enumerate(self.names)}
+        self.possible_agents = list(range(len(self.names)))
+        self.agents = list(self.possible_agents)
+        super().__init__()
+        self.observation_space = gym.spaces.Dict(
+            {i: env.observation_space(name) for i, name in enumerate(self.names)}
+        )
+        self.action_space = gym.spaces.Dict(
+            {i: env.action_space(name) for i, name in enumerate(self.names)}
+        )
+
+    def _numbered(self, per_agent: dict) -> dict:
+        """``per_agent`` keyed by agent number instead of name."""
+        return {self.number[name]: value for name, value in per_agent.items()}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple:
+        obs, infos = self.par_env.reset(seed=seed, options=options)
+        self.agents = [self.number[name] for name in self.par_env.agents]
+        return self._numbered(obs), self._numbered(infos or {})
+
     def step(self, action_dict: dict) -> tuple:
-        obs, rewards, terminated, truncated, infos = self.par_env.step(action_dict)
+        actions = {self.names[i]: action for i, action in action_dict.items()}
+        obs, rewards, terminated, truncated, infos = self.par_env.step(actions)
+        self.agents = [self.number[name] for name in self.par_env.agents]
+        terminated, truncated = self._numbered(terminated), self._numbered(truncated)
         over = not self.par_env.agents
         terminated["__all__"] = bool(terminated) and all(terminated.values())
         if over and not terminated["__all__"]:
             truncated = {agent: False for agent in truncated}
         truncated["__all__"] = over and not terminated["__all__"]
+        obs, rewards, infos = self._numbered(obs), self._numbered(rewards), self._numbered(infos)
         return obs, rewards, terminated, truncated, infos
+
+    def close(self) -> None:
+        self.par_env.close()
+
+    def render(self) -> Any:
+        return self.par_env.render()
 
 
 class QuadPPOModule(DefaultPPOTorchRLModule):
@@ -118,10 +166,14 @@ def _gym_env(env_id: str, env_kwargs: dict[str, Any]) -> Any:
 
 
 def policy_of(policies: str) -> Any:
-    """The agent -> policy id map of ``policies`` ("shared" or "per_agent")."""
+    """The agent -> policy id map of ``policies`` ("shared" or "per_agent"). Per agent, drone
+    ``i`` flies module ``drone_i``, whether it comes by number (in training:
+    :class:`QuadParallelEnv`) or by name (a PettingZoo env's, to :class:`RLlibController`)."""
     if policies == "shared":
         return lambda agent_id, *args, **kwargs: SHARED
-    return lambda agent_id, *args, **kwargs: agent_id
+    return lambda agent_id, *args, **kwargs: (
+        agent_id if isinstance(agent_id, str) else f"drone_{agent_id}"
+    )
 
 
 def ppo_config(

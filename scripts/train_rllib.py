@@ -9,8 +9,8 @@ each), then evaluate it as scripts/train_marl.py does; or on a Gymnasium id (Qua
 Ray starts embedded (or joins ``--address`` / ``RAY_ADDRESS``); ``--env-runners N`` samples
 in N remote env runners, each building its own PyBullet world (0, the default: in the
 driver). Sampling in the driver, a run repeats: the same seed trains to the same weights in
-one process, and across processes when ``PYTHONHASHSEED`` is set (unset, Python draws a hash
-seed per process, and RLlib's runs follow it). With two or more runners a run does not
+any process, whatever its hash seed (RLlib sees the drones by number:
+``quadgym.rllib.QuadParallelEnv``). With two or more runners a run does not
 repeat, as RLlib takes their samples in the order they finish: four runs of the same 4-drone
 command on 2 runners ended with their farthest drone 0.08, 0.08, 0.21 and 0.48 m from its
 place. The budget counts agent-steps (one drone, one 30 Hz control step), as

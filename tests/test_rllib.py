@@ -11,15 +11,30 @@ pytest.importorskip("ray.rllib")
 from scriptload import SCRIPTS, load_script  # noqa: E402
 
 from quadgym.registry import make_parallel_env  # noqa: E402
-from quadgym.rllib import POLICIES, QuadParallelEnv, RLlibController, ppo_config  # noqa: E402
+from quadgym.rllib import (  # noqa: E402
+    POLICIES,
+    SHARED,
+    QuadParallelEnv,
+    RLlibController,
+    policy_of,
+    ppo_config,
+)
 
 
 class Ended:
     """A PettingZoo env stand-in whose step ends the team's episode with given flags."""
 
     def __init__(self, terminated: dict, truncated: dict):
-        self.agents = ["drone_0", "drone_1"]
+        self.possible_agents = ["drone_0", "drone_1"]
+        self.agents = list(self.possible_agents)
         self.flags = terminated, truncated
+
+    def observation_space(self, agent):
+        import gymnasium as gym
+
+        return gym.spaces.Box(-1.0, 1.0, (1,))
+
+    action_space = observation_space
 
     def step(self, actions):
         self.agents = []
@@ -38,12 +53,11 @@ class Ended:
 def test_every_finished_team_episode_sets_an_all_flag(terminated, truncated, ends_by):
     """A crash ends the team (end_together): the crashed drone is terminated, the others
     truncated. RLlib's own wrapper sets neither __all__ then and steps a finished env."""
-    env = QuadParallelEnv.__new__(QuadParallelEnv)
-    env.par_env = Ended(terminated, truncated)
-    _, _, term, trunc, _ = env.step({"drone_0": 0, "drone_1": 0})
+    env = QuadParallelEnv(Ended(terminated, truncated))
+    _, _, term, trunc, _ = env.step({0: 0, 1: 0})
     assert term["__all__"] == (ends_by == "terminated")
     assert trunc["__all__"] == (ends_by == "truncated")
-    assert term["drone_0"] == terminated["drone_0"]  # per-agent flags untouched
+    assert term[0] == terminated["drone_0"]  # per-agent flags untouched, by agent number
 
 
 @pytest.mark.parametrize(
@@ -69,14 +83,13 @@ def test_rllib_episodes_terminate_only_the_drones_that_ended_themselves(
     teammate's crash zeroes each drone's value (the per-agent flags here are RLlib's)."""
     from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
 
-    env = QuadParallelEnv.__new__(QuadParallelEnv)
-    env.par_env = Ended(terminated, truncated)
+    env = QuadParallelEnv(Ended(terminated, truncated))
     episode = MultiAgentEpisode()
-    episode.add_env_reset(observations={"drone_0": 0.0, "drone_1": 0.0}, infos={})
-    obs, rewards, term, trunc, _ = env.step({"drone_0": 0, "drone_1": 0})
+    episode.add_env_reset(observations={0: 0.0, 1: 0.0}, infos={})
+    obs, rewards, term, trunc, _ = env.step({0: 0, 1: 0})
     episode.add_env_step(
         observations=obs,
-        actions={"drone_0": 0, "drone_1": 0},
+        actions={0: 0, 1: 0},
         rewards=rewards,
         infos={},
         terminateds=term,
@@ -84,7 +97,7 @@ def test_rllib_episodes_terminate_only_the_drones_that_ended_themselves(
     )
     assert episode.is_done
     for agent, single in episode.agent_episodes.items():
-        assert single.is_terminated == (agent not in cut_off), agent
+        assert single.is_terminated == (f"drone_{agent}" not in cut_off), agent
         assert single.is_done
 
 
@@ -152,7 +165,7 @@ def test_an_iteration_on_the_swarm_then_a_restored_checkpoint(
     samples in a remote env runner (the path of --env-runners N). Sampling in the driver,
     a second build with the same seed trains to the same weights in this process (with two
     or more remote runners it does not: RLlib takes their samples in the order they finish;
-    across processes, only with PYTHONHASHSEED set)."""
+    across processes: test_the_same_seed_trains_the_same_in_processes_of_any_hash_seed)."""
     import ray
     from ray.rllib.algorithms.algorithm import Algorithm
 
@@ -187,6 +200,59 @@ def test_an_iteration_on_the_swarm_then_a_restored_checkpoint(
         assert np.array_equal(first[agent], second[agent])  # greedy: the same action
 
 
+def test_rllib_sees_numbered_drones_with_their_named_observations_and_spaces():
+    """Drone i is the int i to RLlib (a string's hash, and so RLlib's order of agents,
+    changes with the process's hash seed); its observation, reward and flags are the env's
+    for possible_agents[i], and its action reaches that drone."""
+    env = QuadParallelEnv(make_parallel_env("quad_swarm_v0", num_drones=3))
+    named = make_parallel_env("quad_swarm_v0", num_drones=3)
+    obs, _ = env.reset(seed=5)
+    expected, _ = named.reset(seed=5)
+    assert env.possible_agents == env.agents == [0, 1, 2]
+    assert list(env.observation_space.spaces) == list(env.action_space.spaces) == [0, 1, 2]
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        for i, name in enumerate(named.possible_agents):
+            assert np.array_equal(obs[i], expected[name])
+            assert env.observation_space[i] == named.observation_space(name)
+        actions = {i: rng.uniform(-1, 1, 4).astype(np.float32) for i in range(3)}
+        obs, rewards, term, trunc, _ = env.step(actions)
+        expected, want, _, _, _ = named.step({f"drone_{i}": a for i, a in actions.items()})
+        assert rewards == {i: want[name] for i, name in enumerate(named.possible_agents)}
+        assert set(term) == set(trunc) == {0, 1, 2, "__all__"}
+    env.close()
+    named.close()
+    per_agent = policy_of("per_agent")
+    assert per_agent(2) == per_agent("drone_2") == "drone_2" and policy_of("shared")(2) == SHARED
+
+
+@pytest.mark.ray
+@pytest.mark.slow  # two processes, each Ray's start, an iteration and an episode: ~40 s
+def test_the_same_seed_trains_the_same_in_processes_of_any_hash_seed(tmp_path, ray_alone):
+    """With the env's drone names RLlib's runs followed the process's hash seed: seed 0's
+    first iteration sampled 2,048 agent-steps (mean return 19.25) in one process and 2,052
+    (19.62) in another, and the 4-drone formation ended 0.046-0.169 m from its places.
+    Numbered drones: two processes of different hash seeds log the same iterations and fly
+    the same evaluation episode."""
+    import os
+    import subprocess
+    import sys
+
+    runs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"hash{hash_seed}"
+        argv = ["--drones", "4", "--steps", "4096", "--episodes", "1", "--out", str(out)]
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run(
+            [sys.executable, str(SCRIPTS / "train_rllib.py"), *argv], env=env, check=True
+        )
+        rows = (out / "metrics.csv").read_text().splitlines()
+        logged = [row.rsplit(",", 1)[0] for row in rows]  # all but the wall clock
+        runs.append((logged, (out / "replay.json").read_text()))
+    assert len(runs[0][0]) == 3  # the header and two iterations
+    assert runs[0] == runs[1]
+
+
 @pytest.mark.ray
 @pytest.mark.slow  # 400k agent-steps sampled in the driver and 20 episodes: ~6 min on one core
 def test_rllib_learns_the_four_drone_formation(tmp_path, monkeypatch, ray_alone):
@@ -197,10 +263,11 @@ def test_rllib_learns_the_four_drone_formation(tmp_path, monkeypatch, ray_alone)
     downwash model (the drones of the level grid feel none: tests/test_team_downwash.py;
     computing it made a swarm step 1.7x dearer, test_swarm's training 2.3x) and is scored on
     the default env. It samples in the driver (on 2 env runners, which make a run differ from
-    the first iteration, 2 of 4 runs of seed 0 ended 0.21 and 0.48 m away). Measured, each in
-    its own process (so with its own hash seed, which RLlib's runs follow): the farthest drone
-    0.073 and 0.046 m on seed 0, 0.028 and 0.031 m on seeds 1 and 2; no crash or collision;
-    395-438 s of CPU."""
+    the first iteration, 2 of 4 runs of seed 0 ended 0.21 and 0.48 m away), so the run is the
+    same in any process. Measured: the farthest drone 0.061 m on seed 0 and 0.075 m on seed
+    1, no crash or collision, 8.6 min each with another run on the second core. Before the
+    drones were numbered, each process's hash seed gave seed 0 another run: 0.046, 0.073 and
+    0.169 m (the last failed CI)."""
     argv = ["--drones", "4", "--steps", "400000", "--env-runners", "0", "--seed", "0"]
     argv += ["--env-kwargs", "{'physics': 'pyb'}"]
     replay = train_rllib(monkeypatch, tmp_path / "swarm", argv, "replay.json")
