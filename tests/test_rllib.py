@@ -264,8 +264,8 @@ def test_rllib_learns_the_four_drone_formation(tmp_path, monkeypatch, ray_alone)
     computing it made a swarm step 1.7x dearer, test_swarm's training 2.3x) and is scored on
     the default env. It samples in the driver (on 2 env runners, which make a run differ from
     the first iteration, 2 of 4 runs of seed 0 ended 0.21 and 0.48 m away), so the run is the
-    same in any process. Measured: the farthest drone 0.061 m on seed 0 and 0.075 m on seed
-    1, no crash or collision, 8.6 min each with another run on the second core. Before the
+    same in any process. Measured: the farthest drone 0.061, 0.075 and 0.035 m on seeds 0, 1
+    and 2, no crash or collision, 7-9 min each beside another run. Before the
     drones were numbered, each process's hash seed gave seed 0 another run: 0.046, 0.073 and
     0.169 m (the last failed CI)."""
     argv = ["--drones", "4", "--steps", "400000", "--env-runners", "0", "--seed", "0"]
