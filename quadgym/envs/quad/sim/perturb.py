@@ -391,10 +391,14 @@ class Disturbances:
         command, times the motor's thrust factor."""
         rows = slice(None) if rows is None else rows
         speed = self.speed[rows]
-        fresh = np.isnan(speed)
-        speed = np.where(fresh, rpm, speed + self._lag[rows] * (rpm - speed))
-        self.speed[rows] = speed
-        return speed * speed * self.factor[rows]
+        moved = rpm - speed  # speed + lag·(rpm − speed), in place: every physics substep
+        moved *= self._lag[rows]
+        moved += speed
+        np.copyto(moved, rpm, where=np.isnan(speed))  # a fresh motor takes its command
+        self.speed[rows] = moved
+        squares = moved * moved
+        squares *= self.factor[rows]
+        return squares
 
     def turning(self, rpm: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """(n, 4) the speeds the motors of ``rows`` (default all) turn at, RPM, once
