@@ -315,6 +315,8 @@ class Disturbances:
         self._kick = np.full((n, 1), perturb.gust * math.sqrt(1.0 - self._decay**2))
         self._lag = np.full((n, 1), self._lag_of(perturb.motor_tau))
         self._rng = np.random.default_rng(0)
+        # (model, body(model)) for every drone: built once per reset, not per control step
+        self._body: tuple[DroneModel, DroneModel] | None = None
 
     def _lag_of(self, tau: np.ndarray | float) -> np.ndarray | float:
         """The fraction of the way to its command a motor of time constant ``tau`` s
@@ -349,6 +351,7 @@ class Disturbances:
         at their first command, new thrust factors, all from the episode's generator
         ``rng``."""
         self._rng = rng
+        self._body = None  # new masses and inertias
         self.gust[rows] = 0.0
         self.speed[rows] = np.nan
         if self.random:
@@ -377,10 +380,18 @@ class Disturbances:
 
     def body(self, model: DroneModel, rows: np.ndarray | None = None) -> DroneModel:
         """``model`` with the drones' drawn masses (n, 1) and inertias (n, 3) (itself
-        where nothing reshapes them)."""
+        where nothing reshapes them). For every drone (``rows`` None) the model is made once
+        per :meth:`reset` and shared: read it, do not write to its arrays."""
         if not self.reshapes:
             return model
-        rows = slice(None) if rows is None else rows
+        if rows is not None:
+            return self._reshaped(model, rows)
+        if self._body is None or self._body[0] is not model:
+            self._body = (model, self._reshaped(model, slice(None)))
+        return self._body[1]
+
+    def _reshaped(self, model: DroneModel, rows: np.ndarray | slice) -> DroneModel:
+        """``model`` with the drawn masses and inertias of the drones ``rows``."""
         return dataclasses.replace(
             model, mass=model.mass * self.mass[rows], inertia=model.inertia * self.inertia[rows]
         )
