@@ -75,9 +75,7 @@ COLUMNS = SimpleNamespace(
     clip=_clip_column,
     mod=np.mod,
     where=np.where,
-    # truthy where any entry is: ~0.4 µs on a bool column against np.any's ~4.6 µs (the
-    # ground contact's test, every physics substep)
-    any=np.count_nonzero,
+    any=np.any,
 )
 
 

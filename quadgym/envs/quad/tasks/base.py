@@ -326,12 +326,7 @@ class HoverTask:
             rot = quat_to_rot(state.quat).reshape(-1, 9)
         parts = [target - state.pos, rot, state.vel, state.ang_vel, last_action]
         if self.motor_dim:
-            speeds = motors / self.model.hover_rpm
-            speeds -= 1.0
-            # NaN (not yet commanded) reads 0; speeds are finite otherwise (np.nan_to_num's
-            # result, without its ~25 µs Python layer)
-            np.copyto(speeds, 0.0, where=np.isnan(speeds))
-            parts.append(speeds)
+            parts.append(np.nan_to_num(motors / self.model.hover_rpm - 1.0, nan=0.0))
         if self.extra_dim:
             parts.append(self.extra_observation(state, target, steps))
         if self.memory_dim:
@@ -343,12 +338,7 @@ class HoverTask:
         obs = np.concatenate(parts, 1)
         std = self._obs_noise if self._noise_std is None else self._noise_std
         if self._noise_std is not None or std:  # sensor noise, from the episode's generator
-            # Generator.normal(0.0, std) draws 0.0 + std·z from the same standard normals;
-            # written out, as its per-row std costs twice the time through normal()
-            noise = self._noise_rng.standard_normal(obs.shape)
-            noise *= std
-            noise += 0.0
-            obs += noise
+            obs += self._noise_rng.normal(0.0, std, obs.shape)
         np.minimum(np.maximum(obs, -high, out=obs), high, out=obs)
         return obs.astype(np.float32)
 
