@@ -229,7 +229,8 @@ def ppo_config(
     else:
         kwargs = {**SWARM_TRAIN_ENV, **(env_kwargs or {}), "num_drones": num_drones}
         name = register(env_id, **kwargs)
-        ids = [SHARED] if policies == "shared" else [f"drone_{i}" for i in range(num_drones)]
+        # the modules the drones fly, in drone order (one "shared" or one per drone)
+        ids = list(dict.fromkeys(policy_of(policies)(i) for i in range(num_drones)))
         config = (
             PPOConfig()
             .environment(name)
