@@ -53,17 +53,29 @@ def test_writes_every_key_labels_and_second_half_histograms(tmp_path, capsys):
         assert (tmp_path / png).stat().st_size > 0
 
 
-def test_full_keeps_the_seeds_given_on_the_command_line(tmp_path, monkeypatch):
+class Planned(Exception):
+    """Raised by a stand-in for the jobs, carrying the arguments they were given."""
+
+
+@pytest.mark.parametrize(("seeds", "expected"), [(["--seeds", "2"], 2), ([], 10)])
+def test_full_keeps_the_seeds_given_on_the_command_line(tmp_path, monkeypatch, seeds, expected):
     """--full means 10 seeds unless --seeds is given, also when the arguments come from
-    the command line (sys.argv) rather than main's argv."""
+    the command line (sys.argv) rather than main's argv; and it adds FULL_ONLY's methods.
+    The jobs are stood in for: what they do with the arguments is the test above's."""
     script = load_script("reproduce_hard")
-    argv = ["--out", tmp_path, "--full", "--seeds", 2, "--batch-size", 4, "--datasets", "toy"]
-    argv += ["--toy-budget", 6, "--workers", 1]
+
+    def planned(args):
+        raise Planned(args)
+
+    monkeypatch.setattr(script, "collect", planned)
+    argv = ["--out", tmp_path, "--full", *seeds, "--batch-size", 4, "--datasets", "toy"]
     monkeypatch.setattr(sys, "argv", ["reproduce_hard.py", *map(str, argv)])
-    written = script.main()
-    assert written["setup"]["seeds"] == 2
-    assert all(len(run["acc_shifted"]) == 2 for run in written["runs"]["toy"].values())
-    assert set(written["runs"]["toy"]) == set(hard_jobs.METHODS) | set(hard_jobs.FULL_ONLY)
+    with pytest.raises(Planned) as given:
+        script.main()
+    args = given.value.args[0]
+    assert args.seeds == expected and args.full and args.datasets == ("toy",)
+    assert set(hard_jobs.methods_of(args)) == set(hard_jobs.METHODS) | set(hard_jobs.FULL_ONLY)
+    assert set(hard_jobs.FULL_ONLY) - set(hard_jobs.METHODS)  # --full adds methods
 
 
 def test_a_run_that_dies_leaves_no_earlier_run_beside_it(tmp_path, monkeypatch):
