@@ -137,7 +137,9 @@ class EnvDefaults:
 #: QuadGates-v0 trains on PyBullet copies only (its frames are Bullet bodies) and keeps
 #: the hover PPO defaults. Its baseline (benchmarks/rl_baselines.py) flies ``pid``
 #: actions, set by the run's ``env_kwargs``; on ``rpm`` actions from the hover's air
-#: starts, seed 0 passed no gate in 10 episodes after 300k steps (pid actions: 18 of 20).
+#: starts, seed 0 passed no gate in 10 episodes after 300k steps (pid actions: 18 of 20);
+#: with the robust options (motors, randomize='motors'), seeds 0-1 still passed none after
+#: 2 M steps: they stay on the ground (baselines/README.md, "Gates on motor speeds").
 #:
 #: Per-env defaults of the single-agent SB3 plugins (ppo, sac, td3), which support
 #: exactly these ids. Tuned for PPO on the batched backend (``num_envs``: the README's
